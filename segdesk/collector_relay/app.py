@@ -1,0 +1,82 @@
+"""Assembling the relay's ASGI app.
+
+No middleware on purpose: each Starlette middleware layer costs every request
+a noticeable share of the throughput budget, and CORS is answered by the
+handlers themselves (they know which endpoints allow credentials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from segdesk.collector_relay.buffer import Buffer
+from segdesk.collector_relay.config import RelayConfig
+from segdesk.collector_relay.events import TYPES
+from segdesk.collector_relay.ingest import Ingest
+from segdesk.collector_relay.pull import Pull
+from segdesk.collector_relay.script import PixelScript
+from segdesk.collector_relay.web import preflight
+
+log = logging.getLogger("segdesk.relay")
+
+
+def create_app(config: RelayConfig, buffer: Buffer | None = None) -> Starlette:
+    """The relay as an ASGI app. The buffer is opened and its writer started
+    by the app's lifespan unless one is passed in (tests, embedding)."""
+    owns_buffer = buffer is None
+    buffer = buffer or Buffer(config.buffer_path, config.synchronous)
+    ingest = Ingest(config, buffer)
+    pull = Pull(config, buffer)
+    script = PixelScript()
+
+    async def options(request: Request) -> Response:
+        return preflight(config, request)
+
+    async def purge_periodically() -> None:
+        while True:
+            try:
+                removed = await pull.purge()
+                if removed:
+                    log.info("purged %d events", removed)
+            except Exception:  # keep purging later; a failed purge loses nothing
+                log.exception("purge failed")
+            await asyncio.sleep(config.purge_interval_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if owns_buffer:
+            buffer.start()
+        task = asyncio.create_task(purge_periodically())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if owns_buffer:
+                buffer.stop()
+
+    public = ["/v1/batch", "/v1/p.gif", "/v1/id", "/p.js"] + [f"/v1/{kind}" for kind in TYPES]
+    routes = [
+        Route("/v1/batch", ingest.batch, methods=["POST"]),
+        *[Route(f"/v1/{kind}", ingest.single, methods=["POST"]) for kind in sorted(TYPES)],
+        Route("/v1/p.gif", ingest.pixel_gif, methods=["GET"]),
+        Route("/v1/id", ingest.visitor_id, methods=["GET"]),
+        Route("/p.js", script.serve, methods=["GET"]),
+        Route("/v1/events", pull.events, methods=["GET"]),
+        Route("/v1/ack", pull.ack, methods=["POST"]),
+        Route("/v1/erase", pull.erase, methods=["POST"]),
+        Route("/healthz", pull.healthz, methods=["GET"]),
+        *[Route(path, options, methods=["OPTIONS"]) for path in public],
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.buffer = buffer
+    app.state.config = config
+    return app

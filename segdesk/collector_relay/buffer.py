@@ -1,0 +1,329 @@
+"""The durable event buffer: SQLite in WAL mode with one writer thread.
+
+Every write goes through one thread that owns the only writing connection
+(SQLite allows one writer anyway; sharing it between threads is how "database
+is locked" happens). Ingest requests queue their rows and await the commit.
+The writer takes everything queued since its last commit into one
+transaction, so under load one fsync covers many requests (group commit)
+while a lone request still commits at once.
+
+Readers (pull, health) open their own connections per thread; WAL lets them
+read while the writer writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL UNIQUE,
+    received_at TEXT NOT NULL,
+    received_ts REAL NOT NULL,
+    anonymous_id TEXT,
+    user_id TEXT,
+    email TEXT,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_anonymous_id ON events(anonymous_id);
+CREATE INDEX IF NOT EXISTS events_email ON events(email) WHERE email IS NOT NULL;
+CREATE TABLE IF NOT EXISTS acks (upto INTEGER NOT NULL, acked_ts REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+INSERT = (
+    "INSERT OR IGNORE INTO events"
+    " (message_id, received_at, received_ts, anonymous_id, user_id, email, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+DAY = 86400.0
+
+
+class Row(NamedTuple):
+    """One validated event ready to store (body is its JSON)."""
+
+    message_id: str
+    received_at: str
+    received_ts: float
+    anonymous_id: str | None
+    user_id: str | None
+    email: str | None
+    body: bytes
+
+
+def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class Buffer:
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self._synchronous = synchronous.upper()
+        conn = _connect(self.path, self._synchronous)
+        conn.executescript(SCHEMA)
+        self._writer_conn = conn
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._local = threading.local()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="relay-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._writer_conn.close()
+
+    # -- writes (any thread / the event loop) --------------------------------
+
+    async def append(self, rows: list[Row], bots: int = 0) -> int:
+        """Store rows durably; return how many were new (the rest were duplicates)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(("append", (rows, bots), future, loop))
+        return await future
+
+    async def call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run fn(conn) on the writer thread in its own transaction."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(("call", fn, future, loop))
+        return await future
+
+    def call_sync(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Same as call() for code outside the event loop (CLI, tests)."""
+        if self._thread is None:
+            return _in_transaction(self._writer_conn, fn)
+        done = threading.Event()
+        box: dict = {}
+
+        def resolve(value, error):
+            box["value"], box["error"] = value, error
+            done.set()
+
+        self._queue.put(("call", fn, resolve, None))
+        done.wait()
+        if box["error"] is not None:
+            raise box["error"]
+        return box["value"]
+
+    # -- the writer thread ---------------------------------------------------
+
+    def _run(self) -> None:
+        conn = self._writer_conn
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            while True:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(nxt)
+            appends = [g for g in group if g[0] == "append"]
+            results: list[tuple] = []
+            if appends:
+                results.extend(self._commit_appends(conn, appends))
+            for kind, fn, future, loop in group:
+                if kind == "call":
+                    try:
+                        results.append((future, loop, _in_transaction(conn, fn), None))
+                    except Exception as exc:  # handed to the awaiting caller
+                        results.append((future, loop, None, exc))
+            self._resolve(results)
+
+    def _commit_appends(self, conn: sqlite3.Connection, appends: list) -> list[tuple]:
+        out = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            bots = 0
+            for _, (rows, nbots), future, loop in appends:
+                before = conn.total_changes
+                conn.executemany(INSERT, rows)
+                out.append((future, loop, conn.total_changes - before, None))
+                bots += nbots
+            if bots:
+                conn.execute(
+                    "INSERT INTO counters(name, value) VALUES ('bots_filtered', ?)"
+                    " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                    (bots,),
+                )
+            conn.execute("COMMIT")
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(future, loop, None, exc) for _, _, future, loop in appends]
+        return out
+
+    @staticmethod
+    def _resolve(results: list[tuple]) -> None:
+        # One wake-up per event loop for the whole group, not one per request.
+        by_loop: dict = {}
+        for future, loop, value, error in results:
+            if loop is None:
+                future(value, error)
+            else:
+                by_loop.setdefault(loop, []).append((future, value, error))
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_set_results, items)
+            except RuntimeError:  # the loop closed while we committed
+                pass
+
+    # -- reads (worker threads) ----------------------------------------------
+
+    def reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, self._synchronous)
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+        return conn
+
+    def page(self, after: int, limit: int) -> tuple[list[tuple[int, str, bytes]], bool]:
+        rows = self.reader().execute(
+            "SELECT seq, received_at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit + 1),
+        ).fetchall()
+        return rows[:limit], len(rows) > limit
+
+    def stats(self, retention_days: float, warning_days: float, now: float | None = None) -> dict:
+        now = time.time() if now is None else now
+        conn = self.reader()
+        upto = _acked_upto(conn)
+        buffered = conn.execute("SELECT count(*) FROM events WHERE seq > ?", (upto,)).fetchone()[0]
+        oldest = conn.execute(
+            "SELECT received_at, received_ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1",
+            (upto,),
+        ).fetchone()
+        bots = conn.execute("SELECT value FROM counters WHERE name = 'bots_filtered'").fetchone()
+        info: dict = {
+            "ok": True,
+            "buffered": buffered,
+            "acked_upto": upto,
+            "bots_filtered": bots[0] if bots else 0,
+            "oldest_unpulled": oldest[0] if oldest else None,
+            "warnings": [],
+        }
+        if oldest:
+            age_days = (now - oldest[1]) / DAY
+            if age_days >= retention_days - warning_days:
+                left = max(0.0, retention_days - age_days)
+                info["warnings"].append(
+                    f"events not pulled for {age_days:.1f} days; un-pulled events are dropped "
+                    f"after {retention_days:g} days ({left:.1f} days left): sync the app"
+                )
+        return info
+
+
+# -- writer-side operations (run through Buffer.call) -------------------------
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        value = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return value
+
+
+def _set_results(items: list) -> None:
+    for future, value, error in items:
+        if future.done():  # the request was cancelled (client went away)
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+
+def _acked_upto(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(upto), 0) FROM acks").fetchone()[0]
+
+
+def ack(conn: sqlite3.Connection, upto: int, now: float | None = None) -> int:
+    """Record that the app holds everything up to `upto` (clamped to what exists,
+    so acking ahead can never purge events that have not been pulled)."""
+    top = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+    upto = min(upto, max(top, _acked_upto(conn)))
+    if upto > _acked_upto(conn):
+        conn.execute("INSERT INTO acks(upto, acked_ts) VALUES (?, ?)", (upto, now or time.time()))
+    return _acked_upto(conn)
+
+
+def purge(conn: sqlite3.Connection, grace_days: float, retention_days: float,
+          now: float | None = None) -> int:
+    """Drop acked events past their grace period and un-pulled ones past retention."""
+    now = time.time() if now is None else now
+    removed = 0
+    upto = conn.execute(
+        "SELECT max(upto) FROM acks WHERE acked_ts <= ?", (now - grace_days * DAY,)
+    ).fetchone()[0]
+    if upto:
+        removed += conn.execute("DELETE FROM events WHERE seq <= ?", (upto,)).rowcount
+        # Keep the newest ack row so acked_upto survives an emptied buffer.
+        conn.execute("DELETE FROM acks WHERE upto < ?", (upto,))
+    cutoff = now - retention_days * DAY
+    oldest = conn.execute("SELECT received_ts FROM events ORDER BY seq LIMIT 1").fetchone()
+    # The scan only runs when something is actually overdue, which means the
+    # app has not synced for months; normally this is one indexed lookup.
+    if oldest and oldest[0] < cutoff:
+        removed += conn.execute("DELETE FROM events WHERE received_ts < ?", (cutoff,)).rowcount
+    return removed
+
+
+def erase(conn: sqlite3.Connection, email: str | None = None,
+          anonymous_id: str | None = None) -> int:
+    """Delete a person's buffered events.
+
+    By email: every event carrying that email, and every event of the
+    anonymousIds and userIds those events named (the person's devices).
+    By anonymousId: every event of that device.
+    """
+    anon_ids: set[str] = set()
+    user_ids: set[str] = set()
+    seqs: set[int] = set()
+    if email:
+        for seq, anon, user in conn.execute(
+            "SELECT seq, anonymous_id, user_id FROM events WHERE email = ?", (email,)
+        ):
+            seqs.add(seq)
+            if anon:
+                anon_ids.add(anon)
+            if user:
+                user_ids.add(user)
+    if anonymous_id:
+        anon_ids.add(anonymous_id)
+    removed = 0
+    for seq in seqs:
+        removed += conn.execute("DELETE FROM events WHERE seq = ?", (seq,)).rowcount
+    for anon in anon_ids:
+        removed += conn.execute("DELETE FROM events WHERE anonymous_id = ?", (anon,)).rowcount
+    for user in user_ids:
+        removed += conn.execute("DELETE FROM events WHERE user_id = ?", (user,)).rowcount
+    return removed
