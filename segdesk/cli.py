@@ -1,0 +1,68 @@
+"""The command line: ``segdesk [--workspace DIR] COMMAND ...`` (CONTRACTS.md §3).
+
+A thin layer over core and sync. Errors the user can act on print one line
+on stderr and exit 1; wrong usage exits 2 (argparse's own rule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+
+from . import __version__
+from .commands import imports, people
+from .core.csv_import import CsvImportError
+from .core.progress import Cancelled
+from .core.store import WorkspaceError, open_workspace
+
+# Commands that need no workspace open (they manage their own).
+NO_WORKSPACE = {"relay", "app", "demo"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
+                        help="workspace folder (default: SEGDESK_WORKSPACE or the user data folder)")
+    parser = argparse.ArgumentParser(prog="segdesk", parents=[common],
+                                     description="SegDesk: which campaigns bring the customers who pay.")
+    parser.add_argument("--version", action="version", version=f"segdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (imports, people):
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    ws = None
+    try:
+        if args.command not in NO_WORKSPACE:
+            ws = open_workspace(getattr(args, "workspace", None))
+        return args.run(args, ws) or 0
+    except (WorkspaceError, CsvImportError) as exc:
+        print(f"segdesk: {exc}", file=sys.stderr)
+        return 1
+    except Cancelled:
+        print("segdesk: cancelled; what was stored so far is kept", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as exc:
+        print(f"segdesk: database error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("segdesk: interrupted; what was stored so far is kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    finally:
+        if ws is not None:
+            ws.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

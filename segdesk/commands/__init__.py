@@ -1,0 +1,1 @@
+"""The command line's subcommands, one module per area; ``segdesk.cli`` wires them up."""

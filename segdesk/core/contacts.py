@@ -1,0 +1,47 @@
+"""The contacts list: canonical contacts with their devices, revenue and tags."""
+
+from __future__ import annotations
+
+import orjson
+
+LIST_SQL = """
+SELECT c.id, c.email, c.first_name, c.last_name, c.first_seen,
+       (SELECT count(DISTINCT s.anonymous_id) FROM device_segments s WHERE s.contact_id = c.id) AS devices,
+       (SELECT max(d.last_seen) FROM device_segments s JOIN devices d ON d.anonymous_id = s.anonymous_id
+         WHERE s.contact_id = c.id) AS last_seen,
+       (SELECT group_concat(tag, ';') FROM (SELECT DISTINCT t.tag FROM tags t
+         JOIN identity_nodes n ON n.node = t.identifier WHERE n.contact_id = c.id ORDER BY t.tag)) AS tags,
+       (SELECT json_group_object(currency, net) FROM (
+          SELECT o.currency, sum(o.amount - coalesce((SELECT sum(f.amount) FROM refunds f
+                 WHERE f.origin = o.origin AND f.order_id = o.order_id), 0)) AS net
+          FROM orders o JOIN contacts m ON m.email = o.email WHERE m.canonical_id = c.id
+          GROUP BY o.currency)) AS revenue
+FROM contacts c
+WHERE c.canonical_id = c.id {where}
+ORDER BY {order}
+LIMIT :limit OFFSET :offset
+"""
+
+
+def list_contacts(conn, search: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict]:
+    where = ""
+    params: dict = {"limit": limit, "offset": offset}
+    if search:
+        where = ("AND (c.email LIKE :q OR c.first_name LIKE :q OR c.last_name LIKE :q "
+                 "OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email LIKE :q))")
+        params["q"] = f"%{search.strip().lower()}%"
+    rows = conn.execute(LIST_SQL.format(where=where, order="c.first_seen IS NULL, c.first_seen, c.email"), params)
+    out = []
+    for cid, email, first, last, first_seen, devices, last_seen, tags, revenue in rows:
+        money = {k: v for k, v in orjson.loads(revenue).items()} if revenue else {}
+        out.append({
+            "email": email,
+            "name": " ".join(x for x in (first, last) if x) or None,
+            "first_seen": first_seen,
+            "last_seen": last_seen,
+            "devices": devices,
+            "customer": any(v > 0 for v in money.values()),
+            "revenue": money,
+            "tags": tags.split(";") if tags else [],
+        })
+    return out

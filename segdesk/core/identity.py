@@ -1,0 +1,141 @@
+"""Identity resolution as a pure function of the evidence (CONTRACTS.md §4).
+
+Given what the sources say — identify events, CRM records, payment customers,
+manual merges — :func:`resolve` decides which identifiers are one person and
+which spans of each device's life belong to whom. It reads no database, so the
+rules are testable on their own and the result cannot depend on import order:
+every choice below is made on timestamps and names, never on arrival.
+
+Rules:
+- Identifiers seen together (one identify event, one CRM record, one payment
+  customer, one manual merge) are one person. A group with at least one email
+  is a contact; a group without one (a CRM id whose record has not arrived)
+  waits.
+- A device's links, in time order, split its life into spans. The first span
+  starts at the beginning of time: all earlier anonymous history (backfill).
+  A link to another contact starts a new span; a shared computer never joins
+  two people. Three or more contacts on one device flag it as shared.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .unionfind import UnionFind
+
+BEGINNING = ""  # sorts before every timestamp
+
+
+@dataclass(frozen=True)
+class DeviceLink:
+    anonymous_id: str
+    node: str
+    ts: str
+    method: str
+    event_id: int | None = None
+
+
+@dataclass
+class Evidence:
+    links: list[DeviceLink] = field(default_factory=list)
+    same_person: list[tuple[str, str]] = field(default_factory=list)  # from sources
+    manual: list[tuple[str, str]] = field(default_factory=list)  # email nodes joined by a person
+    nodes: set[str] = field(default_factory=set)  # every identifier known, linked or not
+    first_seen: dict[str, str] = field(default_factory=dict)  # email node -> earliest evidence time
+
+
+@dataclass(frozen=True)
+class Segment:
+    anonymous_id: str
+    start_ts: str
+    end_ts: str | None
+    contact: str  # the canonical email node
+    linked_by: str
+    linked_at: str
+    event_id: int | None
+
+
+@dataclass
+class Resolution:
+    canonical: dict[str, str | None]  # node -> canonical email node (None: waiting)
+    via_merge: set[str]  # nodes that belong to their contact only through a manual merge
+    segments: dict[str, list[Segment]]  # anonymous_id -> spans in time order
+    device_contacts: dict[str, int]  # anonymous_id -> number of distinct contacts
+
+
+def _match_bare_keys(uf: UnionFind, nodes: set[str]) -> None:
+    """A link's bare contact id ('123') is the CRM's 'ac:123' when exactly one such key exists."""
+    by_bare: dict[str, list[str]] = defaultdict(list)
+    for node in nodes:
+        if node.startswith("cid:") and ":" in node[4:]:
+            by_bare[node[4:].split(":", 1)[1]].append(node)
+    for node in nodes:
+        if node.startswith("cid:") and ":" not in node[4:]:
+            full = by_bare.get(node[4:])
+            if full and len(full) == 1:
+                uf.union(node, full[0])
+
+
+def _canonical_of_groups(uf: UnionFind, first_seen: dict[str, str]) -> dict[str, str | None]:
+    canonical: dict[str, str | None] = {}
+    for members in uf.groups().values():
+        emails = [n for n in members if n.startswith("email:")]
+        chosen = min(emails, key=lambda n: (first_seen.get(n, "~"), n)) if emails else None
+        for n in members:
+            canonical[n] = chosen
+    return canonical
+
+
+def resolve(ev: Evidence) -> Resolution:
+    nodes = set(ev.nodes)
+    for link in ev.links:
+        nodes.add(link.node)
+    for a, b in ev.same_person:
+        nodes.add(a)
+        nodes.add(b)
+    for a, b in ev.manual:
+        nodes.add(a)
+        nodes.add(b)
+
+    base = UnionFind()
+    for n in nodes:
+        base.add(n)
+    for a, b in ev.same_person:
+        base.union(a, b)
+    _match_bare_keys(base, nodes)
+    full = UnionFind()
+    for n in nodes:
+        full.add(n)
+    for a, b in ev.same_person:
+        full.union(a, b)
+    _match_bare_keys(full, nodes)
+    for a, b in ev.manual:
+        full.union(a, b)
+    canonical = _canonical_of_groups(full, ev.first_seen)
+    via_merge = {
+        n for n, c in canonical.items() if c is not None and base.find(n) != base.find(c)
+    }
+
+    by_device: dict[str, list[DeviceLink]] = defaultdict(list)
+    for link in ev.links:
+        if canonical.get(link.node) is not None:
+            by_device[link.anonymous_id].append(link)
+
+    segments: dict[str, list[Segment]] = {}
+    device_contacts: dict[str, int] = {}
+    for aid, links in by_device.items():
+        links.sort(key=lambda l: (l.ts, l.event_id or 0, l.node))
+        spans: list[list] = []
+        for link in links:
+            contact = canonical[link.node]
+            if spans and spans[-1][2] == contact:
+                continue
+            method = "merge" if link.node in via_merge else link.method
+            start = BEGINNING if not spans else link.ts
+            spans.append([start, None, contact, method, link.ts, link.event_id])
+        for prev, nxt in zip(spans, spans[1:]):
+            prev[1] = nxt[0]
+        segments[aid] = [Segment(aid, *s) for s in spans]
+        device_contacts[aid] = len({s[2] for s in spans})
+    return Resolution(canonical, via_merge, segments, device_contacts)

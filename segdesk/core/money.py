@@ -1,0 +1,67 @@
+"""Money as integers in the currency's minor unit (Stripe's convention).
+
+Amounts from files arrive in major units ("49.00"); they convert exactly with
+``Decimal``, never through floats, and an amount finer than the currency allows
+("49.001" USD, "10.5" JPY) is an error rather than a silent rounding.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+# Stripe's lists: https://docs.stripe.com/currencies#zero-decimal and #three-decimal
+ZERO_DECIMAL = frozenset(
+    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+)
+THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def exponent(currency: str) -> int:
+    c = currency.lower()
+    if c in ZERO_DECIMAL:
+        return 0
+    if c in THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def normalise_currency(currency: str) -> str:
+    c = (currency or "").strip().lower()
+    if len(c) != 3 or not c.isascii() or not c.isalpha():
+        raise MoneyError(f"'{currency}' is not an ISO currency code")
+    return c
+
+
+def to_minor(amount: str, currency: str) -> int:
+    """'49.00', 'usd' -> 4900; '4900', 'jpy' -> 4900."""
+    text = (amount or "").strip().replace(",", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise MoneyError(f"'{amount}' is not an amount") from None
+    if not value.is_finite():
+        raise MoneyError(f"'{amount}' is not an amount")
+    scaled = value.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(
+            f"'{amount}' has more decimals than {currency.upper()} allows ({exponent(currency)})"
+        )
+    return int(scaled)
+
+
+def to_major(minor: int | float, currency: str) -> Decimal:
+    return Decimal(str(minor)).scaleb(-exponent(currency))
+
+
+def format_money(minor: int | float, currency: str) -> str:
+    exp = exponent(currency)
+    value = to_major(minor, currency)
+    return f"{value:,.{exp}f} {currency.upper()}"
+
+
+def add(total: dict[str, int], currency: str, amount: int) -> None:
+    total[currency] = total.get(currency, 0) + amount

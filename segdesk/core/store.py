@@ -1,0 +1,124 @@
+"""Opening a workspace: one SQLite database in WAL mode, migrated safely.
+
+The :class:`Workspace` owns the one writing connection (see STYLE.md, "one
+writer"); readers in other threads call :meth:`Workspace.reader` for a
+connection of their own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from . import paths
+from .schema import migrations
+
+
+class WorkspaceError(Exception):
+    """A problem the user can act on; its message is one readable line."""
+
+
+def _tune(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA temp_store=MEMORY")
+
+
+def _backup_before_migrating(db_file: Path, workspace: Path) -> Path | None:
+    if not db_file.exists() or db_file.stat().st_size == 0:
+        return None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target_dir = paths.backups_dir(workspace)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{db_file.stem}-before-migration-{stamp}.sqlite"
+    # The online backup API copies a consistent snapshot, WAL included.
+    src = sqlite3.connect(db_file)
+    try:
+        dst = sqlite3.connect(target)
+        with dst:
+            src.backup(dst)
+        dst.close()
+    finally:
+        src.close()
+    return target
+
+
+@dataclass
+class Workspace:
+    """An open workspace folder and its writing connection."""
+
+    path: Path
+    db: sqlite_utils.Database
+    backup: Path | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    @property
+    def db_file(self) -> Path:
+        return paths.database_path(self.path)
+
+    def reader(self) -> sqlite3.Connection:
+        """A new read connection for another thread (WAL lets it read while we write)."""
+        conn = sqlite3.connect(self.db_file, check_same_thread=False)
+        _tune(conn)
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def close(self) -> None:
+        if not self._closed:
+            self.conn.close()
+            self._closed = True
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_workspace(folder: str | Path | None = None, *, create: bool = True) -> Workspace:
+    """Open (and by default create) the workspace in ``folder``, migrating it if needed."""
+    workspace = paths.resolve_workspace(folder)
+    db_file = paths.database_path(workspace)
+    if not db_file.exists():
+        if not create:
+            raise WorkspaceError(f"no workspace at {workspace} (run 'segdesk demo' or an import first)")
+        try:
+            workspace.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create workspace folder {workspace}: {exc.strerror}") from None
+    try:
+        conn = sqlite3.connect(db_file, isolation_level="DEFERRED")
+        _tune(conn)
+        db = sqlite_utils.Database(conn)
+        backup = None
+        if migrations.pending(db):
+            if migrations.applied(db):
+                backup = _backup_before_migrating(db_file, workspace)
+            migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(f"cannot open workspace database {db_file}: {exc}") from None
+    return Workspace(path=workspace, db=db, backup=backup)

@@ -1,0 +1,1 @@
+"""Connectors and the sync engine: httpx clients, cursors, retries. No Qt."""

@@ -1,0 +1,1 @@
+"""PySide6 windows, models and workers: the only layer that imports Qt."""
