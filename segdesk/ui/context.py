@@ -1,0 +1,163 @@
+"""What every view shares: the open workspace, its one writer, readers, change news and display settings.
+
+A view gets an :class:`AppContext` and never opens the database itself:
+
+- ``ctx.write(fn)`` runs ``fn(workspace, progress)`` on the single writer thread;
+- ``ctx.read(fn)`` runs ``fn(read_connection, progress)`` on a reader thread;
+- both return a :class:`~segdesk.ui.workers.Job` whose signals arrive in the GUI thread;
+- ``ctx.reader()`` is a fresh read connection the caller owns (and closes);
+- ``ctx.dataChanged(Changes)`` fires after a sync, import, merge or erase, so each
+  view refreshes only what the change touched (Anki's ``OpChanges``);
+- ``ctx.display`` holds the timezone and currency display; ``ctx.money()`` and
+  ``ctx.time()`` format with them, and ``settingsChanged`` fires when they change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from ..core.money import format_money, to_major
+from ..core.timeutil import parse_ts
+from .workers import DbWriter, Job, ReaderPool
+
+ORG = "SegDesk"
+APP = "SegDesk"
+
+SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹", "krw": "₩", "cny": "CN¥",
+           "cad": "CA$", "aud": "A$", "nzd": "NZ$", "chf": "CHF ", "brl": "R$", "mxn": "MX$"}
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a finished operation touched; views refresh only the parts that apply to them."""
+
+    contacts: bool = False   # contacts added, renamed, merged, erased
+    events: bool = False     # new page views / identifies / tracks
+    orders: bool = False     # orders, refunds, subscriptions
+    identity: bool = False   # device links, backfill, merges
+    spend: bool = False      # ad spend
+    sources: bool = False    # source configuration or sync state
+    emails: frozenset[str] = field(default_factory=frozenset)  # contacts known to be touched (may be empty)
+
+    @classmethod
+    def everything(cls) -> "Changes":
+        return cls(True, True, True, True, True, True)
+
+    def any(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "emails")
+
+    def __or__(self, other: "Changes") -> "Changes":
+        kw = {f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self) if f.name != "emails"}
+        return Changes(**kw, emails=self.emails | other.emails)
+
+    @property
+    def reports(self) -> bool:
+        """True when report figures may have moved."""
+        return self.contacts or self.events or self.orders or self.identity or self.spend
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    timezone: str = "local"          # "local" or an IANA name such as "Europe/Berlin"
+    currency_display: str = "symbol"  # "symbol" ($49.00) or "code" (49.00 USD)
+
+    def tz(self) -> tzinfo:
+        if self.timezone and self.timezone != "local":
+            try:
+                return ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return datetime.now().astimezone().tzinfo or timezone.utc
+
+    @classmethod
+    def load(cls) -> "DisplaySettings":
+        s = QSettings(ORG, APP)
+        return cls(str(s.value("display/timezone", "local")), str(s.value("display/currency", "symbol")))
+
+    def save(self) -> None:
+        s = QSettings(ORG, APP)
+        s.setValue("display/timezone", self.timezone)
+        s.setValue("display/currency", self.currency_display)
+
+
+class AppContext(QObject):
+    """The open workspace as the UI sees it. One per main window."""
+
+    dataChanged = Signal(object)      # Changes
+    settingsChanged = Signal(object)  # DisplaySettings
+    syncStarted = Signal()
+    syncFinished = Signal(object)     # the sync engine's report (or None when cancelled / failed)
+
+    def __init__(self, workspace: str | Path | None = None, parent: QObject | None = None,
+                 display: DisplaySettings | None = None):
+        super().__init__(parent)
+        self.writer = DbWriter(workspace)
+        self.workspace = self.writer.workspace  # touch .conn only on the writer thread
+        self.workspace_path: Path = self.workspace.path
+        self.readers = ReaderPool(self.workspace)
+        self.display = display or DisplaySettings.load()
+        self._closed = False
+
+    # -- work ---------------------------------------------------------------
+    def write(self, fn, label: str = "") -> Job:
+        """Run ``fn(workspace, progress)`` on the one writer thread."""
+        return self.writer.submit(fn, label)
+
+    def read(self, fn, label: str = "") -> Job:
+        """Run ``fn(read_connection, progress)`` on a reader thread."""
+        return self.readers.submit(fn, label)
+
+    def reader(self) -> sqlite3.Connection:
+        """A new read connection; the caller closes it."""
+        return self.workspace.reader()
+
+    def notify(self, changes: Changes) -> None:
+        if changes.any():
+            self.dataChanged.emit(changes)
+
+    # -- display ------------------------------------------------------------
+    def set_display(self, display: DisplaySettings) -> None:
+        if display != self.display:
+            self.display = display
+            display.save()
+            self.settingsChanged.emit(display)
+
+    def money(self, amounts: dict[str, int | float] | None, empty: str = "—") -> str:
+        """{'usd': 4900, 'eur': 100} -> '$49.00, €1.00' (currencies are never added)."""
+        if not amounts:
+            return empty
+        return ", ".join(self.money_one(v, c) for c, v in sorted(amounts.items()))
+
+    def money_one(self, minor: int | float, currency: str) -> str:
+        if self.display.currency_display == "code" or currency.lower() not in SYMBOLS:
+            return format_money(minor, currency)
+        value = to_major(minor, currency)
+        exp = 0 if currency.lower() in ("jpy", "krw") else 2
+        sign = "-" if value < 0 else ""
+        return f"{sign}{SYMBOLS[currency.lower()]}{abs(value):,.{exp}f}"
+
+    def time(self, ts: str | None, fmt: str = "%Y-%m-%d %H:%M", empty: str = "") -> str:
+        """A stored UTC timestamp in the user's timezone."""
+        if not ts:
+            return empty
+        try:
+            return parse_ts(ts).astimezone(self.display.tz()).strftime(fmt)
+        except ValueError:
+            return ts
+
+    # -- lifetime -----------------------------------------------------------
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.readers.shutdown()
+        self.writer.shutdown()
+
+
+__all__ = ["AppContext", "Changes", "DisplaySettings", "ORG", "APP"]

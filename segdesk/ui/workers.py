@@ -1,0 +1,187 @@
+"""Work off the GUI thread: one database writer, a small pool of readers.
+
+STYLE.md's "one writer": every write (sync, import, merge, erase, settings)
+runs on :class:`DbWriter`'s single thread, which owns the workspace's writing
+connection. Reads (contact pages, journeys, reports) run on :class:`ReaderPool`,
+whose threads each keep their own WAL read connection, so a long sync never
+blocks a query.
+
+Both hand back a :class:`Job`: a QObject living in the GUI thread whose
+signals arrive there (queued), carrying progress, the result or a one-line
+reason. Widgets are only ever touched from those signals.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.progress import Cancelled, Progress
+from ..core.store import Workspace, WorkspaceError, open_workspace
+
+PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second per job
+
+
+def one_line(exc: BaseException) -> str:
+    """The reason a user reads: the exception's first line, never a traceback."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Job(QObject):
+    """One unit of background work as seen from the GUI thread.
+
+    ``progressed(dict)`` carries ``status``, ``fraction`` and ``counts``;
+    exactly one of ``finished(result)``, ``failed(reason)`` or ``cancelled()``
+    follows.
+    """
+
+    progressed = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, label: str = "", parent: QObject | None = None):
+        super().__init__(parent)
+        self.label = label
+        self.progress = Progress(on_update=self._on_update)
+        self.future: Future | None = None
+        self.done = False
+        self.result: Any = None
+        self.error: str | None = None
+        self._last_emit = 0.0
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check; a job still queued never starts."""
+        self.progress.cancel()
+        if self.future is not None:
+            self.future.cancel()
+
+    def is_cancelled(self) -> bool:
+        return self.progress.cancelled()
+
+    def _on_update(self, p: Progress) -> None:
+        now = time.monotonic()
+        final = p.fraction is not None and p.fraction >= 1.0
+        with self._lock:
+            if not final and now - self._last_emit < PROGRESS_INTERVAL_S:
+                return
+            self._last_emit = now
+        self.progressed.emit({"status": p.status, "fraction": p.fraction, "counts": dict(p.counts)})
+
+    def _run(self, fn: Callable, resource) -> None:
+        try:
+            if self.progress.cancelled():
+                raise Cancelled("cancelled")
+            result = fn(resource, self.progress)
+        except Cancelled:
+            self.done = True
+            self.cancelled.emit()
+            return
+        except Exception as exc:  # a background job reports, it never crashes the app
+            self.done = True
+            self.error = one_line(exc)
+            if not isinstance(exc, (WorkspaceError, sqlite3.Error, OSError)):
+                traceback.print_exc()
+            self.failed.emit(self.error)
+            return
+        self.done = True
+        self.result = result
+        self.finished.emit(result)
+
+
+class _Runner:
+    """Keeps jobs alive until they end (a Job with no Python reference would vanish mid-flight)."""
+
+    def __init__(self):
+        self._live: set[Job] = set()
+        self._lock = threading.Lock()
+
+    def _track(self, job: Job) -> None:
+        with self._lock:
+            self._live.add(job)
+        for sig in (job.finished, job.failed, job.cancelled):
+            sig.connect(lambda *_a, j=job: self._untrack(j))
+
+    def _untrack(self, job: Job) -> None:
+        with self._lock:
+            self._live.discard(job)
+
+    def live_jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._live)
+
+
+class DbWriter(_Runner):
+    """The single writer: one thread that owns the workspace and its writing connection."""
+
+    def __init__(self, folder: str | Path | None):
+        super().__init__()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdesk-writer")
+        self.workspace: Workspace = self._pool.submit(open_workspace, folder).result()
+
+    def submit(self, fn: Callable[[Workspace, Progress], Any], label: str = "") -> Job:
+        """Run ``fn(workspace, progress)`` on the writer thread; returns its :class:`Job`."""
+        job = Job(label)
+        self._track(job)
+        job.future = self._pool.submit(job._run, fn, self.workspace)
+        return job
+
+    def call(self, fn: Callable[[Workspace], Any], timeout: float | None = 30) -> Any:
+        """Run ``fn(workspace)`` on the writer thread and wait for it (short setup calls only)."""
+        return self._pool.submit(fn, self.workspace).result(timeout)
+
+    def shutdown(self) -> None:
+        for job in self.live_jobs():
+            job.cancel()
+        self._pool.submit(self.workspace.close)
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+class ReaderPool(_Runner):
+    """Read queries off the GUI thread; each pool thread keeps one read connection."""
+
+    def __init__(self, workspace: Workspace, threads: int = 2):
+        super().__init__()
+        self._workspace = workspace
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="segdesk-reader")
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._workspace.reader()
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    def submit(self, fn: Callable[[sqlite3.Connection, Progress], Any], label: str = "") -> Job:
+        """Run ``fn(read_connection, progress)`` on a reader thread; returns its :class:`Job`."""
+        job = Job(label)
+        self._track(job)
+        job.future = self._pool.submit(lambda: job._run(fn, self.connection()))
+        return job
+
+    def shutdown(self) -> None:
+        for job in self.live_jobs():
+            job.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._conns_lock:
+            for conn in self._conns:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._conns.clear()
