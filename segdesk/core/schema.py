@@ -213,3 +213,63 @@ def m0001_initial(db):
         );
         """
     )
+
+
+@migrations(name="0002_reports_sessions")
+def m0002_reports_sessions(db):
+    db.executescript(
+        """
+        -- Derived by reports.sessions from page/screen events, per device.
+        -- Rebuilt only from the first session a new event can change; the
+        -- contact is found at query time through device_segments (by
+        -- start_ts), so identity changes never rewrite sessions.
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            anonymous_id TEXT NOT NULL,
+            start_ts TEXT NOT NULL,
+            last_ts TEXT NOT NULL,
+            first_event_id INTEGER NOT NULL,
+            pages INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            medium TEXT NOT NULL,
+            campaign TEXT,
+            term TEXT,
+            content TEXT
+        );
+        -- Covering: attribution reads touchpoints from the index alone.
+        CREATE INDEX sessions_device_start
+            ON sessions(anonymous_id, start_ts, first_event_id, source, medium, campaign);
+
+        -- Devices whose events were deleted (erase): their sessions are rebuilt whole.
+        CREATE TABLE sessions_dirty (anonymous_id TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TRIGGER events_deleted_sessions AFTER DELETE ON events
+        WHEN OLD.anonymous_id IS NOT NULL AND OLD.type IN ('page', 'screen', 'identify')
+        BEGIN
+            INSERT OR IGNORE INTO sessions_dirty(anonymous_id) VALUES (OLD.anonymous_id);
+        END;
+
+        -- Each canonical contact's earliest session (its first touch), a cache.
+        -- Any change to device_segments marks the contacts involved dirty, so a
+        -- stitch run from anywhere keeps the cache honest; readers compute dirty
+        -- contacts live until reports.sessions refreshes them.
+        CREATE TABLE contact_first_touch (
+            contact_id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL,
+            start_ts TEXT NOT NULL,
+            source TEXT NOT NULL,
+            medium TEXT NOT NULL,
+            campaign TEXT
+        );
+        CREATE TABLE first_touch_dirty (contact_id INTEGER PRIMARY KEY) WITHOUT ROWID;
+        CREATE TRIGGER segments_insert_first_touch AFTER INSERT ON device_segments BEGIN
+            INSERT OR IGNORE INTO first_touch_dirty(contact_id) VALUES (NEW.contact_id);
+        END;
+        CREATE TRIGGER segments_delete_first_touch AFTER DELETE ON device_segments BEGIN
+            INSERT OR IGNORE INTO first_touch_dirty(contact_id) VALUES (OLD.contact_id);
+        END;
+        CREATE TRIGGER segments_update_first_touch AFTER UPDATE ON device_segments BEGIN
+            INSERT OR IGNORE INTO first_touch_dirty(contact_id) VALUES (OLD.contact_id);
+            INSERT OR IGNORE INTO first_touch_dirty(contact_id) VALUES (NEW.contact_id);
+        END;
+        """
+    )
