@@ -1,0 +1,227 @@
+"""Report series as pyqtgraph charts: lines over time or days, bars over keys.
+
+A series is ``{"name", "points": [(x, y)], "currency"}``. Its kind follows
+from its x values: ISO dates make a time axis, other text makes bars per key,
+numbers (days after first touch) make a line. Money series carry their
+currency; y is in minor units and is shown in major units of that currency
+only (each currency is its own series, never summed with another).
+
+The same ``ChartWidget`` draws on screen and, resized offscreen, into the
+PDF (``render_into``), so the exported chart is the one the user saw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from ..core.money import exponent, format_money
+
+# Colour-blind-safe (Okabe-Ito), readable on white and in print.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+TIME, CATEGORY, NUMBER = "time", "category", "number"
+
+
+def _epoch(x) -> float | None:
+    try:
+        dt = datetime.fromisoformat(str(x).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def series_kind(series: list[dict]) -> str:
+    xs = [p[0] for s in series for p in s["points"][:3]]
+    if not xs or all(isinstance(x, (int, float)) for x in xs):
+        return NUMBER
+    if all(isinstance(x, str) and len(x) >= 7 and _epoch(x if len(x) > 7 else x + "-01") for x in xs):
+        return TIME
+    return CATEGORY
+
+
+def _y(value, currency: str | None) -> float:
+    v = float(value or 0)
+    return v / 10 ** exponent(currency) if currency else v
+
+
+def _label(value: float, currency: str | None) -> str:
+    if currency:
+        return format_money(round(value * 10 ** exponent(currency), 2), currency)
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+class ChartWidget(QWidget):
+    """A titled chart with a legend and the values under the mouse."""
+
+    def __init__(self, parent=None, *, title: str = "", x_label: str = "", y_label: str = "") -> None:
+        super().__init__(parent)
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_widget.setMinimumHeight(180)
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setMenuEnabled(False)
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setPen(pg.mkPen("#555"))
+            self.plot.getAxis(axis).setTextPen(pg.mkPen("#333"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot_widget)
+        self._title, self._x_label, self._y_label = title, x_label, y_label
+        self.series: list[dict] = []
+        self.kind = NUMBER
+        self._hover = pg.TextItem(color="#111", fill=pg.mkBrush(255, 255, 255, 230), border=pg.mkPen("#999"))
+        self._hover.setZValue(100)
+        self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
+        self._points: list[tuple[str, str | None, list[tuple[float, float, str]]]] = []
+        self.set_series([])
+
+    # Drawing ------------------------------------------------------------
+    def set_series(self, series: list[dict], *, title: str | None = None, kind: str | None = None) -> None:
+        """Replace what the chart shows. ``kind`` forces line/bar choice when the caller knows better."""
+        self.series = [s for s in series if s.get("points")]
+        self.kind = kind or series_kind(self.series)
+        if title is not None:
+            self._title = title
+        p = self.plot
+        p.clear()
+        if p.legend is not None:
+            p.legend.scene().removeItem(p.legend) if p.legend.scene() else None
+            p.legend = None
+        p.addLegend(offset=(-10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
+        p.setTitle(self._title, color="#222", size="11pt")
+        self._set_axis(self.kind)
+        self._points = []
+        if self.kind == CATEGORY:
+            self._draw_bars()
+        else:
+            self._draw_lines()
+        p.addItem(self._hover, ignoreBounds=True)
+        self._hover.hide()
+        p.enableAutoRange()
+        if not self.series:
+            p.setTitle(f"{self._title} — no data" if self._title else "No data", color="#777", size="11pt")
+
+    def _set_axis(self, kind: str) -> None:
+        p = self.plot
+        if kind == TIME:
+            axis = pg.DateAxisItem(orientation="bottom")
+        else:
+            axis = pg.AxisItem(orientation="bottom")
+        axis.setPen(pg.mkPen("#555"))
+        axis.setTextPen(pg.mkPen("#333"))
+        p.setAxisItems({"bottom": axis})
+        p.setLabel("bottom", self._x_label, color="#333")
+        currencies = {s.get("currency") for s in self.series} - {None}
+        unit = ", ".join(sorted(c.upper() for c in currencies))
+        p.setLabel("left", self._y_label or unit, color="#333")
+
+    def _draw_lines(self) -> None:
+        for i, s in enumerate(self.series):
+            cur = s.get("currency")
+            pts = []
+            for x, y in s["points"]:
+                xv = _epoch(x if len(str(x)) > 7 else f"{x}-01") if self.kind == TIME else float(x)
+                if xv is not None:
+                    pts.append((xv, _y(y, cur), str(x)))
+            pts.sort()
+            color = PALETTE[i % len(PALETTE)]
+            self.plot.plot([p[0] for p in pts], [p[1] for p in pts], name=s["name"],
+                           pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
+                           symbolBrush=color, symbolPen=None)
+            self._points.append((s["name"], cur, pts))
+
+    def _draw_bars(self) -> None:
+        keys: list[str] = []
+        for s in self.series:
+            for x, _ in s["points"]:
+                if str(x) not in keys:
+                    keys.append(str(x))
+        n = max(1, len(self.series))
+        width = 0.8 / n
+        for i, s in enumerate(self.series):
+            cur = s.get("currency")
+            values = {str(x): _y(y, cur) for x, y in s["points"]}
+            xs = [k + (i - (n - 1) / 2) * width for k in range(len(keys))]
+            ys = [values.get(k, 0.0) for k in keys]
+            color = PALETTE[i % len(PALETTE)]
+            bars = pg.BarGraphItem(x=xs, height=ys, width=width * 0.95, brush=color, pen=pg.mkPen(color), name=s["name"])
+            self.plot.addItem(bars)
+            # x is the key's slot (not the bar's offset) so hovering a slot shows every currency.
+            self._points.append((s["name"], cur, [(float(k), y, key) for k, (y, key) in enumerate(zip(ys, keys))]))
+        short = [(k, key if len(key) <= 14 else key[:13] + "…") for k, key in enumerate(keys)]
+        self.plot.getAxis("bottom").setTicks([short])
+
+    # Hover --------------------------------------------------------------
+    def hover_text(self, x: float) -> str | None:
+        """The values nearest to data x, one line per series (what the tooltip shows)."""
+        lines, label = [], None
+        for name, cur, pts in self._points:
+            if not pts:
+                continue
+            best = min(pts, key=lambda p: abs(p[0] - x))
+            if self.kind == CATEGORY and abs(best[0] - x) > 0.5:
+                continue
+            label = label or (best[2][:10] if self.kind == TIME else best[2])
+            lines.append(f"{name}: {_label(best[1], cur)}")
+        return f"{label}\n" + "\n".join(lines) if lines else None
+
+    def _on_mouse(self, event) -> None:
+        pos = event[0]
+        vb = self.plot.getViewBox()
+        if not self.plot.sceneBoundingRect().contains(pos) or not self._points:
+            self._hover.hide()
+            return
+        point = vb.mapSceneToView(pos)
+        text = self.hover_text(point.x())
+        if not text:
+            self._hover.hide()
+            return
+        self._hover.setText(text)
+        self._hover.setPos(point.x(), point.y())
+        self._hover.show()
+
+    # Export -------------------------------------------------------------
+    def render_into(self, painter: QPainter, target: QRectF, *, pixel_width: int = 900, scale: float = 2.5) -> None:
+        """Paint the chart into ``target`` (a PDF page area), laid out at ``pixel_width`` screen pixels.
+
+        It goes through an image at ``scale`` times that size: painting the scene
+        straight onto a 300 dpi page would scale its point-sized fonts but not
+        its pixel geometry, so labels would dwarf the plot.
+        """
+        height = int(pixel_width * target.height() / max(1.0, target.width()))
+        self.resize(pixel_width, height)
+        self._hover.hide()
+        image = QImage(int(pixel_width * scale), int(height * scale), QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(scale)
+        image.fill(QColor("white"))
+        p = QPainter(image)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        # QGraphicsView.render defaults its target to the device's physical size; give the logical one.
+        self.plot_widget.render(p, QRectF(0, 0, pixel_width, height))
+        p.end()
+        painter.drawImage(target, image)
+
+
+def chart_for_pdf(series: list[dict], title: str, *, kind: str | None = None,
+                  x_label: str = "", y_label: str = "") -> ChartWidget:
+    """An offscreen chart sized for a page; never shown."""
+    chart = ChartWidget(title=title, x_label=x_label, y_label=y_label)
+    chart.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    f = QFont()
+    f.setPointSize(9)
+    chart.plot.getAxis("bottom").setStyle(tickFont=f)
+    chart.plot.getAxis("left").setStyle(tickFont=f)
+    chart.set_series(series, kind=kind)
+    chart.resize(900, 380)
+    chart.show()
+    return chart
+
+
+def color(i: int) -> QColor:
+    return QColor(PALETTE[i % len(PALETTE)])

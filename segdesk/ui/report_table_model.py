@@ -1,0 +1,233 @@
+"""A core report as a sortable Qt table, and the small adapter that reads it.
+
+Core's ``Report`` is data (title, parameters, columns, rows, series). The
+adapter ``ReportTable.of`` accepts that object or a plain dict of the same
+shape, so the views, the charts and the PDF writer all read one normalised
+form and do not care which front end built the report.
+
+Money cells are maps currency -> minor units. They display through
+``format_money`` one currency per line part and sort by the amounts
+themselves (never by their text, never by a sum across currencies).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from ..core.money import format_money
+
+# Column kinds the cells know how to show and sort.
+TEXT, INT, FLOAT, MONEY, PERCENT = "text", "int", "float", "money", "percent"
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    kind: str = TEXT
+
+
+@dataclass
+class ReportTable:
+    """The normalised report every renderer reads."""
+
+    name: str
+    title: str
+    parameters: dict
+    columns: list[Column]
+    rows: list[dict]
+    series: list[dict] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, report) -> "ReportTable":
+        if isinstance(report, ReportTable):
+            return report
+        get = report.get if isinstance(report, dict) else (lambda k, d=None: getattr(report, k, d))
+        rows = [dict(r) for r in (get("rows") or [])]
+        columns = [_column(c, rows) for c in (get("columns") or _keys(rows))]
+        series = [_series(s) for s in (get("series") or [])]
+        params = dict(get("parameters") or get("params") or {})
+        extra = {k: get(k) for k in ("total", "unattributed", "chart", "subtitle") if get(k) is not None}
+        name = get("name") or params.get("report") or ""
+        return cls(name=name, title=get("title") or name.title(), parameters=params,
+                   columns=columns, rows=rows, series=series, extra=extra)
+
+    def currencies(self) -> list[str]:
+        """Currencies of the money columns, largest first (the order money sorts by)."""
+        totals: dict[str, float] = {}
+        for col in self.columns:
+            if col.kind == MONEY:
+                for row in self.rows:
+                    for cur, v in (row.get(col.key) or {}).items():
+                        totals[cur] = totals.get(cur, 0) + abs(v or 0)
+        return sorted(totals, key=lambda c: (-totals[c], c))
+
+    def row_key(self, row: int):
+        r = self.rows[row]
+        return r.get("key", r.get(self.columns[0].key) if self.columns else None)
+
+    def write_csv(self, fileobj) -> None:
+        """The table as CSV: money as one column per currency, in major units, for spreadsheets."""
+        currencies = self.currencies()
+        header, getters = [], []
+        for col in self.columns:
+            if col.kind == MONEY:
+                for cur in currencies:
+                    header.append(f"{col.label} ({cur.upper()})")
+                    getters.append(lambda r, k=col.key, c=cur: _major(r.get(k) or {}, c))
+            else:
+                header.append(col.label)
+                getters.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
+        writer = csv.writer(fileobj)
+        writer.writerow(header)
+        for r in self.rows:
+            writer.writerow([g(r) for g in getters])
+
+
+def _keys(rows: list[dict]) -> list[str]:
+    return list(rows[0].keys()) if rows else []
+
+
+def _column(spec, rows: list[dict]) -> Column:
+    if isinstance(spec, Column):
+        return spec
+    if isinstance(spec, dict):
+        key = spec.get("key") or spec.get("name")
+        label, kind = spec.get("label") or spec.get("title"), spec.get("kind") or spec.get("type")
+    elif isinstance(spec, (tuple, list)):
+        key, label, kind = (list(spec) + [None, None])[:3]
+    else:
+        key = getattr(spec, "key", None) or getattr(spec, "name", None) or str(spec)
+        label, kind = getattr(spec, "label", None), getattr(spec, "kind", None)
+    return Column(key, label or key.replace("_", " ").capitalize(), kind or _infer_kind(key, rows))
+
+
+def _infer_kind(key: str, rows: list[dict]) -> str:
+    for r in rows:
+        v = r.get(key)
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            return MONEY
+        if isinstance(v, bool) or isinstance(v, str):
+            return TEXT
+        if key.endswith(("rate", "_pct", "share")):
+            return PERCENT
+        return INT if isinstance(v, int) else FLOAT
+    return TEXT
+
+
+def _series(s) -> dict:
+    get = s.get if isinstance(s, dict) else (lambda k, d=None: getattr(s, k, d))
+    return {"name": get("name") or "", "points": [tuple(p) for p in (get("points") or [])],
+            "currency": get("currency")}
+
+
+def _major(money: dict, cur: str) -> str:
+    v = money.get(cur)
+    if v is None:
+        return ""
+    return format_money(v, cur).rsplit(" ", 1)[0].replace(",", "")
+
+
+def format_cell(value, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == MONEY:
+        return "  ".join(format_money(v, c) for c, v in sorted(value.items())) if value else "–"
+    if kind == PERCENT:
+        return f"{value * 100:.1f}%" if abs(value) <= 1.5 else f"{value:.1f}%"
+    if kind == FLOAT:
+        return f"{value:,.2f}"
+    if kind == INT:
+        return f"{value:,}"
+    return str(value)
+
+
+class ReportTableModel(QAbstractTableModel):
+    """Rows of one report. Sorting reorders an index list; the report itself stays as built."""
+
+    SortRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.table: ReportTable | None = None
+        self._order: list[int] = []
+        self._currencies: list[str] = []
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    def set_report(self, report) -> None:
+        self.beginResetModel()
+        self.table = ReportTable.of(report) if report is not None else None
+        self._order = list(range(len(self.table.rows))) if self.table else []
+        self._currencies = self.table.currencies() if self.table else []
+        self.endResetModel()
+        if self._sort and self.table and self._sort[0] < len(self.table.columns):
+            self.sort(*self._sort)
+
+    # Qt's model API -------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._order)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() or not self.table else len(self.table.columns)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and self.table:
+            if orientation == Qt.Orientation.Horizontal and section < len(self.table.columns):
+                return self.table.columns[section].label
+            if orientation == Qt.Orientation.Vertical:
+                return str(section + 1)
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not self.table:
+            return None
+        col = self.table.columns[index.column()]
+        value = self.table.rows[self._order[index.row()]].get(col.key)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return format_cell(value, col.kind)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            align = Qt.AlignmentFlag.AlignLeft if col.kind == TEXT else Qt.AlignmentFlag.AlignRight
+            return int(align | Qt.AlignmentFlag.AlignVCenter)
+        if role == self.SortRole:
+            return self.sort_key(value, col.kind)
+        return None
+
+    def sort_key(self, value, kind: str):
+        if kind == MONEY:
+            # The largest currency decides first; amounts compare as numbers.
+            return tuple((value or {}).get(c, 0) for c in self._currencies)
+        if value is None:
+            return (0, "") if kind == TEXT else float("-inf")
+        return (1, str(value).lower()) if kind == TEXT else value
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        if not self.table or column < 0 or column >= len(self.table.columns):
+            return
+        self._sort = (column, order)
+        col = self.table.columns[column]
+        self.layoutAboutToBeChanged.emit()
+        rows = self.table.rows
+        self._order.sort(key=lambda i: self.sort_key(rows[i].get(col.key), col.kind),
+                         reverse=order == Qt.SortOrder.DescendingOrder)
+        self.layoutChanged.emit()
+
+    # What the views ask ---------------------------------------------------
+    def source_row(self, view_row: int) -> int:
+        return self._order[view_row]
+
+    def row_key(self, view_row: int):
+        return self.table.row_key(self._order[view_row]) if self.table else None
+
+    def sorted_table(self) -> ReportTable | None:
+        """The report with rows in the order the user sees (for CSV and PDF)."""
+        if not self.table:
+            return None
+        t = self.table
+        return ReportTable(t.name, t.title, t.parameters, t.columns, [t.rows[i] for i in self._order],
+                           t.series, t.extra)
