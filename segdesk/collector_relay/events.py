@@ -34,6 +34,8 @@ def iso(dt: datetime) -> str:
 def parse_time(value: object, name: str) -> datetime:
     if not isinstance(value, str) or not 10 <= len(value) <= 40:
         raise Invalid(f"{name} is not an ISO 8601 time")
+    if value[-1] in "Zz":  # Python 3.10 (a supported server) does not read "Z"
+        value = value[:-1] + "+00:00"
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:

@@ -1,0 +1,141 @@
+"""`deploy` against a real OpenSSH server started on loopback, with systemd
+replaced by nohup (SEGDESK_DEPLOY_NO_SYSTEMD=1, this test only)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from segdesk.collector_relay.__main__ import main
+
+SSHD = "/usr/sbin/sshd"
+UA = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("ssh-keygen")),
+                       reason="needs openssh-server and openssh-client"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"sshd is not listening on {port}")
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    keys = tmp_path / "ssh"
+    keys.mkdir(mode=0o700)
+    for name in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)],
+                       check=True)
+    shutil.copy(keys / "client.pub", keys / "authorized_keys")
+    port = _free_port()
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    # The "server" is this machine; its python3 must be the one running the
+    # tests so the test-mode venv can reuse our site-packages.
+    path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
+    (keys / "sshd_config").write_text(f"""
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {keys / 'host'}
+PidFile {keys / 'sshd.pid'}
+AuthorizedKeysFile {keys / 'authorized_keys'}
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+SetEnv PATH={path}
+""")
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation folder
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(keys / "sshd_config")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_port(port)
+    args = [f"ssh://{user}@127.0.0.1:{port}", "--identity", str(keys / "client"),
+            "--ssh-option", f"UserKnownHostsFile={keys / 'known_hosts'}"]
+    yield args
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def server_prefix(tmp_path):
+    prefix = tmp_path / "srv" / "segdesk-relay"
+    yield prefix
+    pid_file = prefix / "relay.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+
+
+def test_deploy_installs_then_updates_keeping_events(sshd, server_prefix, monkeypatch, capsys):
+    monkeypatch.setenv("SEGDESK_DEPLOY_NO_SYSTEMD", "1")
+    port = _free_port()
+    deploy = ["deploy", *sshd, "--prefix", str(server_prefix), "--port", str(port)]
+
+    assert main(deploy) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "installed" in out and f"http://127.0.0.1:{port}" in out
+    write_key = re.search(r'data-write-key="([^"]+)"', out).group(1)
+    pull_token = re.search(r"pull token: (\S+)", out).group(1)
+    pull = {"Authorization": f"Bearer {pull_token}"}
+    url = f"http://127.0.0.1:{port}"
+    assert httpx.get(f"{url}/healthz", headers=pull).json()["buffered"] == 0
+    assert httpx.get(f"{url}/p.js").status_code == 200  # the pixel script was shipped too
+    for i in range(3):
+        sent = httpx.post(f"{url}/v1/page", auth=(write_key, ""), headers={"User-Agent": UA},
+                          json={"type": "page", "anonymousId": "a", "messageId": f"m{i}"})
+        assert sent.status_code == 200
+    first_pid = (server_prefix / "relay.pid").read_text()
+
+    assert main(deploy) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "updated" in out and pull_token not in out
+    assert (server_prefix / "relay.pid").read_text() != first_pid  # really restarted
+    health = httpx.get(f"{url}/healthz", headers=pull).json()
+    assert health["ok"] is True and health["buffered"] == 3
+    events = httpx.get(f"{url}/v1/events", headers=pull).json()["events"]
+    assert [e["event"]["messageId"] for e in events] == ["m0", "m1", "m2"]
+
+
+@pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="this machine runs systemd")
+def test_deploy_says_what_is_missing_and_changes_nothing(sshd, server_prefix, monkeypatch, capsys):
+    # Without the test flag this container lacks systemd, a real requirement.
+    monkeypatch.delenv("SEGDESK_DEPLOY_NO_SYSTEMD", raising=False)
+    assert main(["deploy", *sshd, "--prefix", str(server_prefix)]) == 1
+    err = capsys.readouterr().err
+    assert "systemd" in err and "nothing was changed" in err and err.count("\n") == 1
+    assert not server_prefix.exists()
+
+
+def test_deploy_rejects_unreachable_and_bad_targets(capsys):
+    assert main(["deploy", "ftp://example.com"]) == 1
+    assert "ssh://" in capsys.readouterr().err
+    port = _free_port()  # nothing listens there
+    assert main(["deploy", f"ssh://nobody@127.0.0.1:{port}"]) == 1
+    assert "cannot connect" in capsys.readouterr().err
