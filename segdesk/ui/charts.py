@@ -208,6 +208,40 @@ class ChartWidget(QWidget):
         painter.drawImage(target, image)
 
 
+def chart_series(table, limit: int = 20) -> list[dict]:
+    """What to chart for a report: its own series, else bars of its first money column per currency."""
+    if table.series:
+        return [dict(s, currency=s.get("currency") or _currency_in(s["name"])) for s in table.series]
+    money = next((c for c in table.columns if c.kind == "money"), None)
+    if money is None:
+        return []
+    out = []
+    for cur in table.currencies():
+        rows = [r for r in table.rows if (r.get(money.key) or {}).get(cur)]
+        rows.sort(key=lambda r: -(r[money.key][cur]))
+        points = [(str(r.get("key", "")), r[money.key][cur]) for r in rows[:limit]]
+        out.append({"name": f"{money.label} ({cur.upper()})", "currency": cur, "points": points})
+    return out
+
+
+def chart_title(table) -> str:
+    if table.extra.get("chart"):
+        return str(table.extra["chart"])
+    if table.series:
+        return table.title
+    money = next((c for c in table.columns if c.kind == "money"), None)
+    by = table.parameters.get("by")
+    return f"{money.label} by {str(by).replace('_', ' ')}" if money and by else table.title
+
+
+def _currency_in(name: str) -> str | None:
+    """'usd', 'facebook (usd)' or 'Revenue USD' name their currency; other names do not."""
+    tail = name.strip().rstrip(")").replace("(", " ").split()[-1:] if name else []
+    code = tail[0].lower() if tail else ""
+    return code if len(code) == 3 and code.isalpha() and (code == name.strip().lower() or code.upper() in name
+                                                         or f"({code})" in name) else None
+
+
 def chart_for_pdf(series: list[dict], title: str, *, kind: str | None = None,
                   x_label: str = "", y_label: str = "") -> ChartWidget:
     """An offscreen chart sized for a page; never shown."""

@@ -299,3 +299,32 @@ def ensure_app():
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QApplication(["segdesk-export"])
     return app
+
+
+REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
+                   "roas": {"by": "source"}, "summary": {}}
+
+
+def export_reports(ws, out: str | Path, names=(), **params) -> int:
+    """``segdesk export pdf``: the dashboard bundle (no names) or the named reports; returns pages.
+
+    ``params`` (by, model, lookback_days, since, until) apply to the reports that take them.
+    """
+    from .dashboard_view import dashboard_sections, load_dashboard
+    from .report_table_model import build_report, range_text
+
+    ensure_app()
+    given = {k: v for k, v in params.items() if v not in (None, "")}
+    rng = {k: given[k] for k in ("since", "until") if k in given}
+    sections: list[Section] = []
+    for name in names or ["dashboard"]:
+        if name == "dashboard":
+            sections += dashboard_sections(load_dashboard(ws.conn, rng.get("since"), rng.get("until")))
+            continue
+        if name not in REPORT_DEFAULTS:
+            raise ValueError(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
+        p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
+        sections.append(section_of(build_report(ws.conn, name, **p)))
+    title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
+        if len(sections) == 1 else "SegDesk reports"
+    return write_pdf(out, sections, title=title, date_range=range_text(rng))

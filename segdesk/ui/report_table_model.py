@@ -41,6 +41,7 @@ class ReportTable:
     rows: list[dict]
     series: list[dict] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, report) -> "ReportTable":
@@ -51,10 +52,12 @@ class ReportTable:
         columns = [_column(c, rows) for c in (get("columns") or _keys(rows))]
         series = [_series(s) for s in (get("series") or [])]
         params = dict(get("parameters") or get("params") or {})
-        extra = {k: get(k) for k in ("total", "unattributed", "chart", "subtitle") if get(k) is not None}
+        extra = dict(get("extra") or {})
+        extra.update({k: get(k) for k in ("total", "unattributed", "chart", "subtitle") if get(k) is not None})
+        notes = [str(n) for n in (get("notes") or [])]
         name = get("name") or params.get("report") or ""
         return cls(name=name, title=get("title") or name.title(), parameters=params,
-                   columns=columns, rows=rows, series=series, extra=extra)
+                   columns=columns, rows=rows, series=series, extra=extra, notes=notes)
 
     def currencies(self) -> list[str]:
         """Currencies of the money columns, largest first (the order money sorts by)."""
@@ -217,6 +220,9 @@ class ReportTableModel(QAbstractTableModel):
                          reverse=order == Qt.SortOrder.DescendingOrder)
         self.layoutChanged.emit()
 
+    def clear_sort(self) -> None:
+        self._sort = None
+
     # What the views ask ---------------------------------------------------
     def source_row(self, view_row: int) -> int:
         return self._order[view_row]
@@ -230,4 +236,32 @@ class ReportTableModel(QAbstractTableModel):
             return None
         t = self.table
         return ReportTable(t.name, t.title, t.parameters, t.columns, [t.rows[i] for i in self._order],
-                           t.series, t.extra)
+                           t.series, t.extra, t.notes)
+
+
+# The report engine, as the views call it -----------------------------------
+# Imported lazily: the engine is core's, and a view module must import
+# cleanly even where a report type is still being built.
+
+def build_report(conn, name: str, **params):
+    from ..core.reports import build_report as core_build
+
+    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    return core_build(conn, name, **clean)
+
+
+def drill_down(conn, report: str, params: dict, key) -> dict:
+    from ..core.reports import drill_down as core_drill
+
+    return core_drill(conn, dict(params, report=report), key)
+
+
+def range_text(params: dict) -> str:
+    since, until = params.get("since"), params.get("until")
+    if since and until:
+        return f"{since} – {until}"
+    if since:
+        return f"Since {since}"
+    if until:
+        return f"Until {until}"
+    return "All time"

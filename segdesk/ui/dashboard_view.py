@@ -1,0 +1,239 @@
+"""The Dashboard: today's numbers for a date range, two charts and the top campaigns.
+
+:func:`load_dashboard` is a plain function of a read connection (it runs on
+the reader pool, and ``segdesk export pdf`` calls it too); the widget only
+shows its answer. The headline figures are the core summary report's own
+numbers, so the dashboard and ``segdesk report summary`` always agree.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
+                               QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
+
+from ..core.money import format_money
+from .charts import ChartWidget
+from .report_table_model import MONEY, ReportTable, ReportTableModel, build_report, range_text
+from .reports_view import make_table_view
+
+PRESETS = [("Last 30 days", 30), ("Last 90 days", 90), ("Last 365 days", 365), ("All time", None), ("Custom", -1)]
+FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
+           ("lead_value", "Lead value"), ("conversion_rate", "Conversion rate")]
+TOP_CAMPAIGNS = 10
+
+
+def load_dashboard(conn, since: str | None = None, until: str | None = None) -> dict:
+    """Everything the dashboard shows, as data: figures, two chart series and the top campaigns."""
+    rng = {"since": since, "until": until}
+    summary = ReportTable.of(build_report(conn, "summary", **rng))
+    ltv = ReportTable.of(build_report(conn, "ltv", by="source", **rng))
+    campaigns = ReportTable.of(build_report(conn, "ltv", by="campaign", **rng))
+    money = next((c.key for c in campaigns.columns if c.kind == MONEY), None)
+    currencies = campaigns.currencies()
+    if money:
+        # Top by the largest currency; a campaign's other currencies ride along, never summed in.
+        campaigns.rows.sort(key=lambda r: tuple(-(r.get(money) or {}).get(c, 0) for c in currencies))
+    campaigns.rows = campaigns.rows[:TOP_CAMPAIGNS]
+    campaigns.title = "Top campaigns"
+    return {"since": since, "until": until, "figures": headline(summary), "summary": summary,
+            "revenue_series": [s for s in summary.series if s["points"]], "ltv_series": ltv.series,
+            "campaigns": campaigns}
+
+
+def headline(summary: ReportTable) -> dict:
+    """The five headline values from the summary report, whichever of its shapes it has."""
+    values: dict = {}
+    if summary.rows and "metric" in summary.rows[0]:
+        for r in summary.rows:
+            values[r["metric"]] = r.get("value")
+    elif summary.rows:
+        values.update(summary.rows[0])
+    values.update({k: v for k, v in summary.extra.items() if k in dict(FIGURES)})
+    return {key: values.get(key) for key, _ in FIGURES}
+
+
+def figure_text(key: str, value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return "  ".join(format_money(v, c) for c, v in sorted(value.items())) or "—"
+    if key == "conversion_rate":
+        return f"{value * 100:.1f}%"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def dashboard_sections(data: dict) -> list:
+    """The dashboard as PDF sections (the 'dashboard bundle')."""
+    from .pdf_export import Section
+
+    figures = [(label, figure_text(key, data["figures"].get(key))) for key, label in FIGURES]
+    charts = []
+    if data["revenue_series"]:
+        charts.append({"title": "Revenue over time", "series": data["revenue_series"]})
+    if data["ltv_series"]:
+        charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
+    return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
+                    table=data["campaigns"], table_title="Top campaigns (first touch)")]
+
+
+class DashboardView(QWidget):
+    """Part A embeds this; ``export_pdf_action()`` exports the dashboard bundle."""
+
+    loaded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.data: dict | None = None
+        self._generation = 0
+        self._job = None
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._range_row())
+        layout.addLayout(self._figure_cards())
+        self.revenue_chart = ChartWidget(title="Revenue over time")
+        self.ltv_chart = ChartWidget(title="LTV by first-touch source", x_label="days after first touch")
+        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts.addWidget(self.revenue_chart)
+        charts.addWidget(self.ltv_chart)
+        self.campaigns = ReportTableModel(self)
+        self.campaign_table = make_table_view(self.campaigns)
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(charts)
+        body.addWidget(self.campaign_table)
+        body.setSizes([360, 240])
+        layout.addWidget(body, 1)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: palette(mid);")
+        layout.addWidget(self.status)
+        ctx.dataChanged.connect(lambda changes: getattr(changes, "reports", True) and self.refresh())
+        self.set_preset(30)
+
+    def _range_row(self) -> QHBoxLayout:
+        self.preset = QComboBox()
+        for label, days in PRESETS:
+            self.preset.addItem(label, days)
+        self.since_edit, self.until_edit = QDateEdit(), QDateEdit()
+        for edit in (self.since_edit, self.until_edit):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.dateChanged.connect(self._on_dates_edited)
+        self.preset.currentIndexChanged.connect(lambda: self._apply_preset(self.preset.currentData()))
+        pdf = QPushButton("Export PDF…")
+        pdf.clicked.connect(self._ask_pdf)
+        row = QHBoxLayout()
+        for w in (QLabel("Range"), self.preset, QLabel("From"), self.since_edit, QLabel("to"), self.until_edit):
+            row.addWidget(w)
+        row.addStretch(1)
+        row.addWidget(pdf)
+        return row
+
+    def _figure_cards(self) -> QGridLayout:
+        grid = QGridLayout()
+        self.figures: dict[str, QLabel] = {}
+        for col, (key, label) in enumerate(FIGURES):
+            card = QFrame()
+            card.setFrameShape(QFrame.Shape.StyledPanel)
+            box = QVBoxLayout(card)
+            title = QLabel(label.upper())
+            title.setStyleSheet("color: palette(mid); font-size: 9pt;")
+            value = QLabel("—")
+            value.setStyleSheet("font-size: 17pt; font-weight: 600;")
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            box.addWidget(title)
+            box.addWidget(value)
+            self.figures[key] = value
+            grid.addWidget(card, 0, col)
+        return grid
+
+    # Range --------------------------------------------------------------
+    def set_preset(self, days: int | None) -> None:
+        self.preset.setCurrentIndex(self.preset.findData(days))
+        self._apply_preset(days)
+
+    def _apply_preset(self, days) -> None:
+        if days == -1:
+            return  # custom: the date edits hold it
+        today = QDate.currentDate()
+        for edit in (self.since_edit, self.until_edit):
+            edit.blockSignals(True)
+        self.until_edit.setDate(today)
+        self.since_edit.setDate(today.addDays(-days) if days else QDate(2000, 1, 1))
+        for edit in (self.since_edit, self.until_edit):
+            edit.blockSignals(False)
+        self.refresh()
+
+    def _on_dates_edited(self) -> None:
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(self.preset.findData(-1))
+        self.preset.blockSignals(False)
+        self.refresh()
+
+    def set_range(self, since: str | None, until: str | None) -> None:
+        """A custom range by ISO dates (None: open-ended)."""
+        for edit, value, default in ((self.since_edit, since, QDate(2000, 1, 1)), (self.until_edit, until, QDate.currentDate())):
+            edit.blockSignals(True)
+            edit.setDate(QDate.fromString(value, Qt.DateFormat.ISODate) if value else default)
+            edit.blockSignals(False)
+        self._on_dates_edited()
+
+    def date_range(self) -> tuple[str | None, str | None]:
+        if self.preset.currentData() is None:
+            return None, None
+        until = self.until_edit.date()
+        # A date alone is a whole day for the engine; today means "up to now".
+        until_text = None if until >= QDate.currentDate() else until.toString(Qt.DateFormat.ISODate)
+        return self.since_edit.date().toString(Qt.DateFormat.ISODate), until_text
+
+    # Loading ------------------------------------------------------------
+    def refresh(self) -> None:
+        self._generation += 1
+        gen = self._generation
+        since, until = self.date_range()
+        if self._job is not None and not self._job.done:
+            self._job.cancel()
+        self.status.setText("Loading…")
+        job = self.ctx.read(lambda conn, progress: load_dashboard(conn, since, until), "dashboard")
+        job.finished.connect(lambda data: self._show(gen, data))
+        job.failed.connect(lambda reason: gen == self._generation and self._fail(reason))
+        self._job = job
+
+    def _fail(self, reason: str) -> None:
+        self.status.setText(f"Could not load the dashboard: {reason}")
+        self.failed.emit(reason)
+
+    def _show(self, gen: int, data: dict) -> None:
+        if gen != self._generation:
+            return
+        self.data = data
+        for key, label in self.figures.items():
+            label.setText(figure_text(key, data["figures"].get(key)))
+        self.revenue_chart.set_series(data["revenue_series"])
+        self.ltv_chart.set_series(data["ltv_series"])
+        self.campaigns.set_report(data["campaigns"])
+        self.campaign_table.resizeColumnsToContents()
+        self.status.setText(range_text(data))
+        self.loaded.emit(data)
+
+    # Export -------------------------------------------------------------
+    def export_pdf(self, path: str) -> int:
+        from .pdf_export import write_pdf
+
+        if self.data is None:
+            raise ValueError("the dashboard has not loaded yet")
+        return write_pdf(path, dashboard_sections(self.data), title="SegDesk dashboard", date_range=range_text(self.data))
+
+    def _ask_pdf(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export dashboard as PDF", "dashboard.pdf", "PDF files (*.pdf)")
+        if path:
+            try:
+                self.export_pdf(path)
+            except (OSError, ValueError) as exc:
+                QMessageBox.warning(self, "Export failed", str(exc))
+
+    def export_pdf_action(self, parent=None) -> QAction:
+        action = QAction("Export Dashboard as PDF…", parent or self)
+        action.triggered.connect(self._ask_pdf)
+        return action

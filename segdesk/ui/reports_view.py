@@ -1,0 +1,285 @@
+"""The Reports page: LTV, attribution and ROAS as a chart over a sortable table.
+
+Every query runs on the context's reader pool; only the newest request's
+answer is shown (a model switch while a query runs must not flash old
+numbers). Double-clicking a row opens the contacts and orders behind it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from .charts import ChartWidget, chart_series, chart_title
+from .report_table_model import ReportTable, ReportTableModel, build_report, drill_down, range_text
+
+REPORTS = [("ltv", "Lifetime value"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
+GROUPINGS = {
+    "ltv": ["source", "medium", "campaign", "source_medium", "tag", "cohort_month"],
+    "attribution": ["source", "medium", "campaign", "source_medium"],
+    "roas": ["source", "campaign"],
+}
+MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
+RANGES = [("All time", None), ("Last 30 days", 30), ("Last 90 days", 90), ("Last 365 days", 365)]
+
+
+def _label(key: str) -> str:
+    return {"source_medium": "Source / medium", "cohort_month": "Cohort month"}.get(key, key.replace("_", " ").capitalize())
+
+
+def make_table_view(model: ReportTableModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    # No sort indicator at first: rows keep the report's own order until the user clicks a header.
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+class ReportsView(QWidget):
+    """Part A embeds this in the main window; ``export_pdf_action()`` goes in its File menu."""
+
+    reportShown = Signal(object)  # the ReportTable now on screen (tests and benchmarks wait on it)
+    failed = Signal(str)
+
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._generation = 0
+        self._job = None
+        self._drill: QDialog | None = None
+        self.last_timing_ms: float | None = None
+        self._build_controls()
+        self.model = ReportTableModel(self)
+        self.table = make_table_view(self.model)
+        self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
+        self.chart = ChartWidget(self)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.chart)
+        split.addWidget(self.table)
+        split.setSizes([320, 380])
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._controls)
+        layout.addWidget(split, 1)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: palette(mid);")
+        layout.addWidget(self.status)
+        self._sync_controls()
+        ctx.dataChanged.connect(self._on_data_changed)
+        self.refresh()
+
+    # Controls -----------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.report_box = QComboBox()
+        for name, label in REPORTS:
+            self.report_box.addItem(label, name)
+        self.by_box = QComboBox()
+        self.model_box = QComboBox()
+        for m in MODELS:
+            self.model_box.addItem(_label(m), m)
+        self.model_box.setCurrentIndex(MODELS.index("linear"))
+        self.lookback = QSpinBox()
+        self.lookback.setRange(1, 3650)
+        self.lookback.setValue(90)
+        self.lookback.setSuffix(" days")
+        self.lookback.setKeyboardTracking(False)  # typing "180" must not query for 1 and 18 first
+        self.range_box = QComboBox()
+        for label, days in RANGES:
+            self.range_box.addItem(label, days)
+        self.csv_button = QPushButton("Export CSV…")
+        self.pdf_button = QPushButton("Export PDF…")
+        self.csv_button.clicked.connect(self._ask_csv)
+        self.pdf_button.clicked.connect(self._ask_pdf)
+        self._model_label, self._lookback_label = QLabel("Model"), QLabel("Lookback")
+        row = QHBoxLayout()
+        for w in (QLabel("Report"), self.report_box, QLabel("By"), self.by_box, self._model_label, self.model_box,
+                  self._lookback_label, self.lookback, QLabel("Range"), self.range_box):
+            row.addWidget(w)
+        row.addStretch(1)
+        row.addWidget(self.csv_button)
+        row.addWidget(self.pdf_button)
+        self._controls = row
+        self.report_box.currentIndexChanged.connect(self._on_report_changed)
+        for signal in (self.by_box.currentIndexChanged, self.model_box.currentIndexChanged,
+                       self.lookback.valueChanged, self.range_box.currentIndexChanged):
+            signal.connect(self.refresh)
+
+    def _sync_controls(self) -> None:
+        name = self.report_name()
+        current = self.by_box.currentData()
+        self.by_box.blockSignals(True)
+        self.by_box.clear()
+        for key in GROUPINGS[name]:
+            self.by_box.addItem(_label(key), key)
+        self.by_box.setCurrentIndex(max(0, self.by_box.findData(current)))
+        self.by_box.blockSignals(False)
+        for w in (self.model_box, self.lookback, self._model_label, self._lookback_label):
+            w.setVisible(name == "attribution")
+
+    def _on_report_changed(self) -> None:
+        self._sync_controls()
+        self.model.clear_sort()
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+        self.refresh()
+
+    def report_name(self) -> str:
+        return self.report_box.currentData()
+
+    def set_report(self, name: str, **params) -> None:
+        """Choose a report and its parameters in one go (one query, not one per control)."""
+        boxes = [self.report_box, self.by_box, self.model_box, self.lookback, self.range_box]
+        for w in boxes:
+            w.blockSignals(True)
+        self.report_box.setCurrentIndex(self.report_box.findData(name))
+        self._sync_controls()
+        if "by" in params:
+            self.by_box.setCurrentIndex(self.by_box.findData(params["by"]))
+        if "model" in params:
+            self.model_box.setCurrentIndex(self.model_box.findData(params["model"]))
+        if "lookback_days" in params:
+            self.lookback.setValue(int(params["lookback_days"]))
+        for w in boxes:
+            w.blockSignals(False)
+        self.refresh()
+
+    def params(self) -> dict:
+        p = {"by": self.by_box.currentData()}
+        if self.report_name() == "attribution":
+            p["model"] = self.model_box.currentData()
+            p["lookback_days"] = self.lookback.value()
+        days = self.range_box.currentData()
+        if days:
+            p["since"] = QDate.currentDate().addDays(-days).toString(Qt.DateFormat.ISODate)
+        return p
+
+    # Loading ------------------------------------------------------------
+    def _on_data_changed(self, changes) -> None:
+        if getattr(changes, "reports", True):
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._generation += 1
+        gen, name, params = self._generation, self.report_name(), self.params()
+        if self._job is not None and not self._job.done:
+            self._job.cancel()
+        started = time.perf_counter()
+        self.status.setText("Loading…")
+        job = self.ctx.read(lambda conn, progress: build_report(conn, name, **params), f"report {name}")
+        job.finished.connect(lambda report: self._show(gen, report, started))
+        job.failed.connect(lambda reason: self._fail(gen, reason))
+        self._job = job
+
+    def _show(self, gen: int, report, started: float) -> None:
+        if gen != self._generation:
+            return  # an answer to a question the user no longer asks
+        table = ReportTable.of(report)
+        self.model.set_report(table)
+        self.chart.set_series(chart_series(table), title=chart_title(table))
+        self.table.resizeColumnsToContents()
+        self.last_timing_ms = (time.perf_counter() - started) * 1000
+        self.status.setText(f"{len(table.rows)} rows · {self.last_timing_ms:.0f} ms · double-click a row for its contacts and orders")
+        self.reportShown.emit(table)
+
+    def _fail(self, gen: int, reason: str) -> None:
+        if gen == self._generation:
+            self.status.setText(f"Could not build the report: {reason}")
+            self.failed.emit(reason)
+
+    # Drill-down and export ---------------------------------------------
+    def drill_down(self, view_row: int) -> "DrillDownDialog | None":
+        table = self.model.table
+        if table is None or view_row < 0 or view_row >= self.model.rowCount():
+            return None
+        key = self.model.row_key(view_row)
+        params = dict(table.parameters, **{k: v for k, v in self.params().items() if k not in table.parameters})
+        self._drill = DrillDownDialog(self.ctx, self.report_name(), params, key, self)
+        self._drill.show()
+        return self._drill
+
+    def export_csv(self, path: str) -> None:
+        table = self.model.sorted_table()
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            if table:
+                table.write_csv(f)
+
+    def _ask_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"{self.report_name()}.csv", "CSV files (*.csv)")
+        if path:
+            self._guard(lambda: self.export_csv(path))
+
+    def export_pdf(self, path: str) -> int:
+        """The report on screen (chart and table, in the user's sort order) as a PDF; returns pages."""
+        from .pdf_export import section_of, write_pdf
+
+        table = self.model.sorted_table()
+        if table is None:
+            raise ValueError("no report is loaded yet")
+        section = section_of(table, chart_title=chart_title(table))
+        section.charts = [{"title": chart_title(table), "series": chart_series(table)}]
+        return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters))
+
+    def _ask_pdf(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export PDF", f"{self.report_name()}.pdf", "PDF files (*.pdf)")
+        if path:
+            self._guard(lambda: self.export_pdf(path))
+
+    def export_pdf_action(self, parent=None) -> QAction:
+        """A File-menu action that exports the report on screen."""
+        action = QAction("Export Report as PDF…", parent or self)
+        action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        action.triggered.connect(self._ask_pdf)
+        return action
+
+    def _guard(self, fn) -> None:
+        try:
+            fn()
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export failed", str(exc))
+
+
+class DrillDownDialog(QDialog):
+    """The contacts and orders behind one report row, loaded off the GUI thread."""
+
+    loaded = Signal(object)
+
+    def __init__(self, ctx, report: str, params: dict, key, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Behind “{key}”")
+        self.resize(820, 480)
+        self.contacts, self.orders = ReportTableModel(self), ReportTableModel(self)
+        tabs = QTabWidget()
+        tabs.addTab(make_table_view(self.contacts), "Contacts")
+        tabs.addTab(make_table_view(self.orders), "Orders")
+        self.tabs = tabs
+        self.summary = QLabel("Loading…")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(tabs, 1)
+        layout.addWidget(buttons)
+        job = ctx.read(lambda conn, progress: drill_down(conn, report, params, key), "drill-down")
+        job.finished.connect(self._show)
+        job.failed.connect(lambda reason: self.summary.setText(f"Could not load: {reason}"))
+        self._job = job
+
+    def _show(self, result) -> None:
+        contacts = list(result.get("contacts") or [])
+        orders = list(result.get("orders") or [])
+        self.contacts.set_report({"title": "Contacts", "rows": contacts})
+        self.orders.set_report({"title": "Orders", "rows": orders})
+        self.tabs.setTabText(0, f"Contacts ({len(contacts)})")
+        self.tabs.setTabText(1, f"Orders ({len(orders)})")
+        self.summary.setText(f"{len(contacts)} contacts and {len(orders)} orders make up this row.")
+        self.loaded.emit(result)
