@@ -266,8 +266,14 @@ class Visitor:
         if request.url.startswith(self.relay.url + "/v1/"):
             self.relay_requests.append(request)
 
+    def pump(self, ms: float = 0) -> None:
+        """Let Playwright deliver the browser's pending events (requests seen,
+        errors): the sync API only does that while it is being called."""
+        self.page.wait_for_timeout(ms)
+
     def sent_events(self) -> list[dict]:
         """Every event the pixel tried to send (delivered or not)."""
+        self.pump()
         events = []
         for request in self.relay_requests:
             if request.method == "POST":
@@ -289,7 +295,10 @@ class Visitor:
                           what="the sd_aid cookie")
 
     def close(self) -> None:
+        """Close the context; fail if the page saw an uncaught error."""
+        self.pump()
         self.context.close()
+        assert not self.errors, f"the page saw errors: {self.errors}"
 
 
 # -- fixtures (imported by the test_pixel_* modules) ------------------------------
@@ -319,4 +328,3 @@ def visitor(browser, pixel_relay):
     opened = Visitor(browser, pixel_relay)
     yield opened
     opened.close()
-    assert not opened.errors, f"the page saw errors: {opened.errors}"

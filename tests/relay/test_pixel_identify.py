@@ -54,6 +54,7 @@ def test_forms_without_an_email_do_not_identify(visitor, site, pixel_relay):
     visitor.wait_loaded()
     pixel_relay.wait_for(aid, 2, type="page")
     assert not [e for e in visitor.sent_events() if e["type"] == "identify"]
+    assert not [e for e in pixel_relay.events_of(aid) if e["type"] == "identify"]
 
 
 def test_form_handled_by_page_code_still_identifies(visitor, site, pixel_relay):

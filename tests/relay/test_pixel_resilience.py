@@ -1,0 +1,140 @@
+"""The pixel when things go wrong: a relay outage, a lost script cookie, a
+relay that refuses credentials."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+try:  # the fixtures are used by name
+    from .pixel_support import Relay, Site, Visitor, browser, running_relay, wait_until  # noqa: F401
+except ImportError:  # tests/relay is not a package
+    from pixel_support import Relay, Site, Visitor, browser, running_relay, wait_until  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def flaky_relay(tmp_path_factory):
+    """A relay this module stops and starts; no other module shares it."""
+    with running_relay(tmp_path_factory.mktemp("flaky")) as relay:
+        yield relay
+
+
+@pytest.fixture
+def flaky_site(flaky_relay):
+    served = Site(flaky_relay)
+    yield served
+    served.close()
+
+
+def queued(visitor) -> list[dict]:
+    return json.loads(visitor.page.evaluate("localStorage.getItem('sd_queue') || '[]'"))
+
+
+def test_events_survive_a_relay_outage_exactly_once(browser, flaky_relay, flaky_site):
+    relay, site = flaky_relay, flaky_site
+    visitor = Visitor(browser, relay)
+    try:
+        visitor.goto(site.url("/before"))
+        aid = visitor.anonymous_id()
+        relay.wait_for(aid, 1, type="page")
+
+        relay.stop()
+        visitor.page.evaluate("segdesk('track', 'Offline click', {n: 1})")
+        visitor.page.evaluate("history.pushState({}, '', '/during/spa')")
+        # A new page while the relay is down: p.js comes from the HTTP cache,
+        # and the events of the last page are still queued in localStorage.
+        visitor.goto(site.url("/during/page"))
+        visitor.page.evaluate("segdesk('identify', {email: 'down@example.com'})")
+        wait_until(lambda: len(queued(visitor)) == 4, what="four queued events")
+        # While it is down the pixel backs off instead of hammering the relay.
+        attempts = len(visitor.relay_requests)
+        visitor.page.wait_for_timeout(1500)
+        assert len(visitor.relay_requests) - attempts <= 2
+
+        relay.start()  # same port, same data folder
+        visitor.page.evaluate("window.dispatchEvent(new Event('online'))")
+        attempted = {e["messageId"] for e in visitor.sent_events()}
+        assert len(attempted) == 5  # the page before, and four during the outage
+        wait_until(lambda: attempted <= {e["messageId"] for e in relay.events_of(aid)},
+                   what="every event after the relay came back")
+        wait_until(lambda: queued(visitor) == [], what="an empty queue")
+
+        # A later page load finds nothing left to resend; nothing arrives twice.
+        visitor.goto(site.url("/after"))
+        pages = relay.wait_for(aid, 4, type="page")
+        assert [p["context"]["page"]["path"] for p in pages] == [
+            "/before", "/during/spa", "/during/page", "/after"]
+        delivered = Counter(e["messageId"] for e in relay.events_of(aid))
+        assert set(delivered.values()) == {1}
+        assert attempted <= set(delivered)
+        kinds = Counter(e["type"] for e in relay.events_of(aid))
+        assert kinds == {"page": 4, "track": 1, "identify": 1}
+    finally:
+        visitor.close()
+
+
+def test_the_offline_queue_is_bounded(browser, flaky_relay, flaky_site):
+    visitor = Visitor(browser, flaky_relay)
+    try:
+        visitor.goto(flaky_site.url("/"))
+        flaky_relay.stop()
+        visitor.page.evaluate("for (let i = 0; i < 250; i++) segdesk('track', 'Burst', {i})")
+        wait_until(lambda: len(queued(visitor)) == 200, what="a full queue")
+        numbers = [e["properties"]["i"] for e in queued(visitor) if e["type"] == "track"]
+        assert numbers[-1] == 249 and len(numbers) == 200  # the oldest were dropped
+    finally:
+        visitor.close()
+        flaky_relay.start()
+
+
+def test_relay_cookie_restores_a_lost_visitor_id(browser, tmp_path):
+    # Site and relay on the same host (as www.example.com and t.example.com
+    # would be): the relay's HttpOnly cookie reaches it, so it can tell the
+    # pixel the id that Safari deleted from the script cookie.
+    relay = Relay(tmp_path / "relay", host="localhost")
+    site = Site(relay, host="localhost")
+    relay.env["SEGDESK_RELAY_ORIGINS"] = site.origin
+    relay.start()
+    visitor = Visitor(browser, relay)
+    try:
+        visitor.goto(site.url("/first"))
+        aid = visitor.anonymous_id()
+        relay.wait_for(aid, 1, type="page")
+        server_cookie = wait_until(lambda: visitor.cookies().get("sd_vid"), what="the relay cookie")
+        assert server_cookie["value"] == aid and server_cookie["httpOnly"]
+
+        visitor.context.clear_cookies(name="sd_aid")
+        visitor.page.evaluate("localStorage.clear()")
+        visitor.goto(site.url("/back-after-a-week"))
+        assert visitor.anonymous_id() == aid
+        pages = relay.wait_for(aid, 2, type="page")
+        assert pages[-1]["context"]["page"]["path"] == "/back-after-a-week"
+    finally:
+        visitor.close()
+        site.close()
+        relay.stop()
+
+
+def test_relay_without_site_origins_still_gets_events(browser, tmp_path):
+    # A same-site relay that allows no credentials (no site origins set)
+    # answers with `*`; the pixel falls back to uncredentialed sends.
+    relay = Relay(tmp_path / "relay", host="localhost")
+    site = Site(relay, host="localhost")
+    relay.start()
+    visitor = Visitor(browser, relay)
+    try:
+        # The first credentialed send is refused by the browser's CORS check.
+        with visitor.page.expect_event("requestfailed", lambda r: r.url.endswith("/v1/batch")):
+            visitor.goto(site.url("/"))
+        aid = visitor.anonymous_id()
+        visitor.page.evaluate("segdesk('track', 'Second')")
+        events = relay.wait_for(aid, 2)
+        assert sorted(e["type"] for e in events) == ["page", "track"]
+    finally:
+        visitor.close()
+        site.close()
+        relay.stop()
