@@ -1,0 +1,28 @@
+"""What every CRM connector writes: people with their CRM id, and tags on that id."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..records import contacts, keys, tags
+
+
+class Person(NamedTuple):
+    key: str  # '<kind>:<id>', e.g. 'ac:123' (core/identity.py matches a link's bare id to it)
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+def store_people(ctx, conn, people: list[Person]) -> None:
+    ctx.add_changed(
+        contacts=contacts(conn, [(p.email, p.first_name, p.last_name, p.created_at) for p in people if p.email]),
+        contact_ids=keys(conn, [(p.key, "crm", p.email, ctx.origin, p.updated_at) for p in people]),
+    )
+
+
+def store_tags(ctx, conn, rows: list[tuple[str, str, str | None]]) -> None:
+    """rows: (crm key, tag name, added_at). Tags hang on the CRM id, so they follow an email change."""
+    ctx.add_changed(tags=tags(conn, [(f"cid:{key}", tag, ctx.origin, added) for key, tag, added in rows if tag]))

@@ -1,0 +1,120 @@
+"""Keap (REST v1): contacts with their tags, and orders.
+
+``/contacts`` and ``/orders`` page with ``limit``/``offset`` and take
+``since`` (changed since) with ``order``. The cursor keeps the start of the
+last complete run minus a margin as the next ``since``, and inside a run the
+stage and offset. Tag ids on contacts (``optional_properties=tag_ids``) are
+named through ``/tags``. An order is money received (``total_paid``) in the
+source's currency (Keap's v1 orders carry none; ``--currency``, default usd);
+its ``refund_total`` is one refund row, replaced when it changes. Keap's v1
+order has no processor transaction id, so sync/reconcile.py matches it to the
+Stripe or PayPal charge of the same purchase. Keap allows about 25
+requests/s; we keep to 20.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ...core.money import MoneyError, to_minor
+from ...core.timeutil import now_ts, shift
+from ..context import SyncContext
+from ..http import ApiError, RateLimit
+from ..records import email_of, iso_ts, orders, refunds
+from .crm import Person, store_people, store_tags
+
+API = "https://api.infusionsoft.com/crm/rest/v1"
+PAGE = 1000
+RATE = RateLimit(20, 1.0)
+SKEW = timedelta(minutes=10)
+
+
+def sync(ctx: SyncContext) -> None:
+    client = ctx.client(API, headers={"Authorization": f"Bearer {ctx.secret}", "Accept": "application/json"},
+                        rate=RATE, auth_words="the access token")
+    run = ctx.cursor.get("run") or {}
+    ctx.cursor["run"] = {"started": now_ts(), "since": ctx.cursor.get("since"), "stage": "contacts",
+                         "offset": 0, **run}
+    names = _tag_names(ctx, client)
+    if ctx.cursor["run"]["stage"] == "contacts":
+        _paged(ctx, client, "/contacts", "contacts", "orders",
+               {"optional_properties": "tag_ids,email_addresses", "order": "id"},
+               lambda conn, page: _store_contacts(ctx, conn, page, names))
+    _paged(ctx, client, "/orders", "orders", None, {"order": "id"}, lambda conn, page: _store_orders(ctx, conn, page))
+
+
+def _paged(ctx: SyncContext, client, path: str, key: str, next_stage: str | None, params: dict, handle) -> None:
+    run = ctx.cursor["run"]
+    offset = int(run.get("offset", 0))
+    since = run.get("since")
+    while True:
+        ctx.check()
+        query = {**params, "limit": PAGE, "offset": offset, **({"since": since} if since else {})}
+        body = client.get_json(path, params=query)
+        page = body.get(key) or []
+        offset += len(page)
+        count = body.get("count")
+        more = bool(page) and (offset < int(count) if isinstance(count, int) else len(page) >= PAGE)
+        if more:
+            cursor = {**ctx.cursor, "run": {**run, "offset": offset}}
+        elif next_stage:
+            cursor = {**ctx.cursor, "run": {**run, "stage": next_stage, "offset": 0}}
+        else:
+            cursor = {"since": shift(run["started"], -SKEW)}
+        ctx.commit(cursor, lambda conn: handle(conn, page))
+        ctx.count(key, None if more else (0.5 if next_stage else 1.0), **{key: len(page)})
+        if not more:
+            return
+
+
+def _tag_names(ctx: SyncContext, client) -> dict[int, str]:
+    names, offset = {}, 0
+    while True:
+        ctx.check()
+        page = client.get_json("/tags", params={"limit": PAGE, "offset": offset}).get("tags") or []
+        names.update({t["id"]: t.get("name") for t in page if t.get("id") is not None})
+        offset += len(page)
+        if len(page) < PAGE:
+            return names
+
+
+def _store_contacts(ctx: SyncContext, conn, page: list[dict], names: dict[int, str]) -> None:
+    people, tag_rows = [], []
+    for c in page:
+        if c.get("id") is None:
+            continue
+        addresses = c.get("email_addresses") or []
+        primary = sorted(addresses, key=lambda a: a.get("field") != "EMAIL1")
+        key = f"keap:{c['id']}"
+        people.append(Person(key, email_of(*(a.get("email") for a in primary)), c.get("given_name") or None,
+                             c.get("family_name") or None, iso_ts(c.get("date_created")), iso_ts(c.get("last_updated"))))
+        tag_rows += [(key, names.get(t) or str(t), None) for t in c.get("tag_ids") or []]
+    store_people(ctx, conn, people)
+    store_tags(ctx, conn, tag_rows)
+
+
+def _store_orders(ctx: SyncContext, conn, page: list[dict]) -> None:
+    currency = (ctx.source.config.get("currency") or "usd").lower()
+    rows, refund_rows, people = [], [], []
+    for o in page:
+        contact = o.get("contact") or {}
+        email = email_of(contact.get("email"))
+        try:
+            paid = to_minor(str(o.get("total_paid") or 0), currency)
+            refunded = to_minor(str(o.get("refund_total") or 0), currency)
+        except MoneyError as exc:
+            raise ApiError(f"Keap order {o.get('id')}: {exc}") from None
+        if paid <= 0 or o.get("id") is None:
+            continue
+        oid = str(o["id"])
+        created = iso_ts(o.get("order_date") or o.get("creation_date"))
+        items = o.get("order_items") or []
+        product = o.get("title") or next((i.get("name") for i in items if i.get("name")), None)
+        rows.append((ctx.origin, oid, email, None, paid, currency, created, product, "paid", None))
+        if refunded:
+            refund_rows.append((ctx.origin, f"{oid}#refund", oid, min(refunded, paid), currency, created))
+        if contact.get("id") is not None:
+            people.append(Person(f"keap:{contact['id']}", email, contact.get("first_name") or None,
+                                 contact.get("last_name") or None, None, None))
+    store_people(ctx, conn, people)
+    ctx.add_changed(orders=orders(conn, rows), refunds=refunds(conn, refund_rows))

@@ -1,0 +1,159 @@
+"""Sync Now: pull every configured source, then stitch identities once.
+
+Each source runs as a plain function ``connector.sync(ctx)`` with its own
+progress object (sharing the caller's cancel flag) and its own cursor. A
+source that fails (rejected key, API down after retries, unreadable file)
+records ``last_error`` and the others still run. The returned
+:class:`SyncReport` says, per source, ok or failed with a one-line reason,
+what was fetched, and what actually changed.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..core.csv_import import CsvImportError
+from ..core.progress import Cancelled, Progress
+from ..core.stitch import stitch
+from ..core.store import Workspace, WorkspaceError
+from ..core.timeutil import now_ts
+from .connectors import CONNECTORS
+from .context import SyncContext, load_cursor
+from .http import ApiError, HttpOptions
+from .reconcile import reconcile_orders
+from .secrets import SecretError
+from .sources import Source, get_source, list_sources, secret_of
+
+EXPECTED = (ApiError, SecretError, CsvImportError, WorkspaceError, OSError)
+
+
+@dataclass
+class SourceResult:
+    name: str
+    kind: str
+    status: str  # ok | failed | cancelled
+    reason: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    retries: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def as_dict(self) -> dict:
+        return {"source": self.name, "kind": self.kind, "status": self.status, "reason": self.reason,
+                "counts": self.counts, "changed": self.changed, "requests": self.requests,
+                "retries": self.retries, "notes": self.notes}
+
+
+@dataclass
+class SyncReport:
+    sources: list[SourceResult] = field(default_factory=list)
+    identity: dict = field(default_factory=dict)
+    changed_contacts: set[int] = field(default_factory=set)
+    orders_matched: int = 0
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and all(s.ok for s in self.sources)
+
+    @property
+    def failed(self) -> list[SourceResult]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "cancelled": self.cancelled, "sources": [s.as_dict() for s in self.sources],
+                "orders_matched": self.orders_matched, "identity": self.identity}
+
+
+def _record(conn, name: str, error: str | None) -> None:
+    now = now_ts()
+    with conn:
+        conn.execute(
+            "INSERT INTO sync_state(source, last_success, last_error, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(source) DO UPDATE SET last_success = coalesce(excluded.last_success, last_success), "
+            "last_error = excluded.last_error, updated_at = excluded.updated_at",
+            (name, None if error else now, error, now),
+        )
+
+
+def _selected(ws: Workspace, names: Iterable[str] | None) -> list[Source]:
+    if not names:
+        return list_sources(ws.conn)
+    return [get_source(ws.conn, n) for n in dict.fromkeys(names)]
+
+
+def sync_source(ws: Workspace, source: Source, progress: Progress, options: HttpOptions) -> SourceResult:
+    """Run one source; never raises for the source's own failures (only Cancelled and BaseException)."""
+    result = SourceResult(source.name, source.kind, "ok")
+    ctx = None
+    try:
+        ctx = SyncContext(ws, source, secret_of(ws, source), progress, options,
+                          cursor=load_cursor(ws.conn, source.name))
+        progress.update(f"{source.name}: starting", 0.0)
+        CONNECTORS[source.kind].sync(ctx)
+        progress.update(f"{source.name}: done", 1.0)
+    except Cancelled:
+        result.status, result.reason = "cancelled", "cancelled; what was stored so far is kept"
+    except EXPECTED as exc:
+        result.status, result.reason = "failed", _one_line(exc)
+    except Exception as exc:  # a bug or a vendor answer we did not foresee: this source only
+        result.status = "failed"
+        result.reason = f"unexpected error: {type(exc).__name__}: {_one_line(exc)}"
+        result.notes.append(traceback.format_exc(limit=3).strip().splitlines()[-1])
+    finally:
+        if ctx is not None:
+            ctx.close()
+            result.counts, result.changed = dict(ctx.counts), dict(ctx.changed)
+            result.requests, result.retries = ctx.requests, ctx.retries
+            result.notes.extend(ctx.notes)
+    if result.status != "cancelled":
+        _record(ws.conn, source.name, None if result.ok else result.reason)
+    return result
+
+
+def run_sync(ws: Workspace, names: Iterable[str] | None = None, progress: Progress | None = None, *,
+             on_source: Callable[[str, Progress], None] | None = None,
+             options: HttpOptions | None = None) -> SyncReport:
+    """Pull the named sources (default: all), match orders across sources, stitch once.
+
+    ``progress`` gets the overall fraction and cancel flag; ``on_source(name,
+    progress)`` gets every update of each source's own progress (per-source
+    bars in the CLI and the app).
+    """
+    progress = progress or Progress()
+    options = options or HttpOptions()
+    selected = _selected(ws, names)
+    report = SyncReport()
+    total = max(1, len(selected))
+    for i, source in enumerate(selected):
+        def forward(p: Progress, name=source.name, i=i) -> None:
+            if on_source is not None:
+                on_source(name, p)
+            progress.update(f"{name}: {p.status}", (i + (p.fraction or 0.0)) / total)
+
+        source_progress = Progress(on_update=forward, _cancel=progress._cancel)
+        result = sync_source(ws, source, source_progress, options)
+        report.sources.append(result)
+        if result.status == "cancelled":
+            report.cancelled = True
+            break
+    report.orders_matched = reconcile_orders(ws.conn)
+    # Everything committed is consistent, so the stitch runs even after a cancel.
+    progress.update("Stitching identities", 1.0 if not selected else None)
+    result = stitch(ws)
+    report.identity = result.as_dict()
+    report.changed_contacts = result.changed_contacts
+    progress.update("Sync finished" if not report.cancelled else "Sync cancelled", 1.0)
+    return report
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,227 @@
+"""HTTP done once: every connector's client, retries, rate limits and error lines.
+
+One :class:`ApiClient` per connector run wraps one ``httpx.Client`` with
+explicit timeouts. Retries are a small loop rather than a library: the rules
+(honour ``Retry-After`` in seconds or as an HTTP date, pause on vendors'
+"remaining: 0" headers, full-jitter exponential backoff otherwise) fit in a
+screen, and tests replace ``sleep`` so nothing waits for real.
+
+A rejected key is not retried: it becomes :class:`AuthError` whose message is
+the one line the user sees ("Stripe rejected the API key: Invalid API Key
+provided").
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import httpx
+import orjson
+
+RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 522, 524})
+RETRY_ERRORS = (httpx.TimeoutException, httpx.ConnectError, httpx.ReadError,
+                httpx.WriteError, httpx.RemoteProtocolError)
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_WAIT = 120.0  # never sleep longer than this for one retry, whatever a header says
+
+
+class ApiError(Exception):
+    """A source failed; the message is the one line the user sees."""
+
+
+class AuthError(ApiError):
+    """The vendor refused the credentials: retrying cannot help."""
+
+
+@dataclass
+class RateLimit:
+    """At most ``calls`` requests in any ``per`` seconds (a sliding window)."""
+
+    calls: int
+    per: float
+
+
+@dataclass
+class HttpOptions:
+    """What tests and benchmarks inject: a transport per vendor, a fake sleep, fewer attempts."""
+
+    transports: dict[str, httpx.BaseTransport] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+
+    def transport_for(self, kind: str) -> httpx.BaseTransport | None:
+        return self.transports.get(kind) or self.transports.get("*")
+
+
+class _Window:
+    def __init__(self, limit: RateLimit | None, clock, sleep) -> None:
+        self.limit, self.clock, self.sleep = limit, clock, sleep
+        self.times: deque[float] = deque()
+        self.paused_until = 0.0
+
+    def wait(self) -> None:
+        now = self.clock()
+        if self.paused_until > now:
+            self.sleep(self.paused_until - now)
+            now = self.clock()
+        if self.limit is None:
+            return
+        while self.times and now - self.times[0] >= self.limit.per:
+            self.times.popleft()
+        if len(self.times) >= self.limit.calls:
+            self.sleep(self.limit.per - (now - self.times[0]))
+            now = self.clock()
+            self.times.popleft()
+        self.times.append(now)
+
+
+def retry_after(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After`` as seconds or HTTP date)."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def quota_pause(response: httpx.Response) -> float:
+    """Pause asked for by vendors' remaining-quota headers when the quota is used up."""
+    h = response.headers
+    remaining = h.get("x-hubspot-ratelimit-remaining") or h.get("x-ratelimit-remaining")
+    if remaining is None or remaining.strip() not in ("0", "0.0"):
+        return 0.0
+    interval_ms = h.get("x-hubspot-ratelimit-interval-milliseconds")
+    if interval_ms and interval_ms.isdigit():
+        return int(interval_ms) / 1000
+    reset = h.get("x-ratelimit-reset")
+    try:
+        seconds = float(reset) if reset else 1.0
+    except ValueError:
+        return 1.0
+    # Some vendors send an epoch time, others seconds left.
+    return max(0.0, seconds - time.time()) if seconds > 1e9 else seconds
+
+
+def error_text(response: httpx.Response) -> str:
+    """The vendor's own error message, whatever shape its error body has."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        text = response.text.strip().splitlines()
+        return text[0][:200] if text else response.reason_phrase
+    return _message_in(body) or response.reason_phrase
+
+
+def _message_in(body) -> str | None:
+    if isinstance(body, str):
+        return body[:300]
+    if isinstance(body, list):
+        return _message_in(body[0]) if body else None
+    if not isinstance(body, dict):
+        return None
+    for key in ("message", "error_description", "faultstring", "detail", "title", "error", "errors", "fault"):
+        if key in body and body[key]:
+            found = _message_in(body[key])
+            if found:
+                return found
+    return None
+
+
+class ApiClient:
+    """One vendor's HTTP client: base URL, auth headers, retries, rate limit, error lines."""
+
+    def __init__(self, vendor: str, base_url: str, *, kind: str, headers: dict | None = None,
+                 rate: RateLimit | None = None, options: HttpOptions | None = None,
+                 auth_words: str = "the API key") -> None:
+        self.vendor, self.kind, self.auth_words = vendor, kind, auth_words
+        self.options = options or HttpOptions()
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers or {}, timeout=self.options.timeout,
+            transport=self.options.transport_for(kind), follow_redirects=False,
+        )
+        self.window = _Window(rate, self.options.clock, self.options.sleep)
+        self.requests = 0
+        self.retries = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "ApiClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        opts = self.options
+        for attempt in range(1, opts.max_attempts + 1):
+            self.window.wait()
+            self.requests += 1
+            try:
+                response = self.client.request(method, url, **kwargs)
+            except RETRY_ERRORS as exc:
+                if attempt == opts.max_attempts:
+                    raise ApiError(f"{self.vendor} did not answer ({_describe(exc)}) after {attempt} tries") from None
+                self._backoff(attempt, None)
+                continue
+            except httpx.HTTPError as exc:
+                raise ApiError(f"{self.vendor}: {_describe(exc)}") from None
+            status = response.status_code
+            if status < 400:
+                pause = quota_pause(response)
+                if pause:
+                    self.window.paused_until = self.options.clock() + min(pause, MAX_WAIT)
+                return response
+            if status in (401, 403):
+                raise AuthError(f"{self.vendor} rejected {self.auth_words}: {error_text(response)}")
+            if status in RETRY_STATUS and attempt < opts.max_attempts:
+                self._backoff(attempt, retry_after(response) or (quota_pause(response) or None))
+                continue
+            raise ApiError(f"{self.vendor} answered {status} for {_path(response)}: {error_text(response)}")
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _backoff(self, attempt: int, asked: float | None) -> None:
+        self.retries += 1
+        # Full jitter (AWS's "exponential backoff and jitter"): spreads clients apart.
+        delay = random.uniform(0, self.options.backoff_base * 2 ** (attempt - 1))
+        if asked is not None:
+            delay = max(delay, asked)
+        self.options.sleep(min(delay, MAX_WAIT))
+
+    def get_json(self, url: str, **kwargs):
+        return self._json(self.request("GET", url, **kwargs))
+
+    def post_json(self, url: str, **kwargs):
+        return self._json(self.request("POST", url, **kwargs))
+
+    def _json(self, response: httpx.Response):
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise ApiError(f"{self.vendor} sent a response that is not JSON ({_path(response)})") from None
+
+
+def _path(response: httpx.Response) -> str:
+    return response.request.url.path if response.request else "?"
+
+
+def _describe(exc: Exception) -> str:
+    name = type(exc).__name__
+    text = str(exc).strip()
+    return f"{name}: {text}" if text else name

@@ -1,0 +1,48 @@
+"""Erase a person at every configured relay (the remote half of ``segdesk erase``).
+
+The workspace half is core/people.erase; the relay may still buffer events of
+the person that were not pulled yet, so each relay gets ``POST /v1/erase``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.identifiers import normalise_email
+from ..core.store import Workspace, WorkspaceError
+from .http import ApiClient, ApiError, HttpOptions
+from .secrets import SecretError
+from .sources import list_sources, secret_of
+
+
+@dataclass
+class RemoteErase:
+    erased: dict[str, int] = field(default_factory=dict)  # relay name -> events erased
+    failed: dict[str, str] = field(default_factory=dict)  # relay name -> one-line reason
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def as_dict(self) -> dict:
+        return {"erased": self.erased, "failed": self.failed}
+
+
+def erase_remote(ws: Workspace, email: str, *, options: HttpOptions | None = None) -> RemoteErase:
+    """Ask every relay source to drop the person's buffered events; one relay's failure does not stop the rest."""
+    normal = normalise_email(email)
+    if normal is None:
+        raise WorkspaceError(f"'{email}' is not an email address")
+    result = RemoteErase()
+    for source in list_sources(ws.conn):
+        if source.kind != "relay":
+            continue
+        try:
+            token = secret_of(ws, source)
+            with ApiClient(source.vendor, source.config["base_url"], kind="relay", options=options,
+                           headers={"Authorization": f"Bearer {token}"}, auth_words="the pull token") as client:
+                body = client.post_json("/v1/erase", json={"email": normal})
+            result.erased[source.name] = int(body.get("erased", 0))
+        except (ApiError, SecretError) as exc:
+            result.failed[source.name] = str(exc)
+    return result
