@@ -66,6 +66,8 @@ def run_journey(args, ws) -> int:
         print(f"  device {d['anonymous_id']}{shared}: linked by {d['linked_by']} at {d['linked_at']}")
     for e in data["events"]:
         detail = e.get("url") or e.get("order_id") or e.get("name") or e.get("tag") or ""
+        if e["kind"] == "identify":
+            detail = f"identified by {e.get('method')}" + (f" as {e['email']}" if e.get("email") else "")
         if "channel" in e:
             ch = e["channel"]
             detail += f"  [{ch['source']} / {ch['medium']}" + (f" / {ch['campaign']}]" if ch["campaign"] else "]")

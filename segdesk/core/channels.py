@@ -6,8 +6,9 @@ another host, then ``(direct) / (none)``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote_plus
 
 from .referrers import classify_host
 
@@ -26,6 +27,9 @@ class Channel(NamedTuple):
     content: str | None = None
 
 
+DIRECT_CHANNEL = Channel(DIRECT, NONE)
+
+
 def _clean(value) -> str | None:
     if value is None:
         return None
@@ -33,24 +37,47 @@ def _clean(value) -> str | None:
     return text or None
 
 
+@lru_cache(maxsize=65536)
 def host_of(url: str | None) -> str:
-    if not url:
+    """The host of an absolute URL, lower-case, without port, credentials or 'www.'.
+
+    Hand-rolled rather than urlsplit because it runs for every imported page view.
+    """
+    if not url or not isinstance(url, str):
         return ""
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
+    start = url.find("//")
+    if start < 0:
         return ""
+    rest = url[start + 2:]
+    for sep in "/?#":
+        cut = rest.find(sep)
+        if cut >= 0:
+            rest = rest[:cut]
+    rest = rest.rpartition("@")[2]
+    if rest.startswith("["):
+        host = rest[1:rest.find("]")] if "]" in rest else ""
+    else:
+        host = rest.partition(":")[0]
     host = host.lower()
     return host[4:] if host.startswith("www.") else host
 
 
 def query_of(url: str | None) -> dict[str, str]:
+    """Query parameters of a URL (first value of each, blank values dropped)."""
     if not url or "?" not in url:
         return {}
-    try:
-        return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items() if v}
-    except ValueError:
-        return {}
+    query = url.partition("?")[2].partition("#")[0]
+    out: dict[str, str] = {}
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if not value:
+            continue
+        if "%" in key or "+" in key:
+            key = unquote_plus(key)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        out.setdefault(key, value)
+    return out
 
 
 def classify(
@@ -60,37 +87,31 @@ def classify(
     properties: dict | None = None,
 ) -> Channel:
     """``campaign`` is the event's ``context.campaign`` (source, medium, name, term, content)."""
+    utm = None
+    if campaign and (campaign.get("source") or campaign.get("medium") or campaign.get("name")):
+        utm = (campaign.get("source"), campaign.get("medium"), campaign.get("name"),
+               campaign.get("term"), campaign.get("content"))
     query = query_of(url)
-    utm = {}
-    if campaign:
-        utm = {
-            "utm_source": campaign.get("source"),
-            "utm_medium": campaign.get("medium"),
-            "utm_campaign": campaign.get("name"),
-            "utm_term": campaign.get("term"),
-            "utm_content": campaign.get("content"),
-        }
-    for key in UTM_KEYS:
-        if not _clean(utm.get(key)) and key in query:
-            utm[key] = query[key]
-    source = _clean(utm.get("utm_source"))
-    medium = _clean(utm.get("utm_medium"))
-    name = _clean(utm.get("utm_campaign"))
-    if source or medium or name:
-        return Channel(
-            source or NOT_SET,
-            medium or NONE,
-            name,
-            _clean(utm.get("utm_term")),
-            _clean(utm.get("utm_content")),
-        )
+    if query and (utm is None or not all(utm[:3])):
+        from_query = tuple(query.get(k) for k in UTM_KEYS)
+        utm = from_query if utm is None else tuple(a or b for a, b in zip(utm, from_query))
+    if utm is not None:
+        source, medium, name = _clean(utm[0]), _clean(utm[1]), _clean(utm[2])
+        if source or medium or name:
+            return Channel(source or NOT_SET, medium or NONE, name, _clean(utm[3]), _clean(utm[4]))
     for param, click_source, click_medium in CLICK_IDS:
         if param in query or (properties and properties.get(param)):
             return Channel(click_source, click_medium)
-    ref_host = host_of(referrer)
-    if ref_host and ref_host != host_of(url):
+    if referrer:
+        return _from_referrer(host_of(referrer), host_of(url))
+    return DIRECT_CHANNEL
+
+
+@lru_cache(maxsize=4096)
+def _from_referrer(ref_host: str, page_host: str) -> Channel:
+    if ref_host and ref_host != page_host:
         return Channel(ref_host, classify_host(ref_host))
-    return Channel(DIRECT, NONE)
+    return DIRECT_CHANNEL
 
 
 def is_direct(source: str | None) -> bool:

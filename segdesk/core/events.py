@@ -9,6 +9,8 @@ that stops half-way keeps what it stored and a re-run fills in the rest.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,9 +29,8 @@ CHANNEL_TYPES = frozenset({"page", "screen"})
 MAX_ERRORS_KEPT = 200
 
 COLUMNS = (
-    "message_id type anonymous_id user_id ts received_at name url path referrer title "
-    "ch_source ch_medium ch_campaign ch_term ch_content email contact_key method "
-    "user_agent ip origin raw"
+    "message_id type anonymous_id user_id ts name url referrer title "
+    "ch_source ch_medium ch_campaign ch_term ch_content email contact_key method origin raw"
 ).split()
 INSERT_SQL = (
     f"INSERT OR IGNORE INTO events ({', '.join(COLUMNS)}) "
@@ -44,6 +45,9 @@ ON CONFLICT(anonymous_id) DO UPDATE SET
     last_seen = max(last_seen, excluded.last_seen),
     events = events + excluded.events
 """
+
+
+NO_CHANNEL = (None, None, None, None, None)
 
 
 class EventError(ValueError):
@@ -73,10 +77,25 @@ class ImportResult:
 
 
 def _text(value, limit: int = 8192) -> str | None:
+    if value.__class__ is str:
+        return value[:limit] if value else None
     if value is None or isinstance(value, (dict, list)):
         return None
-    text = value if isinstance(value, str) else str(value)
-    return text[:limit] if text else None
+    return str(value)[:limit] or None
+
+
+def _key(value) -> str | None:
+    """clean_key with a fast path for the usual non-blank string."""
+    if value.__class__ is str and value and not value[0].isspace() and not value[-1].isspace():
+        return value
+    return clean_key(value)
+
+
+def _dict(value) -> dict:
+    return value if value.__class__ is dict else EMPTY
+
+
+EMPTY: dict = {}
 
 
 def _event_time(ev: dict) -> str:
@@ -85,7 +104,8 @@ def _event_time(ev: dict) -> str:
     if not ts:
         raise EventError("no timestamp")
     try:
-        sent, received = ev.get("sentAt"), ev.get("receivedAt")
+        received = ev.get("receivedAt")
+        sent = ev.get("sentAt") if received else None
         if sent and received and "originalTimestamp" not in ev:
             skew = parse_ts(received) - parse_ts(sent)
             if abs(skew) > timedelta(seconds=1):
@@ -102,23 +122,18 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
     etype = ev.get("type")
     if etype not in TYPES:
         raise EventError(f"unknown type {str(etype)[:30]!r}" if etype else "no type")
-    anonymous_id = clean_key(ev.get("anonymousId"))
-    user_id = clean_key(ev.get("userId"))
+    get = ev.get
+    anonymous_id = _key(get("anonymousId"))
+    user_id = _key(get("userId"))
     if anonymous_id is None and user_id is None:
         raise EventError("neither anonymousId nor userId")
     if raw is None:
         raw = orjson.dumps(ev)
-    message_id = clean_key(ev.get("messageId")) or "sd-" + hashlib.sha1(raw).hexdigest()
+    message_id = _key(get("messageId")) or "sd-" + hashlib.sha1(raw).hexdigest()
     ts = _event_time(ev)
-    context = ev.get("context")
-    if not isinstance(context, dict):
-        context = {}
-    props = ev.get("properties")
-    if not isinstance(props, dict):
-        props = {}
-    page = context.get("page")
-    if not isinstance(page, dict):
-        page = {}
+    context = _dict(get("context"))
+    props = _dict(get("properties"))
+    page = _dict(context.get("page"))
     url = page.get("url") or props.get("url")
     referrer = page.get("referrer") or props.get("referrer")
     email = contact_key = method = None
@@ -135,16 +150,14 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
         if method not in METHODS:
             method = "manual"
     if etype in CHANNEL_TYPES:
-        campaign = context.get("campaign")
-        ch = classify(url, referrer, campaign if isinstance(campaign, dict) else None, props)
+        ch = classify(_text(url), _text(referrer), _dict(context.get("campaign")), props)
     else:
-        ch = (None, None, None, None, None)
+        ch = NO_CHANNEL
     return (
-        message_id, etype, anonymous_id, user_id, ts, _text(ev.get("receivedAt"), 64),
-        _text(ev.get("event") or ev.get("name"), 512), _text(url), _text(page.get("path") or props.get("path"), 2048),
-        _text(referrer), _text(page.get("title") or props.get("title"), 1024),
-        ch[0], ch[1], ch[2], ch[3], ch[4], email, contact_key, method,
-        _text(context.get("userAgent"), 1024), _text(context.get("ip"), 64), origin, raw,
+        message_id, etype, anonymous_id, user_id, ts,
+        _text(get("event") or get("name"), 512), _text(url), _text(referrer),
+        _text(page.get("title") or props.get("title"), 1024),
+        ch[0], ch[1], ch[2], ch[3], ch[4], email, contact_key, method, origin, raw,
     )
 
 
@@ -167,6 +180,47 @@ def _write_batch(ws: Workspace, rows: list[tuple], result: ImportResult) -> None
         result.first_new_id = before + 1
 
 
+_DONE = object()
+
+
+def _rows_in_batches(items, origin: str, batch_size: int, out: queue.Queue, stop: threading.Event) -> None:
+    """Parser thread: turns items into rows, a batch at a time, while the caller writes.
+
+    SQLite releases the GIL while it inserts, so parsing the next batch overlaps
+    with writing the last one: the import uses both cores.
+    """
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    rows: list[tuple] = []
+    rejects: list[tuple[int, str]] = []
+    try:
+        for lineno, ev, raw in items:
+            if ev.__class__ is EventError:
+                rejects.append((lineno, str(ev)))
+                continue
+            try:
+                rows.append(event_row(ev, origin, raw))
+            except EventError as exc:
+                rejects.append((lineno, str(exc)))
+                continue
+            if len(rows) >= batch_size:
+                if not put((rows, rejects)):
+                    return
+                rows, rejects = [], []
+        if rows or rejects:
+            put((rows, rejects))
+        put(_DONE)
+    except BaseException as exc:  # handed to the writing thread, which raises it
+        put(exc)
+
+
 def import_parsed(
     ws: Workspace,
     items: Iterable[tuple[int, object, bytes | None]],
@@ -176,21 +230,28 @@ def import_parsed(
     batch_size: int = 5000,
     position=None,
 ) -> ImportResult:
-    """Import ``(line_no, event, raw_bytes)`` items; the engine behind every event source."""
+    """Import ``(line_no, event, raw_bytes)`` items; the engine behind every event source.
+
+    Each batch commits on its own; a cancel or an error keeps what was written.
+    """
     result = ImportResult()
-    rows: list[tuple] = []
-    for lineno, ev, raw in items:
-        if isinstance(ev, EventError):
-            result.reject(lineno, str(ev))
-            continue
-        try:
-            rows.append(event_row(ev, origin, raw))
-        except EventError as exc:
-            result.reject(lineno, str(exc))
-            continue
-        if len(rows) >= batch_size:
-            _write_batch(ws, rows, result)
-            rows = []
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    parser = threading.Thread(target=_rows_in_batches, args=(items, origin, batch_size, batches, stop),
+                              name="segdesk-event-parser", daemon=True)
+    parser.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            rows, rejects = item
+            for lineno, reason in rejects:
+                result.reject(lineno, reason)
+            if rows:
+                _write_batch(ws, rows, result)
             if progress is not None:
                 progress.update(
                     "Importing events",
@@ -198,8 +259,9 @@ def import_parsed(
                     imported=result.imported, duplicates=result.duplicates, rejected=result.rejected,
                 )
                 progress.check()
-    if rows:
-        _write_batch(ws, rows, result)
+    finally:
+        stop.set()
+        parser.join()
     if progress is not None:
         progress.update("Imported events", 1.0, imported=result.imported,
                         duplicates=result.duplicates, rejected=result.rejected)

@@ -25,7 +25,9 @@ def m0001_initial(db):
     db.executescript(
         """
         -- Wire-format events, never updated. ts is the corrected event time as
-        -- fixed-width ISO UTC text, so text order is time order.
+        -- fixed-width ISO UTC text, so text order is time order. raw is the event
+        -- as received (the truth); the columns are what queries need, extracted
+        -- once (user agent, IP, path, receivedAt stay in raw: json_extract).
         CREATE TABLE events (
             id INTEGER PRIMARY KEY,
             message_id TEXT NOT NULL UNIQUE,
@@ -33,10 +35,8 @@ def m0001_initial(db):
             anonymous_id TEXT,
             user_id TEXT,
             ts TEXT NOT NULL,
-            received_at TEXT,
             name TEXT,
             url TEXT,
-            path TEXT,
             referrer TEXT,
             title TEXT,
             ch_source TEXT,
@@ -47,8 +47,6 @@ def m0001_initial(db):
             email TEXT,
             contact_key TEXT,
             method TEXT,
-            user_agent TEXT,
-            ip TEXT,
             origin TEXT NOT NULL,
             raw BLOB NOT NULL
         );
