@@ -1,0 +1,168 @@
+"""Stripe against a fake shaped from the real fixtures: paging, increments, refunds, currencies, faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from segdesk.core.journey import journey
+from segdesk.core.store import open_workspace
+from segdesk.sync.engine import run_sync
+
+from .fakes import FakeStripe, Killed
+from .helpers import add, dump, query_params
+
+
+def shop(n_charges: int = 230) -> FakeStripe:
+    fake = FakeStripe()
+    for i in range(n_charges):
+        cus = fake.customer(f"buyer{i}@example.com", f"Buyer {i}")
+        ch = fake.charge(4900 + i, customer=cus["id"], email=f"Buyer{i}@Example.com")
+        if i % 50 == 0:
+            fake.invoice(cus["id"], ch, f"Course {i}")
+        if i % 40 == 0:
+            fake.subscription(cus["id"])
+    return fake
+
+
+def revenue(ws, email):
+    return journey(ws.conn, email)["contact"]["revenue"]
+
+
+def test_full_sync_pages_and_stores_everything(ws, options):
+    fake = shop()
+    add(ws, "stripe")
+    report = run_sync(ws, options=options(stripe=fake.transport()))
+    assert report.ok, report.as_dict()
+    assert ws.conn.execute("SELECT count(*) FROM orders WHERE origin = 'stripe'").fetchone()[0] == 230
+    assert ws.conn.execute("SELECT count(*) FROM contact_keys WHERE kind = 'customer'").fetchone()[0] == 230
+    assert ws.conn.execute("SELECT count(*) FROM subscriptions").fetchone()[0] == 6
+    assert len(query_params(fake, "/v1/charges")) == 3  # 100 + 100 + 30
+    assert ws.conn.execute("SELECT product FROM orders WHERE amount = 4900").fetchone()[0] == "Course 0"
+    assert revenue(ws, "buyer7@example.com") == {"usd": 4907}
+    result = report.sources[0]
+    assert result.changed["orders"] == 230 and result.counts["charges"] == 230
+
+
+def test_incremental_second_sync_fetches_only_new_records(ws, options):
+    fake = shop(150)
+    add(ws, "stripe")
+    run_sync(ws, options=options(stripe=fake.transport()))
+    first = len(fake.log)
+    newest = max(o["created"] for o in fake.lists["charges"].objects)
+    cus = fake.customer("late@example.com")
+    fake.charge(1000, customer=cus["id"])
+    fake.charge(2000, customer=cus["id"])
+    report = run_sync(ws, options=options(stripe=fake.transport()))
+    second = fake.log[first:]
+    charge_calls = [r.url.params for r in second if r.url.path == "/v1/charges"]
+    assert charge_calls and all(int(p["created[gte]"]) >= newest for p in charge_calls)
+    # Only the overlap second and the two new charges come back.
+    assert report.sources[0].counts["charges"] <= 3
+    assert report.sources[0].changed["orders"] == 2
+    assert revenue(ws, "late@example.com") == {"usd": 3000}
+
+
+def test_late_refund_is_caught_and_net_revenue_is_right(ws, options):
+    fake = FakeStripe()
+    cus = fake.customer("ann@example.com")
+    ch = fake.charge(10000, customer=cus["id"])
+    add(ws, "stripe")
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "ann@example.com") == {"usd": 10000}
+    fake.refund(ch, 2500)  # a new refund object, the charge itself is old
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "ann@example.com") == {"usd": 7500}
+    order = journey(ws.conn, "ann@example.com")["events"]
+    assert [e["kind"] for e in order if e["kind"] in ("order", "refund")][:1] == ["order"]
+
+
+def test_jpy_is_zero_decimal_and_stays_as_is(ws, options):
+    fake = FakeStripe()
+    cus = fake.customer("ken@example.jp")
+    fake.charge(4900, currency="jpy", customer=cus["id"])
+    fake.charge(1234, currency="usd", customer=cus["id"])
+    add(ws, "stripe")
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "ken@example.jp") == {"jpy": 4900, "usd": 1234}
+
+
+def test_customer_email_differing_in_case_and_spaces_from_crm_is_one_contact(ws, options, tmp_path):
+    crm = tmp_path / "crm.csv"
+    crm.write_text("email,contact_id,first_name\nJane.Doe@Example.com,ac:77,Jane\n")
+    fake = FakeStripe()
+    cus = fake.customer("  JANE.DOE@example.COM ")
+    fake.charge(5000, customer=cus["id"])  # the charge itself has only the customer id
+    add(ws, "csv", "crm", path=str(crm), csv_kind="contacts", secret=None)
+    add(ws, "stripe")
+    assert run_sync(ws, options=options(stripe=fake.transport())).ok
+    assert ws.conn.execute("SELECT count(*) FROM contacts").fetchone()[0] == 1
+    data = journey(ws.conn, "jane.doe@example.com")
+    assert data["contact"]["revenue"] == {"usd": 5000}
+    assert data["contact"]["customer"] is True
+
+
+def test_pending_charge_counts_once_it_succeeds(ws, options):
+    fake = FakeStripe()
+    cus = fake.customer("slow@example.com")
+    ch = fake.charge(3000, customer=cus["id"], status="pending")
+    add(ws, "stripe")
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "slow@example.com") == {}
+    ch["status"] = "succeeded"
+    fake.lists["charges"].raw.clear()
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "slow@example.com") == {"usd": 3000}
+
+
+@pytest.mark.parametrize("fault", [("429", 7), ("500",), ("timeout",)])
+def test_transient_faults_are_retried(ws, options, sleeps, fault):
+    fake = shop(120)
+    fake.faults = [fault, fault]
+    add(ws, "stripe")
+    report = run_sync(ws, options=options(stripe=fake.transport()))
+    assert report.ok, report.as_dict()
+    assert report.sources[0].retries == 2
+    assert ws.conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 120
+    if fault[0] == "429":
+        assert sleeps.count(7.0) == 2  # Retry-After honoured
+
+
+def test_revoked_key_fails_with_one_line_and_other_sources_still_sync(ws, options, tmp_path):
+    fake = shop(5)
+    fake.revoked = True
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,email,amount,currency,created_at\nA1,x@example.com,10.00,usd,2026-01-01\n")
+    add(ws, "stripe")
+    add(ws, "csv", "shop", path=str(orders), csv_kind="orders", secret=None)
+    report = run_sync(ws, options=options(stripe=fake.transport()))
+    by_name = {r.name: r for r in report.sources}
+    stripe, csv = by_name["stripe"], by_name["shop"]
+    assert stripe.status == "failed"
+    assert stripe.reason == "Stripe rejected the API key: Invalid API Key provided: sk_test_****oked"
+    assert csv.ok and csv.changed == {"orders": 1}
+    assert len(fake.log) == 1  # a rejected key is not retried
+    state = ws.conn.execute("SELECT last_error FROM sync_state WHERE source = 'stripe'").fetchone()[0]
+    assert state.startswith("Stripe rejected the API key")
+
+
+def test_killed_mid_stream_then_resumed_equals_uninterrupted(tmp_path, options):
+    def build():
+        fake = shop(260)
+        for ch in list(fake.lists["charges"].objects)[::37]:
+            fake.refund(ch, 100)
+        return fake
+
+    whole = open_workspace(tmp_path / "whole")
+    add(whole, "stripe")
+    run_sync(whole, options=options(stripe=build().transport()))
+
+    broken = open_workspace(tmp_path / "broken")
+    add(broken, "stripe")
+    fake = build()
+    for n in (2, 3, 2):  # die after the 2nd page, twice more later, then finish
+        fake.kill_after, fake.served = n, 0
+        with pytest.raises(Killed):
+            run_sync(broken, options=options(stripe=fake.transport()))
+    fake.kill_after = None
+    assert run_sync(broken, options=options(stripe=fake.transport())).ok
+    assert dump(broken) == dump(whole)
