@@ -79,6 +79,8 @@ class ChartWidget(QWidget):
         self._hover.setZValue(100)
         self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
         self._points: list[tuple[str, str | None, list[tuple[float, float, str]]]] = []
+        self._axis_kind: str | None = None
+        self.plot.addLegend(offset=(-10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
         self.set_series([])
 
     # Drawing ------------------------------------------------------------
@@ -89,11 +91,7 @@ class ChartWidget(QWidget):
         if title is not None:
             self._title = title
         p = self.plot
-        p.clear()
-        if p.legend is not None:
-            p.legend.scene().removeItem(p.legend) if p.legend.scene() else None
-            p.legend = None
-        p.addLegend(offset=(-10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
+        p.clear()  # also drops the items' legend entries
         p.setTitle(self._title, color="#222", size="11pt")
         self._set_axis(self.kind)
         self._points = []
@@ -109,13 +107,14 @@ class ChartWidget(QWidget):
 
     def _set_axis(self, kind: str) -> None:
         p = self.plot
-        if kind == TIME:
-            axis = pg.DateAxisItem(orientation="bottom")
-        else:
-            axis = pg.AxisItem(orientation="bottom")
-        axis.setPen(pg.mkPen("#555"))
-        axis.setTextPen(pg.mkPen("#333"))
-        p.setAxisItems({"bottom": axis})
+        if kind != self._axis_kind:
+            axis = pg.DateAxisItem(orientation="bottom") if kind == TIME else pg.AxisItem(orientation="bottom")
+            axis.setPen(pg.mkPen("#555"))
+            axis.setTextPen(pg.mkPen("#333"))
+            p.setAxisItems({"bottom": axis})
+            self._axis_kind = kind
+        if kind != CATEGORY:
+            p.getAxis("bottom").setTicks(None)
         p.setLabel("bottom", self._x_label, color="#333")
         currencies = {s.get("currency") for s in self.series} - {None}
         unit = ", ".join(sorted(c.upper() for c in currencies))

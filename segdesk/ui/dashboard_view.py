@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QFileDialog, QFrame, QGridL
 from ..core.money import format_money
 from .charts import ChartWidget
 from .report_table_model import MONEY, ReportTable, ReportTableModel, build_report, range_text
-from .reports_view import make_table_view
+from .reports_view import fit_columns, make_table_view, when_done
 
 PRESETS = [("Last 30 days", 30), ("Last 90 days", 90), ("Last 365 days", 365), ("All time", None), ("Custom", -1)]
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
@@ -196,9 +196,8 @@ class DashboardView(QWidget):
             self._job.cancel()
         self.status.setText("Loading…")
         job = self.ctx.read(lambda conn, progress: load_dashboard(conn, since, until), "dashboard")
-        job.finished.connect(lambda data: self._show(gen, data))
-        job.failed.connect(lambda reason: gen == self._generation and self._fail(reason))
         self._job = job
+        when_done(job, lambda data: self._show(gen, data), lambda reason: gen == self._generation and self._fail(reason))
 
     def _fail(self, reason: str) -> None:
         self.status.setText(f"Could not load the dashboard: {reason}")
@@ -213,7 +212,7 @@ class DashboardView(QWidget):
         self.revenue_chart.set_series(data["revenue_series"])
         self.ltv_chart.set_series(data["ltv_series"])
         self.campaigns.set_report(data["campaigns"])
-        self.campaign_table.resizeColumnsToContents()
+        fit_columns(self.campaign_table)
         self.status.setText(range_text(data))
         self.loaded.emit(data)
 

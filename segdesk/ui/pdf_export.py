@@ -21,7 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
-from .report_table_model import TEXT, ReportTable, format_cell
+from .report_table_model import TEXT, ReportTable, format_cell, range_text
 
 DPI = 300
 MARGIN_MM = 15
@@ -40,16 +40,21 @@ class Section:
 
 def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
     """One report as a section: its chart (when it has series) above its table."""
+    from .charts import chart_series, chart_title as default_chart_title
+
     t = ReportTable.of(report)
-    charts = [{"title": chart_title or t.title, "series": t.series, "kind": kind}] if t.series else []
-    return Section(title=t.title, subtitle=subtitle or describe(t.parameters), charts=charts, table=t)
+    series = chart_series(t)
+    charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind}] if series else []
+    if not subtitle:
+        subtitle = " · ".join(x for x in [describe(t.parameters), range_text(t.parameters)] + t.notes if x)
+    return Section(title=t.title, subtitle=subtitle, charts=charts, table=t)
 
 
 def describe(params: dict) -> str:
     """Parameters as one readable line ("model: linear · lookback: 90 days")."""
     parts = []
     for k, v in params.items():
-        if v in (None, "", [], {}):
+        if v in (None, "", [], {}) or k in ("since", "until", "timezone", "report"):
             continue
         if k in ("lookback_days", "lookback"):
             v = f"{v} days"
@@ -180,7 +185,8 @@ class _Layout:
         font, head = _table_fonts(self, t)
         fm, hfm = self._fm(font), self._fm(head)
         pad = 1.5 * self.mm
-        cells = [[format_cell(r.get(c.key), c.kind) for c in cols] for r in t.rows]
+        currencies = t.currencies()
+        cells = [[format_cell(r.get(c.key), c.kind, currencies) for c in cols] for r in t.rows]
         natural = [max([hfm.horizontalAdvance(c.label)] + [fm.horizontalAdvance(row[i]) for row in cells]) + 2 * pad
                    for i, c in enumerate(cols)]
         scale = min(1.0, self.width / sum(natural))
@@ -228,10 +234,11 @@ class _Layout:
 
 def _table_fonts(layout: _Layout, t: ReportTable) -> tuple[QFont, QFont]:
     """The largest of 8.5/7.5/6.5 pt at which the table's widest cells fit across the page."""
+    cur = t.currencies()
     for pt in (8.5, 7.5, 6.5):
         font = _font(pt)
         fm = QFontMetricsF(font, layout.writer)
-        need = sum(max([fm.horizontalAdvance(c.label)] + [fm.horizontalAdvance(format_cell(r.get(c.key), c.kind))
+        need = sum(max([fm.horizontalAdvance(c.label)] + [fm.horizontalAdvance(format_cell(r.get(c.key), c.kind, cur))
                                                             for r in t.rows[:200]]) + 3 * layout.mm for c in t.columns)
         if need <= layout.width:
             break
@@ -311,7 +318,7 @@ def export_reports(ws, out: str | Path, names=(), **params) -> int:
     ``params`` (by, model, lookback_days, since, until) apply to the reports that take them.
     """
     from .dashboard_view import dashboard_sections, load_dashboard
-    from .report_table_model import build_report, range_text
+    from .report_table_model import build_report
 
     ensure_app()
     given = {k: v for k, v in params.items() if v not in (None, "")}

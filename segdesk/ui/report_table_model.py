@@ -130,6 +130,16 @@ def _series(s) -> dict:
             "currency": get("currency")}
 
 
+def format_amounts(money: dict, currencies: list[str] | None = None) -> str:
+    """'100.00 USD  30.00 EUR': the report's main currency first; zero amounts only when all are zero."""
+    if not money:
+        return "–"
+    rank = {c: i for i, c in enumerate(currencies or [])}
+    items = sorted(money.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    shown = [(c, v) for c, v in items if v] or items[:1]
+    return "  ".join(format_money(v, c) for c, v in shown)
+
+
 def _major(money: dict, cur: str) -> str:
     v = money.get(cur)
     if v is None:
@@ -137,11 +147,11 @@ def _major(money: dict, cur: str) -> str:
     return format_money(v, cur).rsplit(" ", 1)[0].replace(",", "")
 
 
-def format_cell(value, kind: str) -> str:
+def format_cell(value, kind: str, currencies: list[str] | None = None) -> str:
     if value is None:
         return ""
     if kind == MONEY:
-        return "  ".join(format_money(v, c) for c, v in sorted(value.items())) if value else "–"
+        return format_amounts(value, currencies)
     if kind == PERCENT:
         return f"{value * 100:.1f}%" if abs(value) <= 1.5 else f"{value:.1f}%"
     if kind == FLOAT:
@@ -193,7 +203,7 @@ class ReportTableModel(QAbstractTableModel):
         col = self.table.columns[index.column()]
         value = self.table.rows[self._order[index.row()]].get(col.key)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return format_cell(value, col.kind)
+            return format_cell(value, col.kind, self._currencies)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             align = Qt.AlignmentFlag.AlignLeft if col.kind == TEXT else Qt.AlignmentFlag.AlignRight
             return int(align | Qt.AlignmentFlag.AlignVCenter)
@@ -257,7 +267,9 @@ def drill_down(conn, report: str, params: dict, key) -> dict:
 
 
 def range_text(params: dict) -> str:
-    since, until = params.get("since"), params.get("until")
+    """The report's window for a title line, in its timezone, both days inclusive."""
+    tz = params.get("timezone")
+    since, until = _day(params.get("since"), tz, False), _day(params.get("until"), tz, True)
     if since and until:
         return f"{since} – {until}"
     if since:
@@ -265,3 +277,20 @@ def range_text(params: dict) -> str:
     if until:
         return f"Until {until}"
     return "All time"
+
+
+def _day(value, tz: str | None, is_end: bool) -> str | None:
+    """'2026-04-01T00:00:00.000Z' as the engine stores an exclusive end -> '2026-03-31' (UTC)."""
+    if not value or len(str(value)) <= 10:
+        return value or None
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        dt = dt.astimezone(ZoneInfo(tz)) if tz else dt
+    except (ValueError, KeyError):
+        return str(value)
+    if dt.time() == dt.time().min:
+        return (dt - timedelta(days=1) if is_end else dt).strftime("%Y-%m-%d")
+    return dt.strftime("%Y-%m-%d %H:%M")

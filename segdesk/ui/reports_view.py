@@ -43,8 +43,38 @@ def make_table_view(model: ReportTableModel) -> QTableView:
     view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    view.horizontalHeader().setStretchLastSection(True)
     return view
+
+
+def when_done(job, on_done, on_fail) -> None:
+    """Call ``on_done(result)`` or ``on_fail(reason)`` once, in the GUI thread.
+
+    A fast query can end before the caller connects to its Job's signals (the
+    pool starts it on submit), so a job already done is answered at once; the
+    guard keeps a signal queued meanwhile from answering twice.
+    """
+    answered = []
+
+    def once(fn, value):
+        if not answered:
+            answered.append(True)
+            fn(value)
+
+    job.finished.connect(lambda result: once(on_done, result))
+    job.failed.connect(lambda reason: once(on_fail, reason))
+    if job.done and not job.is_cancelled():
+        if job.error is not None:
+            once(on_fail, job.error)
+        else:
+            once(on_done, job.result)
+
+
+def fit_columns(view: QTableView) -> None:
+    """Columns as wide as their contents, the first (the row's key) taking the room left over."""
+    header = view.horizontalHeader()
+    view.resizeColumnsToContents()
+    if header.count():
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
 
 class ReportsView(QWidget):
@@ -176,9 +206,8 @@ class ReportsView(QWidget):
         started = time.perf_counter()
         self.status.setText("Loading…")
         job = self.ctx.read(lambda conn, progress: build_report(conn, name, **params), f"report {name}")
-        job.finished.connect(lambda report: self._show(gen, report, started))
-        job.failed.connect(lambda reason: self._fail(gen, reason))
         self._job = job
+        when_done(job, lambda report: self._show(gen, report, started), lambda reason: self._fail(gen, reason))
 
     def _show(self, gen: int, report, started: float) -> None:
         if gen != self._generation:
@@ -186,9 +215,11 @@ class ReportsView(QWidget):
         table = ReportTable.of(report)
         self.model.set_report(table)
         self.chart.set_series(chart_series(table), title=chart_title(table))
-        self.table.resizeColumnsToContents()
+        fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
-        self.status.setText(f"{len(table.rows)} rows · {self.last_timing_ms:.0f} ms · double-click a row for its contacts and orders")
+        note = " · ".join(table.notes)
+        self.status.setText(f"{len(table.rows)} rows · {self.last_timing_ms:.0f} ms · double-click a row for its "
+                            f"contacts and orders" + (f" · {note}" if note else ""))
         self.reportShown.emit(table)
 
     def _fail(self, gen: int, reason: str) -> None:
@@ -225,8 +256,7 @@ class ReportsView(QWidget):
         table = self.model.sorted_table()
         if table is None:
             raise ValueError("no report is loaded yet")
-        section = section_of(table, chart_title=chart_title(table))
-        section.charts = [{"title": chart_title(table), "series": chart_series(table)}]
+        section = section_of(table)
         return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters))
 
     def _ask_pdf(self) -> None:
@@ -270,9 +300,8 @@ class DrillDownDialog(QDialog):
         layout.addWidget(tabs, 1)
         layout.addWidget(buttons)
         job = ctx.read(lambda conn, progress: drill_down(conn, report, params, key), "drill-down")
-        job.finished.connect(self._show)
-        job.failed.connect(lambda reason: self.summary.setText(f"Could not load: {reason}"))
         self._job = job
+        when_done(job, self._show, lambda reason: self.summary.setText(f"Could not load: {reason}"))
 
     def _show(self, result) -> None:
         contacts = list(result.get("contacts") or [])
