@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from ..core.progress import Cancelled, Progress
 from ..core.store import Workspace, WorkspaceError, open_workspace
@@ -48,9 +48,14 @@ class Job(QObject):
     finished = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
+    # The worker thread only ever emits this one, connected (queued) at construction;
+    # the public signals are re-emitted from the GUI thread. So a job that ends
+    # before its caller has connected to ``finished`` still reaches the caller.
+    _deliver = Signal(str, object)
 
     def __init__(self, label: str = "", parent: QObject | None = None):
         super().__init__(parent)
+        self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
         self.label = label
         self.progress = Progress(on_update=self._on_update)
         self.future: Future | None = None
@@ -63,8 +68,8 @@ class Job(QObject):
     def cancel(self) -> None:
         """Ask the job to stop at its next check; a job still queued never starts."""
         self.progress.cancel()
-        if self.future is not None:
-            self.future.cancel()
+        if self.future is not None and self.future.cancel():
+            self._deliver.emit("cancelled", None)  # it never started, so nobody else will say so
 
     def is_cancelled(self) -> bool:
         return self.progress.cancelled()
@@ -76,7 +81,22 @@ class Job(QObject):
             if not final and now - self._last_emit < PROGRESS_INTERVAL_S:
                 return
             self._last_emit = now
-        self.progressed.emit({"status": p.status, "fraction": p.fraction, "counts": dict(p.counts)})
+        self._deliver.emit("progress", {"status": p.status, "fraction": p.fraction, "counts": dict(p.counts)})
+
+    def _on_deliver(self, what: str, value) -> None:
+        if what == "progress":
+            if not self.done:
+                self.progressed.emit(value)
+            return
+        self.done = True
+        if what == "finished":
+            self.result = value
+            self.finished.emit(value)
+        elif what == "failed":
+            self.error = value
+            self.failed.emit(value)
+        else:
+            self.cancelled.emit()
 
     def _run(self, fn: Callable, resource) -> None:
         try:
@@ -84,19 +104,14 @@ class Job(QObject):
                 raise Cancelled("cancelled")
             result = fn(resource, self.progress)
         except Cancelled:
-            self.done = True
-            self.cancelled.emit()
+            self._deliver.emit("cancelled", None)
             return
         except Exception as exc:  # a background job reports, it never crashes the app
-            self.done = True
-            self.error = one_line(exc)
             if not isinstance(exc, (WorkspaceError, sqlite3.Error, OSError)):
                 traceback.print_exc()
-            self.failed.emit(self.error)
+            self._deliver.emit("failed", one_line(exc))
             return
-        self.done = True
-        self.result = result
-        self.finished.emit(result)
+        self._deliver.emit("finished", result)
 
 
 class _Runner:

@@ -1,0 +1,87 @@
+"""Starting the desktop app: QApplication, theme, the workspace's context and its main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .. import __version__
+from ..core.paths import ENV_WORKSPACE, resolve_workspace
+from ..core.store import WorkspaceError
+from .context import APP, ORG, AppContext
+from .main_window import MainWindow
+from .settings import saved_theme, saved_workspace
+from .style import app_icon, apply_theme
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, made once, themed and named so QSettings lands under org "SegDesk"."""
+    QCoreApplication.setOrganizationName(ORG)
+    QCoreApplication.setApplicationName(APP)
+    QCoreApplication.setApplicationVersion(__version__)
+    app = QApplication.instance()
+    if app is None:
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication(argv if argv is not None else ["segdesk"])
+    app.setApplicationDisplayName("SegDesk")
+    app.setWindowIcon(app_icon())
+    apply_theme(app, saved_theme())
+    return app
+
+
+def choose_workspace(explicit: str | os.PathLike | None = None) -> Path:
+    """--workspace, then SEGDESK_WORKSPACE, then the folder chosen in Settings, then the default."""
+    if explicit or os.environ.get(ENV_WORKSPACE):
+        return resolve_workspace(explicit)
+    return resolve_workspace(saved_workspace())
+
+
+class Launcher(QObject):
+    """Owns the open window; reopens it when Settings picks another workspace folder."""
+
+    def __init__(self, app: QApplication):
+        super().__init__(app)
+        self.app = app
+        self.window: MainWindow | None = None
+        self.ctx: AppContext | None = None
+
+    def open(self, workspace: str | os.PathLike | None) -> MainWindow:
+        self.ctx = AppContext(workspace)
+        self.window = MainWindow(self.ctx)
+        self.window.workspaceChangeRequested.connect(self.switch)
+        self.window.show()
+        return self.window
+
+    def switch(self, folder: str) -> None:
+        old_window, old_ctx = self.window, self.ctx
+        try:
+            self.open(folder)
+        except WorkspaceError as exc:
+            QMessageBox.warning(old_window, "SegDesk", str(exc))
+            return
+        old_window.close()
+        old_window.deleteLater()
+        old_ctx.close()
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.ctx.close()
+
+
+def main(workspace: str | os.PathLike | None = None, argv: list[str] | None = None) -> int:
+    app = create_app(argv)
+    launcher = Launcher(app)
+    try:
+        launcher.open(choose_workspace(workspace))
+    except WorkspaceError as exc:
+        QMessageBox.critical(None, "SegDesk", str(exc))
+        return 1
+    try:
+        return app.exec()
+    finally:
+        launcher.close()

@@ -1,0 +1,300 @@
+"""One contact's journey: header, devices with the evidence for each link, and the timeline.
+
+Merge, unmerge and erase each ask for confirmation, then run on the writer;
+the result shows in a banner (never a modal error), and ``ctx.dataChanged``
+tells the other views.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
+                               QSizePolicy, QSplitter,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ..core import people
+from ..core.journey import journey
+from .context import AppContext, Changes
+from .journey_timeline import METHODS, Entry, build_timeline, device_evidence
+
+BACKFILLED = "anonymous · backfilled"
+KIND_ICON = {"session": "◷", "identify": "★", "order": "＄", "refund": "↩", "subscription": "⟳", "tag": "#",
+             "track": "•", "page": "·"}
+
+
+def load_journey(conn, email: str) -> dict:
+    """Everything the view shows, in one read (runs on a reader thread)."""
+    data = journey(conn, email)
+    data["evidence"] = device_evidence(conn, email)
+    return data
+
+
+class JourneyView(QWidget):
+    backRequested = Signal()
+    loaded = Signal(str)      # email, after the timeline is on screen
+    erased = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.email: str | None = None
+        self.data: dict | None = None
+        self._job = None
+        self._build()
+        ctx.dataChanged.connect(self._on_changes)
+        ctx.settingsChanged.connect(lambda _s: self._render())
+
+    def _build(self) -> None:
+        top = QHBoxLayout()
+        back = QPushButton("← Contacts")
+        back.setObjectName("flat")
+        back.clicked.connect(self.backRequested)
+        self.title = QLabel()
+        self.title.setObjectName("pageTitle")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.merge_btn = QPushButton("Merge…")
+        self.unmerge_btn = QPushButton("Unmerge…")
+        self.erase_btn = QPushButton("Erase…")
+        self.erase_btn.setObjectName("danger")
+        self.merge_btn.clicked.connect(self.ask_merge)
+        self.unmerge_btn.clicked.connect(self.ask_unmerge)
+        self.erase_btn.clicked.connect(self.ask_erase)
+        top.addWidget(back)
+        top.addWidget(self.title, 1)
+        for b in (self.merge_btn, self.unmerge_btn, self.erase_btn):
+            top.addWidget(b)
+        self.summary = QLabel()
+        self.summary.setObjectName("muted")
+        self.summary.setWordWrap(True)
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+
+        self.devices = QTreeWidget()
+        self.devices.setHeaderLabels(["Device", "First seen", "Last seen", "Linked by", "Linked at", "Evidence"])
+        self.devices.setRootIsDecorated(False)
+        self.devices.setAlternatingRowColors(True)
+        self.devices.header().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.timeline = QTreeWidget()
+        self.timeline.setHeaderLabels(["When", "What", "Device", "Identity", "Details"])
+        self.timeline.setAlternatingRowColors(True)
+        self.timeline.setUniformRowHeights(True)
+        for col, width in ((0, 170), (1, 270), (2, 90), (3, 170)):
+            self.timeline.setColumnWidth(col, width)
+        for col, width in ((0, 120), (1, 130), (2, 130), (3, 110), (4, 130)):
+            self.devices.setColumnWidth(col, width)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self._boxed("Devices", self.devices))
+        split.addWidget(self._boxed("Timeline", self.timeline))
+        split.setSizes([150, 500])
+        split.setChildrenCollapsible(False)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(20, 16, 20, 16)
+        lay.addLayout(top)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.banner)
+        lay.addWidget(split, 1)
+
+    @staticmethod
+    def _boxed(title: str, widget: QWidget) -> QWidget:
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.setContentsMargins(0, 8, 0, 0)
+        label = QLabel(title)
+        label.setObjectName("sectionTitle")
+        v.addWidget(label)
+        v.addWidget(widget)
+        return box
+
+    # -- loading -------------------------------------------------------------
+    def show_contact(self, email: str) -> None:
+        if email != self.email:
+            self.banner.hide()
+            self.timeline.clear()
+            self.devices.clear()
+            self.title.setText(email)
+            self.summary.setText("Loading…")
+        self.email = email
+        if self._job is not None and not self._job.done:
+            self._job.cancel()
+        job = self._job = self.ctx.read(lambda conn, _p: load_journey(conn, email), "journey")
+        job.finished.connect(lambda data: self._arrived(email, data))
+        job.failed.connect(lambda reason: self._failed(email, reason))
+
+    def _arrived(self, email: str, data: dict) -> None:
+        if email != self.email:
+            return
+        self.data = data
+        self._render()
+        self.loaded.emit(email)
+
+    def _failed(self, email: str, reason: str) -> None:
+        if email == self.email:
+            self.summary.setText("")
+            self.show_banner(reason, error=True)
+
+    def _on_changes(self, changes: Changes) -> None:
+        if self.email and self.isVisible() and (changes.identity or changes.events or changes.orders
+                                                or self.email in changes.emails):
+            self.show_contact(self.email)
+
+    # -- drawing ---------------------------------------------------------------
+    def _render(self) -> None:
+        if not self.data:
+            return
+        c, ctx = self.data["contact"], self.ctx
+        self.title.setText(c["email"])
+        facts = [f"First seen {ctx.time(c['first_seen'], empty='—')}",
+                 f"Revenue {ctx.money(c['revenue'])}", "Customer" if c["customer"] else "Not a customer yet",
+                 f"{len(self.data['devices'])} device{'s' if len(self.data['devices']) != 1 else ''}"]
+        if c.get("emails"):
+            facts.append("Also: " + ", ".join(c["emails"][1:]))
+        if c.get("contact_ids"):
+            facts.append("CRM ids: " + ", ".join(c["contact_ids"]))
+        self.summary.setText("   ·   ".join(facts))
+        self.unmerge_btn.setEnabled(len(c.get("emails", [])) > 1)
+        self._render_devices()
+        self._render_timeline()
+
+    def _render_devices(self) -> None:
+        self.devices.clear()
+        evidence = self.data.get("evidence", {})
+        for d in self.data["devices"]:
+            aid = d["anonymous_id"]
+            name = aid + ("  (shared)" if d["shared"] else "")
+            lines = evidence.get(aid, [])
+            item = QTreeWidgetItem([name, self.ctx.time(d["first_seen"]), self.ctx.time(d["last_seen"]),
+                                    METHODS.get(d["linked_by"], d["linked_by"]), self.ctx.time(d["linked_at"]),
+                                    "; ".join(lines)])
+            item.setToolTip(5, "\n".join(lines))
+            self.devices.addTopLevelItem(item)
+
+    def _render_timeline(self) -> None:
+        self.timeline.setUpdatesEnabled(False)
+        self.timeline.clear()
+        muted = QBrush(QColor(128, 128, 128))
+        items = [self._item(e, muted) for e in build_timeline(self.data, self.ctx.money)]
+        self.timeline.addTopLevelItems(items)
+        self.timeline.setUpdatesEnabled(True)
+
+    def _item(self, e: Entry, muted: QBrush) -> QTreeWidgetItem:
+        note = BACKFILLED if e.backfilled else ("device identified" if e.linking else "")
+        item = QTreeWidgetItem([self.ctx.time(e.time), f"{KIND_ICON.get(e.kind, '•')}  {e.what}", e.device or "",
+                                note, e.detail])
+        item.setData(0, Qt.ItemDataRole.UserRole, e.kind)
+        item.setToolTip(4, e.detail)
+        if e.backfilled:
+            item.setToolTip(3, "Visited before this device was identified; credited to the contact afterwards")
+            for col in range(5):
+                item.setForeground(col, muted)
+        if e.linking or e.kind in ("order", "refund"):
+            bold = QFont(item.font(1))
+            bold.setBold(True)
+            item.setFont(1, bold)
+        for child in e.children:
+            item.addChild(self._item(child, muted))
+        return item
+
+    def show_banner(self, text: str, error: bool = False) -> None:
+        self.banner.setProperty("error", error)
+        self.banner.style().unpolish(self.banner)
+        self.banner.style().polish(self.banner)
+        self.banner.setText(text)
+        self.banner.show()
+
+    # -- merge, unmerge, erase -------------------------------------------------
+    def ask_merge(self) -> None:
+        if not self.email:
+            return
+        other, ok = QInputDialog.getText(self, "Merge contacts", f"Email of the contact to merge with {self.email}:")
+        other = (other or "").strip()
+        if not ok or not other:
+            return
+        answer = QMessageBox.question(
+            self, "Merge contacts",
+            f"Merge {other} into {self.email}?\n\nTheir devices, visits and orders will count as one person. "
+            "You can undo this with Unmerge.")
+        if answer == QMessageBox.StandardButton.Yes:
+            email = self.email
+            self._write(lambda ws, _p: people.merge(ws, email, other), f"Merged {other} with {email}.",
+                        Changes(contacts=True, identity=True, emails=frozenset({email, other})))
+
+    def ask_unmerge(self) -> None:
+        emails = (self.data or {}).get("contact", {}).get("emails") or []
+        others = emails[1:]
+        if not others:
+            return
+        if len(others) == 1:
+            other = others[0]
+        else:
+            other, ok = QInputDialog.getItem(self, "Unmerge", "Split off which email?", others, 0, False)
+            if not ok:
+                return
+        answer = QMessageBox.question(self, "Unmerge contacts",
+                                      f"Undo the manual merge of {other}? It becomes a separate contact again.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._write(lambda ws, _p: people.unmerge(ws, other), f"{other} is a separate contact again.",
+                        Changes(contacts=True, identity=True, emails=frozenset(emails)))
+
+    def ask_erase(self) -> None:
+        if not self.email:
+            return
+        email = self.email
+        answer = QMessageBox.question(
+            self, "Erase contact",
+            f"Erase {email} everywhere?\n\nEvery event, order, tag and device link of this person is deleted "
+            "from this workspace and from the relay's buffer. This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        job = self.ctx.write(lambda ws, _p: erase_everywhere(ws, email), f"erase {email}")
+        job.finished.connect(lambda msg: self._erased(email, msg))
+        job.failed.connect(lambda reason: self.show_banner(reason, error=True))
+
+    def _erased(self, email: str, message: str) -> None:
+        self.email, self.data = None, None
+        self.ctx.notify(Changes(contacts=True, events=True, orders=True, identity=True, emails=frozenset({email})))
+        self.erased.emit(message)
+
+    def _write(self, fn, success: str, changes: Changes) -> None:
+        for b in (self.merge_btn, self.unmerge_btn, self.erase_btn):
+            b.setEnabled(False)
+        job = self.ctx.write(fn, success)
+
+        def done(_result):
+            self.merge_btn.setEnabled(True)
+            self.erase_btn.setEnabled(True)
+            self.show_banner(success)
+            self.ctx.notify(changes)
+            if self.email and not self.isVisible():
+                self.show_contact(self.email)
+
+        def failed(reason):
+            self.merge_btn.setEnabled(True)
+            self.erase_btn.setEnabled(True)
+            self._render()
+            self.show_banner(reason, error=True)
+
+        job.finished.connect(done)
+        job.failed.connect(failed)
+
+
+def erase_everywhere(ws, email: str) -> str:
+    """Erase locally, then at the relay when the sync layer can; one line saying what happened."""
+    result = people.erase(ws, email)
+    line = f"Erased {result.email}: {result.events} events and {result.orders} orders deleted from this workspace"
+    try:
+        relay_erase = importlib.import_module("segdesk.sync.relay_erase")
+    except ModuleNotFoundError:
+        return line + "."
+    try:
+        outcome = relay_erase.erase_remote(ws, result.email)
+    except Exception as exc:  # the local erase stands; the relay part can be retried
+        return line + f"; the relay could not be reached ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})."
+    return line + (f"; relay: {outcome}." if isinstance(outcome, str) else "; relay buffer erased too.")

@@ -1,0 +1,107 @@
+"""Settings: workspace folder, timezone, currency display and theme (QSettings, org "SegDesk").
+
+Display choices apply at once through ``ctx.set_display``; a new workspace
+folder reopens the window on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import available_timezones
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout)
+
+from .context import APP, ORG, AppContext, DisplaySettings
+from .style import THEMES, apply_theme
+
+WORKSPACE_KEY = "workspace/folder"
+THEME_KEY = "display/theme"
+
+
+def saved_theme() -> str:
+    value = str(QSettings(ORG, APP).value(THEME_KEY, "system"))
+    return value if value in THEMES else "system"
+
+
+def saved_workspace() -> str | None:
+    value = QSettings(ORG, APP).value(WORKSPACE_KEY)
+    return str(value) if value else None
+
+
+class SettingsDialog(QDialog):
+    workspaceChosen = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(520)
+        self.workspace = QLineEdit(str(ctx.workspace_path))
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.workspace, 1)
+        row.addWidget(browse)
+        self.timezone = QComboBox()
+        self.timezone.setEditable(True)
+        self.timezone.addItem("Local time of this computer", "local")
+        self.timezone.addItem("UTC", "UTC")
+        for zone in sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))):
+            self.timezone.addItem(zone, zone)
+        self._select(self.timezone, ctx.display.timezone)
+        self.currency = QComboBox()
+        self.currency.addItem("Symbol ($1,234.50)", "symbol")
+        self.currency.addItem("Code (1,234.50 USD)", "code")
+        self._select(self.currency, ctx.display.currency_display)
+        self.theme = QComboBox()
+        for value, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            self.theme.addItem(label, value)
+        self._select(self.theme, saved_theme())
+        note = QLabel("A different workspace folder reopens the window on it (a new folder starts empty).")
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Workspace folder", row)
+        form.addRow("", note)
+        form.addRow("Timezone", self.timezone)
+        form.addRow("Money", self.currency)
+        form.addRow("Theme", self.theme)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+
+    @staticmethod
+    def _select(combo: QComboBox, value: str) -> None:
+        index = combo.findData(value)
+        if index < 0:
+            combo.addItem(value, value)
+            index = combo.count() - 1
+        combo.setCurrentIndex(index)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Workspace folder", self.workspace.text())
+        if folder:
+            self.workspace.setText(folder)
+
+    def timezone_value(self) -> str:
+        text = self.timezone.currentText().strip()
+        data = self.timezone.currentData()
+        return data if data and self.timezone.itemText(self.timezone.currentIndex()) == text else (text or "local")
+
+    def accept(self) -> None:
+        display = DisplaySettings(self.timezone_value(), self.currency.currentData())
+        self.ctx.set_display(display)
+        theme = self.theme.currentData()
+        if theme != saved_theme():
+            QSettings(ORG, APP).setValue(THEME_KEY, theme)
+            apply_theme(QApplication.instance(), theme)
+        super().accept()
+        folder = self.workspace.text().strip()
+        if folder and Path(folder).expanduser().resolve() != self.ctx.workspace_path:
+            QSettings(ORG, APP).setValue(WORKSPACE_KEY, str(Path(folder).expanduser().resolve()))
+            self.workspaceChosen.emit(str(Path(folder).expanduser().resolve()))

@@ -1,0 +1,240 @@
+"""Sync Now, as the status bar shows it: a bar per source, cancel, last sync time, failures with retry.
+
+The sync engine's ``run_sync`` runs on the one writer thread; its per-source
+progress callback crosses into the GUI thread as a queued signal, throttled,
+so the event loop stays free however fast a source pages.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QWidget
+
+from ..core.progress import Progress
+from ..sync.engine import SyncReport, run_sync
+from .context import AppContext, Changes
+
+THROTTLE_S = 0.05
+LAST_SYNC_SQL = "SELECT max(last_success) FROM sync_state"
+ERRORS_SQL = ("SELECT s.name, st.last_error FROM sources s JOIN sync_state st ON st.source = s.name "
+              "WHERE st.last_error IS NOT NULL ORDER BY s.name")
+
+
+def changes_of(report: SyncReport) -> Changes:
+    changed: dict[str, int] = {}
+    for s in report.sources:
+        for key, n in s.changed.items():
+            changed[key] = changed.get(key, 0) + n
+    identity = bool(report.changed_contacts) or bool(report.identity.get("changed_devices"))
+    return Changes(
+        contacts=bool(report.changed_contacts) or bool(changed.get("contacts")),
+        events=bool(changed.get("events")),
+        orders=any(changed.get(k) for k in ("orders", "refunds", "subscriptions")),
+        identity=identity,
+        spend=bool(changed.get("spend")),
+        sources=True,
+    ) | (Changes.everything() if set(changed) - {"events", "contacts", "orders", "refunds", "subscriptions",
+                                                 "spend", "tags", "keys"} else Changes())
+
+
+class _Bridge(QObject):
+    """Carries per-source progress from the writer thread to the GUI thread."""
+
+    sourceProgress = Signal(str, str, object)  # name, status, fraction
+
+    def __init__(self):
+        super().__init__()
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def on_source(self, name: str, p: Progress) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if p.fraction not in (0.0, 1.0) and now - self._last.get(name, 0.0) < THROTTLE_S:
+                return
+            self._last[name] = now
+        self.sourceProgress.emit(name, p.status, p.fraction)
+
+
+class SyncStatus(QWidget):
+    """The status bar's right side; owns the running sync job."""
+
+    started = Signal()
+    finished = Signal(object)  # SyncReport, or None when the sync itself failed
+
+    def __init__(self, ctx: AppContext, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.job = None
+        self.http_options = None  # tests inject fake transports (sync.http.HttpOptions)
+        self.last_report: SyncReport | None = None
+        self.failures: list[tuple[str, str]] = []
+        self.bars: dict[str, QProgressBar] = {}
+        self._bridge = _Bridge()
+        self._bridge.sourceProgress.connect(self._source_progress)
+
+        self.bars_box = QWidget()
+        self.bars_layout = QHBoxLayout(self.bars_box)
+        self.bars_layout.setContentsMargins(0, 0, 0, 0)
+        self.bars_layout.setSpacing(6)
+        self.message = QLabel("")
+        self.message.setObjectName("muted")
+        self.cancel_btn = QToolButton()
+        self.cancel_btn.setText("Cancel")
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.cancel_btn.hide()
+        self.last_sync = QLabel("Never synced")
+        self.last_sync.setObjectName("muted")
+        self.failed_btn = QToolButton()
+        self.failed_btn.setObjectName("failures")
+        self.failed_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.failed_btn.hide()
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 6, 0)
+        lay.setSpacing(10)
+        lay.addWidget(self.message, 1)
+        for w in (self.bars_box, self.cancel_btn, self.failed_btn, self.last_sync):
+            lay.addWidget(w)
+        self.refresh_state()
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.done
+
+    # -- starting and stopping -------------------------------------------------
+    def start(self, names: list[str] | None = None) -> None:
+        if self.running:
+            return
+        for bar in self.bars.values():
+            bar.deleteLater()
+        self.bars.clear()
+        self.message.setText("Syncing…")
+        self.cancel_btn.show()
+        self.cancel_btn.setEnabled(True)
+        options, bridge = self.http_options, self._bridge
+        names = list(names) if names else None
+
+        def job_fn(ws, progress):
+            kwargs = {"options": options} if options is not None else {}
+            return run_sync(ws, names, progress, on_source=bridge.on_source, **kwargs)
+
+        self.job = self.ctx.write(job_fn, "sync")
+        self.job.finished.connect(self._done)
+        self.job.failed.connect(self._failed)
+        self.job.cancelled.connect(lambda: self._done(None))
+        self.started.emit()
+        self.ctx.syncStarted.emit()
+
+    def cancel(self) -> None:
+        if self.running:
+            self.job.cancel()
+            self.message.setText("Cancelling… (what is stored so far is kept)")
+            self.cancel_btn.setEnabled(False)
+
+    def retry_failed(self) -> None:
+        names = [n for n, _r in self.failures]
+        if names:
+            self.start(names)
+
+    # -- progress ----------------------------------------------------------------
+    def _bar(self, name: str) -> QProgressBar:
+        bar = self.bars.get(name)
+        if bar is None:
+            bar = QProgressBar()
+            bar.setObjectName("sourceBar")
+            bar.setRange(0, 1000)
+            bar.setFixedWidth(150)
+            bar.setTextVisible(True)
+            bar.setFormat(f"{name}")
+            self.bars[name] = bar
+            self.bars_layout.addWidget(bar)
+        return bar
+
+    def _source_progress(self, name: str, status: str, fraction) -> None:
+        if not self.running:
+            return
+        bar = self._bar(name)
+        if fraction is None:
+            bar.setRange(0, 0)  # busy
+        else:
+            bar.setRange(0, 1000)
+            bar.setValue(int(fraction * 1000))
+        bar.setFormat(f"{name} {int((fraction or 0) * 100)}%" if fraction is not None else name)
+        bar.setToolTip(status)
+        self.message.setText(status)
+
+    # -- the end -------------------------------------------------------------------
+    def _done(self, report: SyncReport | None) -> None:
+        self.cancel_btn.hide()
+        self.last_report = report
+        if report is None:
+            self.message.setText("Sync cancelled")
+        else:
+            for s in report.sources:
+                bar = self._bar(s.name)
+                bar.setRange(0, 1000)
+                bar.setValue(1000 if s.ok else bar.value())
+                bar.setFormat(f"{s.name} ✓" if s.ok else f"{s.name} ✗")
+                bar.setProperty("failed", s.status == "failed")
+                bar.setToolTip(s.reason or ", ".join(f"{k}: {v}" for k, v in s.counts.items()))
+                bar.style().unpolish(bar)
+                bar.style().polish(bar)
+            if report.cancelled:
+                self.message.setText("Sync cancelled; what was stored so far is kept")
+            elif not report.sources:
+                self.message.setText("No sources yet: add one on the Sources page")
+            else:
+                self.message.setText(self._summary(report))
+            self.ctx.notify(changes_of(report))
+        self.refresh_state()
+        self.ctx.syncFinished.emit(report)
+        self.finished.emit(report)
+
+    def _failed(self, reason: str) -> None:
+        self.cancel_btn.hide()
+        self.message.setText(f"Sync failed: {reason}")
+        self.refresh_state()
+        self.ctx.syncFinished.emit(None)
+        self.finished.emit(None)
+
+    @staticmethod
+    def _summary(report: SyncReport) -> str:
+        ok = [s for s in report.sources if s.ok]
+        parts = [f"{len(ok)} of {len(report.sources)} sources synced"]
+        events = sum(s.changed.get("events", 0) for s in report.sources)
+        if events:
+            parts.append(f"{events:,} new events")
+        if report.changed_contacts:
+            parts.append(f"{len(report.changed_contacts):,} contacts updated")
+        return ", ".join(parts)
+
+    def refresh_state(self) -> None:
+        """Last sync time and standing failures, from sync_state (read off the GUI thread)."""
+        job = self.ctx.read(lambda conn, _p: (conn.execute(LAST_SYNC_SQL).fetchone()[0],
+                                              conn.execute(ERRORS_SQL).fetchall()), "sync state")
+        job.finished.connect(self._show_state)
+
+    def _show_state(self, state) -> None:
+        last, errors = state
+        self.last_sync.setText(f"Last sync {self.ctx.time(last)}" if last else "Never synced")
+        self.failures = [(n, e) for n, e in errors]
+        if not self.failures:
+            self.failed_btn.hide()
+            return
+        n = len(self.failures)
+        self.failed_btn.setText(f"⚠ {self.failures[0][0]} failed" if n == 1 else f"⚠ {n} sources failed")
+        self.failed_btn.setToolTip("\n".join(f"{name}: {reason}" for name, reason in self.failures))
+        menu = QMenu(self.failed_btn)
+        for name, reason in self.failures:
+            info = menu.addAction(f"{name}: {reason}")
+            info.setEnabled(False)
+            menu.addAction(f"Retry {name}", lambda name=name: self.start([name]))
+        if n > 1:
+            menu.addSeparator()
+            menu.addAction("Retry all failed", self.retry_failed)
+        self.failed_btn.setMenu(menu)
+        self.failed_btn.show()
+        self.failed_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
