@@ -113,3 +113,17 @@ def test_staff_exclusion_parameter_name_is_configurable(visitor, site, pixel_rel
     visitor.goto(site.url("/team"))
     settle(visitor)
     assert posts(visitor) == 0
+
+
+def test_turning_on_gpc_later_removes_the_visitor_id(visitor, site, pixel_relay):
+    visitor.goto(site.url("/"))
+    aid = visitor.anonymous_id()
+    pixel_relay.wait_for(aid, 1, type="page")
+    sent = posts(visitor)
+
+    visitor.context.add_init_script(GPC_ON)  # from the next page on
+    visitor.goto(site.url("/later"))
+    settle(visitor)
+    assert posts(visitor) == sent
+    assert "sd_aid" not in visitor.cookies()
+    assert visitor.page.evaluate("localStorage.getItem('sd_aid')") is None

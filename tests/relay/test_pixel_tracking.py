@@ -134,9 +134,13 @@ def test_bad_calls_never_throw_into_the_page(visitor, site, pixel_relay):
     aid = visitor.anonymous_id()
     results = visitor.page.evaluate("""() => {
         const loop = {}; loop.self = loop;
-        return [segdesk(), segdesk('nope'), segdesk('track', 'Loop', loop),
-                segdesk('identify', null), segdesk('page', 'Named', {section: 'x'}), 'ok'];
+        return [segdesk(), segdesk('nope'), segdesk('track', 'Loop', loop), segdesk('track', ''),
+                segdesk('track', 'Huge', {blob: 'x'.repeat(40000)}), segdesk('identify', null),
+                segdesk('page', 'Named', {section: 'x'}), segdesk('track', 'Fine'), 'ok'];
     }""")
     assert results[-1] == "ok"
+    # What the relay would refuse never went out, so it took no good event down with it.
     named = pixel_relay.wait_for(aid, 1, type="page", name="Named")
     assert named[0]["properties"]["section"] == "x"
+    [fine] = pixel_relay.wait_for(aid, 1, type="track")
+    assert fine["event"] == "Fine"

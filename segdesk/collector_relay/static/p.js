@@ -98,6 +98,10 @@
       try { H.replaceState(H.state, '', landing); } catch (e) { /* sandboxed frame */ }
     }
     if (gpc) {
+      // An id from before the signal was turned on is of no more use.
+      if (cookie('sd_aid')) setCookie('sd_aid', '', 0);
+      lsSet('sd_aid');
+      lsSet(QUEUE);
       w.segdesk = () => {};
       w.segdesk.loaded = 1;
       return;
@@ -192,6 +196,8 @@
         library: LIB,
         campaign: Object.keys(campaign).length ? campaign : undefined,
       }, extra);
+      // The relay refuses a whole batch for one event over 32 KB: keep it out.
+      if (JSON.stringify(ev).length > 30000) return;
       writeQ(readQ().concat(ev));
       soon();
     };
@@ -221,7 +227,7 @@
     };
     const api = safe((cmd, a, b) => {
       if (cmd == 'page') page(a, b);
-      else if (cmd == 'track') send({ type: 'track', event: String(a), properties: Object.assign({}, b) });
+      else if (cmd == 'track' && a) send({ type: 'track', event: String(a), properties: Object.assign({}, b) });
       else if (cmd == 'identify') identify(a, b, 'manual');
       else if (cmd == 'optOut') {
         writeQ([]);
@@ -269,12 +275,11 @@
       d.addEventListener('submit', onSubmit, true);
       w.addEventListener('online', () => { backoff = 0; flush(); });
       d.addEventListener('visibilitychange', () => { if (d.visibilityState == 'hidden') flush(); });
-      // Opt-out calls queued before the script loaded apply before anything is sent.
-      const calls = [].slice.call((stub && stub.q) || []), opt = (c) => /^opt/.test(c[0]);
-      calls.filter(opt).forEach((c) => api.apply(null, c));
       if (linkTraits.email || linkTraits.contact_id) identify(linkTraits, 0, 'link');
       page();
-      calls.filter((c) => !opt(c)).forEach((c) => api.apply(null, c));
+      // Calls queued before the script loaded. Nothing has left yet, so a
+      // queued optOut still stops the page view above.
+      [].forEach.call((stub && stub.q) || [], (c) => api.apply(null, c));
       flush(); // leftovers from earlier pages
     });
 
