@@ -271,3 +271,52 @@ def m0002_reports_sessions(db):
         END;
         """
     )
+
+
+@migrations(name="0003_reports_touches_orders")
+def m0003_reports_touches_orders(db):
+    db.executescript(
+        """
+        -- Every identified session as a touchpoint of its canonical contact,
+        -- clustered by contact so an order's touches are one range read. It
+        -- replaces the first-touch-only cache of 0002; first_touch_dirty (kept,
+        -- with its triggers) lists the contacts whose rows must be recomputed.
+        DROP TABLE contact_first_touch;
+        CREATE TABLE contact_touches (
+            contact_id INTEGER NOT NULL,
+            start_ts TEXT NOT NULL,
+            first_event_id INTEGER NOT NULL,
+            session_id INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            medium TEXT NOT NULL,
+            campaign TEXT,
+            PRIMARY KEY (contact_id, start_ts, first_event_id)
+        ) WITHOUT ROWID;
+        -- Sessions built under 0002 reach the new table on the next refresh.
+        INSERT OR IGNORE INTO first_touch_dirty(contact_id) SELECT DISTINCT contact_id FROM device_segments;
+
+        -- Counted orders (core.orders rule) with their canonical contact and net
+        -- revenue. Any write to what decides them sets report_orders_state.dirty;
+        -- readers then compute live until the next refresh rebuilds the table.
+        CREATE TABLE report_orders (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER,
+            currency TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            refunded INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX report_orders_contact ON report_orders(contact_id, created_at);
+        CREATE TABLE report_orders_state (id INTEGER PRIMARY KEY CHECK (id = 1), dirty INTEGER NOT NULL);
+        INSERT INTO report_orders_state(id, dirty) VALUES (1, 1);
+        """
+    )
+    dirty = "BEGIN UPDATE report_orders_state SET dirty = 1 WHERE dirty = 0; END;"
+    for table, when in (("orders", ""), ("refunds", ""), ("identity_nodes", "WHEN {row}.node LIKE 'cus:%'"),
+                        ("settings", "WHEN {row}.key = 'orders.source_of_truth'")):
+        for op, row in (("INSERT", "NEW"), ("DELETE", "OLD"), ("UPDATE", "NEW")):
+            db.execute(f"CREATE TRIGGER {table}_{op.lower()}_report_orders AFTER {op} ON {table} "
+                       f"{when.format(row=row)} {dirty}")
+    for op in ("INSERT", "DELETE", "UPDATE OF email, canonical_id"):
+        name = op.split()[0].lower()
+        db.execute(f"CREATE TRIGGER contacts_{name}_report_orders AFTER {op} ON contacts {dirty}")

@@ -1,0 +1,81 @@
+"""Reports: sessions, attribution, LTV and cohorts, summary, ROAS, drill-down. No Qt, no HTTP.
+
+The API the app, the CLI and the PDF share (keep it stable):
+
+``build_report(conn, name, **params) -> Report``
+    ``name`` is ``attribution`` (``model``, ``lookback_days`` = 90, ``by``),
+    ``ltv`` (``by``: source, medium, campaign, source_medium, tag,
+    cohort_month), ``summary`` or ``roas`` (``by``: source, campaign); every
+    report also takes ``since`` / ``until`` (a date ``YYYY-MM-DD`` is a whole
+    day in the workspace timezone, ``until`` inclusive; a month ``YYYY-MM``; or
+    an ISO time) and ``timezone`` (IANA name; default the workspace setting
+    ``timezone``, else UTC). ``conn`` may be a read-only connection
+    (``Workspace.reader()``): building never writes.
+
+``Report`` (``model.py``): ``name``, ``title``, ``parameters`` (normalised,
+    what ``drill_down`` takes back, plus ``name``), ``columns`` (``key``,
+    ``label``, ``kind``: text, int, float, money, percent), ``rows`` (dicts;
+    money as {currency: minor units}), ``series`` ({name, currency, points:
+    [(x, y)]}, one per currency), ``extra`` (top-level JSON fields such as
+    ``total`` / ``unattributed``, also readable as attributes), ``notes``
+    (e.g. events not yet in sessions); ``to_json()`` is the CLI's ``--json``.
+
+``drill_down(conn, params, key) -> {"contacts": [...], "orders": [...]}``
+    the people and orders behind one row (``drill.py``).
+
+``update_sessions(ws, progress=None)`` brings sessions, touchpoints and the
+    counted-orders cache up to date (writer connection); ``core.refresh.
+    refresh_after_import`` runs it after the stitch.
+"""
+
+from __future__ import annotations
+
+from .attribution import DEFAULT_LOOKBACK, MODELS, attribution
+from .cohort import BY as LTV_BY
+from .data import sessions_behind
+from .drill import drill_down
+from .ltv import ltv
+from .model import KEYS, Column, Range, Report, parse_range
+from .roas import BY as ROAS_BY, roas
+from .summary import summary
+
+REPORTS = ("summary", "attribution", "ltv", "roas")
+
+__all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS", "KEYS", "LTV_BY", "ROAS_BY",
+           "update_sessions"]
+
+
+def _choice(value, allowed, what):
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r} (one of: {', '.join(allowed)})")
+    return value
+
+
+def build_report(conn, name: str, *, since: str | None = None, until: str | None = None,
+                 timezone: str | None = None, **params) -> Report:
+    rng = parse_range(conn, since, until, timezone)
+    if name == "attribution":
+        lookback = int(params.get("lookback_days") or DEFAULT_LOOKBACK)
+        if lookback <= 0:
+            raise ValueError("lookback days must be positive")
+        report = attribution(conn, rng, _choice(params.get("model") or "linear", MODELS, "model"), lookback,
+                             _choice(params.get("by") or "source", KEYS, "key"))
+    elif name == "ltv":
+        report = ltv(conn, rng, _choice(params.get("by") or "source", LTV_BY, "key"))
+    elif name == "summary":
+        report = summary(conn, rng)
+    elif name == "roas":
+        report = roas(conn, rng, _choice(params.get("by") or "source", ROAS_BY, "key"))
+    else:
+        raise ValueError(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
+    report.parameters["name"] = name
+    behind = sessions_behind(conn)
+    if behind:
+        report.notes.append(f"{behind} events are not in sessions yet; refresh to include them")
+    return report
+
+
+def update_sessions(ws, progress=None):
+    from .sessions import update_sessions as run
+
+    return run(ws, progress)

@@ -1,0 +1,145 @@
+"""Attribution: each order's revenue shared among the contact's touchpoints (CONTRACTS.md §4).
+
+Touchpoints are the contact's sessions that start in the lookback window
+``[order time - N days, order time]``. Weights per order sum to 1: first_touch,
+last_touch and last_non_direct give 1 to one touch (last_non_direct: the last
+non-direct one, the last direct one only when all are direct); linear 1/n;
+position_based 40/40 with 20 split among the middle (one touch 1, two 0.5
+each); time_decay 2^(-age/7 days) normalised, age = order time - session start.
+Orders with no touchpoint in the window are ``unattributed``; an order fully
+refunded has no revenue to share and is not counted.
+
+Rounding: each (key, currency) credit is summed in doubles (error far below
+0.0001 minor units at any realistic volume), then the rows of a currency are
+rounded to 0.01 minor units with the largest-remainder rule so that they add
+up to the attributed revenue (an integer) exactly; ``unattributed`` is an
+integer, so rows + unattributed == total to the cent. Credited order counts
+are rounded the same way to 0.01 and add up to the attributed orders.
+"""
+
+from __future__ import annotations
+
+from .data import order_params, orders_source, range_where
+from .model import FLOAT, MONEY, NOT_SET, TEXT, Column, Range, Report, apportion
+from .touches import touches_source
+
+MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
+DEFAULT_LOOKBACK = 90
+HALF_LIFE_DAYS = 7.0
+TOUCH_KEY = {"source": "t.source", "medium": "t.medium", "campaign": f"coalesce(t.campaign, '{NOT_SET}')",
+             "source_medium": "t.source || ' / ' || t.medium"}
+
+# Every counted order with revenue, then its touchpoints in the window (NULL: none), in
+# (order, session start) order: report_orders is read by id and contact_touches is clustered
+# by (contact, start), so SQLite streams it without sorting.
+TOUCHES_SQL = """
+SELECT o.id, o.currency, o.amount - o.refunded, t.start_ts, {key}, t.source <> '(direct)', {age}
+FROM {orders} o
+LEFT JOIN {touches} t ON t.contact_id = o.contact_id
+     AND t.start_ts >= strftime('%Y-%m-%dT%H:%M:%fZ', o.created_at, :lookback) AND t.start_ts <= o.created_at
+WHERE o.amount - o.refunded > 0 AND {where}
+ORDER BY o.id, t.start_ts, t.first_event_id
+"""
+
+
+def weights(model: str, non_direct: list, ages: list) -> list[float]:
+    """Each touch's share of one order (touches in time order); they sum to 1."""
+    n = len(non_direct)
+    if model == "linear":
+        return [1.0 / n] * n
+    w = [0.0] * n
+    if model == "first_touch":
+        w[0] = 1.0
+    elif model == "last_touch":
+        w[-1] = 1.0
+    elif model == "last_non_direct":
+        last = max((i for i in range(n) if non_direct[i]), default=n - 1)
+        w[last] = 1.0
+    elif model == "position_based":
+        if n <= 2:
+            return [1.0 / n] * n
+        w = [0.2 / (n - 2)] * n
+        w[0] = w[-1] = 0.4
+    elif model == "time_decay":
+        newest = min(ages)  # relative ages keep 2^x from underflowing on long windows
+        raw = [2.0 ** (-(a - newest) / HALF_LIFE_DAYS) for a in ages]
+        total = sum(raw)
+        return [r / total for r in raw]
+    else:
+        raise ValueError(f"unknown model {model!r}")
+    return w
+
+
+def order_touches(conn, rng: Range, model: str, lookback_days: int, by: str):
+    """Yields (order row id, currency, net, [(key, weight)]) per counted order; [] when unattributed."""
+    sql = TOUCHES_SQL.format(key=TOUCH_KEY[by], orders=orders_source(conn), touches=touches_source(conn),
+                             where=range_where("o"),
+                             age="julianday(o.created_at) - julianday(t.start_ts)" if model == "time_decay" else "0")
+    params = {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}
+    current, keys, flags, ages = None, [], [], []
+    for oid, cur, net, touched, key, non_direct, age in conn.execute(sql, params):
+        if current is None or oid != current[0]:
+            if current is not None:
+                yield (*current, list(zip(keys, weights(model, flags, ages))) if keys else [])
+            current, keys, flags, ages = (oid, cur, net), [], [], []
+        if touched is not None:  # NULL: the order has no touchpoint in the window
+            keys.append(key)
+            flags.append(non_direct)
+            ages.append(age)
+    if current is not None:
+        yield (*current, list(zip(keys, weights(model, flags, ages))) if keys else [])
+
+
+def attribution(conn, rng: Range, model: str = "linear", lookback_days: int = DEFAULT_LOOKBACK,
+                by: str = "source") -> Report:
+    credit: dict[str, dict[str, float]] = {}
+    orders: dict[str, float] = {}
+    attributed: dict[str, int] = {}
+    attributed_orders = 0
+    total: dict[str, int] = {}
+    for _oid, cur, net, shares in order_touches(conn, rng, model, lookback_days, by):
+        total[cur] = total.get(cur, 0) + net
+        if not shares:
+            continue
+        attributed[cur] = attributed.get(cur, 0) + net
+        attributed_orders += 1
+        for key, w in shares:
+            row = credit.setdefault(key, {})
+            row[cur] = row.get(cur, 0.0) + net * w
+            orders[key] = orders.get(key, 0.0) + w
+    keys = sorted(credit)
+    rounded: dict[str, dict[str, float]] = {k: {} for k in keys}
+    for cur in sorted(total):
+        ks = [k for k in keys if cur in credit[k]]
+        for k, h in zip(ks, apportion([credit[k][cur] * 100 for k in ks], attributed.get(cur, 0) * 100)):
+            rounded[k][cur] = h / 100
+    order_shares = apportion([orders[k] * 100 for k in keys], attributed_orders * 100)
+    rows = [{"key": k, "credit": dict(sorted(rounded[k].items())), "orders": h / 100}
+            for k, h in zip(keys, order_shares)]
+    rows.sort(key=lambda r: (-sum(r["credit"].values()), r["key"]))
+    unattributed = {cur: total[cur] - attributed.get(cur, 0) for cur in sorted(total)}
+    extra = {"model": model, "lookback_days": int(lookback_days), "by": by,
+             "total": dict(sorted(total.items())), "unattributed": unattributed}
+    series = [{"name": f"credit ({cur.upper()})", "currency": cur,
+               "points": [(r["key"], r["credit"][cur]) for r in rows if cur in r["credit"]]} for cur in sorted(total)]
+    label = by.replace("_", " / ")
+    return Report(
+        name="attribution", title=f"Attribution: {model.replace('_', ' ')} by {label}",
+        parameters={"model": model, "lookback_days": int(lookback_days), "by": by, **rng.as_params()},
+        columns=[Column("key", label.capitalize(), TEXT), Column("credit", "Credit", MONEY),
+                 Column("orders", "Orders", FLOAT)],
+        rows=rows, series=series, extra=extra)
+
+
+def drill(conn, rng: Range, model: str, lookback_days: int, by: str, key: str | None) -> dict[int, float]:
+    """Order row id -> the weight ``key`` got from it (``key`` None: the unattributed orders, weight 1)."""
+    out = {}
+    for oid, _cur, _net, shares in order_touches(conn, rng, model, lookback_days, by):
+        if key is None:
+            if not shares:
+                out[oid] = 1.0
+            continue
+        w = sum(s for k, s in shares if k == key)
+        if w > 0:
+            out[oid] = w
+    return out

@@ -1,0 +1,99 @@
+"""The rows every report starts from: counted orders with their contact and net revenue.
+
+``ORDERS_SQL`` is ``core.orders.COUNTED_ORDERS_SQL``'s rule (one order per
+dedupe group, the source of truth first, then payment processors, then the
+lowest id; net of refunds) written so SQLite needs no window over all orders,
+plus the canonical contact: by email first, else by payment customer id.
+``tests/core/test_reports_orders.py`` checks both give the same orders.
+
+``report_orders`` caches it; triggers (migration 0003) mark it dirty on any
+write to orders, refunds, contacts, payment-customer ids or the source-of-truth
+setting, and :func:`orders_source` then hands readers the live query instead.
+"""
+
+from __future__ import annotations
+
+from ..orders import source_of_truth
+from .model import NOT_SET, Range
+
+_RANK = ("CASE WHEN :truth IS NOT NULL AND {o}.origin LIKE :truth || '%' THEN 0 "
+         "WHEN {o}.origin LIKE 'stripe%' OR {o}.origin LIKE 'paypal%' THEN 1 ELSE 2 END")
+
+ORDERS_SQL = f"""
+SELECT o.id, o.origin, o.order_id, o.email, o.currency, o.created_at, o.amount, o.product,
+       coalesce((SELECT sum(f.amount) FROM refunds f WHERE f.origin = o.origin AND f.order_id = o.order_id), 0)
+           AS refunded,
+       coalesce(m.canonical_id, n.contact_id) AS contact_id
+FROM orders o
+LEFT JOIN contacts m ON m.email = o.email
+LEFT JOIN identity_nodes n ON o.customer_key IS NOT NULL AND n.node = 'cus:' || o.customer_key
+WHERE (o.dedupe_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM orders p WHERE p.dedupe_key = o.dedupe_key AND p.id <> o.id
+    AND ({_RANK.format(o='p')}, p.id) < ({_RANK.format(o='o')}, o.id)))
+"""
+REPORT_ORDER_COLUMNS = "id, contact_id, currency, amount, refunded, created_at"
+
+
+
+def orders_source(conn) -> str:
+    """A table or subquery with ``REPORT_ORDER_COLUMNS`` (needs the ``:truth`` parameter when live)."""
+    if conn.execute("SELECT dirty FROM report_orders_state").fetchone()[0]:
+        return f"(SELECT {REPORT_ORDER_COLUMNS} FROM ({ORDERS_SQL}))"
+    return "report_orders"
+
+
+def refresh_report_orders(conn) -> bool:
+    """Rebuild the cache if anything it depends on changed; True when it did."""
+    if not conn.execute("SELECT dirty FROM report_orders_state").fetchone()[0]:
+        return False
+    conn.execute("DELETE FROM report_orders")
+    conn.execute(f"INSERT INTO report_orders ({REPORT_ORDER_COLUMNS}) SELECT {REPORT_ORDER_COLUMNS} "
+                 f"FROM ({ORDERS_SQL})", {"truth": source_of_truth(conn)})
+    conn.execute("UPDATE report_orders_state SET dirty = 0")
+    return True
+
+
+def range_where(alias: str) -> str:
+    return (f"(:since IS NULL OR {alias}.created_at >= :since) "
+            f"AND (:until IS NULL OR {alias}.created_at < :until)")
+
+# How a touch (a session, or a first-touch row) becomes a report key.
+KEY_SQL = {
+    "source": "{t}.source",
+    "medium": "{t}.medium",
+    "campaign": f"coalesce({{t}}.campaign, '{NOT_SET}')",
+    "source_medium": "{t}.source || ' / ' || {t}.medium",
+}
+
+
+def key_sql(by: str, alias: str) -> str:
+    return KEY_SQL[by].format(t=alias)
+
+
+def order_params(conn, rng: Range) -> dict:
+    return {"truth": source_of_truth(conn), "since": rng.since, "until": rng.until}
+
+
+def sessions_behind(conn) -> int:
+    """Events not yet in sessions (0 when up to date): reports say so rather than look complete."""
+    row = conn.execute("SELECT value FROM settings WHERE key = 'sessions.events_upto'").fetchone()
+    upto = int(row[0]) if row else 0
+    return conn.execute("SELECT count(*) FROM events WHERE id > ? AND type IN ('page', 'screen', 'identify')",
+                        (upto,)).fetchone()[0]
+
+
+def order_rows(conn, ids) -> list[dict]:
+    """Orders as the drill-down lists them, in time order."""
+    ids = list(ids)
+    out = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        out.extend(conn.execute(
+            f"SELECT o.id, o.order_id, o.origin, o.email, o.currency, o.amount, o.created_at, o.product, "
+            f"coalesce((SELECT sum(f.amount) FROM refunds f WHERE f.origin = o.origin AND f.order_id = o.order_id), 0) "
+            f"FROM orders o WHERE o.id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    out.sort(key=lambda r: (r[6], r[0]))
+    return [{"id": rid, "order_id": order_id, "source": origin, "email": email, "time": created,
+             "amount": {cur: amount}, "refunded": {cur: refunded}, "revenue": {cur: amount - refunded},
+             **({"product": product} if product else {})}
+            for rid, order_id, origin, email, cur, amount, created, product, refunded in out]

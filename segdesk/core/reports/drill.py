@@ -1,0 +1,79 @@
+"""Drill-down: the contacts and orders behind one row of any report.
+
+``drill_down(conn, params, key)`` takes the parameters a report was built with
+(``Report.parameters`` plus ``name``) and a row key, and lists what makes the
+row: for attribution the orders that credited the key (with ``credit``, the
+share the key got) and their contacts, or with key ``unattributed`` the orders
+with no touchpoint; for LTV and ROAS the contacts in the group and all their
+orders; for the summary (key: a currency, or None) the cohort's contacts and
+their orders in that currency.
+"""
+
+from __future__ import annotations
+
+from . import attribution as attribution_mod
+from .cohort import members
+from .data import order_rows, orders_source
+from .model import Range, UNKNOWN
+from .touches import first_touch_sql
+
+UNATTRIBUTED = "unattributed"
+
+
+def _contacts(conn, ids) -> list[dict]:
+    ids = sorted(set(ids))
+    out = []
+    ft = first_touch_sql(conn)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for cid, email, first_seen, start, source, medium, campaign in conn.execute(
+            f"SELECT c.id, c.email, c.first_seen, ft.start_ts, ft.source, ft.medium, ft.campaign FROM contacts c "
+            f"LEFT JOIN ({ft}) ft ON ft.contact_id = c.id WHERE c.id IN ({marks})", chunk
+        ):
+            touch = {"time": start, "source": source, "medium": medium, "campaign": campaign} if start else None
+            out.append({"id": cid, "email": email, "first_seen": first_seen, "first_touch": touch})
+    revenue = _revenue(conn, ids)
+    for c in out:
+        c["revenue"] = revenue.get(c["id"], {})
+    out.sort(key=lambda c: (c["first_touch"] or {}).get("time") or c["first_seen"] or "")
+    return out
+
+
+def _revenue(conn, ids) -> dict[int, dict[str, int]]:
+    out: dict[int, dict[str, int]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for cid, cur, v in conn.execute(
+            f"SELECT contact_id, currency, sum(amount - refunded) FROM {orders_source(conn)} "
+            f"WHERE contact_id IN ({','.join('?' * len(chunk))}) GROUP BY 1, 2", chunk
+        ):
+            out.setdefault(cid, {})[cur] = v
+    return out
+
+
+def drill_down(conn, params: dict, key) -> dict:
+    """{"contacts": [...], "orders": [...]} behind the row ``key`` of the report ``params["name"]``."""
+    name = params.get("name") or params.get("report")
+    rng = Range(params.get("since"), params.get("until"), params.get("timezone") or "UTC")
+    if name == "attribution":
+        model = params.get("model", "linear")
+        lookback = int(params.get("lookback_days", attribution_mod.DEFAULT_LOOKBACK))
+        by = params.get("by", "source")
+        shares = attribution_mod.drill(conn, rng, model, lookback, by, None if key == UNATTRIBUTED else key)
+        orders = order_rows(conn, shares)
+        for o in orders:
+            o["credit"] = round(shares[o["id"]], 6)
+        contact_of = dict(conn.execute(
+            f"SELECT id, contact_id FROM {orders_source(conn)} WHERE id IN ({','.join('?' * len(shares))})",
+            list(shares)).fetchall()) if shares else {}
+        return {"contacts": _contacts(conn, [c for c in contact_of.values() if c]), "orders": orders}
+    if name in ("ltv", "roas", "summary"):
+        by = params.get("by", "source") if name != "summary" else "source"
+        ms = [m for m in members(conn, rng, by).values()
+              if name == "summary" or key in m.keys or (key is None and UNKNOWN in m.keys)]
+        order_ids = [o[0] for m in ms for o in m.orders if name != "summary" or key is None or o[1] == key]
+        if name == "summary" and key is not None:
+            ms = [m for m in ms if any(o[1] == key for o in m.orders)]
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms]), "orders": order_rows(conn, order_ids)}
+    raise ValueError(f"unknown report {name!r}")

@@ -1,0 +1,60 @@
+"""The summary: contacts, customers, revenue net of refunds, lead value, conversion rate, per currency.
+
+Figures are over the cohort of contacts whose anchor (first touch, else first
+seen) is in the range, with all their revenue, so they match the LTV report's
+totals. ``period_revenue`` and ``orders`` are every counted order created in the
+range (including orders of older contacts and orders matched to no contact),
+the period's cash view; without a range both views cover everything.
+"""
+
+from __future__ import annotations
+
+from .cohort import members
+from .data import order_params, orders_source, range_where
+from .model import INT, MONEY, PERCENT, TEXT, Column, Range, Report, money_per
+
+
+def summary(conn, rng: Range) -> Report:
+    ms = members(conn, rng, "source")
+    contacts = len(ms)
+    customers = sum(1 for m in ms.values() if m.is_customer())
+    revenue: dict[str, int] = {}
+    for m in ms.values():
+        for cur, v in m.revenue().items():
+            revenue[cur] = revenue.get(cur, 0) + v
+    revenue = dict(sorted(revenue.items()))
+    period: dict[str, int] = {}
+    refunds: dict[str, int] = {}
+    monthly: dict[str, dict[str, int]] = {}
+    orders = 0
+    for cur, amount, refunded, month in conn.execute(
+        f"SELECT currency, amount, refunded, substr(created_at, 1, 7) FROM {orders_source(conn)} o "
+        f"WHERE {range_where('o')}", order_params(conn, rng)
+    ):
+        orders += 1
+        period[cur] = period.get(cur, 0) + amount - refunded
+        refunds[cur] = refunds.get(cur, 0) + refunded
+        monthly.setdefault(cur, {})[month] = monthly.setdefault(cur, {}).get(month, 0) + amount - refunded
+    extra = {
+        "contacts": contacts, "customers": customers,
+        "conversion_rate": round(customers / contacts, 4) if contacts else None,
+        "revenue": revenue, "lead_value": money_per(revenue, contacts),
+        "value_per_customer": money_per(revenue, customers),
+        "orders": orders, "period_revenue": dict(sorted(period.items())), "refunds": dict(sorted(refunds.items())),
+        **rng.as_params(),
+    }
+    rows = [{"key": cur, "revenue": {cur: revenue.get(cur, 0)}, "lead_value": {cur: extra["lead_value"].get(cur)},
+             "value_per_customer": {cur: extra["value_per_customer"].get(cur)},
+             "period_revenue": {cur: period.get(cur, 0)}, "refunds": {cur: refunds.get(cur, 0)},
+             "contacts": contacts, "customers": customers, "conversion_rate": extra["conversion_rate"]}
+            for cur in sorted(set(revenue) | set(period))]
+    series = [{"name": f"revenue per month, UTC ({cur.upper()})", "currency": cur, "points": sorted(months.items())}
+              for cur, months in sorted(monthly.items())]
+    return Report(
+        name="summary", title="Summary", parameters=rng.as_params(),
+        columns=[Column("key", "Currency", TEXT), Column("contacts", "Contacts", INT),
+                 Column("customers", "Customers", INT), Column("revenue", "Revenue", MONEY),
+                 Column("lead_value", "Lead value", MONEY), Column("value_per_customer", "Value per customer", MONEY),
+                 Column("conversion_rate", "Conversion", PERCENT), Column("period_revenue", "Period revenue", MONEY),
+                 Column("refunds", "Refunds", MONEY)],
+        rows=rows, series=series, extra=extra)

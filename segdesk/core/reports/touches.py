@@ -1,0 +1,66 @@
+"""Touchpoints by contact, and each contact's first touch.
+
+A session reaches a contact through ``device_segments`` by its start, anonymous
+history included (the first segment starts at ''). ``contact_touches`` stores
+that join, clustered by contact, so attribution reads an order's touches as
+one range and the first touch is the first row of a contact.
+
+It stays honest whoever changes identity: triggers on ``device_segments``
+(migration 0002) list the contacts whose segments changed in
+``first_touch_dirty``, and the session update adds the contacts of devices
+whose sessions it rebuilt. :func:`touches_source` gives readers the table when
+nothing is dirty, else the table for clean contacts plus a live join for dirty
+ones, so a report is right even before a refresh.
+"""
+
+from __future__ import annotations
+
+# Sessions of device spans, each with the contact it counts for.
+CONTACT_SESSIONS = """
+SELECT g.contact_id, s.start_ts, s.first_event_id, s.id AS session_id, s.source, s.medium, s.campaign
+FROM device_segments g
+JOIN sessions s ON s.anonymous_id = g.anonymous_id AND s.start_ts >= g.start_ts
+     AND (g.end_ts IS NULL OR s.start_ts < g.end_ts)
+"""
+COLUMNS = "contact_id, start_ts, first_event_id, session_id, source, medium, campaign"
+DIRTY = "(SELECT contact_id FROM first_touch_dirty)"
+
+
+def touches_source(conn) -> str:
+    """A table or subquery with ``COLUMNS``: every contact's touchpoints."""
+    if conn.execute("SELECT 1 FROM first_touch_dirty LIMIT 1").fetchone() is None:
+        return "contact_touches"
+    return (f"(SELECT {COLUMNS} FROM contact_touches WHERE contact_id NOT IN {DIRTY} UNION ALL "
+            f"{CONTACT_SESSIONS} WHERE g.contact_id IN {DIRTY})")
+
+
+def first_touch_sql(conn) -> str:
+    """A subquery: each contact's earliest touch (SQLite takes the bare columns from the min row)."""
+    return (f"SELECT contact_id, min(start_ts) AS start_ts, first_event_id, session_id, source, medium, campaign "
+            f"FROM {touches_source(conn)} GROUP BY contact_id")
+
+
+def mark_devices(conn, devices) -> None:
+    """The contacts of these devices' segments need their touches recomputed."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO first_touch_dirty(contact_id) "
+        "SELECT contact_id FROM device_segments WHERE anonymous_id = ?",
+        ((aid,) for aid in devices),
+    )
+
+
+def refresh_touches(conn) -> int:
+    """Recompute the dirty contacts' touches; returns how many contacts were refreshed."""
+    n = conn.execute("SELECT count(*) FROM first_touch_dirty").fetchone()[0]
+    if n:
+        conn.execute(f"DELETE FROM contact_touches WHERE contact_id IN {DIRTY}")
+        conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {CONTACT_SESSIONS} "
+                     f"WHERE g.contact_id IN {DIRTY}")
+        conn.execute("DELETE FROM first_touch_dirty")
+    return n
+
+
+def rebuild_touches(conn) -> None:
+    conn.execute("DELETE FROM contact_touches")
+    conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {CONTACT_SESSIONS}")
+    conn.execute("DELETE FROM first_touch_dirty")
