@@ -72,6 +72,7 @@ def test_opt_out_stops_sending_until_opt_in(visitor, site, pixel_relay):
     assert "sd_optout" not in visitor.cookies()
     visitor.page.evaluate("segdesk('track', 'Back')")
     new_id = visitor.anonymous_id()
+    assert new_id != first_id
     [back] = pixel_relay.wait_for(new_id, 1, type="track")
     assert back["event"] == "Back"
     assert not [e for e in visitor.sent_events() if e.get("event") == "Hidden"]

@@ -91,14 +91,23 @@ def test_the_offline_queue_is_bounded(browser, flaky_relay, flaky_site):
         flaky_relay.start()
 
 
-def test_relay_cookie_restores_a_lost_visitor_id(browser, tmp_path):
-    # Site and relay on the same host (as www.example.com and t.example.com
-    # would be): the relay's HttpOnly cookie reaches it, so it can tell the
-    # pixel the id that Safari deleted from the script cookie.
-    relay = Relay(tmp_path / "relay", host="localhost")
+@pytest.fixture(scope="module")
+def same_site(tmp_path_factory):
+    """Site and relay on the same host, as www.example.com and t.example.com
+    would be, with the site's origin allowed to send credentials."""
+    relay = Relay(tmp_path_factory.mktemp("same-site"), host="localhost")
     site = Site(relay, host="localhost")
     relay.env["SEGDESK_RELAY_ORIGINS"] = site.origin
     relay.start()
+    yield relay, site
+    site.close()
+    relay.stop()
+
+
+def test_relay_cookie_restores_a_lost_visitor_id(browser, same_site):
+    # The relay's HttpOnly cookie reaches it, so it can tell the pixel the id
+    # that Safari deleted from the script cookie.
+    relay, site = same_site
     visitor = Visitor(browser, relay)
     try:
         visitor.goto(site.url("/first"))
@@ -115,8 +124,32 @@ def test_relay_cookie_restores_a_lost_visitor_id(browser, tmp_path):
         assert pages[-1]["context"]["page"]["path"] == "/back-after-a-week"
     finally:
         visitor.close()
-        site.close()
-        relay.stop()
+
+
+RECORD_FETCHES = """
+window.__fetches = [];
+const realFetch = window.fetch;
+window.fetch = function (url) {
+  window.__fetches.push([String(url), performance.now()]);
+  return realFetch.apply(this, arguments);
+};
+"""
+
+
+def test_a_slow_id_lookup_delays_the_first_page_view_briefly(browser, same_site):
+    relay, site = same_site
+    visitor = Visitor(browser, relay, init_script=RECORD_FETCHES)
+    hanging = []
+    try:
+        visitor.context.route("**/v1/id", lambda route: hanging.append(route))  # never answered
+        visitor.goto(site.url("/slow"))
+        aid = visitor.anonymous_id()
+        relay.wait_for(aid, 1, type="page")
+        calls = dict(visitor.page.evaluate("window.__fetches"))
+        waited = calls[relay.url + "/v1/batch"] - calls[relay.url + "/v1/id"]
+        assert hanging and 250 <= waited < 1000
+    finally:
+        visitor.close()
 
 
 def test_relay_without_site_origins_still_gets_events(browser, tmp_path):

@@ -234,6 +234,7 @@
         flag('sd_optout', 1);
         setCookie('sd_aid', '', 0);
         lsSet('sd_aid');
+        aid = uuid(); // an optIn starts afresh
       } else if (cmd == 'optIn') {
         flag('sd_optout', 0);
         saveId();
