@@ -76,18 +76,21 @@ def order_touches(conn, rng: Range, model: str, lookback_days: int, by: str):
                              where=range_where("o"),
                              age="julianday(o.created_at) - julianday(t.start_ts)" if model == "time_decay" else "0")
     params = {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}
+    def shares(keys, flags, ages):
+        return [(k, w) for k, w in zip(keys, weights(model, flags, ages)) if w > 0] if keys else []
+
     current, keys, flags, ages = None, [], [], []
     for oid, cur, net, touched, key, non_direct, age in conn.execute(sql, params):
         if current is None or oid != current[0]:
             if current is not None:
-                yield (*current, list(zip(keys, weights(model, flags, ages))) if keys else [])
+                yield (*current, shares(keys, flags, ages))
             current, keys, flags, ages = (oid, cur, net), [], [], []
         if touched is not None:  # NULL: the order has no touchpoint in the window
             keys.append(key)
             flags.append(non_direct)
             ages.append(age)
     if current is not None:
-        yield (*current, list(zip(keys, weights(model, flags, ages))) if keys else [])
+        yield (*current, shares(keys, flags, ages))
 
 
 def attribution(conn, rng: Range, model: str = "linear", lookback_days: int = DEFAULT_LOOKBACK,

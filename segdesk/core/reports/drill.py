@@ -11,7 +11,7 @@ their orders in that currency.
 
 from __future__ import annotations
 
-from . import attribution as attribution_mod
+from .attribution import DEFAULT_LOOKBACK, drill as attribution_drill
 from .cohort import members
 from .data import order_rows, orders_source
 from .model import Range, UNKNOWN
@@ -58,9 +58,9 @@ def drill_down(conn, params: dict, key) -> dict:
     rng = Range(params.get("since"), params.get("until"), params.get("timezone") or "UTC")
     if name == "attribution":
         model = params.get("model", "linear")
-        lookback = int(params.get("lookback_days", attribution_mod.DEFAULT_LOOKBACK))
+        lookback = int(params.get("lookback_days", DEFAULT_LOOKBACK))
         by = params.get("by", "source")
-        shares = attribution_mod.drill(conn, rng, model, lookback, by, None if key == UNATTRIBUTED else key)
+        shares = attribution_drill(conn, rng, model, lookback, by, None if key == UNATTRIBUTED else key)
         orders = order_rows(conn, shares)
         for o in orders:
             o["credit"] = round(shares[o["id"]], 6)
