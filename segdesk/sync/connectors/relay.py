@@ -9,6 +9,8 @@ which covers the earlier one.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ...core.events import import_parsed
 from ..context import SyncContext
 from ..http import ApiError
@@ -24,34 +26,45 @@ def sync(ctx: SyncContext) -> None:
     client = ctx.client("", headers=_headers(ctx.secret), auth_words="the pull token")
     after = int(ctx.cursor.get("after", 0))
     ack_error = None
-    while True:
-        ctx.check()
-        body = client.get_json("/v1/events", params={"after": after, "limit": PAGE})
-        events = body.get("events") or []
-        nxt = int(body.get("next", after))
-        if events:
-            items = ((e.get("seq", i), e.get("event"), None) for i, e in enumerate(events))
 
-            def write(conn, items=items):
-                # One import batch per page (batch_size above the page size), so
-                # the events commit in the same transaction as the cursor.
-                return import_parsed(ctx.ws, items, origin=ctx.origin, batch_size=len(events) + 1)
+    def fetch(after: int) -> dict:
+        return client.get_json("/v1/events", params={"after": after, "limit": PAGE})
 
-            result = ctx.commit({"after": nxt}, write)
-            ctx.add_changed(events=result.imported)
-            ctx.count(f"pulled up to #{nxt}", 0.5 if body.get("more") else 0.95,
-                      events=len(events), imported=result.imported, duplicates=result.duplicates,
-                      rejected=result.rejected)
-            for lineno, reason in result.errors[:3]:
-                ctx.notes.append(f"event #{lineno} rejected: {reason}")
-        after = nxt
-        if after > 0:
-            try:
-                client.post_json("/v1/ack", json={"upto": after})
-            except ApiError as exc:
-                ack_error = exc
-        if not body.get("more") or not events:
-            break
+    # The next page downloads and parses in a helper thread while this one
+    # stores the current page (SQLite releases the GIL while it writes).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-prefetch") as pool:
+        pending = pool.submit(fetch, after)
+        while True:
+            ctx.check()
+            body = pending.result()
+            events = body.get("events") or []
+            nxt = int(body.get("next", after))
+            more = bool(body.get("more")) and bool(events)
+            if more:
+                pending = pool.submit(fetch, nxt)
+            if events:
+                items = ((e.get("seq", i), e.get("event"), None) for i, e in enumerate(events))
+
+                def write(conn, items=items, size=len(events)):
+                    # One import batch per page (batch_size above the page size), so
+                    # the events commit in the same transaction as the cursor.
+                    return import_parsed(ctx.ws, items, origin=ctx.origin, batch_size=size + 1)
+
+                result = ctx.commit({"after": nxt}, write)
+                ctx.add_changed(events=result.imported)
+                ctx.count(f"pulled up to #{nxt}", 0.5 if more else 0.95,
+                          events=len(events), imported=result.imported, duplicates=result.duplicates,
+                          rejected=result.rejected)
+                for lineno, reason in result.errors[:3]:
+                    ctx.notes.append(f"event #{lineno} rejected: {reason}")
+            after = nxt
+            if after > 0:
+                try:
+                    client.post_json("/v1/ack", json={"upto": after})
+                except ApiError as exc:
+                    ack_error = exc
+            if not more:
+                break
     if ack_error is not None:
         raise ApiError(f"events are stored but the relay did not take the acknowledgement ({ack_error}); "
                        "the next sync acknowledges them")
