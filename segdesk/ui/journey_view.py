@@ -7,8 +7,6 @@ tells the other views.
 
 from __future__ import annotations
 
-import importlib
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
@@ -17,6 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, Q
 
 from ..core import people
 from ..core.journey import journey
+from ..sync.relay_erase import erase_remote
 from .context import AppContext, Changes
 from .journey_timeline import METHODS, Entry, build_timeline, device_evidence
 
@@ -286,15 +285,12 @@ class JourneyView(QWidget):
 
 
 def erase_everywhere(ws, email: str) -> str:
-    """Erase locally, then at the relay when the sync layer can; one line saying what happened."""
+    """Erase in the workspace, then at every relay; one line saying what happened."""
     result = people.erase(ws, email)
     line = f"Erased {result.email}: {result.events} events and {result.orders} orders deleted from this workspace"
-    try:
-        relay_erase = importlib.import_module("segdesk.sync.relay_erase")
-    except ModuleNotFoundError:
-        return line + "."
-    try:
-        outcome = relay_erase.erase_remote(ws, result.email)
-    except Exception as exc:  # the local erase stands; the relay part can be retried
-        return line + f"; the relay could not be reached ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})."
-    return line + (f"; relay: {outcome}." if isinstance(outcome, str) else "; relay buffer erased too.")
+    remote = erase_remote(ws, result.email)
+    for name, n in remote.erased.items():
+        line += f"; relay “{name}”: {n} buffered events erased"
+    for name, reason in remote.failed.items():
+        line += f"; relay “{name}” could not erase ({reason})"
+    return line + "."
