@@ -84,16 +84,21 @@ class ChartWidget(QWidget):
         self.set_series([])
 
     # Drawing ------------------------------------------------------------
-    def set_series(self, series: list[dict], *, title: str | None = None, kind: str | None = None) -> None:
+    def set_series(self, series: list[dict], *, title: str | None = None, kind: str | None = None,
+                   x_label: str | None = None) -> None:
         """Replace what the chart shows. ``kind`` forces line/bar choice when the caller knows better."""
         self.series = [s for s in series if s.get("points")]
         self.kind = kind or series_kind(self.series)
         if title is not None:
             self._title = title
+        if x_label is not None:
+            self._x_label = x_label
         p = self.plot
         p.clear()  # also drops the items' legend entries
         p.setTitle(self._title, color="#222", size="11pt")
         self._set_axis(self.kind)
+        # Lines (LTV, revenue) climb to the right, so their legend sits top-left; bars keep the top-right.
+        p.legend.setOffset((10, 5) if self.kind != CATEGORY else (-10, 5))
         self._points = []
         if self.kind == CATEGORY:
             self._draw_bars()
@@ -101,7 +106,9 @@ class ChartWidget(QWidget):
             self._draw_lines()
         p.addItem(self._hover, ignoreBounds=True)
         self._hover.hide()
-        p.enableAutoRange()
+        p.enableAutoRange(axis="x")
+        if self.kind != CATEGORY:
+            p.enableAutoRange(axis="y")
         if not self.series:
             p.setTitle(f"{self._title} — no data" if self._title else "No data", color="#777", size="11pt")
 
@@ -153,7 +160,11 @@ class ChartWidget(QWidget):
             self.plot.addItem(bars)
             # x is the key's slot (not the bar's offset) so hovering a slot shows every currency.
             self._points.append((s["name"], cur, [(float(k), y, key) for k, (y, key) in enumerate(zip(ys, keys))]))
-        short = [(k, key if len(key) <= 14 else key[:13] + "…") for k, key in enumerate(keys)]
+        step = max(1, -(-len(keys) // 14))  # at most ~14 labels; every bar still hovers
+        tops = [y for _, _, pts in self._points for _, y, _ in pts] or [0.0]
+        # Headroom above the tallest bar keeps the legend off the bars.
+        self.plot.setYRange(min(0.0, min(tops)), max(tops) * 1.3 or 1.0, padding=0)
+        short = [(k, key if len(key) <= 14 else key[:13] + "…") for k, key in enumerate(keys) if k % step == 0]
         self.plot.getAxis("bottom").setTicks([short])
 
     # Hover --------------------------------------------------------------
@@ -226,11 +237,17 @@ def chart_series(table, limit: int = 20) -> list[dict]:
 def chart_title(table) -> str:
     if table.extra.get("chart"):
         return str(table.extra["chart"])
+    if table.series and table.name == "ltv":
+        return "Lead value by days after first touch"
     if table.series:
         return table.title
     money = next((c for c in table.columns if c.kind == "money"), None)
     by = table.parameters.get("by")
     return f"{money.label} by {str(by).replace('_', ' ')}" if money and by else table.title
+
+
+def chart_x_label(table) -> str:
+    return "days after first touch" if table.name == "ltv" and table.series else ""
 
 
 def _currency_in(name: str) -> str | None:
@@ -242,7 +259,7 @@ def _currency_in(name: str) -> str | None:
 
 
 def chart_for_pdf(series: list[dict], title: str, *, kind: str | None = None,
-                  x_label: str = "", y_label: str = "") -> ChartWidget:
+                  x_label: str = "", y_label: str = "") -> "ChartWidget":
     """An offscreen chart sized for a page; never shown."""
     chart = ChartWidget(title=title, x_label=x_label, y_label=y_label)
     chart.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QFileDialog, QFrame, QGridL
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.money import format_money
-from .charts import ChartWidget
+from .charts import CATEGORY, ChartWidget
 from .report_table_model import MONEY, ReportTable, ReportTableModel, build_report, range_text
 from .reports_view import fit_columns, make_table_view, when_done
 
@@ -38,7 +38,9 @@ def load_dashboard(conn, since: str | None = None, until: str | None = None) -> 
     campaigns.rows = campaigns.rows[:TOP_CAMPAIGNS]
     campaigns.title = "Top campaigns"
     return {"since": since, "until": until, "figures": headline(summary), "summary": summary,
-            "revenue_series": [s for s in summary.series if s["points"]], "ltv_series": ltv.series,
+            "revenue_series": [dict(s, name=(s.get("currency") or s["name"]).upper()) for s in summary.series
+                               if s["points"]],
+            "ltv_series": ltv.series,
             "campaigns": campaigns}
 
 
@@ -58,7 +60,9 @@ def figure_text(key: str, value) -> str:
     if value is None:
         return "—"
     if isinstance(value, dict):
-        return "  ".join(format_money(v, c) for c, v in sorted(value.items())) or "—"
+        # One currency per line, the largest amount first; never a sum across currencies.
+        items = sorted(value.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
+        return "\n".join(format_money(v, c) for c, v in items if v is not None) or "—"
     if key == "conversion_rate":
         return f"{value * 100:.1f}%"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
@@ -71,7 +75,7 @@ def dashboard_sections(data: dict) -> list:
     figures = [(label, figure_text(key, data["figures"].get(key))) for key, label in FIGURES]
     charts = []
     if data["revenue_series"]:
-        charts.append({"title": "Revenue over time", "series": data["revenue_series"]})
+        charts.append({"title": "Revenue per month", "series": data["revenue_series"], "kind": CATEGORY})
     if data["ltv_series"]:
         charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
     return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
@@ -93,16 +97,21 @@ class DashboardView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._range_row())
         layout.addLayout(self._figure_cards())
-        self.revenue_chart = ChartWidget(title="Revenue over time")
+        self.revenue_chart = ChartWidget(title="Revenue per month (net of refunds)")
         self.ltv_chart = ChartWidget(title="LTV by first-touch source", x_label="days after first touch")
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.addWidget(self.revenue_chart)
         charts.addWidget(self.ltv_chart)
         self.campaigns = ReportTableModel(self)
         self.campaign_table = make_table_view(self.campaigns)
+        table_box = QWidget()
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 4, 0, 0)
+        table_layout.addWidget(QLabel(f"<b>Top campaigns</b> by revenue of the contacts they first brought (top {TOP_CAMPAIGNS})"))
+        table_layout.addWidget(self.campaign_table)
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(charts)
-        body.addWidget(self.campaign_table)
+        body.addWidget(table_box)
         body.setSizes([360, 240])
         layout.addWidget(body, 1)
         self.status = QLabel("")
@@ -140,7 +149,7 @@ class DashboardView(QWidget):
             title = QLabel(label.upper())
             title.setStyleSheet("color: palette(mid); font-size: 9pt;")
             value = QLabel("—")
-            value.setStyleSheet("font-size: 17pt; font-weight: 600;")
+            value.setStyleSheet("font-size: 16pt; font-weight: 600;")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             box.addWidget(title)
             box.addWidget(value)
@@ -209,7 +218,7 @@ class DashboardView(QWidget):
         self.data = data
         for key, label in self.figures.items():
             label.setText(figure_text(key, data["figures"].get(key)))
-        self.revenue_chart.set_series(data["revenue_series"])
+        self.revenue_chart.set_series(data["revenue_series"], kind=CATEGORY)
         self.ltv_chart.set_series(data["ltv_series"])
         self.campaigns.set_report(data["campaigns"])
         fit_columns(self.campaign_table)

@@ -40,11 +40,13 @@ class Section:
 
 def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
     """One report as a section: its chart (when it has series) above its table."""
-    from .charts import chart_series, chart_title as default_chart_title
+    from .charts import chart_series, chart_x_label
+    from .charts import chart_title as default_chart_title
 
     t = ReportTable.of(report)
     series = chart_series(t)
-    charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind}] if series else []
+    charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind,
+               "x_label": chart_x_label(t)}] if series else []
     if not subtitle:
         subtitle = " · ".join(x for x in [describe(t.parameters), range_text(t.parameters)] + t.notes if x)
     return Section(title=t.title, subtitle=subtitle, charts=charts, table=t)
@@ -54,7 +56,7 @@ def describe(params: dict) -> str:
     """Parameters as one readable line ("model: linear · lookback: 90 days")."""
     parts = []
     for k, v in params.items():
-        if v in (None, "", [], {}) or k in ("since", "until", "timezone", "report"):
+        if v in (None, "", [], {}) or k in ("since", "until", "timezone", "name"):
             continue
         if k in ("lookback_days", "lookback"):
             v = f"{v} days"
@@ -154,6 +156,7 @@ class _Layout:
                     self.p.drawText(QRectF(x + 3 * self.mm, self.y + self.mm, w - 6 * self.mm, self._h(lf)), 0, label.upper())
                     self.p.setPen(INK)
                     # Several currencies make long values: shrink to fit before eliding.
+                    value = value.replace("\n", ", ")
                     for pt in (13, 10.5, 8.5, 7):
                         f = _font(pt, bold=True)
                         if self._fm(f).horizontalAdvance(value) <= w - 6 * self.mm:
@@ -170,7 +173,8 @@ class _Layout:
         if self.p:
             from .charts import chart_for_pdf
 
-            chart = chart_for_pdf(spec["series"], spec.get("title", ""), kind=spec.get("kind"))
+            chart = chart_for_pdf(spec["series"], spec.get("title", ""), kind=spec.get("kind"),
+                                  x_label=spec.get("x_label", ""))
             try:
                 chart.render_into(self.p, QRectF(0, self.y, self.width, h))
             finally:

@@ -115,13 +115,17 @@ def _infer_kind(key: str, rows: list[dict]) -> str:
         if v is None:
             continue
         if isinstance(v, dict):
-            return MONEY
+            return MONEY if _is_money(v) else TEXT
         if isinstance(v, bool) or isinstance(v, str):
             return TEXT
         if key.endswith(("rate", "_pct", "share")):
             return PERCENT
         return INT if isinstance(v, int) else FLOAT
     return TEXT
+
+
+def _is_money(v: dict) -> bool:
+    return all(isinstance(k, str) and len(k) == 3 and isinstance(x, (int, float)) for k, x in v.items())
 
 
 def _series(s) -> dict:
@@ -263,7 +267,7 @@ def build_report(conn, name: str, **params):
 def drill_down(conn, report: str, params: dict, key) -> dict:
     from ..core.reports import drill_down as core_drill
 
-    return core_drill(conn, dict(params, report=report), key)
+    return core_drill(conn, dict(params, name=report), key)
 
 
 def range_text(params: dict) -> str:

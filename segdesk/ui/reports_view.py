@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from .charts import ChartWidget, chart_series, chart_title
+from .charts import ChartWidget, chart_series, chart_title, chart_x_label
 from .report_table_model import ReportTable, ReportTableModel, build_report, drill_down, range_text
 
 REPORTS = [("ltv", "Lifetime value"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
@@ -82,6 +82,7 @@ class ReportsView(QWidget):
 
     reportShown = Signal(object)  # the ReportTable now on screen (tests and benchmarks wait on it)
     failed = Signal(str)
+    contactActivated = Signal(str)  # an email double-clicked in a drill-down: the main window opens its journey
 
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
@@ -214,7 +215,7 @@ class ReportsView(QWidget):
             return  # an answer to a question the user no longer asks
         table = ReportTable.of(report)
         self.model.set_report(table)
-        self.chart.set_series(chart_series(table), title=chart_title(table))
+        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table))
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
         note = " · ".join(table.notes)
@@ -235,6 +236,7 @@ class ReportsView(QWidget):
         key = self.model.row_key(view_row)
         params = dict(table.parameters, **{k: v for k, v in self.params().items() if k not in table.parameters})
         self._drill = DrillDownDialog(self.ctx, self.report_name(), params, key, self)
+        self._drill.contactActivated.connect(self.contactActivated)
         self._drill.show()
         return self._drill
 
@@ -278,19 +280,39 @@ class ReportsView(QWidget):
             QMessageBox.warning(self, "Export failed", str(exc))
 
 
+CONTACT_COLUMNS = [("email", "Email", "text"), ("first_touch", "First touch", "text"),
+                   ("first_touch_at", "First touch at", "text"), ("revenue", "Revenue", "money")]
+ORDER_COLUMNS = [("order_id", "Order", "text"), ("email", "Email", "text"), ("time", "Time", "text"),
+                 ("amount", "Amount", "money"), ("refunded", "Refunded", "money"), ("revenue", "Revenue", "money"),
+                 ("credit", "Credit share", "float"), ("product", "Product", "text"), ("source", "From", "text")]
+
+
+def _contact_row(c: dict) -> dict:
+    """A drill-down contact, flat: its first touch as 'source / medium / campaign' and when."""
+    touch = c.get("first_touch") or {}
+    channel = " / ".join(str(touch[k]) for k in ("source", "medium", "campaign") if touch.get(k))
+    return dict(c, key=c.get("email"), first_touch=channel or "(no visit seen)",
+                first_touch_at=(touch.get("time") or "")[:16].replace("T", " "))
+
+
 class DrillDownDialog(QDialog):
     """The contacts and orders behind one report row, loaded off the GUI thread."""
 
     loaded = Signal(object)
+    contactActivated = Signal(str)
 
     def __init__(self, ctx, report: str, params: dict, key, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Behind “{key}”")
         self.resize(820, 480)
         self.contacts, self.orders = ReportTableModel(self), ReportTableModel(self)
+        self.result: dict | None = None
         tabs = QTabWidget()
-        tabs.addTab(make_table_view(self.contacts), "Contacts")
-        tabs.addTab(make_table_view(self.orders), "Orders")
+        contacts_view, orders_view = make_table_view(self.contacts), make_table_view(self.orders)
+        contacts_view.doubleClicked.connect(lambda idx: self._activate(self.contacts, idx.row()))
+        orders_view.doubleClicked.connect(lambda idx: self._activate(self.orders, idx.row()))
+        tabs.addTab(contacts_view, "Contacts")
+        tabs.addTab(orders_view, "Orders")
         self.tabs = tabs
         self.summary = QLabel("Loading…")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -303,11 +325,20 @@ class DrillDownDialog(QDialog):
         self._job = job
         when_done(job, self._show, lambda reason: self.summary.setText(f"Could not load: {reason}"))
 
+    def _activate(self, model: ReportTableModel, row: int) -> None:
+        email = model.table.rows[model.source_row(row)].get("email") if model.table else None
+        if email:
+            self.contactActivated.emit(email)
+
     def _show(self, result) -> None:
+        self.result = result
         contacts = list(result.get("contacts") or [])
         orders = list(result.get("orders") or [])
-        self.contacts.set_report({"title": "Contacts", "rows": contacts})
-        self.orders.set_report({"title": "Orders", "rows": orders})
+        self.contacts.set_report({"title": "Contacts", "rows": [_contact_row(c) for c in contacts],
+                                  "columns": CONTACT_COLUMNS})
+        orders = [dict(o, time=str(o.get("time") or "")[:16].replace("T", " ")) for o in orders]
+        self.orders.set_report({"title": "Orders", "rows": orders,
+                                "columns": [c for c in ORDER_COLUMNS if any(c[0] in o for o in orders)]})
         self.tabs.setTabText(0, f"Contacts ({len(contacts)})")
         self.tabs.setTabText(1, f"Orders ({len(orders)})")
         self.summary.setText(f"{len(contacts)} contacts and {len(orders)} orders make up this row.")
