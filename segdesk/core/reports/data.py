@@ -14,7 +14,7 @@ setting, and :func:`orders_source` then hands readers the live query instead.
 from __future__ import annotations
 
 from ..orders import source_of_truth
-from .model import NOT_SET, Range
+from .model import Range
 
 _RANK = ("CASE WHEN :truth IS NOT NULL AND {o}.origin LIKE :truth || '%' THEN 0 "
          "WHEN {o}.origin LIKE 'stripe%' OR {o}.origin LIKE 'paypal%' THEN 1 ELSE 2 END")
@@ -56,19 +56,6 @@ def refresh_report_orders(conn) -> bool:
 def range_where(alias: str) -> str:
     return (f"(:since IS NULL OR {alias}.created_at >= :since) "
             f"AND (:until IS NULL OR {alias}.created_at < :until)")
-
-# How a touch (a session, or a first-touch row) becomes a report key.
-KEY_SQL = {
-    "source": "{t}.source",
-    "medium": "{t}.medium",
-    "campaign": f"coalesce({{t}}.campaign, '{NOT_SET}')",
-    "source_medium": "{t}.source || ' / ' || {t}.medium",
-}
-
-
-def key_sql(by: str, alias: str) -> str:
-    return KEY_SQL[by].format(t=alias)
-
 
 def order_params(conn, rng: Range) -> dict:
     return {"truth": source_of_truth(conn), "since": rng.since, "until": rng.until}

@@ -9,19 +9,29 @@ the period's cash view; without a range both views cover everything.
 
 from __future__ import annotations
 
-from .cohort import members
 from .data import order_params, orders_source, range_where
+from .touches import first_touch_sql
 from .model import INT, MONEY, PERCENT, TEXT, Column, Range, Report, money_per
 
 
 def summary(conn, rng: Range) -> Report:
-    ms = members(conn, rng, "source")
-    contacts = len(ms)
-    customers = sum(1 for m in ms.values() if m.is_customer())
+    params = order_params(conn, rng)
+    cohort = "SELECT id FROM contacts WHERE canonical_id = id"
+    if rng.since or rng.until:  # the anchor needs the first touch only when a range selects by it
+        cohort = (f"SELECT c.id FROM contacts c LEFT JOIN ({first_touch_sql(conn)}) ft ON ft.contact_id = c.id "
+                  f"WHERE c.canonical_id = c.id AND coalesce(ft.start_ts, c.first_seen) >= coalesce(:since, '') "
+                  f"AND (:until IS NULL OR coalesce(ft.start_ts, c.first_seen) < :until)")
+    contacts = conn.execute(f"SELECT count(*) FROM ({cohort})", params).fetchone()[0]
     revenue: dict[str, int] = {}
-    for m in ms.values():
-        for cur, v in m.revenue().items():
-            revenue[cur] = revenue.get(cur, 0) + v
+    paying: set[int] = set()
+    for cid, cur, v in conn.execute(
+        f"SELECT contact_id, currency, sum(amount - refunded) FROM {orders_source(conn)} "
+        f"WHERE contact_id IN ({cohort}) GROUP BY 1, 2", params
+    ):
+        revenue[cur] = revenue.get(cur, 0) + v
+        if v > 0:
+            paying.add(cid)
+    customers = len(paying)
     revenue = dict(sorted(revenue.items()))
     period: dict[str, int] = {}
     refunds: dict[str, int] = {}

@@ -1,0 +1,111 @@
+"""Reports benchmark (issue 5): each report, and the incremental session update after 10,000 new events.
+
+    python bench/bench_reports.py --events 1000000 --contacts 50000 --orders-per-contact 3
+
+Builds (once, cached under bench/out/) a demo workspace with segdesk.core.demo,
+runs the first refresh, then times every report on a read connection (best of
+3, wall and CPU) and the refresh after importing 10,000 more events (pages on
+existing devices plus link identifies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from segdesk.core import demo  # noqa: E402
+from segdesk.core.events import import_events  # noqa: E402
+from segdesk.core.refresh import refresh_after_import, refresh_reports  # noqa: E402
+from segdesk.core.reports import MODELS, build_report  # noqa: E402
+from segdesk.core.store import open_workspace  # noqa: E402
+from segdesk.core.timeutil import format_ts, parse_ts  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+CASES = ([("summary", {})] + [("attribution", {"model": m}) for m in MODELS]
+         + [("attribution", {"model": "linear", "by": "campaign"})]
+         + [("ltv", {"by": b}) for b in ("source", "campaign", "tag", "cohort_month")]
+         + [("roas", {"by": "source"}), ("roas", {"by": "campaign"})])
+
+
+def workspace(events: int, contacts: int, per_contact: float) -> Path:
+    base = OUT / f"reports-{events}-{contacts}-{per_contact}"
+    if not (base / "done").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        t = time.perf_counter()
+        with open_workspace(base / "ws") as ws:
+            info = demo.generate(ws, contacts=contacts, events=events, orders_per_contact=per_contact, seed=7)
+            print(f"generated {info} in {time.perf_counter() - t:.1f} s", flush=True)
+            t = time.perf_counter()
+            refresh_after_import(ws)
+            print(f"first refresh (stitch + all sessions) {time.perf_counter() - t:.1f} s", flush=True)
+        (base / "done").write_text("ok")
+    work = base.parent / (base.name + "-run")
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(base / "ws", work)
+    return work
+
+
+def timed(fn, repeat=3):
+    best = None
+    for _ in range(repeat):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        sample = (time.perf_counter() - w, time.process_time() - c)
+        best = sample if best is None or sample[0] < best[0] else best
+    return best
+
+
+def new_events(ws, n: int, seed: int = 3) -> list[dict]:
+    rng = random.Random(seed)
+    devices = ws.conn.execute("SELECT anonymous_id, last_seen FROM devices ORDER BY random() LIMIT ?",
+                              (n // 5,)).fetchall()
+    out = []
+    for i, (aid, last) in enumerate(devices):
+        t = parse_ts(last).timestamp() + rng.uniform(600, 86400 * 3)
+        for k in range(5):
+            url = "https://shop.example.com/" + ("?utm_source=facebook&utm_medium=cpc" if k == 0 and i % 3 else "")
+            out.append({"type": "page", "anonymousId": aid, "messageId": f"bench-{seed}-{i}-{k}",
+                        "timestamp": format_ts(parse_ts(last).fromtimestamp(t + k * 240, parse_ts(last).tzinfo)),
+                        "context": {"page": {"url": url, "referrer": ""}}})
+    return out[:n]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--contacts", type=int, default=50_000)
+    ap.add_argument("--orders-per-contact", type=float, default=3.0)
+    args = ap.parse_args()
+    folder = workspace(args.events, args.contacts, args.orders_per_contact)
+    ws = open_workspace(folder)
+    refresh_reports(ws)
+    counts = {t: ws.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("events", "sessions", "contact_touches", "report_orders", "device_segments")}
+    counts["contacts"] = ws.conn.execute("SELECT count(*) FROM contacts WHERE canonical_id = id").fetchone()[0]
+    print("workspace:", counts)
+    reader = ws.reader()
+    for name, params in CASES:
+        wall, cpu = timed(lambda: build_report(reader, name, **params))
+        print(f"{name:12} {str(params):42} {wall * 1000:7.0f} ms wall {cpu * 1000:7.0f} ms cpu", flush=True)
+    events = new_events(ws, 10_000)
+    t = time.perf_counter()
+    import_events(ws, events, origin="bench")
+    print(f"import 10,000 events {time.perf_counter() - t:.2f} s")
+    t = time.perf_counter()
+    sessions, rebuilt = refresh_reports(ws)
+    print(f"incremental session update after 10,000 events {time.perf_counter() - t:.2f} s "
+          f"({len(sessions.devices)} devices, {sessions.sessions_written} sessions written)")
+    t = time.perf_counter()
+    refresh_after_import(ws)
+    print(f"(for scale: a full refresh_after_import = stitch + no-op session update: {time.perf_counter() - t:.2f} s)")
+    reader.close()
+    ws.close()
+
+
+if __name__ == "__main__":
+    main()
