@@ -82,8 +82,6 @@ class Relay:
         return f"http://{self.host}:{self.port}"
 
     def _command(self, *args: str) -> list[str]:
-        if os.environ.get("PIXEL_DEV_LAUNCHER"):
-            return [sys.executable, os.environ["PIXEL_DEV_LAUNCHER"], *args]
         return [sys.executable, "-m", "segdesk.collector_relay", *args]
 
     def _run(self, *args: str) -> str:

@@ -20,7 +20,9 @@ OPT_IN = """
   <input type=email name=work_address>
   <button>Get the guide</button>
 </form>
-<form id=search method=post action=/results><input name=q><input name=newsletter_email><button>Go</button></form>
+<form id=search method=post action=/results>
+  <input name=q><input name=newsletter_email><button>Go</button>
+</form>
 """
 
 
@@ -61,7 +63,9 @@ def test_form_handled_by_page_code_still_identifies(visitor, site, pixel_relay):
     # Many opt-in widgets stop the submit and post with fetch themselves.
     site.add("/ajax", """
         <form id=f><input name=Email><button>Join</button></form><p id=out></p>
-        <script>f.addEventListener('submit', e => { e.preventDefault(); out.textContent = 'sent'; });</script>""")
+        <script>
+          f.addEventListener('submit', e => { e.preventDefault(); out.textContent = 'sent'; });
+        </script>""")
     visitor.goto(site.url("/ajax"))
     aid = visitor.anonymous_id()
     visitor.page.fill("#f [name=Email]", "widget@example.com")
