@@ -34,10 +34,12 @@ USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like G
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    f"--host-resolver-rules=MAP *.{SITE_DOMAIN} 127.0.0.1",
+    "--no-proxy-server", f"--host-resolver-rules=MAP *.{SITE_DOMAIN} 127.0.0.1",
 ]
 YEAR = 365 * 86400
 REPO = Path(__file__).resolve().parents[2]
+# Loopback only, whatever proxy the environment names.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_port() -> int:
@@ -91,18 +93,24 @@ class Relay:
         return done.stdout
 
     def start(self) -> Relay:
-        self.proc = subprocess.Popen(
-            self._command("serve", "--host", "127.0.0.1", "--port", str(self.port),
-                          "--data", str(self.data)),
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its output goes to a file: a pipe nobody reads would stall a chatty relay.
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self._command("serve", "--host", "127.0.0.1", "--port", str(self.port),
+                              "--data", str(self.data)),
+                env=self.env, stdout=log, stderr=subprocess.STDOUT)
         wait_until(self._healthy, timeout=15, what=f"the relay on port {self.port}")
         return self
 
+    @property
+    def log(self) -> Path:
+        return self.data.with_name(self.data.name + "-relay.log")
+
     def _healthy(self) -> bool:
         if self.proc.poll() is not None:
-            raise AssertionError(f"the relay exited: {self.proc.stderr.read().decode()[-2000:]}")
+            raise AssertionError(f"the relay exited: {self.log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(self._private("/healthz"), timeout=1) as r:
+            with _LOOPBACK.open(self._private("/healthz"), timeout=1) as r:
                 return r.status == 200
         except (OSError, urllib.error.URLError):
             return False
@@ -119,16 +127,14 @@ class Relay:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
-            self.proc.stderr.close()
         self.proc = None
 
     def events(self) -> list[dict]:
         """Every buffered event, in seq order (the desktop app's pull)."""
         found, after = [], 0
         while True:
-            with urllib.request.urlopen(self._private(f"/v1/events?after={after}&limit=1000"),
-                                        timeout=5) as r:
+            with _LOOPBACK.open(self._private(f"/v1/events?after={after}&limit=1000"),
+                                timeout=5) as r:
                 page = json.load(r)
             found += [item["event"] for item in page["events"]]
             after = page["next"]
