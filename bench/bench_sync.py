@@ -144,13 +144,14 @@ def measure(kind: str, base_url: str, secret: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = open_workspace(Path(tmp) / "ws")
         add_source(ws, kind, kind, {"base_url": base_url}, secret)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         report = run_sync(ws)
         elapsed = time.perf_counter() - t0
         rows = ws.conn.execute("SELECT count(*) FROM " + ("orders" if kind == "stripe" else "events")).fetchone()[0]
         src = report.sources[0]
         print(json.dumps({"kind": kind, "ok": report.ok, "reason": src.reason, "rows": rows,
                           "seconds": round(elapsed, 1), "requests": src.requests,
+                          "cpu_seconds": round(time.process_time() - cpu0, 1),
                           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 
 

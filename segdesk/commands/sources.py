@@ -6,7 +6,7 @@ from ..core.orders import source_of_truth
 from ..core.store import WorkspaceError
 from ..core.timeutil import normalise_ts
 from ..sync import secrets
-from ..sync.sources import CSV_KINDS, KINDS, add_source, list_sources, remove_source
+from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
 from .output import print_json, print_table
 
 TRUTH_KEY = "orders.source_of_truth"
@@ -74,8 +74,6 @@ def _config(args) -> dict:
 
 
 def run_add(args, ws) -> int:
-    from ..sync.sources import check_config
-
     config = _config(args)
     check_config(args.kind, config)
     vendor, needs_secret, what = KINDS[args.kind]

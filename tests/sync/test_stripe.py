@@ -166,3 +166,22 @@ def test_killed_mid_stream_then_resumed_equals_uninterrupted(tmp_path, options):
     fake.kill_after = None
     assert run_sync(broken, options=options(stripe=fake.transport())).ok
     assert dump(broken) == dump(whole)
+
+
+def test_cancel_between_pages_keeps_what_was_stored_and_resumes(ws, options):
+    from segdesk.core.progress import Progress
+
+    fake = shop(250)
+    add(ws, "stripe")
+    progress = Progress()
+
+    def on_source(name, p):
+        if p.counts.get("charges", 0) >= 100:
+            progress.cancel()
+
+    report = run_sync(ws, progress=progress, on_source=on_source, options=options(stripe=fake.transport()))
+    assert report.cancelled and report.sources[0].status == "cancelled"
+    stored = ws.conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+    assert stored == 100  # the pages committed before the cancel, nothing half-written
+    assert run_sync(ws, options=options(stripe=fake.transport())).ok
+    assert ws.conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 250
