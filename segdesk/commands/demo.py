@@ -60,6 +60,7 @@ def build(folder: Path, contacts: int, seed: int, fresh: bool = False) -> Worksp
         _say(f"Using the demo workspace at {folder}")
         return ws
     from ..core.demo import generate
+    from ..core.refresh import refresh_reports
 
     _say(f"Generating a demo workspace with {contacts:,} contacts at {folder} …")
     last = [0.0]
@@ -69,7 +70,10 @@ def build(folder: Path, contacts: int, seed: int, fresh: bool = False) -> Worksp
             last[0] = p.fraction
             _say(f"  {p.status} {int(p.fraction * 100)}%")
 
-    stats = generate(ws, contacts=contacts, seed=seed, progress=Progress(on_update=show))
+    # The story ends today, so "last 30 days" on the dashboard has something to show.
+    stats = generate(ws, contacts=contacts, seed=seed, now=datetime.now(timezone.utc),
+                     progress=Progress(on_update=show))
+    refresh_reports(ws)
     _say("  " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in stats.items()))
     return ws
 
@@ -88,7 +92,7 @@ def free_port(preferred: int | None = None) -> int:
 def configure_relay(ws: Workspace, port: int) -> dict:
     """Make sure the relay's data folder exists and the workspace has a relay source for ``port``.
 
-    Returns ``{"url", "write_key", "data"}``. Keys are reused while the
+    Returns ``{"url", "write_key", "pull_token", "data"}``. Keys are reused while the
     workspace can still read its pull token, else rotated.
     """
     from ..collector_relay import config as relay_config
@@ -114,7 +118,7 @@ def configure_relay(ws: Workspace, port: int) -> dict:
         sources.add_source(ws, "relay", "relay", {"base_url": url}, token, store)
     ws.set_setting(WRITE_KEY_SETTING, write_key)
     ws.set_setting(PORT_SETTING, str(port))
-    return {"url": url, "write_key": write_key, "data": str(data)}
+    return {"url": url, "write_key": write_key, "pull_token": token, "data": str(data)}
 
 
 def _secret_or_none(ws: Workspace, source) -> str | None:
@@ -134,8 +138,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 15.0) -> No
         if proc.poll() is not None:
             raise OSError(f"the demo relay stopped at start (exit status {proc.returncode})")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
+            httpx.get(f"{url}/healthz", timeout=1.0)  # any answer (401 without the token) means it is up
+            return
         except httpx.HTTPError:
             pass
         time.sleep(0.15)
@@ -202,8 +206,10 @@ CHANNELS = [("?utm_source=facebook&utm_medium=cpc&utm_campaign=spring_sale", "ht
             ("?utm_source=newsletter&utm_medium=email&utm_campaign=weekly_digest", ""), ("", "")]
 PAGES = [("/", "Home"), ("/pricing", "Pricing"), ("/blog/ltv-guide", "The LTV guide"), ("/features", "Features")]
 # The relay drops events whose user agent looks like a bot (httpx's own would), so each says which browser it is.
-BROWSERS = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Version/17.4 Mobile Safari/604.1",
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"]
+BROWSERS = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Version/17.4 Mobile Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+]
 
 
 def trickle_batch(rng: random.Random, visitors: list[dict], site: str = "https://shop.example.com") -> list[dict]:

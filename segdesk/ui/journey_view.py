@@ -14,21 +14,12 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, Q
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..core import people
-from ..core.journey import journey
-from ..sync.relay_erase import erase_remote
 from .context import AppContext, Changes
-from .journey_timeline import METHODS, Entry, build_timeline, device_evidence
+from .journey_timeline import METHODS, Entry, build_timeline, erase_everywhere, load_journey, with_reports
 
 BACKFILLED = "anonymous · backfilled"
 KIND_ICON = {"session": "◷", "identify": "★", "order": "＄", "refund": "↩", "subscription": "⟳", "tag": "#",
              "track": "•", "page": "·"}
-
-
-def load_journey(conn, email: str) -> dict:
-    """Everything the view shows, in one read (runs on a reader thread)."""
-    data = journey(conn, email)
-    data["evidence"] = device_evidence(conn, email)
-    return data
 
 
 class JourneyView(QWidget):
@@ -82,7 +73,7 @@ class JourneyView(QWidget):
         self.timeline.setHeaderLabels(["When", "What", "Device", "Identity", "Details"])
         self.timeline.setAlternatingRowColors(True)
         self.timeline.setUniformRowHeights(True)
-        for col, width in ((0, 170), (1, 270), (2, 90), (3, 170)):
+        for col, width in ((0, 190), (1, 270), (2, 90), (3, 170)):
             self.timeline.setColumnWidth(col, width)
         for col, width in ((0, 120), (1, 130), (2, 130), (3, 110), (4, 130)):
             self.devices.setColumnWidth(col, width)
@@ -221,7 +212,8 @@ class JourneyView(QWidget):
             "You can undo this with Unmerge.")
         if answer == QMessageBox.StandardButton.Yes:
             email = self.email
-            self._write(lambda ws, _p: people.merge(ws, email, other), f"Merged {other} with {email}.",
+            self._write(lambda ws, _p: with_reports(ws, people.merge(ws, email, other)),
+                        f"Merged {other} with {email}.",
                         Changes(contacts=True, identity=True, emails=frozenset({email, other})))
 
     def ask_unmerge(self) -> None:
@@ -238,7 +230,8 @@ class JourneyView(QWidget):
         answer = QMessageBox.question(self, "Unmerge contacts",
                                       f"Undo the manual merge of {other}? It becomes a separate contact again.")
         if answer == QMessageBox.StandardButton.Yes:
-            self._write(lambda ws, _p: people.unmerge(ws, other), f"{other} is a separate contact again.",
+            self._write(lambda ws, _p: with_reports(ws, people.unmerge(ws, other)),
+                        f"{other} is a separate contact again.",
                         Changes(contacts=True, identity=True, emails=frozenset(emails)))
 
     def ask_erase(self) -> None:
@@ -282,15 +275,3 @@ class JourneyView(QWidget):
 
         job.finished.connect(done)
         job.failed.connect(failed)
-
-
-def erase_everywhere(ws, email: str) -> str:
-    """Erase in the workspace, then at every relay; one line saying what happened."""
-    result = people.erase(ws, email)
-    line = f"Erased {result.email}: {result.events} events and {result.orders} orders deleted from this workspace"
-    remote = erase_remote(ws, result.email)
-    for name, n in remote.erased.items():
-        line += f"; relay “{name}”: {n} buffered events erased"
-    for name, reason in remote.failed.items():
-        line += f"; relay “{name}” could not erase ({reason})"
-    return line + "."

@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
+from ..sync import secrets
 from ..sync import sources as sync_sources
 from .context import AppContext, Changes
 from .style import icon
@@ -51,8 +52,16 @@ def save_relay(ws, old_name: str | None, url: str, token: str | None, write_key:
     return "Write key saved (the relay connection is unchanged)."
 
 
-def check_health(url: str) -> str:
-    response = httpx.get(url.rstrip("/") + "/healthz", timeout=5.0)
+def check_health(conn, workspace, url: str, token: str | None) -> str:
+    """Ask the relay's /healthz with the pull token (typed, else the one in the keychain)."""
+    if not token:
+        relay = next((s for s in sync_sources.list_sources(conn) if s.kind == "relay" and s.secret_ref), None)
+        if relay is None:
+            raise ValueError("enter the pull token to check the connection")
+        token = secrets.load_secret(workspace, relay.secret_ref)
+    response = httpx.get(url.rstrip("/") + "/healthz", timeout=5.0, headers={"Authorization": f"Bearer {token}"})
+    if response.status_code == 401:
+        raise ValueError("the relay answers, but refuses this pull token")
     response.raise_for_status()
     body = response.json()
     return f"The relay answers: {body.get('buffered', 0):,} events waiting to be pulled."
@@ -228,7 +237,8 @@ class RelayView(QWidget):
             self.show_banner("Enter the relay's address first.", error=True)
             return
         self.show_banner(f"Checking {url}…")
-        job = self.ctx.read(lambda _conn, _p: check_health(url), "relay health")
+        token, folder = self.token.text().strip(), self.ctx.workspace_path
+        job = self.ctx.read(lambda conn, _p: check_health(conn, folder, url, token), "relay health")
         job.finished.connect(self.show_banner)
         job.failed.connect(lambda reason: self.show_banner(f"The relay does not answer: {reason}", error=True))
 

@@ -60,7 +60,7 @@ def palette_of(c: dict[str, str]) -> QPalette:
     for r, key in ((role.Window, "bg"), (role.WindowText, "fg"), (role.Base, "surface"), (role.AlternateBase, "alt"),
                    (role.Text, "fg"), (role.Button, "surface"), (role.ButtonText, "fg"), (role.Highlight, "accent"),
                    (role.HighlightedText, "accent_fg"), (role.ToolTipBase, "surface"), (role.ToolTipText, "fg"),
-                   (role.PlaceholderText, "muted"), (role.Link, "accent"), (role.Mid, "border")):
+                   (role.PlaceholderText, "muted"), (role.Link, "accent"), (role.Mid, "muted")):
         p.setColor(r, QColor(c[key]))
     p.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor(c["muted"]))
     p.setColor(QPalette.ColorGroup.Disabled, role.ButtonText, QColor(c["muted"]))
@@ -73,7 +73,8 @@ def stylesheet(c: dict[str, str]) -> str:
         text = (RESOURCES / "style.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
-    return re.sub(r"@([a-z_0-9]+)", lambda m: c.get(m.group(1), m.group(0)), text)
+    values = {**c, "icons": ICONS.as_posix()}
+    return re.sub(r"@([a-z_0-9]+)", lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 class _Follower(QObject):

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QWidget
 
 from ..core.progress import Progress
+from ..core.refresh import refresh_reports
 from ..sync.engine import SyncReport, run_sync
 from .context import AppContext, Changes
 
@@ -119,7 +120,9 @@ class SyncStatus(QWidget):
 
         def job_fn(ws, progress):
             kwargs = {"options": options} if options is not None else {}
-            return run_sync(ws, names, progress, on_source=bridge.on_source, **kwargs)
+            report = run_sync(ws, names, progress, on_source=bridge.on_source, **kwargs)
+            refresh_reports(ws)  # sessions and counted orders for the dashboard; cheap when nothing changed
+            return report
 
         self.job = self.ctx.write(job_fn, "sync")
         self.job.finished.connect(self._done)

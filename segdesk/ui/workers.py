@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from ..core.progress import Cancelled, Progress
 from ..core.store import Workspace, WorkspaceError, open_workspace
+from . import qtfix  # noqa: F401  (before the first emit: PySide6's emit reference bug)
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second per job
 

@@ -157,7 +157,8 @@ def fill_contacts(folder, n: int) -> None:
     conn = sqlite3.connect(database_path(folder))
     with conn:
         conn.executemany(
-            "INSERT INTO contacts(id, email, first_name, last_name, first_seen, canonical_id) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO contacts(id, email, first_name, last_name, first_seen, canonical_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             ((i, f"person{i:06d}@example.com", "Person", f"No{i}", "2026-01-01T00:00:00.000Z", i)
              for i in range(1, n + 1)))
     conn.close()

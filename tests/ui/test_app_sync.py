@@ -23,7 +23,7 @@ from tests.core.wire import identify, page
 from tests.sync.fakes import FakeStripe
 
 REPO = Path(__file__).resolve().parents[2]
-BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1.15"
 
 
 @pytest.fixture
@@ -114,8 +114,8 @@ def test_sync_now_fills_contacts_shows_failures_and_retries(tmp_path, qtbot, ope
 
     window = open_window(tmp_path / "ws")
     status = window.sync_status
-    status.http_options = HttpOptions(transports={"stripe": fake.transport(), "hubspot": httpx.MockTransport(rejecting)},
-                                      sleep=lambda _s: None, max_attempts=2)
+    transports = {"stripe": fake.transport(), "hubspot": httpx.MockTransport(rejecting)}
+    status.http_options = HttpOptions(transports=transports, sleep=lambda _s: None, max_attempts=2)
     window.show_page("contacts")
     contacts = window.page("contacts")
     qtbot.waitUntil(lambda: contacts.model.loaded, timeout=5000)
