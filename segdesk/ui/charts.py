@@ -24,6 +24,7 @@ from ..core.money import exponent, format_money
 # Colour-blind-safe (Okabe-Ito), readable on white and in print.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 TIME, CATEGORY, NUMBER = "time", "category", "number"
+MAX_LINES = 8  # more lines than colours stop being readable; reports list their biggest groups first
 
 
 def _epoch(x) -> float | None:
@@ -69,6 +70,7 @@ class ChartWidget(QWidget):
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).setPen(pg.mkPen("#555"))
             self.plot.getAxis(axis).setTextPen(pg.mkPen("#333"))
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" beside a money axis only confuses
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)
@@ -99,6 +101,7 @@ class ChartWidget(QWidget):
         self._set_axis(self.kind)
         # Lines (LTV, revenue) climb to the right, so their legend sits top-left; bars keep the top-right.
         p.legend.setOffset((10, 5) if self.kind != CATEGORY else (-10, 5))
+        p.legend.setColumnCount(2 if len(self.series) > 4 else 1)
         self._points = []
         if self.kind == CATEGORY:
             self._draw_bars()
@@ -148,6 +151,8 @@ class ChartWidget(QWidget):
             for x, _ in s["points"]:
                 if str(x) not in keys:
                     keys.append(str(x))
+        if keys and all(_epoch(k if len(k) > 7 else f"{k}-01") for k in keys):
+            keys.sort()  # months from several currencies interleave; time reads left to right
         n = max(1, len(self.series))
         width = 0.8 / n
         for i, s in enumerate(self.series):
@@ -221,7 +226,9 @@ class ChartWidget(QWidget):
 def chart_series(table, limit: int = 20) -> list[dict]:
     """What to chart for a report: its own series, else bars of its first money column per currency."""
     if table.series:
-        return [dict(s, currency=s.get("currency") or _currency_in(s["name"])) for s in table.series]
+        # An explicit currency of None (a ratio such as ROAS) stays unscaled; only unlabeled series are guessed.
+        out = [s if "currency" in s else dict(s, currency=_currency_in(s["name"])) for s in table.series]
+        return out[:MAX_LINES]
     money = next((c for c in table.columns if c.kind == "money"), None)
     if money is None:
         return []

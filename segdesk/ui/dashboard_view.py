@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QFileDialog, QFrame, QGridL
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.money import format_money
-from .charts import CATEGORY, ChartWidget
-from .report_table_model import MONEY, ReportTable, ReportTableModel, build_report, range_text
-from .reports_view import fit_columns, make_table_view, when_done
+from .charts import CATEGORY, ChartWidget, chart_series
+from .report_table_model import (MONEY, ReportTable, ReportTableModel, build_report, fit_columns, make_table_view,
+                                 range_text, when_done)
 
 PRESETS = [("Last 30 days", 30), ("Last 90 days", 90), ("Last 365 days", 365), ("All time", None), ("Custom", -1)]
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
@@ -40,7 +40,7 @@ def load_dashboard(conn, since: str | None = None, until: str | None = None) -> 
     return {"since": since, "until": until, "figures": headline(summary), "summary": summary,
             "revenue_series": [dict(s, name=(s.get("currency") or s["name"]).upper()) for s in summary.series
                                if s["points"]],
-            "ltv_series": ltv.series,
+            "ltv_series": chart_series(ltv),
             "campaigns": campaigns}
 
 

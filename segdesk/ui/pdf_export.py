@@ -141,30 +141,33 @@ class _Layout:
         self.y += 3 * self.mm
 
     def figures(self, items: list[tuple[str, str]]) -> None:
+        """Headline figures in boxes; a money figure has one line per currency."""
         per_row = min(5, max(1, len(items)))
         w = self.width / per_row
-        lf, vf = _font(7.5), _font(13, bold=True)
-        box = self._h(lf) + self._h(vf) * 1.2 + 3 * self.mm
+        inner = w - 6 * self.mm
+        lf = _font(7.5)
         for start in range(0, len(items), per_row):
+            chunk = items[start:start + per_row]
+            fonts = [_fit_font(self, value.split("\n"), inner) for _, value in chunk]
+            lines = max(len(value.split("\n")) for _, value in chunk)
+            value_h = max(self._h(f) for f in fonts) * lines
+            box = self._h(lf) + value_h + 3 * self.mm
             self.ensure(box)
-            for i, (label, value) in enumerate(items[start:start + per_row]):
-                if self.p:
-                    x = i * w
-                    self.p.fillRect(QRectF(x + self.mm, self.y, w - 2 * self.mm, box - self.mm), STRIPE)
-                    self.p.setPen(MUTED)
-                    self.p.setFont(lf)
-                    self.p.drawText(QRectF(x + 3 * self.mm, self.y + self.mm, w - 6 * self.mm, self._h(lf)), 0, label.upper())
-                    self.p.setPen(INK)
-                    # Several currencies make long values: shrink to fit before eliding.
-                    value = value.replace("\n", ", ")
-                    for pt in (13, 10.5, 8.5, 7):
-                        f = _font(pt, bold=True)
-                        if self._fm(f).horizontalAdvance(value) <= w - 6 * self.mm:
-                            break
-                    self.p.setFont(f)
-                    shown = self._fm(f).elidedText(value, Qt.TextElideMode.ElideRight, w - 6 * self.mm)
-                    self.p.drawText(QRectF(x + 3 * self.mm, self.y + self.mm + self._h(lf), w - 6 * self.mm, self._h(vf) * 1.2),
-                                    int(Qt.AlignmentFlag.AlignVCenter), shown)
+            for i, ((label, value), vf) in enumerate(zip(chunk, fonts)):
+                if not self.p:
+                    continue
+                x = i * w
+                self.p.fillRect(QRectF(x + self.mm, self.y, w - 2 * self.mm, box - self.mm), STRIPE)
+                self.p.setPen(MUTED)
+                self.p.setFont(lf)
+                label = self._fm(lf).elidedText(label.upper(), Qt.TextElideMode.ElideRight, inner)
+                self.p.drawText(QRectF(x + 3 * self.mm, self.y + self.mm, inner, self._h(lf)), 0, label)
+                self.p.setPen(INK)
+                self.p.setFont(vf)
+                for k, line in enumerate(value.split("\n")):
+                    shown = self._fm(vf).elidedText(line, Qt.TextElideMode.ElideRight, inner)
+                    top = self.y + self.mm + self._h(lf) + k * self._h(vf)
+                    self.p.drawText(QRectF(x + 3 * self.mm, top, inner, self._h(vf)), 0, shown)
             self.y += box + 2 * self.mm
 
     def chart(self, spec: dict) -> None:
@@ -186,16 +189,16 @@ class _Layout:
         cols = t.columns
         if not cols:
             return
-        font, head = _table_fonts(self, t)
+        currencies = t.currencies()
+        # A cell with several currencies gets one line per currency rather than one long elided line.
+        cells = [[format_cell(r.get(c.key), c.kind, currencies).split("  ") for c in cols] for r in t.rows]
+        font, head, widths = _fit_columns(self, cols, cells)
         fm, hfm = self._fm(font), self._fm(head)
         pad = 1.5 * self.mm
-        currencies = t.currencies()
-        cells = [[format_cell(r.get(c.key), c.kind, currencies) for c in cols] for r in t.rows]
-        natural = [max([hfm.horizontalAdvance(c.label)] + [fm.horizontalAdvance(row[i]) for row in cells]) + 2 * pad
-                   for i, c in enumerate(cols)]
-        scale = min(1.0, self.width / sum(natural))
-        widths = [w * scale for w in natural]
-        row_h, head_h = fm.height() * 1.45, hfm.height() * 1.6
+        flags = int(Qt.TextFlag.TextWordWrap)
+        heads = [hfm.boundingRect(QRectF(0, 0, w - 2 * pad, 1e6), flags, c.label).height() for c, w in zip(cols, widths)]
+        head_h = max(heads) + hfm.height() * 0.6
+        line_h = fm.height()
 
         def header():
             if self.p:
@@ -205,14 +208,15 @@ class _Layout:
                 x = 0.0
                 for c, w in zip(cols, widths):
                     align = Qt.AlignmentFlag.AlignLeft if c.kind == TEXT else Qt.AlignmentFlag.AlignRight
-                    label = hfm.elidedText(c.label, Qt.TextElideMode.ElideRight, w - 2 * pad)
-                    self.p.drawText(QRectF(x + pad, self.y, w - 2 * pad, head_h), int(align | Qt.AlignmentFlag.AlignVCenter), label)
+                    self.p.drawText(QRectF(x + pad, self.y, w - 2 * pad, head_h),
+                                    int(align | Qt.AlignmentFlag.AlignVCenter) | flags, c.label)
                     x += w
             self.y += head_h
 
-        self.ensure(head_h + row_h * min(3, max(1, len(cells))))
+        self.ensure(head_h + line_h * 1.45 * min(3, max(1, len(cells))))
         header()
         for n, row in enumerate(cells):
+            row_h = line_h * (max(len(v) for v in row) + 0.45)
             if self.y + row_h > self.bottom:
                 self.new_page()
                 header()
@@ -222,10 +226,12 @@ class _Layout:
                 self.p.setFont(font)
                 self.p.setPen(INK)
                 x = 0.0
-                for c, w, value in zip(cols, widths, row):
+                for c, w, lines in zip(cols, widths, row):
                     align = Qt.AlignmentFlag.AlignLeft if c.kind == TEXT else Qt.AlignmentFlag.AlignRight
-                    shown = fm.elidedText(value, Qt.TextElideMode.ElideRight, w - 2 * pad)
-                    self.p.drawText(QRectF(x + pad, self.y, w - 2 * pad, row_h), int(align | Qt.AlignmentFlag.AlignVCenter), shown)
+                    for k, line in enumerate(lines):
+                        shown = fm.elidedText(line, Qt.TextElideMode.ElideRight, w - 2 * pad)
+                        self.p.drawText(QRectF(x + pad, self.y + line_h * (0.225 + k), w - 2 * pad, line_h),
+                                        int(align | Qt.AlignmentFlag.AlignVCenter), shown)
                     x += w
             self.y += row_h
         if not cells:
@@ -236,17 +242,43 @@ class _Layout:
         self.y += 5 * self.mm
 
 
-def _table_fonts(layout: _Layout, t: ReportTable) -> tuple[QFont, QFont]:
-    """The largest of 8.5/7.5/6.5 pt at which the table's widest cells fit across the page."""
-    cur = t.currencies()
-    for pt in (8.5, 7.5, 6.5):
-        font = _font(pt)
-        fm = QFontMetricsF(font, layout.writer)
-        need = sum(max([fm.horizontalAdvance(c.label)] + [fm.horizontalAdvance(format_cell(r.get(c.key), c.kind, cur))
-                                                            for r in t.rows[:200]]) + 3 * layout.mm for c in t.columns)
-        if need <= layout.width:
+def _fit_font(layout: _Layout, lines: list[str], width: float) -> QFont:
+    for pt in (13, 11, 9.5, 8):
+        f = _font(pt, bold=True)
+        if max(layout._fm(f).horizontalAdvance(line) for line in lines) <= width:
             break
-    return font, _font(pt, bold=True)
+    return f
+
+
+def _fit_columns(layout: _Layout, cols, cells) -> tuple[QFont, QFont, list[float]]:
+    """The largest of 8.5/7.5/6.5 pt at which the cells fit across the page, and the column widths.
+
+    A header may wrap at its words; a cell's lines may not. When even 6.5 pt is too
+    wide, text columns give up room first (their cells are elided), numbers keep theirs.
+    """
+    pad = 3 * layout.mm
+    sample = cells[:300]
+    for pt in (8.5, 7.5, 6.5):
+        font, head = _font(pt), _font(pt, bold=True)
+        fm, hfm = QFontMetricsF(font, layout.writer), QFontMetricsF(head, layout.writer)
+        natural = []
+        for i, c in enumerate(cols):
+            word = max(hfm.horizontalAdvance(w) for w in c.label.split() or [""])
+            natural.append(max([word] + [fm.horizontalAdvance(line) for row in sample for line in row[i]]) + pad)
+        if sum(natural) <= layout.width:
+            break
+    spare = layout.width - sum(natural)
+    if spare < 0:
+        text = [i for i, c in enumerate(cols) if c.kind == TEXT]
+        shrinkable = sum(natural[i] - 12 * layout.mm for i in text if natural[i] > 12 * layout.mm)
+        for i in text:
+            if natural[i] > 12 * layout.mm and shrinkable > 0:
+                natural[i] -= min(-spare, shrinkable) * (natural[i] - 12 * layout.mm) / shrinkable
+        scale = min(1.0, layout.width / sum(natural))
+        natural = [w * scale for w in natural]
+    else:
+        natural = [w + spare / len(natural) for w in natural] if spare < layout.width * 0.4 else natural
+    return font, head, natural
 
 
 def _flow(layout: _Layout, doc_title: str, sections: list[Section]) -> None:

@@ -16,6 +16,7 @@ import csv
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QHeaderView, QTableView
 
 from ..core.money import format_money
 
@@ -130,8 +131,11 @@ def _is_money(v: dict) -> bool:
 
 def _series(s) -> dict:
     get = s.get if isinstance(s, dict) else (lambda k, d=None: getattr(s, k, d))
-    return {"name": get("name") or "", "points": [tuple(p) for p in (get("points") or [])],
-            "currency": get("currency")}
+    out = {"name": get("name") or "", "points": [tuple(p) for p in (get("points") or [])]}
+    has = "currency" in s if isinstance(s, dict) else hasattr(s, "currency")
+    if has:
+        out["currency"] = get("currency")  # None here means "not money" (a ratio), not "unknown"
+    return out
 
 
 def format_amounts(money: dict, currencies: list[str] | None = None) -> str:
@@ -156,6 +160,9 @@ def format_cell(value, kind: str, currencies: list[str] | None = None) -> str:
         return ""
     if kind == MONEY:
         return format_amounts(value, currencies)
+    if isinstance(value, dict):
+        # A per-currency figure that is not money (ROAS: revenue / spend in each currency).
+        return "  ".join(f"{c.upper()} {v:,.2f}" for c, v in sorted(value.items()) if v is not None) or "–"
     if kind == PERCENT:
         return f"{value * 100:.1f}%" if abs(value) <= 1.5 else f"{value:.1f}%"
     if kind == FLOAT:
@@ -215,10 +222,12 @@ class ReportTableModel(QAbstractTableModel):
             return self.sort_key(value, col.kind)
         return None
 
-    def sort_key(self, value, kind: str):
-        if kind == MONEY:
+    def sort_key(self, value, kind: str, per_currency: bool | None = None):
+        if per_currency is None:
+            per_currency = kind == MONEY or isinstance(value, dict)
+        if per_currency:
             # The largest currency decides first; amounts compare as numbers.
-            return tuple((value or {}).get(c, 0) for c in self._currencies)
+            return tuple((value or {}).get(c, 0) or 0 for c in self._currencies)
         if value is None:
             return (0, "") if kind == TEXT else float("-inf")
         return (1, str(value).lower()) if kind == TEXT else value
@@ -228,9 +237,10 @@ class ReportTableModel(QAbstractTableModel):
             return
         self._sort = (column, order)
         col = self.table.columns[column]
-        self.layoutAboutToBeChanged.emit()
         rows = self.table.rows
-        self._order.sort(key=lambda i: self.sort_key(rows[i].get(col.key), col.kind),
+        per_currency = col.kind == MONEY or any(isinstance(r.get(col.key), dict) for r in rows)
+        self.layoutAboutToBeChanged.emit()
+        self._order.sort(key=lambda i: self.sort_key(rows[i].get(col.key), col.kind, per_currency),
                          reverse=order == Qt.SortOrder.DescendingOrder)
         self.layoutChanged.emit()
 
@@ -251,6 +261,53 @@ class ReportTableModel(QAbstractTableModel):
         t = self.table
         return ReportTable(t.name, t.title, t.parameters, t.columns, [t.rows[i] for i in self._order],
                            t.series, t.extra, t.notes)
+
+
+# Table views and background answers, shared by the Reports and Dashboard pages ---
+
+def make_table_view(model: ReportTableModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    # No sort indicator at first: rows keep the report's own order until the user clicks a header.
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return view
+
+
+def when_done(job, on_done, on_fail) -> None:
+    """Call ``on_done(result)`` or ``on_fail(reason)`` once, in the GUI thread.
+
+    A fast query can end before the caller connects to its Job's signals (the
+    pool starts it on submit), so a job already done is answered at once; the
+    guard keeps a signal queued meanwhile from answering twice.
+    """
+    answered = []
+
+    def once(fn, value):
+        if not answered:
+            answered.append(True)
+            fn(value)
+
+    job.finished.connect(lambda result: once(on_done, result))
+    job.failed.connect(lambda reason: once(on_fail, reason))
+    if job.done and not job.is_cancelled():
+        if job.error is not None:
+            once(on_fail, job.error)
+        else:
+            once(on_done, job.result)
+
+
+def fit_columns(view: QTableView) -> None:
+    """Columns as wide as their contents, the first (the row's key) taking the room left over."""
+    header = view.horizontalHeader()
+    view.resizeColumnsToContents()
+    if header.count():
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
 
 # The report engine, as the views call it -----------------------------------

@@ -11,12 +11,13 @@ import time
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTableView, QTabWidget, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
+                               QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from .charts import ChartWidget, chart_series, chart_title, chart_x_label
-from .report_table_model import ReportTable, ReportTableModel, build_report, drill_down, range_text
+from .report_table_model import (ReportTable, ReportTableModel, build_report, drill_down, fit_columns,
+                                 make_table_view, range_text, when_done)
 
 REPORTS = [("ltv", "Lifetime value"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
 GROUPINGS = {
@@ -32,49 +33,35 @@ def _label(key: str) -> str:
     return {"source_medium": "Source / medium", "cohort_month": "Cohort month"}.get(key, key.replace("_", " ").capitalize())
 
 
-def make_table_view(model: ReportTableModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    # No sort indicator at first: rows keep the report's own order until the user clicks a header.
-    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
-    view.setSortingEnabled(True)
-    view.setAlternatingRowColors(True)
-    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
-    view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return view
+class ReportCache:
+    """Built reports by (name, parameters), dropped whole when the data changes.
 
-
-def when_done(job, on_done, on_fail) -> None:
-    """Call ``on_done(result)`` or ``on_fail(reason)`` once, in the GUI thread.
-
-    A fast query can end before the caller connects to its Job's signals (the
-    pool starts it on submit), so a job already done is answered at once; the
-    guard keeps a signal queued meanwhile from answering twice.
+    ``version`` moves on every clear, so an answer computed before a change
+    is never stored after it.
     """
-    answered = []
 
-    def once(fn, value):
-        if not answered:
-            answered.append(True)
-            fn(value)
+    def __init__(self, limit: int = 24) -> None:
+        self.limit, self.version = limit, 0
+        self._items: dict = {}
 
-    job.finished.connect(lambda result: once(on_done, result))
-    job.failed.connect(lambda reason: once(on_fail, reason))
-    if job.done and not job.is_cancelled():
-        if job.error is not None:
-            once(on_fail, job.error)
-        else:
-            once(on_done, job.result)
+    @staticmethod
+    def _key(key) -> tuple:
+        name, params = key
+        return name, tuple(sorted(params.items()))
 
+    def get(self, key):
+        return self._items.get(self._key(key))
 
-def fit_columns(view: QTableView) -> None:
-    """Columns as wide as their contents, the first (the row's key) taking the room left over."""
-    header = view.horizontalHeader()
-    view.resizeColumnsToContents()
-    if header.count():
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    def put(self, key, table, version: int) -> None:
+        if version != self.version:
+            return
+        self._items[self._key(key)] = table
+        while len(self._items) > self.limit:
+            self._items.pop(next(iter(self._items)))
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.version += 1
 
 
 class ReportsView(QWidget):
@@ -88,6 +75,8 @@ class ReportsView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._generation = 0
+        self._prefetch_gen = 0
+        self._cache = ReportCache()
         self._job = None
         self._drill: QDialog | None = None
         self.last_timing_ms: float | None = None
@@ -197,6 +186,7 @@ class ReportsView(QWidget):
     # Loading ------------------------------------------------------------
     def _on_data_changed(self, changes) -> None:
         if getattr(changes, "reports", True):
+            self._cache.clear()
             self.refresh()
 
     def refresh(self) -> None:
@@ -205,10 +195,46 @@ class ReportsView(QWidget):
         if self._job is not None and not self._job.done:
             self._job.cancel()
         started = time.perf_counter()
+        cached = self._cache.get((name, params))
+        if cached is not None:
+            self._show(gen, cached, started)
+            return
         self.status.setText("Loading…")
-        job = self.ctx.read(lambda conn, progress: build_report(conn, name, **params), f"report {name}")
+        version = self._cache.version
+        job = self.ctx.read(lambda conn, progress: ReportTable.of(build_report(conn, name, **params)), f"report {name}")
         self._job = job
-        when_done(job, lambda report: self._show(gen, report, started), lambda reason: self._fail(gen, reason))
+
+        def done(table):
+            self._cache.put((name, params), table, version)
+            self._show(gen, table, started)
+
+        when_done(job, done, lambda reason: self._fail(gen, reason))
+
+    def _prefetch(self, name: str, params: dict) -> None:
+        """Build the other attribution models in the background, one at a time, so a switch is instant.
+
+        The chain stops when the user moves on (a newer chain starts) or the data changes.
+        """
+        if name != "attribution":
+            return
+        self._prefetch_gen += 1
+        chain, version = self._prefetch_gen, self._cache.version
+        todo = [dict(params, model=m) for m in MODELS if self._cache.get((name, dict(params, model=m))) is None]
+        if not todo:
+            return
+        p = todo[0]
+        try:
+            job = self.ctx.read(lambda conn, progress: ReportTable.of(build_report(conn, name, **p)), "prefetch")
+        except RuntimeError:
+            return  # the workspace is closing; nobody will switch models any more
+
+        def done(table):
+            self._cache.put((name, p), table, version)
+            if chain == self._prefetch_gen and version == self._cache.version:
+                self._prefetch_gen -= 1  # continue this same chain
+                self._prefetch(name, params)
+
+        when_done(job, done, lambda reason: None)
 
     def _show(self, gen: int, report, started: float) -> None:
         if gen != self._generation:
@@ -222,6 +248,7 @@ class ReportsView(QWidget):
         self.status.setText(f"{len(table.rows)} rows · {self.last_timing_ms:.0f} ms · double-click a row for its "
                             f"contacts and orders" + (f" · {note}" if note else ""))
         self.reportShown.emit(table)
+        self._prefetch(self.report_name(), self.params())
 
     def _fail(self, gen: int, reason: str) -> None:
         if gen == self._generation:
