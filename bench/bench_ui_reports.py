@@ -81,14 +81,31 @@ def bench(events: int, rounds: int) -> dict:
     view.resize(1200, 800)
     view.show()
     _wait(app, view.reportShown, lambda: view.set_report("attribution", by="source", model="linear"))
-    timings: dict[str, list[float]] = {m: [] for m in MODELS}
+    cold: dict[str, list[float]] = {m: [] for m in MODELS}
+    warm: dict[str, list[float]] = {m: [] for m in MODELS}
     for _ in range(rounds):
         for m in MODELS:
+            view._cache.clear()  # cold: nothing built yet, the query runs now
             start = _wait(app, view.reportShown, lambda m=m: view.model_box.setCurrentIndex(view.model_box.findData(m)))
             view.repaint()  # the redraw itself, not just the data arriving
-            timings[m].append((time.perf_counter() - start) * 1000)
+            cold[m].append((time.perf_counter() - start) * 1000)
+    # Warm: what a user sees once the background prefetch of the other models has finished.
+    params = view.params()
+    deadline = time.perf_counter() + 600
+    while any(view._cache.get(("attribution", dict(params, model=m))) is None for m in MODELS):
+        app.processEvents()
+        time.sleep(0.01)
+        if time.perf_counter() > deadline:
+            raise TimeoutError("prefetch did not finish")
+    for _ in range(rounds):
+        for m in MODELS[1:] + MODELS[:1]:
+            start = _wait(app, view.reportShown, lambda m=m: view.model_box.setCurrentIndex(view.model_box.findData(m)))
+            view.repaint()
+            warm[m].append((time.perf_counter() - start) * 1000)
+    timings = cold
     by_campaign = []
     for _ in range(rounds):
+        view._cache.clear()
         start = _wait(app, view.reportShown, lambda: view.by_box.setCurrentIndex(view.by_box.findData("campaign")))
         by_campaign.append((time.perf_counter() - start) * 1000)
         _wait(app, view.reportShown, lambda: view.by_box.setCurrentIndex(view.by_box.findData("source")))
@@ -104,7 +121,9 @@ def bench(events: int, rounds: int) -> dict:
     dash_ms = (time.perf_counter() - start) * 1000
     ctx.close()
     return {"models": {m: statistics.median(v) for m, v in timings.items()},
-            "worst": max(max(v) for v in timings.values()), "by_campaign": statistics.median(by_campaign),
+            "warm": {m: statistics.median(v) for m, v in warm.items()},
+            "worst": max(max(v) for v in timings.values()), "warm_worst": max(max(v) for v in warm.values()),
+            "by_campaign": statistics.median(by_campaign),
             "pdf_ms": pdf_ms, "pdf_pages": pages, "dashboard_ms": dash_ms}
 
 
@@ -114,11 +133,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     r = bench(args.events, args.rounds)
-    print(f"events {args.events:,}: attribution model switch, median per model (ms)")
+    print(f"events {args.events:,}: attribution model switch to redraw, median per model (ms)")
+    print(f"  {'model':<16} {'cold':>7} {'warm':>7}")
     for m, v in r["models"].items():
-        print(f"  {m:<16} {v:7.0f}")
-    print(f"  worst switch     {r['worst']:7.0f}  (target < 500)")
-    print(f"grouping switch to campaign: {r['by_campaign']:.0f} ms")
+        print(f"  {m:<16} {v:7.0f} {r['warm'][m]:7.1f}")
+    print(f"  worst            {r['worst']:7.0f} {r['warm_worst']:7.1f}  (target < 500)")
+    print(f"grouping switch to campaign (cold): {r['by_campaign']:.0f} ms")
     print(f"dashboard load (all time): {r['dashboard_ms']:.0f} ms")
     print(f"PDF of the report on screen: {r['pdf_ms']:.0f} ms, {r['pdf_pages']} pages")
 

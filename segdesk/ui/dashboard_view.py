@@ -117,7 +117,8 @@ class DashboardView(QWidget):
         self.status = QLabel("")
         self.status.setStyleSheet("color: palette(mid);")
         layout.addWidget(self.status)
-        ctx.dataChanged.connect(lambda changes: getattr(changes, "reports", True) and self.refresh())
+        self._stale = False
+        ctx.dataChanged.connect(self._on_data_changed)
         self.set_preset(30)
 
     def _range_row(self) -> QHBoxLayout:
@@ -156,6 +157,20 @@ class DashboardView(QWidget):
             self.figures[key] = value
             grid.addWidget(card, 0, col)
         return grid
+
+    def _on_data_changed(self, changes) -> None:
+        if not getattr(changes, "reports", True):
+            return
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True  # rebuilt when the page shows again, not on every background sync
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     # Range --------------------------------------------------------------
     def set_preset(self, days: int | None) -> None:

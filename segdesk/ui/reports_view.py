@@ -78,6 +78,7 @@ class ReportsView(QWidget):
         self._prefetch_gen = 0
         self._cache = ReportCache()
         self._job = None
+        self._stale = False
         self._drill: QDialog | None = None
         self.last_timing_ms: float | None = None
         self._build_controls()
@@ -97,6 +98,7 @@ class ReportsView(QWidget):
         layout.addWidget(self.status)
         self._sync_controls()
         ctx.dataChanged.connect(self._on_data_changed)
+        self._check_spend()
         self.refresh()
 
     # Controls -----------------------------------------------------------
@@ -187,7 +189,31 @@ class ReportsView(QWidget):
     def _on_data_changed(self, changes) -> None:
         if getattr(changes, "reports", True):
             self._cache.clear()
+            self._check_spend()
+            if self.isVisible():
+                self.refresh()
+            else:
+                self._stale = True  # a sync while another page is open: rebuild when this one shows
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
             self.refresh()
+
+    def _check_spend(self) -> None:
+        """ROAS needs imported ad spend; without any, its entry is greyed out."""
+        try:
+            job = self.ctx.read(lambda conn, progress: conn.execute("SELECT EXISTS(SELECT 1 FROM ad_spend)").fetchone()[0],
+                                "has spend")
+        except RuntimeError:
+            return
+        when_done(job, self._set_spend, lambda reason: None)
+
+    def _set_spend(self, has_spend) -> None:
+        item = self.report_box.model().item(self.report_box.findData("roas"))
+        item.setEnabled(bool(has_spend))
+        item.setToolTip("" if has_spend else "Import ad spend (segdesk import spend) to see return on ad spend")
 
     def refresh(self) -> None:
         self._generation += 1

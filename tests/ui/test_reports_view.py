@@ -157,3 +157,27 @@ def test_dashboard_figures_equal_core_summary(ctx, qtbot):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(100)  # let the new figures and axes lay out before the screenshot
     view.grab().save(str(ARTIFACTS / "dashboard.png"))
+
+
+def test_views_refresh_after_data_changes(ctx, qtbot):
+    from segdesk.core.reports import update_sessions
+    from segdesk.ui.context import Changes
+    from segdesk.ui.dashboard_view import DashboardView
+
+    view = DashboardView(ctx)
+    qtbot.addWidget(view)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=10000):
+        view.set_preset(None)
+    assert view.figures["customers"].text() == "2"
+
+    def add_order(ws, progress):
+        import_orders(ws, f"order_id,email,amount,currency,created_at\no3,cy@example.com,9.00,usd,{at(41)}\n")
+        update_sessions(ws)
+
+    job = ctx.write(add_order)
+    qtbot.waitUntil(lambda: job.done, timeout=10000)
+    with qtbot.waitSignal(view.loaded, timeout=10000):
+        ctx.notify(Changes(orders=True))
+    assert view.figures["customers"].text() == "3"
+    assert "109.00 USD" in view.figures["revenue"].text()
