@@ -25,11 +25,15 @@ _KEYS = {
                   "JOIN devices d ON d.anonymous_id = s.anonymous_id GROUP BY s.contact_id"),
     "tags": ("SELECT cid, group_concat(tag, ';') AS k FROM (SELECT DISTINCT n.contact_id AS cid, t.tag FROM tags t "
              "JOIN identity_nodes n ON n.node = t.identifier ORDER BY 1, 2) GROUP BY cid"),
-    # SQLite's bare column rule: ch_source comes from the row holding min(ts).
-    "first_touch": ("SELECT cid, k FROM (SELECT s.contact_id AS cid, min(e.ts) AS t, e.ch_source AS k "
+    # SQLite's bare column rule: the source comes from the row holding min(...). The reports'
+    # touchpoint table answers for most contacts; the ones it marks dirty are computed live.
+    "first_touch": ("SELECT cid, k FROM (SELECT contact_id AS cid, min(start_ts) AS t, source AS k "
+                    "FROM contact_touches WHERE contact_id NOT IN (SELECT contact_id FROM first_touch_dirty) "
+                    "GROUP BY contact_id) "
+                    "UNION ALL SELECT cid, k FROM (SELECT s.contact_id AS cid, min(e.ts) AS t, e.ch_source AS k "
                     "FROM device_segments s JOIN events e ON e.anonymous_id = s.anonymous_id AND e.ts >= s.start_ts "
                     "AND (s.end_ts IS NULL OR e.ts < s.end_ts) WHERE e.type IN ('page', 'screen') "
-                    "GROUP BY s.contact_id)"),
+                    "AND s.contact_id IN (SELECT contact_id FROM first_touch_dirty) GROUP BY s.contact_id)"),
 }
 
 
@@ -41,8 +45,24 @@ def _where(search: str | None) -> tuple[str, dict]:
 
 def _revenue_keys(conn: sqlite3.Connection) -> dict[int, tuple]:
     """Net revenue per canonical contact as a sort key: main currency first, integers throughout."""
+    clean = conn.execute("SELECT dirty = 0 FROM report_orders_state WHERE id = 1").fetchone()
+    if clean and clean[0]:  # the reports' counted-orders table is current: read it
+        rows = conn.execute("SELECT contact_id, currency, sum(amount - refunded) FROM report_orders "
+                            "WHERE contact_id IS NOT NULL GROUP BY contact_id, currency").fetchall()
+    else:
+        rows = _live_revenue(conn)
+    per: dict[int, dict[str, int]] = defaultdict(dict)
+    volume: dict[str, int] = defaultdict(int)
+    for cid, cur, net in rows:
+        per[cid][cur] = net
+        volume[cur] += 1
+    order = sorted(volume, key=lambda c: (-volume[c], c))
+    return {cid: tuple(m.get(c, 0) for c in order) for cid, m in per.items()}
+
+
+def _live_revenue(conn: sqlite3.Connection) -> list[tuple]:
     sql, params = counted_orders_sql(conn)
-    rows = conn.execute(
+    return conn.execute(
         f"""WITH counted AS ({sql}),
         owner AS (
             SELECT o.currency, o.amount - o.refunded AS net,
@@ -52,13 +72,6 @@ def _revenue_keys(conn: sqlite3.Connection) -> dict[int, tuple]:
         SELECT cid, currency, sum(net) FROM owner WHERE cid IS NOT NULL GROUP BY cid, currency""",
         params,
     ).fetchall()
-    per: dict[int, dict[str, int]] = defaultdict(dict)
-    volume: dict[str, int] = defaultdict(int)
-    for cid, cur, net in rows:
-        per[cid][cur] = net
-        volume[cur] += 1
-    order = sorted(volume, key=lambda c: (-volume[c], c))
-    return {cid: tuple(m.get(c, 0) for c in order) for cid, m in per.items()}
 
 
 def ordered_ids(conn: sqlite3.Connection, search: str | None = None, sort: str = "email",

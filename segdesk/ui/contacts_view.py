@@ -96,11 +96,15 @@ class ContactsView(QWidget):
 
     def _show_count(self, n: int) -> None:
         what = "match" if self.model.search else "contact"
-        self.count.setText(f"{n:,} {what}{'es' if what == 'match' and n != 1 else ('s' if n != 1 else '')}")
+        self._count_text = f"{n:,} {what}{'es' if what == 'match' and n != 1 else ('s' if n != 1 else '')}"
+        self.count.setText(self._count_text)
 
     def _loading(self, busy: bool) -> None:
-        if busy and not self.model.loaded:
+        if not self.model.loaded:
             self.count.setText("Loading…")
+        else:  # a new search or order is on its way; the old rows stay until it arrives
+            text = getattr(self, "_count_text", "")
+            self.count.setText(f"{text} · updating…" if busy else text)
 
     def _remember_scroll(self) -> None:
         self._scroll_to_restore = self.table.verticalScrollBar().value() if self.model.loaded else None

@@ -96,6 +96,9 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         display = DisplaySettings(self.timezone_value(), self.currency.currentData())
         self.ctx.set_display(display)
+        if display.timezone != "local":  # reports read the workspace's own setting for their date ranges
+            tz = display.timezone
+            self.ctx.write(lambda ws, _p: ws.set_setting("timezone", tz), "timezone")
         theme = self.theme.currentData()
         if theme != saved_theme():
             QSettings(ORG, APP).setValue(THEME_KEY, theme)
