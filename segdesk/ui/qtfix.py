@@ -1,11 +1,14 @@
-"""A guard against a PySide6 reference-count bug in ``SignalInstance.emit``.
+"""A guard against PySide6 6.12.0's reference-count bugs on ``True`` and ``None``.
 
-PySide6 6.12.0 (at least) returns ``True`` from a Python-side ``emit()``
-without taking a reference to it, so every emit costs ``True`` one
-reference; after a few hundred emits CPython 3.11 aborts with "bool_dealloc:
-deallocating True or False". We probe for the bug once and, only where it
-shows, wrap ``emit`` to give back the reference it took. Imported by
-``context`` and ``workers``, so it is in place before any view emits.
+On CPython 3.11, PySide6 6.12.0 drops a reference to ``True`` on every
+Python-side ``Signal.emit()`` (it returns it without taking one) and to
+``None`` on every call of a void C++ method (``setText``, ``setValue``...).
+After a few hundred emits or a few thousand setters CPython aborts with
+"deallocating True or False" / "deallocating None". We probe for the leaks
+once and, only where they show, give ``True``, ``False`` and ``None`` a
+reference count so large it can never reach zero (what Python 3.12 does for
+them anyway: they are immortal there). Imported by ``workers``, so it is in
+place before any view exists.
 """
 
 from __future__ import annotations
@@ -13,45 +16,41 @@ from __future__ import annotations
 import ctypes
 import sys
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
 PROBES = 8
+PLENTY = 1 << 40  # references no program can drop
 
 
 class _Probe(QObject):
     ping = Signal()
 
 
-def emit_leaks() -> bool:
-    """True when an emit from Python steals a reference from its return value."""
-    probe = _Probe()
-    before = sys.getrefcount(True)
+def _leaked(obj, action) -> int:
+    before = sys.getrefcount(obj)
     for _ in range(PROBES):
-        probe.ping.emit()
-    leaked = before - sys.getrefcount(True)
-    # Give back what the probe itself took, so the check leaves no trace.
-    for _ in range(max(0, leaked)):
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
-    return leaked >= PROBES
+        action()
+    return before - sys.getrefcount(obj)
+
+
+def leaks() -> bool:
+    """True when this PySide6 drops references to True (emit) or None (void calls)."""
+    probe = _Probe()
+    return (_leaked(True, probe.ping.emit) >= PROBES
+            or _leaked(None, lambda: probe.setObjectName("probe")) >= PROBES)
+
+
+def _make_immortal(obj) -> None:
+    if sys.getrefcount(obj) < PLENTY:
+        ctypes.c_ssize_t.from_address(id(obj)).value += PLENTY  # ob_refcnt is an object's first field
 
 
 def install() -> bool:
-    """Wrap ``SignalInstance.emit`` when (and only when) this PySide6 has the bug; returns whether it did."""
-    if getattr(SignalInstance.emit, "_segdesk_fixed", False):
-        return True
-    if not emit_leaks():
+    """Guard True, False and None when (and only when) the leaks show; returns whether it did."""
+    if sys.version_info >= (3, 12) or not leaks():
         return False
-    original = SignalInstance.emit
-    incref = ctypes.pythonapi.Py_IncRef
-    py_object = ctypes.py_object
-
-    def emit(self, *args):
-        result = original(self, *args)
-        incref(py_object(result))  # the reference emit() should have taken
-        return result
-
-    emit._segdesk_fixed = True
-    SignalInstance.emit = emit
+    for obj in (True, False, None):
+        _make_immortal(obj)
     return True
 
 
