@@ -159,7 +159,10 @@ class ChartWidget(QWidget):
         p.setLabel("left", self._y_label or unit, color="#333")
 
     def _draw_lines(self) -> None:
-        for i, s in enumerate(self.series):
+        # One colour per group (a source's USD and EUR lines match); later currencies are dashed.
+        groups = list(dict.fromkeys(s.get("key", s["name"]) for s in self.series))
+        currencies = list(dict.fromkeys(s.get("currency") for s in self.series))
+        for s in self.series:
             cur = s.get("currency")
             pts = []
             for x, y in s["points"]:
@@ -167,9 +170,10 @@ class ChartWidget(QWidget):
                 if xv is not None:
                     pts.append((xv, _y(y, cur), str(x)))
             pts.sort()
-            color = PALETTE[i % len(PALETTE)]
+            color = PALETTE[groups.index(s.get("key", s["name"])) % len(PALETTE)]
+            style = Qt.PenStyle.SolidLine if currencies.index(cur) == 0 else Qt.PenStyle.DashLine
             self.plot.plot([p[0] for p in pts], [p[1] for p in pts], name=s["name"],
-                           pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
+                           pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=5,
                            symbolBrush=color, symbolPen=None)
             self._points.append((s["name"], cur, pts))
 

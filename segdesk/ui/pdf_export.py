@@ -289,7 +289,7 @@ def _flow(layout: _Layout, doc_title: str, sections: list[Section]) -> None:
         if i and layout.y > layout.height * 0.55:
             layout.new_page()  # a section starts high on a page rather than squeezed at the bottom
         layout.text(s.title, _font(14, bold=True), ACCENT, gap=0.15)
-        if s.subtitle:
+        if s.subtitle and s.subtitle != layout.date_range:
             layout.text(s.subtitle, _font(8.5), MUTED, gap=0.6)
         if s.figures:
             layout.figures(s.figures)
@@ -304,6 +304,9 @@ def _flow(layout: _Layout, doc_title: str, sections: list[Section]) -> None:
 def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDesk report",
               date_range: str = "All time") -> int:
     """Write the PDF; returns its page count. Needs a QApplication (charts are widgets)."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise OSError(f"cannot write {path}: no folder {folder}")
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setTitle(title)

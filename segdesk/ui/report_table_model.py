@@ -131,7 +131,8 @@ def _is_money(v: dict) -> bool:
 
 def _series(s) -> dict:
     get = s.get if isinstance(s, dict) else (lambda k, d=None: getattr(s, k, d))
-    out = {"name": get("name") or "", "points": [tuple(p) for p in (get("points") or [])]}
+    out = dict(s) if isinstance(s, dict) else {}  # keeps "key" (the row a line belongs to) and the like
+    out.update(name=get("name") or "", points=[tuple(p) for p in (get("points") or [])])
     has = "currency" in s if isinstance(s, dict) else hasattr(s, "currency")
     if has:
         out["currency"] = get("currency")  # None here means "not money" (a ratio), not "unknown"
@@ -216,7 +217,8 @@ class ReportTableModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return format_cell(value, col.kind, self._currencies)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = Qt.AlignmentFlag.AlignLeft if col.kind == TEXT else Qt.AlignmentFlag.AlignRight
+            numeric = col.kind != TEXT or isinstance(value, dict)
+            align = Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft
             return int(align | Qt.AlignmentFlag.AlignVCenter)
         if role == self.SortRole:
             return self.sort_key(value, col.kind)
