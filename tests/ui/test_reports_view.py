@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from segdesk.core.csv_import import import_orders, import_spend  # noqa: E402
 from segdesk.core.events import import_events  # noqa: E402
-from segdesk.core.stitch import stitch  # noqa: E402
+from segdesk.core.refresh import refresh_after_import  # noqa: E402
 from segdesk.core.store import open_workspace  # noqa: E402
 from tests.core.wire import at, identify, page  # noqa: E402
 
@@ -46,10 +46,7 @@ def build_workspace(folder) -> None:
                           f"o2,bob@example.com,40.00,eur,{at(-12)},10.00\n")
         import_spend(ws, "date,source,medium,campaign,spend,currency\n"
                          f"{at(-30)[:10]},facebook,cpc,spring,25.00,usd\n")
-        stitch(ws)
-        from segdesk.core.reports import update_sessions
-
-        update_sessions(ws)
+        refresh_after_import(ws)
     finally:
         ws.close()
 
@@ -160,7 +157,6 @@ def test_dashboard_figures_equal_core_summary(ctx, qtbot):
 
 
 def test_views_refresh_after_data_changes(ctx, qtbot):
-    from segdesk.core.reports import update_sessions
     from segdesk.ui.context import Changes
     from segdesk.ui.dashboard_view import DashboardView
 
@@ -173,7 +169,7 @@ def test_views_refresh_after_data_changes(ctx, qtbot):
 
     def add_order(ws, progress):
         import_orders(ws, f"order_id,email,amount,currency,created_at\no3,cy@example.com,9.00,usd,{at(41)}\n")
-        update_sessions(ws)
+        refresh_after_import(ws)
 
     job = ctx.write(add_order)
     qtbot.waitUntil(lambda: job.done, timeout=10000)
