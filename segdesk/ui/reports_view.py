@@ -337,7 +337,7 @@ CONTACT_COLUMNS = [("email", "Email", "text"), ("first_touch", "First touch", "t
                    ("first_touch_at", "First touch at", "text"), ("revenue", "Revenue", "money")]
 ORDER_COLUMNS = [("order_id", "Order", "text"), ("email", "Email", "text"), ("time", "Time", "text"),
                  ("amount", "Amount", "money"), ("refunded", "Refunded", "money"), ("revenue", "Revenue", "money"),
-                 ("credit", "Credit share", "float"), ("product", "Product", "text"), ("source", "From", "text")]
+                 ("credit", "Credit share", "percent"), ("product", "Product", "text"), ("source", "From", "text")]
 
 
 def _contact_row(c: dict) -> dict:
@@ -357,11 +357,12 @@ class DrillDownDialog(QDialog):
     def __init__(self, ctx, report: str, params: dict, key, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Behind “{key}”")
-        self.resize(820, 480)
+        self.resize(1000, 520)
         self.contacts, self.orders = ReportTableModel(self), ReportTableModel(self)
         self.result: dict | None = None
         tabs = QTabWidget()
         contacts_view, orders_view = make_table_view(self.contacts), make_table_view(self.orders)
+        self._views = (contacts_view, orders_view)
         contacts_view.doubleClicked.connect(lambda idx: self._activate(self.contacts, idx.row()))
         orders_view.doubleClicked.connect(lambda idx: self._activate(self.orders, idx.row()))
         tabs.addTab(contacts_view, "Contacts")
@@ -392,6 +393,8 @@ class DrillDownDialog(QDialog):
         orders = [dict(o, time=str(o.get("time") or "")[:16].replace("T", " ")) for o in orders]
         self.orders.set_report({"title": "Orders", "rows": orders,
                                 "columns": [c for c in ORDER_COLUMNS if any(c[0] in o for o in orders)]})
+        for view in self._views:
+            fit_columns(view)
         self.tabs.setTabText(0, f"Contacts ({len(contacts)})")
         self.tabs.setTabText(1, f"Orders ({len(orders)})")
         self.summary.setText(f"{len(contacts)} contacts and {len(orders)} orders make up this row.")
