@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core import csv_import
 from ..core.events import import_events_file
 from ..core.progress import Progress
-from ..core.stitch import stitch
+from ..core.refresh import refresh_after_import
 from ..core.store import WorkspaceError
 from .output import TerminalProgress, print_json
 
@@ -72,7 +72,9 @@ def run(args, ws) -> int:
             for rowno, reason in exc.errors[1:]:
                 print(f"row {rowno}: {reason}", file=sys.stderr)
             raise WorkspaceError(str(exc)) from None
-    summary["identity"] = stitch(ws).as_dict()
+    refreshed = refresh_after_import(ws)
+    summary["identity"] = refreshed.identity.as_dict()
+    summary["sessions"] = refreshed.sessions.as_dict()
     if args.json:
         print_json(summary)
     elif args.kind == "events":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..core import people
 from ..core.contacts import list_contacts
 from ..core.journey import journey
@@ -95,9 +97,17 @@ def run_unmerge(args, ws) -> int:
 
 
 def run_erase(args, ws) -> int:
+    """The workspace first (it is ours and cannot fail half-way), then every relay's buffer."""
+    from ..sync.relay_erase import erase_remote
+
     result = people.erase(ws, args.email)
+    remote = erase_remote(ws, result.email)
     if args.json:
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), "relays": remote.as_dict()})
     else:
         print(f"erased {result.email}: {result.events} events, {result.orders} orders")
-    return 0
+        for name, count in remote.erased.items():
+            print(f"relay {name}: {count} buffered events erased")
+    for name, reason in remote.failed.items():
+        print(f"segdesk: erased locally, but relay {name} failed: {reason}; run the erase again", file=sys.stderr)
+    return 0 if remote.ok else 1

@@ -165,14 +165,46 @@ def _max_id(ws: Workspace) -> int:
     return ws.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
-def _write_batch(ws: Workspace, rows: list[tuple], result: ImportResult) -> None:
+DEVICE_UPSERT_SQL = """
+INSERT INTO devices (anonymous_id, first_seen, last_seen, events) VALUES (?, ?, ?, ?)
+ON CONFLICT(anonymous_id) DO UPDATE SET
+    first_seen = min(first_seen, excluded.first_seen),
+    last_seen = max(last_seen, excluded.last_seen),
+    events = events + excluded.events
+"""
+
+
+def _device_stats(rows: list[tuple]) -> list[tuple]:
+    """Per device in a batch: first and last time and count (column 2 is anonymous_id, 4 is ts)."""
+    stats: dict[str, list] = {}
+    for row in rows:
+        aid = row[2]
+        if aid is None:
+            continue
+        ts = row[4]
+        s = stats.get(aid)
+        if s is None:
+            stats[aid] = [ts, ts, 1]
+        else:
+            if ts < s[0]:
+                s[0] = ts
+            elif ts > s[1]:
+                s[1] = ts
+            s[2] += 1
+    return [(aid, a, b, n) for aid, (a, b, n) in stats.items()]
+
+
+def _write_batch(ws: Workspace, rows: list[tuple], result: ImportResult, devices: list[tuple] | None = None) -> None:
     conn = ws.conn
     before = _max_id(ws)
     with conn:
         changes = conn.total_changes
         conn.executemany(INSERT_SQL, rows)
         inserted = conn.total_changes - changes
-        if inserted:
+        if inserted == len(rows) and devices is not None:
+            conn.executemany(DEVICE_UPSERT_SQL, devices)
+        elif inserted:
+            # Some were duplicates: count only the rows that went in.
             conn.execute(DEVICES_SQL, (before,))
     result.imported += inserted
     result.duplicates += len(rows) - inserted
@@ -211,11 +243,11 @@ def _rows_in_batches(items, origin: str, batch_size: int, out: queue.Queue, stop
                 rejects.append((lineno, str(exc)))
                 continue
             if len(rows) >= batch_size:
-                if not put((rows, rejects)):
+                if not put((rows, rejects, _device_stats(rows))):
                     return
                 rows, rejects = [], []
         if rows or rejects:
-            put((rows, rejects))
+            put((rows, rejects, _device_stats(rows)))
         put(_DONE)
     except BaseException as exc:  # handed to the writing thread, which raises it
         put(exc)
@@ -247,11 +279,11 @@ def import_parsed(
                 break
             if isinstance(item, BaseException):
                 raise item
-            rows, rejects = item
+            rows, rejects, devices = item
             for lineno, reason in rejects:
                 result.reject(lineno, reason)
             if rows:
-                _write_batch(ws, rows, result)
+                _write_batch(ws, rows, result, devices)
             if progress is not None:
                 progress.update(
                     "Importing events",

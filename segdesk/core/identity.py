@@ -21,19 +21,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .unionfind import UnionFind
 
 BEGINNING = ""  # sorts before every timestamp
 
 
-@dataclass(frozen=True)
-class DeviceLink:
+class DeviceLink(NamedTuple):
     anonymous_id: str
     node: str
     ts: str
     method: str
     event_id: int | None = None
+    tiebreak: str = ""  # the event's messageId: same-time links order the same whatever the import order
 
 
 @dataclass
@@ -45,8 +46,7 @@ class Evidence:
     first_seen: dict[str, str] = field(default_factory=dict)  # email node -> earliest evidence time
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     anonymous_id: str
     start_ts: str
     end_ts: str | None
@@ -64,17 +64,21 @@ class Resolution:
     device_contacts: dict[str, int]  # anonymous_id -> number of distinct contacts
 
 
-def _match_bare_keys(uf: UnionFind, nodes: set[str]) -> None:
+def _bare_key_pairs(nodes: set[str]) -> list[tuple[str, str]]:
     """A link's bare contact id ('123') is the CRM's 'ac:123' when exactly one such key exists."""
+    cids = [n for n in nodes if n.startswith("cid:")]
     by_bare: dict[str, list[str]] = defaultdict(list)
-    for node in nodes:
-        if node.startswith("cid:") and ":" in node[4:]:
-            by_bare[node[4:].split(":", 1)[1]].append(node)
-    for node in nodes:
-        if node.startswith("cid:") and ":" not in node[4:]:
+    for node in cids:
+        key = node[4:]
+        if ":" in key:
+            by_bare[key.split(":", 1)[1]].append(node)
+    pairs = []
+    for node in cids:
+        if ":" not in node[4:]:
             full = by_bare.get(node[4:])
             if full and len(full) == 1:
-                uf.union(node, full[0])
+                pairs.append((node, full[0]))
+    return pairs
 
 
 def _canonical_of_groups(uf: UnionFind, first_seen: dict[str, str]) -> dict[str, str | None]:
@@ -89,33 +93,29 @@ def _canonical_of_groups(uf: UnionFind, first_seen: dict[str, str]) -> dict[str,
 
 def resolve(ev: Evidence) -> Resolution:
     nodes = set(ev.nodes)
-    for link in ev.links:
-        nodes.add(link.node)
-    for a, b in ev.same_person:
-        nodes.add(a)
-        nodes.add(b)
-    for a, b in ev.manual:
-        nodes.add(a)
-        nodes.add(b)
+    nodes.update(link.node for link in ev.links)
+    for pairs in (ev.same_person, ev.manual):
+        for a, b in pairs:
+            nodes.add(a)
+            nodes.add(b)
 
     base = UnionFind()
     for n in nodes:
         base.add(n)
     for a, b in ev.same_person:
         base.union(a, b)
-    _match_bare_keys(base, nodes)
-    full = UnionFind()
-    for n in nodes:
-        full.add(n)
-    for a, b in ev.same_person:
-        full.union(a, b)
-    _match_bare_keys(full, nodes)
-    for a, b in ev.manual:
-        full.union(a, b)
+    for a, b in _bare_key_pairs(nodes):
+        base.union(a, b)
+    if ev.manual:
+        full = base.copy()
+        for a, b in ev.manual:
+            full.union(a, b)
+    else:
+        full = base
     canonical = _canonical_of_groups(full, ev.first_seen)
-    via_merge = {
-        n for n, c in canonical.items() if c is not None and base.find(n) != base.find(c)
-    }
+    via_merge = set()
+    if ev.manual:
+        via_merge = {n for n, c in canonical.items() if c is not None and base.find(n) != base.find(c)}
 
     by_device: dict[str, list[DeviceLink]] = defaultdict(list)
     for link in ev.links:
@@ -125,7 +125,7 @@ def resolve(ev: Evidence) -> Resolution:
     segments: dict[str, list[Segment]] = {}
     device_contacts: dict[str, int] = {}
     for aid, links in by_device.items():
-        links.sort(key=lambda l: (l.ts, l.event_id or 0, l.node))
+        links.sort(key=lambda l: (l.ts, l.tiebreak, l.node))
         spans: list[list] = []
         for link in links:
             contact = canonical[link.node]
@@ -133,6 +133,12 @@ def resolve(ev: Evidence) -> Resolution:
                 continue
             method = "merge" if link.node in via_merge else link.method
             start = BEGINNING if not spans else link.ts
+            if spans and spans[-1][0] == start:
+                # Two people identified at the same instant: the span between them
+                # is empty, so the later one (by messageId) has that instant.
+                spans.pop()
+                if spans and spans[-1][2] == contact:
+                    continue
             spans.append([start, None, contact, method, link.ts, link.event_id])
         for prev, nxt in zip(spans, spans[1:]):
             prev[1] = nxt[0]

@@ -81,7 +81,7 @@ def journey(conn, email: str) -> dict:
             links = _link_times(conn, aid)
             rows = conn.execute(
                 "SELECT id, type, ts, name, url, title, ch_source, ch_medium, ch_campaign, method, email "
-                "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, id",
+                "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
                 (aid, start, end, end),
             ).fetchall()
             for row in rows:

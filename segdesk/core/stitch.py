@@ -47,10 +47,10 @@ def gather(conn) -> Evidence:
     ev = Evidence()
     first = ev.first_seen
     rows = conn.execute(
-        "SELECT id, type, anonymous_id, user_id, ts, email, contact_key, method, raw "
+        "SELECT id, message_id, type, anonymous_id, user_id, ts, email, contact_key, method "
         "FROM events WHERE type IN ('identify', 'alias')"
     )
-    for eid, etype, aid, uid, ts, email, ckey, method, raw in rows:
+    for eid, mid, etype, aid, uid, ts, email, ckey, method in rows:
         ids = []
         if email:
             ids.append(email_node(email))
@@ -60,25 +60,26 @@ def gather(conn) -> Evidence:
         if uid and uid != email:
             ids.append(user_node(uid))
         if etype == "alias":
+            raw = conn.execute("SELECT raw FROM events WHERE id = ?", (eid,)).fetchone()[0]
             previous = orjson.loads(raw).get("previousId")
             if isinstance(previous, (str, int)) and str(previous).strip():
                 previous = str(previous).strip()
                 ids.append(user_node(previous))
                 if not aid and uid:
-                    ev.links.append(DeviceLink(previous, user_node(uid), ts, "server", eid))
+                    ev.links.append(DeviceLink(previous, user_node(uid), ts, "server", eid, mid))
         for other in ids[1:]:
             ev.same_person.append((ids[0], other))
         if ids and aid:
-            ev.links.append(DeviceLink(aid, ids[0], ts, method or "manual", eid))
+            ev.links.append(DeviceLink(aid, ids[0], ts, method or "manual", eid, mid))
         ev.nodes.update(ids)
     # Other libraries send userId on ordinary events once a user is known.
-    for aid, uid, ts, eid in conn.execute(
-        "SELECT anonymous_id, user_id, min(ts), min(id) FROM events "
+    for aid, uid, ts, eid, mid in conn.execute(
+        "SELECT anonymous_id, user_id, min(ts), min(id), min(message_id) FROM events "
         "WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL AND type NOT IN ('identify', 'alias') "
         "GROUP BY anonymous_id, user_id"
     ):
         node = email_node(uid.lower()) if "@" in uid else user_node(uid)
-        ev.links.append(DeviceLink(aid, node, ts, "manual", eid))
+        ev.links.append(DeviceLink(aid, node, ts, "manual", eid, mid))
         ev.nodes.add(node)
     for key, kind, email, updated in conn.execute("SELECT key, kind, email, updated_at FROM contact_keys"):
         node = KEY_NODE.get(kind, contact_key_node)(key)
@@ -150,20 +151,30 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
     return changed, contacts
 
 
-FIRST_SEEN_SQL = """
-UPDATE contacts SET first_seen = (
-    SELECT min(t) FROM (
-        SELECT CASE WHEN s.start_ts = '' THEN d.first_seen ELSE s.start_ts END AS t
-        FROM device_segments s JOIN devices d ON d.anonymous_id = s.anonymous_id
-        WHERE s.contact_id = contacts.id
-        UNION ALL
-        SELECT o.created_at FROM orders o JOIN contacts c2 ON c2.email = o.email
-        WHERE c2.canonical_id = contacts.id
-        UNION ALL
-        SELECT c3.created_at FROM contacts c3 WHERE c3.canonical_id = contacts.id
-    )
-) WHERE id = ?
-"""
+FIRST_SEEN_SOURCES = (
+    # A device's first span holds its whole anonymous history; later spans start at their link.
+    "SELECT s.contact_id, min(CASE WHEN s.start_ts = '' THEN d.first_seen ELSE s.start_ts END) "
+    "FROM device_segments s JOIN devices d ON d.anonymous_id = s.anonymous_id GROUP BY s.contact_id",
+    "SELECT c.canonical_id, min(o.created_at) FROM orders o JOIN contacts c ON c.email = o.email "
+    "WHERE c.canonical_id IS NOT NULL GROUP BY c.canonical_id",
+    "SELECT canonical_id, min(created_at) FROM contacts WHERE canonical_id IS NOT NULL GROUP BY canonical_id",
+)
+
+
+def _write_first_seen(conn) -> set[int]:
+    """Each canonical contact's earliest sign of life, recomputed whole (new events can move it
+    without changing any link) and written only where it changed."""
+    first: dict[int, str] = {}
+    for sql in FIRST_SEEN_SOURCES:
+        for cid, t in conn.execute(sql):
+            if t and (cid not in first or t < first[cid]):
+                first[cid] = t
+    changed = [(t, cid) for cid, t in first.items()]
+    old = dict(conn.execute("SELECT id, first_seen FROM contacts WHERE canonical_id = id OR first_seen IS NOT NULL"))
+    updates = [(t, cid) for t, cid in changed if old.get(cid) != t]
+    updates += [(None, cid) for cid, t in old.items() if t is not None and cid not in first]
+    conn.executemany("UPDATE contacts SET first_seen = ? WHERE id = ?", updates)
+    return {cid for _, cid in updates}
 
 
 def stitch(ws: Workspace, progress: Progress | None = None) -> StitchResult:
@@ -186,7 +197,7 @@ def stitch(ws: Workspace, progress: Progress | None = None) -> StitchResult:
         touched |= _write_nodes(conn, res, ids)
         devices, seg_contacts = _write_segments(conn, res, ids)
         touched |= seg_contacts
-        conn.executemany(FIRST_SEEN_SQL, ((cid,) for cid in touched))
+        touched |= _write_first_seen(conn)
     result.changed_contacts = touched
     result.changed_devices = devices
     result.contacts = len({c for c in canon.values() if c})

@@ -32,6 +32,12 @@ class UnionFind:
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
 
+    def copy(self) -> "UnionFind":
+        other = UnionFind()
+        other.parent = dict(self.parent)
+        other.size = dict(self.size)
+        return other
+
     def groups(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for x in self.parent:
