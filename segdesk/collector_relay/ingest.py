@@ -15,7 +15,7 @@ from starlette.responses import Response
 from segdesk.collector_relay.bots import BotFilter
 from segdesk.collector_relay.buffer import Buffer
 from segdesk.collector_relay.config import RelayConfig, secret_matches
-from segdesk.collector_relay.events import Invalid, normalize
+from segdesk.collector_relay.events import Invalid, iso, normalize
 from segdesk.collector_relay.ratelimit import RateLimiter
 from segdesk.collector_relay.web import (
     HTTPError, basic_username, client_ip, cors_headers, error_response, json_response,
@@ -118,6 +118,7 @@ class Ingest:
     async def _store(self, request: Request, events: list, sent_at, kind) -> str | None:
         """Validate, drop bots, store durably; return the first anonymousId seen."""
         received = datetime.now(timezone.utc)
+        received_at = iso(received)  # once per request, not per event
         peer = client_ip(self.config, request)
         user_agent = request.headers.get("user-agent")
         rows, bots, anonymous_id = [], 0, None
@@ -125,7 +126,8 @@ class Ingest:
             try:
                 row = normalize(raw, received=received, peer_ip=peer,
                                 anonymize=self.config.anonymize_ip,
-                                batch_sent_at=sent_at, default_type=kind)
+                                batch_sent_at=sent_at, default_type=kind,
+                                received_at=received_at)
             except Invalid as exc:
                 where = f"event {index}: " if kind is None else ""
                 raise HTTPError(400, f"{where}{exc}") from None
