@@ -56,26 +56,49 @@ def workspace(events: int) -> Path:
 
 
 def _wait(app, signal, action, timeout=60.0):
+    """Run ``action`` and wait in Qt's own event loop (the GUI thread idle, as in the app) for ``signal``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
     got = []
-    signal.connect(lambda *a: got.append(a))
+    loop = QEventLoop()
+
+    def arrived(*a):
+        got.append(a)
+        loop.quit()
+
+    signal.connect(arrived)
+    QTimer.singleShot(int(timeout * 1000), loop.quit)
     start = time.perf_counter()
     action()
-    while not got:
-        app.processEvents()
-        if time.perf_counter() - start > timeout:
-            raise TimeoutError("no answer")
-        time.sleep(0.001)
+    if not got:
+        loop.exec()
+    signal.disconnect(arrived)
+    if not got:
+        raise TimeoutError("no answer")
     return start
 
 
 def bench(events: int, rounds: int) -> dict:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from segdesk.ui.context import AppContext
     from segdesk.ui.dashboard_view import DashboardView
     from segdesk.ui.reports_view import ReportsView
 
+    from segdesk.core.reports import build_report
+    from segdesk.core.store import open_workspace
+
     folder = workspace(events)
+    engine: dict[str, list[float]] = {m: [] for m in MODELS}
+    with open_workspace(folder) as ws:
+        conn = ws.reader()
+        for _ in range(rounds):
+            for m in MODELS:
+                t0 = time.perf_counter()
+                build_report(conn, "attribution", by="source", model=m, lookback_days=90)
+                engine[m].append((time.perf_counter() - t0) * 1000)
+        conn.close()
     app = QApplication.instance() or QApplication([])
     ctx = AppContext(folder)
     view = ReportsView(ctx)
@@ -117,15 +140,27 @@ def bench(events: int, rounds: int) -> dict:
     dash = DashboardView(ctx)
     dash.resize(1200, 800)
     dash.show()
+    _wait(app, dash.loaded, lambda: None)  # the first load (last 30 days) out of the way
+    figures_at: list[float] = []
+    done: list[float] = []
+    dash.figures["contacts"].setText("…")
+    watch = QTimer()
+    watch.timeout.connect(lambda: figures_at or dash.figures["contacts"].text() == "…"
+                          or figures_at.append(time.perf_counter()))
+    watch.start(1)
+    dash.loaded.connect(lambda *a: done.append(time.perf_counter()))
     start = _wait(app, dash.loaded, lambda: dash.set_preset(None))
+    watch.stop()
     dash.repaint()
-    dash_ms = (time.perf_counter() - start) * 1000
+    dash_ms = (done[0] - start) * 1000
+    figures_ms = ((figures_at or done)[0] - start) * 1000
     ctx.close()
     return {"models": {m: statistics.median(v) for m, v in timings.items()},
             "warm": {m: statistics.median(v) for m, v in warm.items()},
             "worst": max(max(v) for v in timings.values()), "warm_worst": max(max(v) for v in warm.values()),
             "by_campaign": statistics.median(by_campaign),
-            "pdf_ms": pdf_ms, "pdf_pages": pages, "dashboard_ms": dash_ms}
+            "pdf_ms": pdf_ms, "pdf_pages": pages, "dashboard_ms": dash_ms, "figures_ms": figures_ms,
+            "engine": {m: statistics.median(v) for m, v in engine.items()}}
 
 
 def main() -> None:
@@ -135,12 +170,12 @@ def main() -> None:
     args = ap.parse_args()
     r = bench(args.events, args.rounds)
     print(f"events {args.events:,}: attribution model switch to redraw, median per model (ms)")
-    print(f"  {'model':<16} {'cold':>7} {'warm':>7}")
+    print(f"  {'model':<16} {'engine':>7} {'cold':>7} {'warm':>7}")
     for m, v in r["models"].items():
-        print(f"  {m:<16} {v:7.0f} {r['warm'][m]:7.1f}")
-    print(f"  worst            {r['worst']:7.0f} {r['warm_worst']:7.1f}  (target < 500)")
+        print(f"  {m:<16} {r['engine'][m]:7.0f} {v:7.0f} {r['warm'][m]:7.1f}")
+    print(f"  worst            {'':>7} {r['worst']:7.0f} {r['warm_worst']:7.1f}  (target < 500)")
     print(f"grouping switch to campaign (cold): {r['by_campaign']:.0f} ms")
-    print(f"dashboard load (all time): {r['dashboard_ms']:.0f} ms")
+    print(f"dashboard, all time: figures after {r['figures_ms']:.0f} ms, everything after {r['dashboard_ms']:.0f} ms")
     print(f"PDF of the report on screen: {r['pdf_ms']:.0f} ms, {r['pdf_pages']} pages")
 
 

@@ -24,12 +24,21 @@ FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Re
 TOP_CAMPAIGNS = 10
 
 
-def load_dashboard(conn, since: str | None = None, until: str | None = None) -> dict:
-    """Everything the dashboard shows, as data: figures, two chart series and the top campaigns."""
-    rng = {"since": since, "until": until}
-    summary = ReportTable.of(build_report(conn, "summary", **rng))
-    ltv = ReportTable.of(build_report(conn, "ltv", by="source", **rng))
-    campaigns = ReportTable.of(build_report(conn, "ltv", by="campaign", **rng))
+def load_figures(conn, since: str | None, until: str | None) -> dict:
+    """The headline figures and revenue per month: the summary report's own numbers."""
+    summary = ReportTable.of(build_report(conn, "summary", since=since, until=until))
+    return {"figures": headline(summary), "summary": summary,
+            "revenue_series": [dict(s, name=(s.get("currency") or s["name"]).upper()) for s in summary.series
+                               if s["points"]]}
+
+
+def load_ltv_curve(conn, since: str | None, until: str | None) -> dict:
+    ltv = ReportTable.of(build_report(conn, "ltv", by="source", since=since, until=until))
+    return {"ltv_series": chart_series(ltv)}
+
+
+def load_top_campaigns(conn, since: str | None, until: str | None) -> dict:
+    campaigns = ReportTable.of(build_report(conn, "ltv", by="campaign", since=since, until=until))
     money = next((c.key for c in campaigns.columns if c.kind == MONEY), None)
     currencies = campaigns.currencies()
     if money:
@@ -37,11 +46,18 @@ def load_dashboard(conn, since: str | None = None, until: str | None = None) -> 
         campaigns.rows.sort(key=lambda r: tuple(-(r.get(money) or {}).get(c, 0) for c in currencies))
     campaigns.rows = campaigns.rows[:TOP_CAMPAIGNS]
     campaigns.title = "Top campaigns"
-    return {"since": since, "until": until, "figures": headline(summary), "summary": summary,
-            "revenue_series": [dict(s, name=(s.get("currency") or s["name"]).upper()) for s in summary.series
-                               if s["points"]],
-            "ltv_series": chart_series(ltv),
-            "campaigns": campaigns}
+    return {"campaigns": campaigns}
+
+
+PARTS = (load_figures, load_ltv_curve, load_top_campaigns)
+
+
+def load_dashboard(conn, since: str | None = None, until: str | None = None) -> dict:
+    """Everything the dashboard shows, as data: figures, two chart series and the top campaigns."""
+    data = {"since": since, "until": until}
+    for part in PARTS:
+        data.update(part(conn, since, until))
+    return data
 
 
 def headline(summary: ReportTable) -> dict:
@@ -93,7 +109,8 @@ class DashboardView(QWidget):
         self.ctx = ctx
         self.data: dict | None = None
         self._generation = 0
-        self._job = None
+        self._jobs: list = []
+        self._pending: dict = {}
         layout = QVBoxLayout(self)
         layout.addLayout(self._range_row())
         layout.addLayout(self._figure_cards())
@@ -213,32 +230,43 @@ class DashboardView(QWidget):
 
     # Loading ------------------------------------------------------------
     def refresh(self) -> None:
+        """Three queries at once; each part of the page fills in as its answer arrives."""
         self._generation += 1
         gen = self._generation
         since, until = self.date_range()
-        if self._job is not None and not self._job.done:
-            self._job.cancel()
+        for job in self._jobs:
+            if not job.done:
+                job.cancel()
         self.status.setText("Loading…")
-        job = self.ctx.read(lambda conn, progress: load_dashboard(conn, since, until), "dashboard")
-        self._job = job
-        when_done(job, lambda data: self._show(gen, data), lambda reason: gen == self._generation and self._fail(reason))
+        self._pending = {"since": since, "until": until}
+        self._jobs = []
+        for part in PARTS:
+            job = self.ctx.read(lambda conn, progress, part=part: part(conn, since, until), f"dashboard {part.__name__}")
+            self._jobs.append(job)
+            when_done(job, lambda data: self._show_part(gen, data),
+                      lambda reason: gen == self._generation and self._fail(reason))
 
     def _fail(self, reason: str) -> None:
         self.status.setText(f"Could not load the dashboard: {reason}")
         self.failed.emit(reason)
 
-    def _show(self, gen: int, data: dict) -> None:
+    def _show_part(self, gen: int, data: dict) -> None:
         if gen != self._generation:
             return
-        self.data = data
-        for key, label in self.figures.items():
-            label.setText(figure_text(key, data["figures"].get(key)))
-        self.revenue_chart.set_series(data["revenue_series"], kind=CATEGORY)
-        self.ltv_chart.set_series(data["ltv_series"])
-        self.campaigns.set_report(data["campaigns"])
-        fit_columns(self.campaign_table)
-        self.status.setText(range_text(data))
-        self.loaded.emit(data)
+        self._pending.update(data)
+        if "figures" in data:
+            for key, label in self.figures.items():
+                label.setText(figure_text(key, data["figures"].get(key)))
+            self.revenue_chart.set_series(data["revenue_series"], kind=CATEGORY)
+        if "ltv_series" in data:
+            self.ltv_chart.set_series(data["ltv_series"])
+        if "campaigns" in data:
+            self.campaigns.set_report(data["campaigns"])
+            fit_columns(self.campaign_table)
+        if all(k in self._pending for k in ("figures", "ltv_series", "campaigns")):
+            self.data = self._pending
+            self.status.setText(range_text(self.data))
+            self.loaded.emit(self.data)
 
     # Export -------------------------------------------------------------
     def export_pdf(self, path: str) -> int:

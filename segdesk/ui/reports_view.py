@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
@@ -26,6 +26,8 @@ GROUPINGS = {
     "roas": ["source", "campaign"],
 }
 MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
+PREFETCH_DELAY_MS = 1500  # a user still clicking through controls is not yet "looking at" a report
+PREFETCH_NEXT_MS = 50
 RANGES = [("All time", None), ("Last 30 days", 30), ("Last 90 days", 90), ("Last 365 days", 365)]
 
 
@@ -45,17 +47,17 @@ class ReportCache:
         self._items: dict = {}
 
     @staticmethod
-    def _key(key) -> tuple:
+    def key(key) -> tuple:
         name, params = key
         return name, tuple(sorted(params.items()))
 
     def get(self, key):
-        return self._items.get(self._key(key))
+        return self._items.get(self.key(key))
 
     def put(self, key, table, version: int) -> None:
         if version != self.version:
             return
-        self._items[self._key(key)] = table
+        self._items[self.key(key)] = table
         while len(self._items) > self.limit:
             self._items.pop(next(iter(self._items)))
 
@@ -75,8 +77,11 @@ class ReportsView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._generation = 0
-        self._prefetch_gen = 0
         self._cache = ReportCache()
+        self._inflight: dict = {}  # cache key -> (job, cache version) of reports being built
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.timeout.connect(self._prefetch_next)
         self._job = None
         self._stale = False
         self._drill: QDialog | None = None
@@ -218,49 +223,54 @@ class ReportsView(QWidget):
     def refresh(self) -> None:
         self._generation += 1
         gen, name, params = self._generation, self.report_name(), self.params()
-        if self._job is not None and not self._job.done:
-            self._job.cancel()
+        self._prefetch_timer.stop()
         started = time.perf_counter()
         cached = self._cache.get((name, params))
         if cached is not None:
             self._show(gen, cached, started)
             return
         self.status.setText("Loading…")
-        version = self._cache.version
-        job = self.ctx.read(lambda conn, progress: ReportTable.of(build_report(conn, name, **params)), f"report {name}")
+        job = self._request(name, params, f"report {name}")
+        if self._job is not None and self._job is not job and not self._job.done:
+            self._job.cancel()  # only stops it if it has not started: a superseded question
         self._job = job
+        when_done(job, lambda table: self._show(gen, table, started), lambda reason: self._fail(gen, reason))
 
-        def done(table):
-            self._cache.put((name, params), table, version)
-            self._show(gen, table, started)
+    def _request(self, name: str, params: dict, label: str):
+        """The job that builds this report: one already running for the same question, or a new one."""
+        key, version = ReportCache.key((name, params)), self._cache.version
+        running = self._inflight.get(key)
+        if running and running[1] == version and not running[0].is_cancelled():
+            return running[0]
+        job = self.ctx.read(lambda conn, progress: ReportTable.of(build_report(conn, name, **params)), label)
+        self._inflight[key] = (job, version)
 
-        when_done(job, done, lambda reason: self._fail(gen, reason))
+        def forget(*_):
+            if self._inflight.get(key, (None,))[0] is job:
+                del self._inflight[key]
 
-    def _prefetch(self, name: str, params: dict) -> None:
-        """Build the other attribution models in the background, one at a time, so a switch is instant.
+        when_done(job, lambda table: (self._cache.put((name, params), table, version), forget()), forget)
+        job.cancelled.connect(forget)
+        return job
 
-        The chain stops when the user moves on (a newer chain starts) or the data changes.
+    def _prefetch_next(self) -> None:
+        """Build one more attribution model in the background so that switching to it is instant.
+
+        It starts only after the user has looked at a report for a moment (and
+        never while their own question runs), so it does not slow what they asked for.
         """
-        if name != "attribution":
+        name, params = self.report_name(), self.params()
+        if name != "attribution" or not self.isVisible() or (self._job is not None and not self._job.done):
             return
-        self._prefetch_gen += 1
-        chain, version = self._prefetch_gen, self._cache.version
-        todo = [dict(params, model=m) for m in MODELS if self._cache.get((name, dict(params, model=m))) is None]
+        todo = [dict(params, model=m) for m in MODELS if self._cache.get((name, dict(params, model=m))) is None
+                and ReportCache.key((name, dict(params, model=m))) not in self._inflight]
         if not todo:
             return
-        p = todo[0]
         try:
-            job = self.ctx.read(lambda conn, progress: ReportTable.of(build_report(conn, name, **p)), "prefetch")
+            job = self._request(name, todo[0], "prefetch")
         except RuntimeError:
-            return  # the workspace is closing; nobody will switch models any more
-
-        def done(table):
-            self._cache.put((name, p), table, version)
-            if chain == self._prefetch_gen and version == self._cache.version:
-                self._prefetch_gen -= 1  # continue this same chain
-                self._prefetch(name, params)
-
-        when_done(job, done, lambda reason: None)
+            return  # the workspace is closing
+        when_done(job, lambda _table: self._prefetch_timer.start(PREFETCH_NEXT_MS), lambda reason: None)
 
     def _show(self, gen: int, report, started: float) -> None:
         if gen != self._generation:
@@ -274,7 +284,7 @@ class ReportsView(QWidget):
         self.status.setText(f"{len(table.rows)} rows · {self.last_timing_ms:.0f} ms · double-click a row for its "
                             f"contacts and orders" + (f" · {note}" if note else ""))
         self.reportShown.emit(table)
-        self._prefetch(self.report_name(), self.params())
+        self._prefetch_timer.start(PREFETCH_DELAY_MS)
 
     def _fail(self, gen: int, reason: str) -> None:
         if gen == self._generation:
