@@ -102,3 +102,25 @@ def test_cli_export_pdf_without_display(tmp_path):
 
     bad = subprocess.run(cmd + [str(tmp_path / "x.pdf"), "--report", "nope"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2
+
+
+@needs_poppler
+def test_dashboard_bundle_exports_pdf_from_the_view(qtbot, tmp_path):
+    from segdesk.ui.context import AppContext
+    from segdesk.ui.dashboard_view import DashboardView
+
+    build_workspace(tmp_path / "ws")
+    ctx = AppContext(tmp_path / "ws")
+    try:
+        view = DashboardView(ctx)
+        qtbot.addWidget(view)
+        with qtbot.waitSignal(view.loaded, timeout=10000):
+            view.set_preset(None)
+        action = view.export_pdf_action()
+        assert action.text().startswith("Export Dashboard")
+        pdf = tmp_path / "dashboard.pdf"
+        pages = view.export_pdf(str(pdf))
+        images = render_pages(pdf, tmp_path)
+        assert pages == len(images) >= 1 and ink(images[0]) > 0.02
+    finally:
+        ctx.close()
