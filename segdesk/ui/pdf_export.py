@@ -72,10 +72,10 @@ def _font(pt: float, bold: bool = False) -> QFont:
 
 
 class _Layout:
-    """Places blocks on pages; ``paint=False`` only measures (the first pass)."""
+    """Places blocks on pages; without a painter it only measures (the first pass, which counts pages)."""
 
-    def __init__(self, writer: QPdfWriter, painter: QPainter | None, title: str, date_range: str):
-        self.writer, self.p, self.title, self.date_range = writer, painter, title, date_range
+    def __init__(self, writer: QPdfWriter, painter: QPainter | None, title: str, date_range: str, total: int = 0):
+        self.writer, self.p, self.title, self.date_range, self.total = writer, painter, title, date_range, total
         rect = writer.pageLayout().paintRectPixels(writer.resolution())
         self.width, self.height = float(rect.width()), float(rect.height())
         self.footer_h = self._h(_font(7.5)) * 2
@@ -94,6 +94,7 @@ class _Layout:
 
     def new_page(self) -> None:
         if self.p:
+            self.footer()
             self.writer.newPage()
         self.page += 1
         self.pages = max(self.pages, self.page)
@@ -116,12 +117,12 @@ class _Layout:
             self.p.drawText(QRectF(0, 0, self.width, self._h(f)), Qt.AlignmentFlag.AlignRight, self.date_range)
         self.y = self._running_h()
 
-    def footer(self, total: int) -> None:
+    def footer(self) -> None:
         f = _font(7.5)
         self.p.setFont(f)
         self.p.setPen(MUTED)
         r = QRectF(0, self.height - self._h(f), self.width, self._h(f))
-        self.p.drawText(r, Qt.AlignmentFlag.AlignRight, f"Page {self.page} of {total}")
+        self.p.drawText(r, Qt.AlignmentFlag.AlignRight, f"Page {self.page} of {self.total}")
         self.p.drawText(r, Qt.AlignmentFlag.AlignLeft, f"Generated {datetime.now():%Y-%m-%d %H:%M}")
 
     def text(self, s: str, font: QFont, color: QColor = INK, gap: float = 0.3) -> None:
@@ -320,16 +321,9 @@ def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDes
     if not painter.begin(writer):
         raise OSError(f"cannot write {path}")
     try:
-        layout = _Layout(writer, painter, title, date_range)
-        original_new_page = layout.new_page
-
-        def new_page_with_footer():
-            layout.footer(total)
-            original_new_page()
-
-        layout.new_page = new_page_with_footer
+        layout = _Layout(writer, painter, title, date_range, total)
         _flow(layout, title, sections)
-        layout.footer(total)
+        layout.footer()
     finally:
         painter.end()
     return total
