@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -18,7 +17,6 @@ from tests.core.wire import at, identify, page  # noqa: E402
 
 SHOP = "https://shop.example.com/"
 FB = f"{SHOP}?utm_source=facebook&utm_medium=cpc&utm_campaign=spring"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 def build_workspace(folder) -> None:
@@ -73,7 +71,7 @@ def _cells(view) -> dict:
     return {m.row_key(r): [m.data(m.index(r, c)) for c in range(m.columnCount())] for r in range(m.rowCount())}
 
 
-def test_attribution_model_switch_changes_table_and_chart_and_drills_down(ctx, qtbot):
+def test_attribution_model_switch_changes_table_and_chart_and_drills_down(ctx, qtbot, screenshot):
     from segdesk.ui.reports_view import ReportsView
 
     view = ReportsView(ctx)
@@ -94,9 +92,8 @@ def test_attribution_model_switch_changes_table_and_chart_and_drills_down(ctx, q
     # ann's USD goes to facebook first-touch but to google last-touch.
     assert "100.00 USD" in " ".join(first["facebook"]) and "100.00 USD" not in " ".join(last.get("facebook", []))
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    qtbot.wait(100)
-    view.grab().save(str(ARTIFACTS / "reports.png"))
+    qtbot.wait(100)  # let the new axes lay out before the screenshot
+    screenshot(view, "reports_attribution")
 
     row = next(r for r in range(view.model.rowCount()) if view.model.row_key(r) == "google.com")
     dialog = view.drill_down(row)
@@ -129,7 +126,7 @@ def test_ltv_sorts_money_numerically_and_exports_csv(ctx, qtbot, tmp_path):
     assert any("(USD)" in h for h in rows[0]) and any("(EUR)" in h for h in rows[0])
 
 
-def test_dashboard_figures_equal_core_summary(ctx, qtbot):
+def test_dashboard_figures_equal_core_summary(ctx, qtbot, screenshot):
     from segdesk.core.reports import build_report
     from segdesk.ui.dashboard_view import DashboardView, figure_text, headline
     from segdesk.ui.report_table_model import ReportTable
@@ -151,9 +148,8 @@ def test_dashboard_figures_equal_core_summary(ctx, qtbot):
         assert label.text() == figure_text(key, expected[key])
     assert view.revenue_chart.series and view.ltv_chart.series
     assert view.campaigns.rowCount() >= 1
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     qtbot.wait(100)  # let the new figures and axes lay out before the screenshot
-    view.grab().save(str(ARTIFACTS / "dashboard.png"))
+    screenshot(view, "dashboard_figures")
 
 
 def test_views_refresh_after_data_changes(ctx, qtbot):
