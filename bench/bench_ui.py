@@ -263,9 +263,14 @@ def bench_sync(app, window, tmp: Path, relay_events: int, charges: int) -> dict:
         clock, gaps = QElapsedTimer(), []
         heartbeat = QTimer(interval=10)
 
+        worst = []
+
         def tick():
             if clock.isValid():
-                gaps.append(clock.restart())
+                gap = clock.restart()
+                gaps.append(gap)
+                if gap > 100:  # what was going on (for the record, and for whoever hunts it next)
+                    worst.append((gap, "after sync" if finished else status.message.text()))
             else:
                 clock.start()
 
@@ -292,7 +297,8 @@ def bench_sync(app, window, tmp: Path, relay_events: int, charges: int) -> dict:
     report = finished[0]
     return {"sync_s": round(sync_s, 1), "sources": {s.name: (s.status, s.counts) for s in report.sources},
             "longest_stall_ms": max(gaps), "stalls_over_100ms": sum(g > 100 for g in gaps),
-            "heartbeats": len(gaps), "p99_gap_ms": sorted(gaps)[int(len(gaps) * 0.99)]}
+            "heartbeats": len(gaps), "p99_gap_ms": sorted(gaps)[int(len(gaps) * 0.99)],
+            "stalls": sorted(worst, reverse=True)[:5]}
 
 
 def main() -> int:
@@ -301,14 +307,17 @@ def main() -> int:
     ap.add_argument("--journeys", type=int, default=40)
     ap.add_argument("--relay-events", type=int, default=20_000)
     ap.add_argument("--charges", type=int, default=2_000)
+    ap.add_argument("--only", choices=["startup", "journey", "sync"], help="run one part")
     ap.add_argument("--startup-child")
     args = ap.parse_args()
     if args.startup_child:
         startup_child(args.startup_child)
         return 0
     folder = fresh_copy(args.events)
-    results = {"events": args.events, "startup": bench_startup(folder)}
-    print(json.dumps(results["startup"]), file=sys.stderr)
+    results = {"events": args.events}
+    if args.only in (None, "startup"):
+        results["startup"] = bench_startup(folder)
+        print(json.dumps(results["startup"]), file=sys.stderr)
 
     from segdesk.ui.app import create_app
     from segdesk.ui.context import AppContext
@@ -319,10 +328,12 @@ def main() -> int:
     window = MainWindow(ctx)
     window.resize(1280, 800)
     window.show()
-    results["journey"] = bench_journeys(app, window, args.journeys)
-    print(json.dumps(results["journey"]), file=sys.stderr)
-    with tempfile.TemporaryDirectory() as tmp:
-        results["sync"] = bench_sync(app, window, Path(tmp), args.relay_events, args.charges)
+    if args.only in (None, "journey"):
+        results["journey"] = bench_journeys(app, window, args.journeys)
+        print(json.dumps(results["journey"]), file=sys.stderr)
+    if args.only in (None, "sync"):
+        with tempfile.TemporaryDirectory() as tmp:
+            results["sync"] = bench_sync(app, window, Path(tmp), args.relay_events, args.charges)
     window.close()
     ctx.close()
     print(json.dumps(results, indent=2))

@@ -6,7 +6,9 @@ window is interactive quickly however big the workspace is.
 
 from __future__ import annotations
 
+import gc
 import importlib
+import sys
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -19,6 +21,7 @@ from .sync_status import SyncStatus
 
 PAGES = (("dashboard", "Dashboard"), ("contacts", "Contacts"), ("reports", "Reports"),
          ("sources", "Sources"), ("relay", "Relay"))
+SWITCH_INTERVAL_S = 0.001
 EMPTY_SQL = ("SELECT (SELECT count(*) FROM (SELECT 1 FROM contacts LIMIT 1)) + "
              "(SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)) + (SELECT count(*) FROM sources)")
 
@@ -114,6 +117,13 @@ class MainWindow(QMainWindow):
         self.sync_status.finished.connect(lambda _r: self._syncing(False))
         self._build_actions()
         self._restore_state()
+        # Everything alive now (modules, Qt wrappers, this window) lives as long as the app: keep it out
+        # of the cycle collector's full passes, which otherwise walk it all, GIL held, and stall the GUI.
+        gc.freeze()
+        # A worker thread running Python hands the GIL over only every switch interval (5 ms by
+        # default), and the GUI thread often loses that race to other workers; asking sooner
+        # keeps the event loop's waits short while a sync or a report runs.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     # -- actions, toolbar, menus -------------------------------------------------
     def _build_actions(self) -> None:

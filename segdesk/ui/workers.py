@@ -13,11 +13,13 @@ reason. Widgets are only ever touched from those signals.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,33 @@ def one_line(exc: BaseException) -> str:
     """The reason a user reads: the exception's first line, never a traceback."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+_gc_pauses = 0
+_gc_lock = threading.Lock()
+
+
+@contextmanager
+def gc_paused():
+    """No cyclic garbage collection while a big write runs.
+
+    A sync's identity stitch allocates millions of objects; each automatic
+    full collection then walks them all while holding the GIL, which froze the
+    GUI thread for up to a second at 1M events. Reference counting still frees
+    almost everything; the cycle collector resumes when the write ends.
+    """
+    global _gc_pauses
+    with _gc_lock:
+        _gc_pauses += 1
+        was_enabled = gc.isenabled()
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and was_enabled:
+                gc.enable()
 
 
 class Job(QObject):
@@ -149,8 +178,12 @@ class DbWriter(_Runner):
         """Run ``fn(workspace, progress)`` on the writer thread; returns its :class:`Job`."""
         job = Job(label)
         self._track(job)
-        job.future = self._pool.submit(job._run, fn, self.workspace)
+        job.future = self._pool.submit(self._run_quietly, job, fn)
         return job
+
+    def _run_quietly(self, job: Job, fn: Callable) -> None:
+        with gc_paused():
+            job._run(fn, self.workspace)
 
     def call(self, fn: Callable[[Workspace], Any], timeout: float | None = 30) -> Any:
         """Run ``fn(workspace)`` on the writer thread and wait for it (short setup calls only)."""
