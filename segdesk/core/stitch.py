@@ -50,7 +50,17 @@ def gather(conn) -> Evidence:
         "SELECT id, message_id, type, anonymous_id, user_id, ts, email, contact_key, method "
         "FROM events WHERE type IN ('identify', 'alias')"
     )
+    links_append, nodes_add = ev.links.append, ev.nodes.add
     for eid, mid, etype, aid, uid, ts, email, ckey, method in rows:
+        if email and not ckey and (not uid or uid == email) and etype == "identify":
+            # The common case (a form or link opt-in): one email, one device.
+            node = "email:" + email
+            if ts < first.get(node, "~"):
+                first[node] = ts
+            nodes_add(node)
+            if aid:
+                links_append(DeviceLink(aid, node, ts, method or "manual", eid, mid))
+            continue
         ids = []
         if email:
             ids.append(email_node(email))
