@@ -146,13 +146,25 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 15.0) -> No
     raise OSError(f"the demo relay did not answer at {url} within {timeout:.0f} s")
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the demo process dies without cleaning up (kill -9, crash)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_background(relay: dict, port: int, log_dir: Path) -> list[subprocess.Popen]:
     """Start the relay and the trickle; returns both processes (relay first)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = open(log_dir / "demo-relay.log", "ab")
     relay_proc = subprocess.Popen(
         [sys.executable, "-m", "segdesk.collector_relay", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data", relay["data"]], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+         "--data", relay["data"]], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     try:
         _wait_healthy(relay["url"], relay_proc)
     except OSError:
@@ -160,7 +172,8 @@ def start_background(relay: dict, port: int, log_dir: Path) -> list[subprocess.P
         raise
     trickle_proc = subprocess.Popen(
         [sys.executable, "-m", "segdesk.commands.demo", "--trickle", relay["url"], relay["write_key"]],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     return [relay_proc, trickle_proc]
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import __version__
@@ -73,8 +74,23 @@ class Launcher(QObject):
             self.ctx.close()
 
 
+def quit_on_signals(app: QApplication) -> None:
+    """Ctrl+C or SIGTERM in the terminal closes the app cleanly (callers' cleanup runs)."""
+    def quit_app(*_args):
+        app.closeAllWindows()
+        app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, quit_app)
+    # Python handles signals only between bytecodes; a light timer gives it the chance.
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(300)
+
+
 def main(workspace: str | os.PathLike | None = None, argv: list[str] | None = None) -> int:
     app = create_app(argv)
+    quit_on_signals(app)
     launcher = Launcher(app)
     try:
         launcher.open(choose_workspace(workspace))
