@@ -209,9 +209,10 @@ class SyncStatus(QWidget):
         parts = [f"{len(ok)} of {len(report.sources)} sources synced"]
         events = sum(s.changed.get("events", 0) for s in report.sources)
         if events:
-            parts.append(f"{events:,} new events")
+            parts.append(f"{events:,} new event{'s' if events != 1 else ''}")
         if report.changed_contacts:
-            parts.append(f"{len(report.changed_contacts):,} contacts updated")
+            n = len(report.changed_contacts)
+            parts.append(f"{n:,} contact{'s' if n != 1 else ''} updated")
         return ", ".join(parts)
 
     def refresh_state(self) -> None:
