@@ -8,6 +8,7 @@ from ..core import people
 from ..core.contacts import list_contacts
 from ..core.journey import journey
 from ..core.money import format_money
+from ..core.reports.data import refresh_report_orders
 from .output import add_format_flags, print_csv, print_json, print_table
 
 CONTACT_COLUMNS = ["email", "name", "first_seen", "last_seen", "devices", "customer", "revenue", "tags"]
@@ -43,6 +44,8 @@ def register(sub, common) -> None:
 
 
 def run_contacts(args, ws) -> int:
+    with ws.conn:
+        refresh_report_orders(ws.conn)  # revenue from the counted-orders cache, not a live scan per row
     rows = list_contacts(ws.conn, args.search, limit=args.limit)
     if args.json:
         print_json({"contacts": rows})

@@ -1,8 +1,11 @@
-"""The contacts list: canonical contacts with their devices, revenue and tags."""
+"""The contacts list: canonical contacts with their devices, revenue (counted orders, net) and tags."""
 
 from __future__ import annotations
 
 import orjson
+
+from .orders import source_of_truth
+from .reports.data import orders_source
 
 LIST_SQL = """
 SELECT c.id, c.email, c.first_name, c.last_name, c.first_seen,
@@ -12,10 +15,8 @@ SELECT c.id, c.email, c.first_name, c.last_name, c.first_seen,
        (SELECT group_concat(tag, ';') FROM (SELECT DISTINCT t.tag FROM tags t
          JOIN identity_nodes n ON n.node = t.identifier WHERE n.contact_id = c.id ORDER BY t.tag)) AS tags,
        (SELECT json_group_object(currency, net) FROM (
-          SELECT o.currency, sum(o.amount - coalesce((SELECT sum(f.amount) FROM refunds f
-                 WHERE f.origin = o.origin AND f.order_id = o.order_id), 0)) AS net
-          FROM orders o JOIN contacts m ON m.email = o.email WHERE m.canonical_id = c.id
-          GROUP BY o.currency)) AS revenue
+          SELECT r.currency, sum(r.amount - r.refunded) AS net FROM {orders} r
+          WHERE r.contact_id = c.id GROUP BY r.currency)) AS revenue
 FROM contacts c
 WHERE c.canonical_id = c.id {where}
 ORDER BY {order}
@@ -25,12 +26,13 @@ LIMIT :limit OFFSET :offset
 
 def list_contacts(conn, search: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict]:
     where = ""
-    params: dict = {"limit": limit, "offset": offset}
+    params: dict = {"limit": limit, "offset": offset, "truth": source_of_truth(conn)}
     if search:
         where = ("AND (c.email LIKE :q OR c.first_name LIKE :q OR c.last_name LIKE :q "
                  "OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email LIKE :q))")
         params["q"] = f"%{search.strip().lower()}%"
-    rows = conn.execute(LIST_SQL.format(where=where, order="c.first_seen IS NULL, c.first_seen, c.email"), params)
+    sql = LIST_SQL.format(where=where, order="c.first_seen IS NULL, c.first_seen, c.email", orders=orders_source(conn))
+    rows = conn.execute(sql, params)
     out = []
     for cid, email, first, last, first_seen, devices, last_seen, tags, revenue in rows:
         money = {k: v for k, v in orjson.loads(revenue).items()} if revenue else {}
