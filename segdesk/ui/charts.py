@@ -93,12 +93,22 @@ class ChartWidget(QWidget):
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot_widget.setMinimumHeight(180)
         self.plot = self.plot_widget.getPlotItem()
+        # The legend sits beside the plot, not on it (eight lines of legend would cover the data):
+        # an empty right axis reserves its room and the legend is pinned over that margin.
+        self.legend = pg.LegendItem(labelTextColor="#222", verSpacing=-6)
+        self.legend.setParentItem(self.plot)
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 28))
+        self.plot.showAxis("right")
+        self._margin = self.plot.getAxis("right")
+        self._margin.setPen(pg.mkPen(None))
+        self._margin.setStyle(showValues=False, tickLength=0)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMenuEnabled(False)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).setPen(pg.mkPen("#555"))
             self.plot.getAxis(axis).setTextPen(pg.mkPen("#333"))
-        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" beside a money axis only confuses
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)  # "(x0.001)" beside a money axis only confuses
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot_widget)
@@ -110,7 +120,6 @@ class ChartWidget(QWidget):
         self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
         self._points: list[tuple[str, str | None, list[tuple[float, float, str]]]] = []
         self._axis_kind: str | None = None
-        self.plot.addLegend(offset=(-10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
         self.set_series([])
 
     # Drawing ------------------------------------------------------------
@@ -124,12 +133,10 @@ class ChartWidget(QWidget):
         if x_label is not None:
             self._x_label = x_label
         p = self.plot
-        p.clear()  # also drops the items' legend entries
+        p.clear()
+        self.legend.clear()
         p.setTitle(self._title, color="#222", size="11pt")
         self._set_axis(self.kind)
-        # Lines (LTV, revenue) climb to the right, so their legend sits top-left; bars keep the top-right.
-        p.legend.setOffset((10, 5) if self.kind != CATEGORY else (-10, 5))
-        p.legend.setColumnCount(2 if len(self.series) > 4 else 1)
         self._points = []
         if self.kind == CATEGORY:
             self._draw_bars()
@@ -137,6 +144,8 @@ class ChartWidget(QWidget):
             self._draw_lines()
         p.addItem(self._hover, ignoreBounds=True)
         self._hover.hide()
+        self.legend.updateSize()
+        self._margin.setWidth(int(self.legend.boundingRect().width()) + 8 if self.series else 8)
         p.enableAutoRange(axis="x")
         if self.kind != CATEGORY:
             p.enableAutoRange(axis="y")
@@ -149,6 +158,7 @@ class ChartWidget(QWidget):
             axis = pg.DateAxisItem(orientation="bottom") if kind == TIME else pg.AxisItem(orientation="bottom")
             axis.setPen(pg.mkPen("#555"))
             axis.setTextPen(pg.mkPen("#333"))
+            axis.enableAutoSIPrefix(False)
             p.setAxisItems({"bottom": axis})
             self._axis_kind = kind
         if kind != CATEGORY:
@@ -172,9 +182,10 @@ class ChartWidget(QWidget):
             pts.sort()
             color = PALETTE[groups.index(s.get("key", s["name"])) % len(PALETTE)]
             style = Qt.PenStyle.SolidLine if currencies.index(cur) == 0 else Qt.PenStyle.DashLine
-            self.plot.plot([p[0] for p in pts], [p[1] for p in pts], name=s["name"],
-                           pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=5,
-                           symbolBrush=color, symbolPen=None)
+            line = self.plot.plot([p[0] for p in pts], [p[1] for p in pts],
+                                  pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=5,
+                                  symbolBrush=color, symbolPen=None)
+            self.legend.addItem(line, s["name"])
             self._points.append((s["name"], cur, pts))
 
     def _draw_bars(self) -> None:
@@ -193,14 +204,14 @@ class ChartWidget(QWidget):
             xs = [k + (i - (n - 1) / 2) * width for k in range(len(keys))]
             ys = [values.get(k, 0.0) for k in keys]
             color = PALETTE[i % len(PALETTE)]
-            bars = pg.BarGraphItem(x=xs, height=ys, width=width * 0.95, brush=color, pen=pg.mkPen(color), name=s["name"])
+            bars = pg.BarGraphItem(x=xs, height=ys, width=width * 0.95, brush=color, pen=pg.mkPen(color))
             self.plot.addItem(bars)
+            self.legend.addItem(bars, s["name"])
             # x is the key's slot (not the bar's offset) so hovering a slot shows every currency.
             self._points.append((s["name"], cur, [(float(k), y, key) for k, (y, key) in enumerate(zip(ys, keys))]))
         step = max(1, -(-len(keys) // 14))  # at most ~14 labels; every bar still hovers
         tops = [y for _, _, pts in self._points for _, y, _ in pts] or [0.0]
-        # Headroom above the tallest bar keeps the legend off the bars.
-        self.plot.setYRange(min(0.0, min(tops)), max(tops) * 1.3 or 1.0, padding=0)
+        self.plot.setYRange(min(0.0, min(tops)), max(tops) * 1.08 or 1.0, padding=0)
         short = [(k, key if len(key) <= 14 else key[:13] + "…") for k, key in enumerate(keys) if k % step == 0]
         self.plot.getAxis("bottom").setTicks([short])
 
@@ -234,7 +245,7 @@ class ChartWidget(QWidget):
         self._hover.show()
 
     # Export -------------------------------------------------------------
-    def render_into(self, painter: QPainter, target: QRectF, *, pixel_width: int = 900, scale: float = 2.5) -> None:
+    def render_into(self, painter: QPainter, target: QRectF, *, pixel_width: int = 760, scale: float = 3.0) -> None:
         """Paint the chart into ``target`` (a PDF page area), laid out at ``pixel_width`` screen pixels.
 
         It goes through an image at ``scale`` times that size: painting the scene

@@ -34,7 +34,9 @@ def load_figures(conn, since: str | None, until: str | None) -> dict:
 
 def load_ltv_curve(conn, since: str | None, until: str | None) -> dict:
     ltv = ReportTable.of(build_report(conn, "ltv", by="source", since=since, until=until))
-    return {"ltv_series": chart_series(ltv)}
+    # Only the curve itself: with no contact old enough for a 30-day point there is nothing to draw
+    # (chart_series would fall back to revenue bars, which is not this chart).
+    return {"ltv_series": chart_series(ltv) if ltv.series else []}
 
 
 def load_top_campaigns(conn, since: str | None, until: str | None) -> dict:
