@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolBut
 
 from ..core.progress import Progress
 from ..core.refresh import refresh_reports
-from ..sync.engine import SyncReport, run_sync
 from .context import AppContext, Changes
 
 THROTTLE_S = 0.05
@@ -24,7 +23,7 @@ ERRORS_SQL = ("SELECT s.name, st.last_error FROM sources s JOIN sync_state st ON
               "WHERE st.last_error IS NOT NULL ORDER BY s.name")
 
 
-def changes_of(report: SyncReport) -> Changes:
+def changes_of(report) -> Changes:
     changed: dict[str, int] = {}
     for s in report.sources:
         for key, n in s.changed.items():
@@ -71,7 +70,7 @@ class SyncStatus(QWidget):
         self.ctx = ctx
         self.job = None
         self.http_options = None  # tests inject fake transports (sync.http.HttpOptions)
-        self.last_report: SyncReport | None = None
+        self.last_report = None  # the engine's SyncReport
         self.failures: list[tuple[str, str]] = []
         self.bars: dict[str, QProgressBar] = {}
         self._bridge = _Bridge()
@@ -119,6 +118,8 @@ class SyncStatus(QWidget):
         names = list(names) if names else None
 
         def job_fn(ws, progress):
+            from ..sync.engine import run_sync  # httpx and the connectors load on the first sync, not at start
+
             kwargs = {"options": options} if options is not None else {}
             report = run_sync(ws, names, progress, on_source=bridge.on_source, **kwargs)
             refresh_reports(ws)  # sessions and counted orders for the dashboard; cheap when nothing changed
@@ -170,7 +171,7 @@ class SyncStatus(QWidget):
         self.message.setText(status)
 
     # -- the end -------------------------------------------------------------------
-    def _done(self, report: SyncReport | None) -> None:
+    def _done(self, report) -> None:
         self.cancel_btn.hide()
         self.last_report = report
         if report is None:
@@ -204,7 +205,7 @@ class SyncStatus(QWidget):
         self.finished.emit(None)
 
     @staticmethod
-    def _summary(report: SyncReport) -> str:
+    def _summary(report) -> str:
         ok = [s for s in report.sources if s.ok]
         parts = [f"{len(ok)} of {len(report.sources)} sources synced"]
         events = sum(s.changed.get("events", 0) for s in report.sources)
