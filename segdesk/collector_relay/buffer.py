@@ -18,7 +18,6 @@ crosses SQLite's threshold, so no ingest request waits for one.
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
 import threading
 import time
@@ -74,6 +73,38 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
+class _Mailbox:
+    """Work for the writer thread. Posting is a lock and a list append; the
+    writer is signalled only when it sleeps, so under load (writer busy
+    committing) requests never pay for waking a thread, and the writer takes
+    everything posted meanwhile in one go: that is the group commit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list = []
+        self._sleeping = False
+        self._wake = threading.Event()
+
+    def put(self, item) -> None:
+        with self._lock:
+            self._items.append(item)
+            wake, self._sleeping = self._sleeping, False
+        if wake:
+            self._wake.set()
+
+    def take_all(self) -> list:
+        while True:
+            with self._lock:
+                items, self._items = self._items, []
+                if not items:
+                    # Cleared under the lock, before a poster can see us asleep.
+                    self._sleeping = True
+                    self._wake.clear()
+            if items:
+                return items
+            self._wake.wait()
+
+
 class Buffer:
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         self.path = Path(path)
@@ -81,9 +112,8 @@ class Buffer:
         conn = _connect(self.path, self._synchronous)
         conn.executescript(SCHEMA)
         self._writer_conn = conn
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue = _Mailbox()
         self._local = threading.local()
-        self._pending: dict[asyncio.AbstractEventLoop, list] = {}
         self._thread: threading.Thread | None = None
         self._checkpointer: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -129,19 +159,8 @@ class Buffer:
         returns once they are committed."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        pending = self._pending.setdefault(loop, [])
-        pending.append((rows, bots, future))
-        if len(pending) == 1:
-            loop.call_soon(self._hand_over, loop)
+        self._queue.put(("append", [(rows, bots, future)], None, loop))
         await future
-
-    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        # Everything requests queued during one turn of the event loop goes to
-        # the writer as one item: one wake-up of the writer thread instead of
-        # one per request, which under load is a real share of the CPU.
-        pending = self._pending.pop(loop, [])
-        if pending:
-            self._queue.put(("append", pending, None, loop))
 
     async def call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run fn(conn) on the writer thread in its own transaction."""
@@ -172,19 +191,9 @@ class Buffer:
     def _run(self) -> None:
         conn = self._writer_conn
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            group = [item]
-            while True:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)  # finish this group, then stop
-                    break
-                group.append(nxt)
+            group = self._queue.take_all()
+            stop = None in group
+            group = [item for item in group if item is not None]
             appends = [g for g in group if g[0] == "append"]
             results: list[tuple] = []
             if appends:
@@ -196,6 +205,8 @@ class Buffer:
                     except Exception as exc:  # handed to the awaiting caller
                         results.append((future, loop, None, exc))
             self._resolve(results)
+            if stop:
+                return
 
     def _commit_appends(self, conn: sqlite3.Connection, appends: list) -> list[tuple]:
         # One statement for the whole group: the per-call overhead of the

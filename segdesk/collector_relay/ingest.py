@@ -28,10 +28,26 @@ _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 # The smallest transparent GIF (1x1), for <img> clients without JavaScript.
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _OK = orjson.dumps({"success": True})
+_OK_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_OK))]
 _PAGE_PARAMS = ("url", "referrer", "path", "title", "search")
 _CAMPAIGN_PARAMS = ("source", "medium", "term", "content")  # utm_campaign is the name
 _EVENT_PARAMS = ("type", "anonymousId", "userId", "messageId", "event", "timestamp",
                  "name", "previousId", "groupId")
+
+
+class Accepted:
+    """The hot path's 200 answer as two raw ASGI messages; a Starlette
+    Response would rebuild the same fixed headers for every request."""
+
+    __slots__ = ("raw_headers",)
+
+    def __init__(self, headers: dict) -> None:
+        self.raw_headers = _OK_HEADERS + [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                                          for k, v in headers.items()]
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": _OK})
 
 
 class Ingest:
@@ -113,7 +129,7 @@ class Ingest:
             return error_response(exc, cors)
         headers = dict(cors)
         self._set_cookie(headers, request, anonymous_id)
-        return Response(_OK, headers=headers, media_type="application/json")
+        return Accepted(headers)
 
     async def _store(self, request: Request, events: list, sent_at, kind) -> str | None:
         """Validate, drop bots, store durably; return the first anonymousId seen."""
