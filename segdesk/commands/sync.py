@@ -8,7 +8,7 @@ import orjson
 
 from ..core.progress import Progress
 from ..sync.engine import run_sync
-from .output import TerminalProgress, print_json
+from .output import TerminalProgress
 
 
 def register(sub, common) -> None:

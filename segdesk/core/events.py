@@ -316,14 +316,14 @@ def parse_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, object, bytes | N
 def import_events_file(ws: Workspace, fileobj, *, origin: str = "import", progress: Progress | None = None,
                        total_bytes: int | None = None) -> ImportResult:
     """Import a binary file object of JSON Lines (a real file or stdin)."""
-    position = None
-    if total_bytes:
-        def position():
-            try:
-                return fileobj.tell() / total_bytes
-            except (OSError, ValueError):
-                return None
-    return import_parsed(ws, parse_lines(fileobj), origin=origin, progress=progress, position=position)
+    def position():
+        try:
+            return fileobj.tell() / total_bytes
+        except (OSError, ValueError):
+            return None
+
+    return import_parsed(ws, parse_lines(fileobj), origin=origin, progress=progress,
+                         position=position if total_bytes else None)
 
 
 def import_events(ws: Workspace, events: Iterable[dict], *, origin: str, progress: Progress | None = None) -> ImportResult:

@@ -7,7 +7,6 @@ connection of their own.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone

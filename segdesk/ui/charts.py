@@ -12,42 +12,16 @@ PDF (``render_into``), so the exported chart is the one the user saw.
 
 from __future__ import annotations
 
-import ctypes
-import sys
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..core.money import exponent, format_money
+from . import qtfix  # noqa: F401  (pyqtgraph's many void calls: PySide6 6.12.0's None leak)
 
-
-
-def _guard_void_call_leak() -> bool:
-    """PySide6 6.12.0 on CPython 3.11 drops a reference to None on every call of a void C++ method.
-
-    pyqtgraph makes hundreds of such calls per redraw (addItem, removeItem,
-    setPen...), so a few dozen report switches drain None's count and CPython
-    aborts ("none_dealloc"). Where the probe shows the leak, None gets a
-    reference count it cannot run out of, which is what CPython 3.12 does for
-    every interpreter (immortal None). PySide6 6.11 and Python 3.12+ are unaffected.
-    """
-    if sys.version_info >= (3, 12):
-        return False
-    probe = QObject()
-    before = sys.getrefcount(None)
-    for _ in range(16):
-        probe.setObjectName("probe")
-    leaked = before - sys.getrefcount(None)
-    if leaked < 16:
-        return False
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40  # ob_refcnt is a PyObject's first field
-    return True
-
-
-VOID_CALL_GUARD = _guard_void_call_leak()
 
 # Colour-blind-safe (Okabe-Ito), readable on white and in print.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
