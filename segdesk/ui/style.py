@@ -1,4 +1,4 @@
-"""Look and feel: Fusion, a light and a dark palette, resources/style.qss, and tinted SVG icons.
+"""Look and feel: Fusion, a light and a dark palette, segdesk/resources/style.qss, and tinted SVG icons.
 
 The theme follows the system (Qt's colour scheme hint) unless the user picks
 one in Settings; a change of the system scheme while running re-applies it.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, Qt
@@ -15,7 +16,10 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QP
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# Package data, so it ships in the wheel and the PyInstaller bundle as well as
+# in a checkout. Every way SegDesk installs unpacks it to real files, which the
+# style sheet's url() needs, hence a plain Path.
+RESOURCES = Path(str(files("segdesk") / "resources"))
 ICONS = RESOURCES / "icons"
 THEMES = ("system", "light", "dark")
 
