@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sqlite3
 import sys
 
@@ -46,6 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _can_open_app() -> bool:
+    """A display to show a window on (always on macOS and Windows), or an explicit Qt platform.
+
+    The frozen bundle follows the same rule: on a Linux box with no display an
+    invisible offscreen window would just hang, so it prints help there too.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["relay"]:
@@ -56,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        if not _can_open_app():
+            parser.print_help()
+            return 0
+        args.command = "app"  # CONTRACTS.md §3: `segdesk` alone opens the app
+        args.run = importlib.import_module("segdesk.commands.app").run
     ws = None
     try:
         if args.command not in NO_WORKSPACE:

@@ -97,6 +97,9 @@ def main(workspace: str | os.PathLike | None = None, argv: list[str] | None = No
     except WorkspaceError as exc:
         QMessageBox.critical(None, "SegDesk", str(exc))
         return 1
+    quit_after = os.environ.get("SEGDESK_QUIT_AFTER_MS")
+    if quit_after:  # packaging smoke tests: show the window, then leave cleanly
+        QTimer.singleShot(int(quit_after), app.quit)
     try:
         return app.exec()
     finally:
