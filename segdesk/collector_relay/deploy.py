@@ -22,7 +22,6 @@ import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from segdesk.collector_relay import deploy_scripts

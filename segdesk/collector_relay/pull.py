@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from segdesk.collector_relay import buffer as store
+from segdesk.collector_relay import housekeeping as store
 from segdesk.collector_relay.buffer import Buffer
 from segdesk.collector_relay.config import RelayConfig, secret_matches
 from segdesk.collector_relay.web import (

@@ -9,7 +9,7 @@ import time
 import httpx
 import orjson
 
-from segdesk.collector_relay import buffer as store
+from segdesk.collector_relay import housekeeping as store
 
 
 def page(anon="anon-1", **extra):
