@@ -322,3 +322,34 @@ def m0003_reports_touches_orders(db):
     for op in ("INSERT", "DELETE", "UPDATE OF email, canonical_id"):
         name = op.split()[0].lower()
         db.execute(f"CREATE TRIGGER contacts_{name}_report_orders AFTER {op} ON contacts {dirty}")
+
+
+@migrations(name="0004_identity_dirty")
+def m0004_identity_dirty(db):
+    """A flag that says the identity evidence changed since the last stitch.
+
+    Most syncs bring only page views: then there is nothing to re-stitch but
+    first-seen times, and the stitch skips the rest. Every write that can change
+    who is who sets the flag; the stitch clears it.
+    """
+    db.executescript(
+        """
+        CREATE TABLE identity_state (id INTEGER PRIMARY KEY CHECK (id = 1), dirty INTEGER NOT NULL);
+        INSERT INTO identity_state(id, dirty) VALUES (1, 1);
+        CREATE TRIGGER events_insert_identity AFTER INSERT ON events
+        WHEN NEW.type IN ('identify', 'alias') OR NEW.user_id IS NOT NULL
+        BEGIN UPDATE identity_state SET dirty = 1 WHERE dirty = 0; END;
+        CREATE TRIGGER events_delete_identity AFTER DELETE ON events
+        WHEN OLD.type IN ('identify', 'alias') OR OLD.user_id IS NOT NULL
+        BEGIN UPDATE identity_state SET dirty = 1 WHERE dirty = 0; END;
+        """
+    )
+    dirty = "BEGIN UPDATE identity_state SET dirty = 1 WHERE dirty = 0; END;"
+    watched = {
+        "contact_keys": "UPDATE", "contacts": "UPDATE OF email, created_at", "orders": "UPDATE OF email, created_at",
+        "manual_merges": "UPDATE", "tags": "UPDATE", "subscriptions": "UPDATE OF email",
+    }
+    for table, update in watched.items():
+        for op in ("INSERT", "DELETE", update):
+            name = f"{table}_{op.split()[0].lower()}_identity"
+            db.execute(f"CREATE TRIGGER {name} AFTER {op} ON {table} {dirty}")

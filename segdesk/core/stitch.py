@@ -187,11 +187,32 @@ def _write_first_seen(conn) -> set[int]:
     return {cid for _, cid in updates}
 
 
+def _contacts_count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM contacts WHERE canonical_id = id").fetchone()[0]
+
+
+def _shared_count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM devices WHERE shared = 1").fetchone()[0]
+
+
+def _waiting_count(conn) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM identity_nodes WHERE contact_id IS NULL AND node LIKE 'cid:%'").fetchone()[0]
+
+
 def stitch(ws: Workspace, progress: Progress | None = None) -> StitchResult:
     """Re-derive identity from all evidence; same data, same result, whatever the order it came in."""
     conn = ws.conn
     if progress:
         progress.update("Stitching identities", 0.0)
+    if not conn.execute("SELECT dirty FROM identity_state").fetchone()[0]:
+        # No identity evidence changed (a sync of page views): only first-seen times can move.
+        with conn:
+            touched = _write_first_seen(conn)
+        if progress:
+            progress.update("Stitched identities", 1.0)
+        return StitchResult(contacts=_contacts_count(conn), changed_contacts=touched,
+                            shared_devices=_shared_count(conn), waiting=_waiting_count(conn))
     res = resolve(gather(conn))
     if progress:
         progress.update("Stitching identities", 0.5)
@@ -208,6 +229,7 @@ def stitch(ws: Workspace, progress: Progress | None = None) -> StitchResult:
         devices, seg_contacts = _write_segments(conn, res, ids)
         touched |= seg_contacts
         touched |= _write_first_seen(conn)
+        conn.execute("UPDATE identity_state SET dirty = 0")
     result.changed_contacts = touched
     result.changed_devices = devices
     result.contacts = len({c for c in canon.values() if c})

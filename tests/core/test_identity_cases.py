@@ -97,3 +97,20 @@ def test_erase_removes_a_person_and_keeps_the_others_on_a_shared_device(ws):
     assert ws.conn.execute("SELECT count(*) FROM events WHERE raw LIKE '%a@example.com%'").fetchone()[0] == 0
     assert ws.conn.execute("SELECT count(*) FROM refunds").fetchone()[0] == 0
     assert [t for _, t in _pages(ws, "b@example.com")] == [at(1, 1)]
+
+
+def test_a_sync_of_page_views_only_skips_the_stitch_but_moves_first_seen(ws):
+    import_events(ws, [page("d", at(1)), identify("d", at(1, 1), email="late@example.com")], origin="t")
+    stitch(ws)
+    assert ws.conn.execute("SELECT dirty FROM identity_state").fetchone()[0] == 0
+    # An older page view of the same device arrives later (a relay that was behind).
+    import_events(ws, [page("d", at(0))], origin="t")
+    assert ws.conn.execute("SELECT dirty FROM identity_state").fetchone()[0] == 0
+    result = stitch(ws)
+    assert result.contacts == 1 and result.changed_contacts
+    assert journey(ws.conn, "late@example.com")["contact"]["first_seen"] == at(0)
+    # An identify does flag it.
+    import_events(ws, [identify("e", at(2), email="late@example.com")], origin="t")
+    assert ws.conn.execute("SELECT dirty FROM identity_state").fetchone()[0] == 1
+    stitch(ws)
+    assert {d["anonymous_id"] for d in journey(ws.conn, "late@example.com")["devices"]} == {"d", "e"}
