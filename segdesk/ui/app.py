@@ -30,6 +30,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QApplication(argv if argv is not None else ["segdesk"])
     app.setApplicationDisplayName("SegDesk")
+    # Matches resources/com.segdesk.SegDesk.desktop, so Wayland docks show our icon and name.
+    app.setDesktopFileName("com.segdesk.SegDesk")
     app.setWindowIcon(app_icon())
     apply_theme(app, saved_theme())
     return app
