@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Build the PyInstaller bundle (build.spec) and use it: --version, a demo workspace,
+# report summary --json, keyring's backends, the app offscreen to its main window and
+# back out (plain `segdesk` and `segdesk app`), and `segdesk demo` with its live relay.
+# Prints the build time, the bundle's size and its start-up time.
+#
+# Usage: scripts/check_bundle.sh     PY=python3 by default: the environment with SegDesk
+#        and PyInstaller (installed here when missing: pip install -e '.[bundle]' does it too).
+#        SKIP_BUILD=1 checks an existing dist/segdesk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-python3}
+PYINSTALLER_VERSION=6.22.3
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/segdesk-bundle.XXXXXX")
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+unset SEGDESK_WORKSPACE
+trap 'rm -rf "$OUT"' EXIT
+BIN=$PWD/dist/segdesk/segdesk
+
+fail() {
+    echo "check_bundle: $*" >&2
+    exit 1
+}
+
+ms() { date +%s%3N; }
+
+if [[ -z ${SKIP_BUILD:-} ]]; then
+    if ! "$PY" -m PyInstaller --version >/dev/null 2>&1; then
+        echo "check_bundle: installing pyinstaller==$PYINSTALLER_VERSION into $("$PY" -c 'import sys; print(sys.prefix)')"
+        "$PY" -m pip install -q "pyinstaller==$PYINSTALLER_VERSION" 2>&1 | grep -v "^WARNING: Location" || true
+    fi
+    echo "check_bundle: building with PyInstaller $("$PY" -m PyInstaller --version)"
+    t0=$(ms)
+    "$PY" -m PyInstaller --noconfirm --clean --log-level ERROR \
+        --distpath dist --workpath build/pyinstaller build.spec >"$OUT/build.log" 2>&1 \
+        || { tail -40 "$OUT/build.log" >&2; fail "pyinstaller failed"; }
+    echo "  build time: $(( ($(ms) - t0) / 1000 ))s"
+fi
+[[ -x $BIN ]] || fail "no bundle at $BIN"
+echo "  bundle size: $(du -sh dist/segdesk | cut -f1) (dist/segdesk), $(find dist/segdesk -type f | wc -l) files"
+
+cd "$OUT"  # the bundle must not lean on the checkout
+WS=$OUT/workspace
+
+version=$("$BIN" --version)
+[[ $version == "segdesk "* ]] || fail "--version printed: $version"
+"$BIN" --workspace "$WS" demo --no-open --contacts 50 >"$OUT/demo.log" 2>&1 || { cat "$OUT/demo.log" >&2; fail "demo --no-open"; }
+"$BIN" --workspace "$WS" report summary --json >"$OUT/summary.json" || fail "report summary --json"
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["contacts"] == 50, d' "$OUT/summary.json" \
+    || fail "report summary --json is not the demo's 50 contacts"
+echo "  $version; demo --no-open --contacts 50 and report summary --json work"
+
+# keyring finds its backends through entry points: the bundle must see what Python sees.
+"$BIN" -m keyring --list-backends | sed 's/ (priority.*//' | sort >"$OUT/kr-bundle"
+"$PY" -m keyring --list-backends | sed 's/ (priority.*//' | sort >"$OUT/kr-python"
+diff "$OUT/kr-python" "$OUT/kr-bundle" >&2 || fail "the bundle's keyring backends differ from Python's"
+echo "  keyring backends as in Python: $(tr '\n' ' ' <"$OUT/kr-bundle")"
+
+# The app, offscreen: to the main window and straight back out (SEGDESK_QUIT_AFTER_MS).
+export QT_QPA_PLATFORM=offscreen
+best=999999
+for _ in 1 2 3; do
+    t0=$(ms)
+    SEGDESK_QUIT_AFTER_MS=0 timeout 60 "$BIN" --workspace "$WS" app || fail "the app did not open and close"
+    t=$(( $(ms) - t0 ))
+    (( t < best )) && best=$t
+done
+echo "  start-up to the main window and out (offscreen, warm, best of 3): ${best} ms"
+SEGDESK_QUIT_AFTER_MS=0 timeout 60 "$BIN" --workspace "$WS" || fail "plain 'segdesk' did not open the app"
+[[ $(env -u QT_QPA_PLATFORM -u DISPLAY -u WAYLAND_DISPLAY "$BIN" | head -1) == usage:* ]] \
+    || fail "without a display plain 'segdesk' should print help"
+echo "  plain 'segdesk' opens the app with a display and prints help without one"
+
+# `segdesk demo` starts its relay and trickle as `sys.executable -m ...`: the bundle answers that.
+SEGDESK_QUIT_AFTER_MS=2000 timeout 90 "$BIN" --workspace "$OUT/live" demo --contacts 20 >"$OUT/live.log" 2>&1 \
+    || { cat "$OUT/live.log" >&2; fail "segdesk demo (live relay) failed"; }
+grep -q "Demo relay on http" "$OUT/live.log" || { cat "$OUT/live.log" >&2; fail "the demo relay did not start"; }
+echo "  segdesk demo: the app with a live local relay and trickle, all from the bundle"
+echo "check_bundle: OK"
