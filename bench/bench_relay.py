@@ -62,9 +62,10 @@ def wait_port(port: int) -> None:
     raise RuntimeError(f"port {port} never opened")
 
 
-def start_relay(data: Path, port: int) -> subprocess.Popen:
-    env = {"SEGDESK_RELAY_SYNCHRONOUS": "FULL", **os.environ, "PYTHONPATH": str(REPO),
-           "SEGDESK_RELAY_RATE": "0"}
+def start_relay(data: Path, port: int, synchronous: str | None = None) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SEGDESK_RELAY_RATE": "0"}
+    if synchronous:
+        env["SEGDESK_RELAY_SYNCHRONOUS"] = synchronous
     proc = subprocess.Popen([sys.executable, "-m", "segdesk.collector_relay", "serve", "--data",
                              str(data), "--port", str(port)], env=env)
     wait_port(port)
@@ -213,15 +214,27 @@ def _load_worker(kind: str, args: tuple, out) -> None:
     out.put(asyncio.run(func(*args)))
 
 
-def run_load(kind: str, *args):
-    """Run the load in a separate process, as a real client would be."""
+def run_load(kind: str, *args, processes: int = 1):
+    """Run the load in separate processes, as real clients would be. For the
+    closed loop, `processes` workers share the connections and add up."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    proc = ctx.Process(target=_load_worker, args=(kind, args, out))
-    proc.start()
-    result = out.get()
-    proc.join()
-    return result
+    if kind == "closed" and processes > 1:
+        port, key, tag, seconds, conns = args
+        jobs = [(port, key, f"{tag}p{i}", seconds, max(1, conns // processes))
+                for i in range(processes)]
+    else:
+        jobs = [args]
+    procs = [ctx.Process(target=_load_worker, args=(kind, job, out)) for job in jobs]
+    for proc in procs:
+        proc.start()
+    results = [out.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    if kind != "closed":
+        return results[0]
+    return (sum(r[0] for r in results), sum(r[1] for r in results),
+            statistics.mean(r[2] for r in results))
 
 
 # -- the pull side ------------------------------------------------------------
@@ -266,68 +279,82 @@ def pull_all(url: str, token: str, limit: int) -> tuple[int, float]:
     return pulled, time.perf_counter() - start
 
 
+def measure_ingest(tmp: Path, mode: str, bare_port: int, args) -> None:
+    """Throughput against the bare app, latency at a fixed rate, and memory,
+    for the relay with one synchronous mode."""
+    data = tmp / f"relay-{mode}"
+    key = relay_config.init(data)["write_key"]
+    relay_port = free_port()
+    relay = start_relay(data, relay_port, mode)
+    try:
+        run_load("closed", relay_port, key, "warm", 2.0, args.connections)  # warm up
+        run_load("closed", bare_port, key, "warm", 2.0, args.connections)
+        # Alternate short rounds and take medians: on a shared 2-core
+        # machine a single long run mostly measures the neighbours.
+        relay_runs, bare_runs, bad = [], [], 0
+        for rnd in range(args.rounds):
+            ok, nbad, took = run_load("closed", relay_port, key, f"tp{rnd}", args.seconds,
+                                      args.connections, processes=args.load_processes)
+            relay_runs.append(ok / took)
+            bad += nbad
+            bok, nbad, btook = run_load("closed", bare_port, key, f"tp{rnd}", args.seconds,
+                                        args.connections, processes=args.load_processes)
+            bare_runs.append(bok / btook)
+            bad += nbad
+            print(f"  [{mode}] round {rnd + 1}: relay {relay_runs[-1]:,.0f}/s, "
+                  f"bare {bare_runs[-1]:,.0f}/s", flush=True)
+        relay_rps, bare_rps = statistics.median(relay_runs), statistics.median(bare_runs)
+        # Latency: several rounds, median p99, next to the bare server's and
+        # the disk's fsync figures, which set the floor on this host.
+        p50s, p99s, bare_p99s = [], [], []
+        for rnd in range(3):
+            lat = sorted(run_load("fixed", relay_port, key, f"lat{rnd}", args.seconds, args.rate))
+            p50s.append(lat[len(lat) // 2] * 1000)
+            p99s.append(lat[int(len(lat) * 0.99)] * 1000)
+            blat = sorted(run_load("fixed", bare_port, key, f"lat{rnd}", args.seconds, args.rate))
+            bare_p99s.append(blat[int(len(blat) * 0.99)] * 1000)
+            print(f"  [{mode}] latency round {rnd + 1}: relay p50 {p50s[-1]:.1f} ms "
+                  f"p99 {p99s[-1]:.1f} ms, bare p99 {bare_p99s[-1]:.1f} ms", flush=True)
+        fsync50, fsync99 = fsync_latency(tmp)
+        rss, peak = rss_mib(relay.pid)
+    finally:
+        relay.terminate()
+        relay.wait()
+    print(f"synchronous={mode}")
+    print(f"  relay single-event requests: {relay_rps:,.0f}/s (median of {args.rounds}; {bad} non-2xx)")
+    print(f"  bare Starlette 204:          {bare_rps:,.0f}/s (median of {args.rounds})")
+    print(f"  ratio relay/bare:            {relay_rps / bare_rps:.0%}")
+    print(f"  latency at {args.rate}/s: p50 {statistics.median(p50s):.1f} ms, "
+          f"p99 {statistics.median(p99s):.1f} ms (median of 3 rounds of {len(lat)}); "
+          f"bare p99 {statistics.median(bare_p99s):.1f} ms; "
+          f"disk fsync p50 {fsync50:.1f} ms, p99 {fsync99:.1f} ms")
+    print(f"  relay memory: {rss:.0f} MiB now, {peak:.0f} MiB peak", flush=True)
+
+
 # -- main ---------------------------------------------------------------------
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=64, help="in flight, all load processes together")
+    parser.add_argument("--load-processes", type=int, default=2)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--pull-events", type=int, default=1_000_000)
+    parser.add_argument("--sync", default="NORMAL,FULL",
+                        help="SQLite synchronous modes to measure, comma-separated")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        keys = relay_config.init(tmp / "relay")
-        relay_port, bare_port = free_port(), free_port()
-        relay = start_relay(tmp / "relay", relay_port)
+        bare_port = free_port()
         bare = start_bare(tmp, bare_port)
         try:
-            key = keys["write_key"]
-            run_load("closed", relay_port, key, "warm", 2.0, args.connections)  # warm up
-            run_load("closed", bare_port, key, "warm", 2.0, args.connections)
-            # Alternate short rounds and take medians: on a shared 2-core
-            # machine a single long run mostly measures the neighbours.
-            relay_runs, bare_runs, bad = [], [], 0
-            for rnd in range(args.rounds):
-                ok, nbad, took = run_load("closed", relay_port, key, f"tp{rnd}", args.seconds,
-                                          args.connections)
-                relay_runs.append(ok / took)
-                bad += nbad
-                bok, nbad, btook = run_load("closed", bare_port, key, f"tp{rnd}", args.seconds,
-                                            args.connections)
-                bare_runs.append(bok / btook)
-                bad += nbad
-                print(f"  round {rnd + 1}: relay {relay_runs[-1]:,.0f}/s, bare {bare_runs[-1]:,.0f}/s",
-                      flush=True)
-            relay_rps, bare_rps = statistics.median(relay_runs), statistics.median(bare_runs)
-            # Latency: several rounds, median p99, next to the bare server's
-            # and the disk's fsync figures, which set the floor on this host.
-            p50s, p99s, bare_p99s = [], [], []
-            for rnd in range(3):
-                lat = sorted(run_load("fixed", relay_port, key, f"lat{rnd}", args.seconds, args.rate))
-                p50s.append(lat[len(lat) // 2] * 1000)
-                p99s.append(lat[int(len(lat) * 0.99)] * 1000)
-                blat = sorted(run_load("fixed", bare_port, key, f"lat{rnd}", args.seconds, args.rate))
-                bare_p99s.append(blat[int(len(blat) * 0.99)] * 1000)
-                print(f"  latency round {rnd + 1}: relay p50 {p50s[-1]:.1f} ms p99 {p99s[-1]:.1f} ms, "
-                      f"bare p99 {bare_p99s[-1]:.1f} ms", flush=True)
-            p50, p99 = statistics.median(p50s), statistics.median(p99s)
-            fsync50, fsync99 = fsync_latency(tmp)
-            rss, peak = rss_mib(relay.pid)
-            print(f"relay single-event requests: {relay_rps:,.0f}/s (median of {args.rounds}; "
-                  f"{bad} non-2xx)")
-            print(f"bare Starlette 204:          {bare_rps:,.0f}/s (median of {args.rounds})")
-            print(f"ratio relay/bare:            {relay_rps / bare_rps:.0%}")
-            print(f"latency at {args.rate}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms (median of 3 rounds "
-                  f"of {len(lat)} requests); bare Starlette p99 {statistics.median(bare_p99s):.1f} ms; "
-                  f"this disk's fsync p50 {fsync50:.1f} ms, p99 {fsync99:.1f} ms")
-            print(f"relay memory: {rss:.0f} MiB now, {peak:.0f} MiB peak")
+            for mode in args.sync.split(","):
+                measure_ingest(tmp, mode.strip().upper(), bare_port, args)
         finally:
-            for proc in (relay, bare):
-                proc.terminate()
-                proc.wait()
+            bare.terminate()
+            bare.wait()
 
         if args.pull_events <= 0:
             return

@@ -106,7 +106,7 @@ class _Mailbox:
 
 
 class Buffer:
-    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self._synchronous = synchronous.upper()
         conn = _connect(self.path, self._synchronous)

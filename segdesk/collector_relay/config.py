@@ -59,9 +59,13 @@ class RelayConfig:
     retention_days: float = 90.0
     retention_warning_days: float = 7.0
     purge_interval_seconds: float = 600.0
-    # FULL fsyncs the WAL on every (group) commit, so even power loss after a
-    # 2xx loses nothing; NORMAL survives a process kill but not power loss.
-    synchronous: str = "FULL"
+    # NORMAL: a commit is in the OS's hands when it returns, so a killed or
+    # crashed relay loses nothing after a 2xx; the WAL reaches the platter at
+    # the checkpoint every second, so power loss may cost about a second.
+    # FULL fsyncs every group commit (power-safe too) but makes every answer
+    # wait for the disk, which on shared or network disks is erratic.
+    # docs/relay.md "Durability" has the measurements behind the choice.
+    synchronous: str = "NORMAL"
     data_dir: Path | None = field(default=None, compare=False)
 
     @property

@@ -45,6 +45,22 @@ class RawRequest:
     def cookies(self) -> dict[str, str]:
         return cookie_parser(self.headers.get("cookie", ""))
 
+    async def read_limited(self, limit: int) -> bytes:
+        """The whole body, or HTTPError 413 past `limit` bytes. Small bodies
+        come in one ASGI message, so this is usually a single await."""
+        chunks, size = [], 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise HTTPError(413, f"body is larger than {limit // 1024} KiB")
+            if not message.get("more_body", False):
+                return b"".join(chunks) + chunk if chunks else chunk
+            chunks.append(chunk)
+
     async def stream(self):
         while True:
             message = await self._receive()
@@ -123,13 +139,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length", "")
     if length.isascii() and length.isdigit() and int(length) > limit:
         raise HTTPError(413, f"body is larger than {limit // 1024} KiB")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPError(413, f"body is larger than {limit // 1024} KiB")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await request.read_limited(limit) if isinstance(request, RawRequest) else None
+    if body is None:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPError(413, f"body is larger than {limit // 1024} KiB")
+            chunks.append(chunk)
+        body = b"".join(chunks)
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("gzip", "deflate"):
         # Bounded inflation: a small zip bomb must not become a big allocation.

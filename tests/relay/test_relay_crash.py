@@ -7,13 +7,15 @@ import threading
 import time
 
 import httpx
+import pytest
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
 
 
-def test_sigkill_after_2xx_loses_nothing(relay_data, spawn_relay):
+@pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
+def test_sigkill_after_2xx_loses_nothing(relay_data, spawn_relay, synchronous):
     data, keys = relay_data
-    env = {"SEGDESK_RELAY_RATE": "0"}
+    env = {"SEGDESK_RELAY_RATE": "0", "SEGDESK_RELAY_SYNCHRONOUS": synchronous}
     relay = spawn_relay(data, env)
     acknowledged: list[str] = []
     lock = threading.Lock()
