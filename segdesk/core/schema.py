@@ -353,3 +353,30 @@ def m0004_identity_dirty(db):
         for op in ("INSERT", "DELETE", update):
             name = f"{table}_{op.split()[0].lower()}_identity"
             db.execute(f"CREATE TRIGGER {name} AFTER {op} ON {table} {dirty}")
+
+
+@migrations(name="0005_reports_first_touch")
+def m0005_reports_first_touch(db):
+    """Each contact's first touch, so LTV, ROAS and the summary need not group every touch per report.
+
+    reports.touches rewrites a contact's row whenever it rewrites the contact's
+    contact_touches rows; readers take the live first touch for contacts listed
+    in first_touch_dirty, as they do for contact_touches.
+    """
+    db.executescript(
+        """
+        CREATE TABLE report_first_touch (
+            contact_id INTEGER PRIMARY KEY,
+            start_ts TEXT NOT NULL,
+            first_event_id INTEGER NOT NULL,
+            session_id INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            medium TEXT NOT NULL,
+            campaign TEXT
+        );
+        -- The earliest row per contact (key order breaks start_ts ties by first_event_id).
+        INSERT INTO report_first_touch (contact_id, start_ts, first_event_id, session_id, source, medium, campaign)
+        SELECT contact_id, min(start_ts), first_event_id, session_id, source, medium, campaign
+        FROM contact_touches GROUP BY contact_id;
+        """
+    )

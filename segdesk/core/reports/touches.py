@@ -11,6 +11,11 @@ It stays honest whoever changes identity: triggers on ``device_segments``
 whose sessions it rebuilt. :func:`touches_source` gives readers the table when
 nothing is dirty, else the table for clean contacts plus a live join for dirty
 ones, so a report is right even before a refresh.
+
+``report_first_touch`` (migration 0005) keeps each contact's first row of
+``contact_touches``: grouping 170,000 touches per report cost ~90 ms at 50,000
+contacts, reading 50,000 cached rows a few. It is rewritten for exactly the
+contacts whose touches are, and read under the same dirty rule.
 """
 
 from __future__ import annotations
@@ -34,10 +39,18 @@ def touches_source(conn) -> str:
             f"{CONTACT_SESSIONS} WHERE g.contact_id IN {DIRTY})")
 
 
+# The earliest touch per contact: SQLite takes the bare columns from the min row, and
+# scanning contact_touches in key order breaks start_ts ties by first_event_id.
+FIRST_TOUCH = ("SELECT contact_id, min(start_ts) AS start_ts, first_event_id, session_id, source, medium, campaign "
+               "FROM {touches} {where} GROUP BY contact_id")
+
+
 def first_touch_sql(conn) -> str:
-    """A subquery: each contact's earliest touch (SQLite takes the bare columns from the min row)."""
-    return (f"SELECT contact_id, min(start_ts) AS start_ts, first_event_id, session_id, source, medium, campaign "
-            f"FROM {touches_source(conn)} GROUP BY contact_id")
+    """A subquery: each contact's earliest touch (``COLUMNS``), from the cache for clean contacts."""
+    if conn.execute("SELECT 1 FROM first_touch_dirty LIMIT 1").fetchone() is None:
+        return f"SELECT {COLUMNS} FROM report_first_touch"
+    live = FIRST_TOUCH.format(touches=f"({CONTACT_SESSIONS} WHERE g.contact_id IN {DIRTY})", where="")
+    return f"SELECT {COLUMNS} FROM report_first_touch WHERE contact_id NOT IN {DIRTY} UNION ALL {live}"
 
 
 def mark_devices(conn, devices) -> None:
@@ -56,6 +69,9 @@ def refresh_touches(conn) -> int:
         conn.execute(f"DELETE FROM contact_touches WHERE contact_id IN {DIRTY}")
         conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {CONTACT_SESSIONS} "
                      f"WHERE g.contact_id IN {DIRTY}")
+        conn.execute(f"DELETE FROM report_first_touch WHERE contact_id IN {DIRTY}")
+        conn.execute(f"INSERT INTO report_first_touch ({COLUMNS}) "
+                     + FIRST_TOUCH.format(touches="contact_touches", where=f"WHERE contact_id IN {DIRTY}"))
         conn.execute("DELETE FROM first_touch_dirty")
     return n
 
@@ -63,4 +79,6 @@ def refresh_touches(conn) -> int:
 def rebuild_touches(conn) -> None:
     conn.execute("DELETE FROM contact_touches")
     conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {CONTACT_SESSIONS}")
+    conn.execute("DELETE FROM report_first_touch")
+    conn.execute(f"INSERT INTO report_first_touch ({COLUMNS}) " + FIRST_TOUCH.format(touches="contact_touches", where=""))
     conn.execute("DELETE FROM first_touch_dirty")
