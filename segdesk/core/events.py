@@ -18,6 +18,7 @@ from datetime import timedelta
 import orjson
 
 from .channels import classify
+from .gcpause import gc_paused
 from .identifiers import clean_key, normalise_email
 from .progress import Progress
 from .store import Workspace
@@ -266,6 +267,11 @@ def import_parsed(
 
     Each batch commits on its own; a cancel or an error keeps what was written.
     """
+    with gc_paused():
+        return _import_parsed(ws, items, origin, progress, batch_size, position)
+
+
+def _import_parsed(ws, items, origin, progress, batch_size, position) -> ImportResult:
     result = ImportResult()
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from .identifiers import contact_key_node, customer_node, email_node, user_node
+from .gcpause import gc_paused
 from .identity import Evidence, DeviceLink, Resolution, resolve
 from .progress import Progress
 from .store import Workspace
@@ -202,6 +203,11 @@ def _waiting_count(conn) -> int:
 
 def stitch(ws: Workspace, progress: Progress | None = None) -> StitchResult:
     """Re-derive identity from all evidence; same data, same result, whatever the order it came in."""
+    with gc_paused():
+        return _stitch(ws, progress)
+
+
+def _stitch(ws: Workspace, progress: Progress | None) -> StitchResult:
     conn = ws.conn
     if progress:
         progress.update("Stitching identities", 0.0)
