@@ -16,48 +16,16 @@ from __future__ import annotations
 
 from statistics import median
 
-from .cohort import as_of, epoch, members
+from .cohort import as_of
+from .grouped import LTV_DAYS, groups as sql_groups
 from .model import FLOAT, INT, MONEY, PERCENT, TEXT, Column, Range, Report, money_per
 
-LTV_DAYS = (30, 60, 90, 180, 365)
 CHART_ROWS = 8
 
 
-def _group(ms: dict, end_epoch: float | None) -> dict[str, dict]:
-    groups: dict[str, dict] = {}
-    for m in ms.values():
-        revenue = m.revenue()
-        customer = any(v > 0 for v in revenue.values())
-        anchor = epoch(m.anchor) if m.anchor else None
-        timed = [(cur, net, epoch(t)) for _i, cur, net, t in m.orders] if anchor is not None else []
-        paid = [t for _c, net, t in timed if net > 0]
-        for key in m.keys:
-            g = groups.setdefault(key, {"contacts": 0, "customers": 0, "revenue": {}, "days": [],
-                                        "ltv": {d: [0, {}] for d in LTV_DAYS}})
-            g["contacts"] += 1
-            g["customers"] += customer
-            for cur, v in revenue.items():
-                g["revenue"][cur] = g["revenue"].get(cur, 0) + v
-            if anchor is None:
-                continue
-            if paid:
-                g["days"].append(max(0.0, (min(paid) - anchor) / 86400))
-            for d in LTV_DAYS:
-                if end_epoch is None or anchor + d * 86400 > end_epoch:
-                    continue
-                slot = g["ltv"][d]
-                slot[0] += 1
-                limit = anchor + d * 86400
-                for cur, net, t in timed:
-                    if t <= limit:
-                        slot[1][cur] = slot[1].get(cur, 0) + net
-    return groups
-
-
 def ltv(conn, rng: Range, by: str = "source") -> Report:
-    ms = members(conn, rng, by)
-    end = as_of(conn, rng)
-    groups = _group(ms, epoch(end) if end else None)
+    # Grouped in SQL (grouped.py): Python sees one row per group, not one per contact.
+    groups = sql_groups(conn, rng, by, as_of(conn, rng))
     rows = []
     for key, g in groups.items():
         revenue = dict(sorted(g["revenue"].items()))
@@ -68,7 +36,7 @@ def ltv(conn, rng: Range, by: str = "source") -> Report:
             "conversion_rate": round(g["customers"] / g["contacts"], 4) if g["contacts"] else None,
             "ltv_at_days": {str(d): {cur: round(v / n, 2) for cur, v in sorted(money.items())}
                             for d, (n, money) in g["ltv"].items() if n},
-            "median_days_to_first_purchase": round(median(g["days"]), 1) if g["days"] else None,
+            "median_days_to_first_purchase": round(median(g["middle"]), 1) if g["middle"] else None,
         })
     rows.sort(key=lambda r: r["key"] if by == "cohort_month" else (-r["contacts"], r["key"]))
     series = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .cohort import members
+from .grouped import groups as sql_groups
 from .model import INT, MONEY, NOT_SET, TEXT, Column, Range, Report, money_per
 
 BY = ("source", "campaign")
@@ -31,13 +31,9 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
         {"since": _local_date(rng.since, rng), "until": _local_date(rng.until, rng)},
     ):
         spend.setdefault(key, {})[cur] = amount
-    groups: dict[str, dict] = {}
-    for m in members(conn, rng, by).values():
-        g = groups.setdefault(m.keys[0], {"leads": 0, "customers": 0, "revenue": {}})
-        g["leads"] += 1
-        g["customers"] += m.is_customer()
-        for cur, v in m.revenue().items():
-            g["revenue"][cur] = g["revenue"].get(cur, 0) + v
+    # Leads, customers and revenue per first-touch key, grouped in SQL (grouped.py).
+    groups = {key: {"leads": g["contacts"], "customers": g["customers"], "revenue": g["revenue"]}
+              for key, g in sql_groups(conn, rng, by, ltv=False).items()}
     rows = []
     for key in sorted(set(spend) | set(groups)):
         g = groups.get(key, {"leads": 0, "customers": 0, "revenue": {}})
