@@ -224,25 +224,13 @@ def post_visits(url: str, write_key: str, n: int) -> None:
 
 def bench_sync(app, window, tmp: Path, relay_events: int, charges: int) -> dict:
     import keyring
-    from keyring.backend import KeyringBackend
     from PySide6.QtCore import QElapsedTimer, QTimer
 
     from segdesk.sync.http import HttpOptions
     from segdesk.sync.sources import add_source
+    from tests.memory_keyring import MemoryKeyring
     from tests.sync.fakes import FakeStripe
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1
-        items: dict = {}
-
-        def get_password(self, service, username):
-            return self.items.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.items[(service, username)] = password
-
-        def delete_password(self, service, username):
-            self.items.pop((service, username), None)
 
     keyring.set_keyring(MemoryKeyring())
     proc, url, keys = start_relay(tmp)

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from segdesk.core.store import open_workspace
 from segdesk.sync.http import HttpOptions
 
-
-class MemoryKeyring(KeyringBackend):
-    """A keychain that lives in this test's memory only."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
+from ..memory_keyring import MemoryKeyring
 
 
 @pytest.fixture(autouse=True)
