@@ -59,28 +59,26 @@ SQL = """
 WITH m AS MATERIALIZED (
     SELECT c.id AS cid, {key} AS key, {a_ms} AS a_ms {cohort}
 ),
-o AS MATERIALIZED (
-    SELECT m.key, m.cid, m.a_ms, r.currency AS cur, r.amount - r.refunded AS net, {t_ms} AS t_ms
-    FROM m JOIN {orders} r ON r.contact_id = m.cid
-),
-per_contact AS (
-    SELECT key, cid, max(rev > 0) AS paying FROM (SELECT key, cid, sum(net) AS rev FROM o GROUP BY key, cid, cur)
-    GROUP BY key, cid
+-- One row per contact and currency: its revenue, first paid order and revenue inside each window.
+pc AS MATERIALIZED (
+    SELECT key, cid, a_ms, cur, sum(net) AS rev, min(t_ms) FILTER (WHERE net > 0) AS paid_ms, {within} FROM (
+        SELECT m.key, m.cid, m.a_ms, r.currency AS cur, r.amount - r.refunded AS net, {t_ms} AS t_ms
+        FROM m JOIN {orders} r ON r.contact_id = m.cid)
+    GROUP BY key, cid, cur
 )
 SELECT 0, key, NULL, count(*), {matured} FROM m GROUP BY key
-UNION ALL SELECT 1, key, NULL, count(*), {nulls} FROM per_contact WHERE paying GROUP BY key
-UNION ALL SELECT 2, key, cur, sum(net), {within} FROM o GROUP BY key, cur
+UNION ALL SELECT 1, key, NULL, count(DISTINCT cid), {nulls} FROM pc WHERE rev > 0 GROUP BY key
+UNION ALL SELECT 2, key, cur, sum(rev), {sums} FROM pc GROUP BY key, cur
 {medians}
 """
 # The middle one (odd count) or two (even) of each group's days to first purchase.
 MEDIANS = """
 UNION ALL SELECT 3, key, NULL, days, {nulls} FROM (
     SELECT key, days, row_number() OVER (PARTITION BY key ORDER BY days) AS i, count(*) OVER (PARTITION BY key) AS n
-    FROM (SELECT key, max(0.0, (min(t_ms) FILTER (WHERE net > 0) / 1000.0 - a_ms / 1000.0) / 86400.0) AS days
-          FROM o GROUP BY key, cid) WHERE days IS NOT NULL)
+    FROM (SELECT key, max(0.0, (min(paid_ms) / 1000.0 - a_ms / 1000.0) / 86400.0) AS days FROM pc GROUP BY key, cid)
+    WHERE days IS NOT NULL)
 WHERE i IN ((n + 1) / 2, n / 2 + 1)
 """
-
 
 def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) -> dict[str, dict]:
     """key -> {contacts, customers, revenue {cur: net}, ltv {days: [matured contacts, {cur: net}]}, middle [days]}.
@@ -93,11 +91,12 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
     end_ms = conn.execute(f"SELECT {MS.format(t='?')}", (end,)).fetchone()[0] if end and ltv else None
     # A contact counts for N days once anchor + N days <= end; its orders up to anchor + N days.
     matured = ", ".join(f"count(a_ms + {d * DAY_MS} <= :end_ms OR NULL)" for d in LTV_DAYS) if ltv else nulls
-    within = (", ".join(f"sum(CASE WHEN a_ms + {d * DAY_MS} <= :end_ms AND t_ms <= a_ms + {d * DAY_MS} THEN net END)"
-                        for d in LTV_DAYS) if ltv else nulls)
+    within = (", ".join(f"sum(CASE WHEN a_ms + {d * DAY_MS} <= :end_ms AND t_ms <= a_ms + {d * DAY_MS} THEN net END) "
+                        f"AS w{d}" for d in LTV_DAYS) if ltv else nulls)
+    sums = ", ".join(f"sum(w{d})" for d in LTV_DAYS) if ltv else nulls
     sql = SQL.format(key=key, a_ms=MS.format(t=ANCHOR), cohort=COHORT.format(ft=ft, joins=joins),
                      t_ms=MS.format(t="r.created_at"), orders=orders_source(conn), matured=matured, nulls=nulls,
-                     within=within, medians=MEDIANS.format(nulls=nulls) if ltv else "")
+                     within=within, sums=sums, medians=MEDIANS.format(nulls=nulls) if ltv else "")
     params = {**order_params(conn, rng), **key_params, "end_ms": end_ms}
     out: dict[str, dict] = {}
     for part, k, cur, value, *days in conn.execute(sql, params):
