@@ -25,3 +25,19 @@ system-deps:
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
+
+# Install and ship (docs/INSTALL.md).
+.PHONY: wheel bundle check-packaging
+
+wheel:
+	$(PY) -m pip wheel --quiet --no-deps -w dist .
+	$(PY) -m segdesk.collector_relay.wheel dist
+
+bundle: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bundle]'
+	$(BIN)/pyinstaller --noconfirm --clean build.spec
+	@du -sh dist/segdesk
+
+check-packaging: $(STAMP)
+	PY=$(BIN)/python bash scripts/check_wheel.sh
+	PY=$(BIN)/python bash scripts/check_bundle.sh
