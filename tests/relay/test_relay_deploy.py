@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import site
 import socket
 import subprocess
 import sys
@@ -22,8 +23,8 @@ from segdesk.collector_relay.__main__ import main
 SSHD = "/usr/sbin/sshd"
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
 
+# About 10 s in all, so not marked slow.
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.skipif(not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("ssh-keygen")),
                        reason="needs openssh-server and openssh-client"),
 ]
@@ -54,9 +55,12 @@ def sshd(tmp_path):
     shutil.copy(keys / "client.pub", keys / "authorized_keys")
     port = _free_port()
     user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
-    # The "server" is this machine; its python3 must be the one running the
-    # tests so the test-mode venv can reuse our site-packages.
+    # The "server" is this machine. The test-mode venv reuses the server's
+    # site-packages; a login shell may put another python3 first on PATH (root's
+    # .bashrc with pyenv), so also hand the relay our own site-packages, which
+    # hold its dependencies wherever the tests run (a CI venv included).
     path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
+    site_dirs = ":".join(site.getsitepackages())
     (keys / "sshd_config").write_text(f"""
 Port {port}
 ListenAddress 127.0.0.1
@@ -69,7 +73,7 @@ KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
-SetEnv PATH={path}
+SetEnv PATH={path} PYTHONPATH={site_dirs}
 """)
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation folder
