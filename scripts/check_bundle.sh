@@ -54,7 +54,15 @@ echo "  $version; demo --no-open --contacts 50 and report summary --json work"
 "$BIN" -m keyring --list-backends | sed 's/ (priority.*//' | sort >"$OUT/kr-bundle"
 "$PY" -m keyring --list-backends | sed 's/ (priority.*//' | sort >"$OUT/kr-python"
 diff "$OUT/kr-python" "$OUT/kr-bundle" >&2 || fail "the bundle's keyring backends differ from Python's"
-echo "  keyring backends as in Python: $(tr '\n' ' ' <"$OUT/kr-bundle")"
+# Every backend keyring lists by entry point, and what SecretService needs, loads in the bundle
+# exactly when it loads in Python (macOS's fails on Linux in both).
+mods=$("$PY" -c 'from importlib.metadata import entry_points as e; print(*sorted(x.value for x in e(group="keyring.backends")))')
+for mod in $mods secretstorage.collection jeepney.io.blocking; do
+    "$PY" -m "$mod" >/dev/null 2>&1 && want=0 || want=1
+    "$BIN" -m "$mod" >/dev/null 2>&1 && got=0 || got=1
+    [[ $want == "$got" ]] || fail "$mod: loads in Python ($want) but not in the bundle ($got)"
+done
+echo "  keyring: viable backends as in Python ($(tr '\n' ' ' <"$OUT/kr-bundle")), every entry-point backend bundled"
 
 # The app, offscreen: to the main window and straight back out (SEGDESK_QUIT_AFTER_MS).
 export QT_QPA_PLATFORM=offscreen
