@@ -14,6 +14,7 @@ the real import; ``generate()`` puts it all into a workspace.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -77,8 +78,8 @@ class _Gen:
         self.scenario = Scenario()
 
     def message_id(self) -> str:
-        self.mid += 1
-        return f"demo-{self.seed}-{self.mid}"
+        # Random like the pixel's and Segment's (UUIDs), but repeatable from the seed.
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def page(self, aid: str, t: float, channel, ua: str, landing: bool, path_title=None, email_link: bool = False):
         path, title = path_title or self.rng.choice(PAGES)
@@ -132,7 +133,21 @@ def scenario(*, contacts: int = 300, devices: int | None = None, events: int | N
     events = events or contacts * 20
     now = now or datetime(2026, 11, 1, tzinfo=timezone.utc)
     g = _Gen(seed, contacts, devices, events, days, now)
-    return g.scenario, _events(g, orders_per_contact)
+    return g.scenario, _interleaved(_events(g, orders_per_contact), random.Random(seed + 1))
+
+
+def _interleaved(stream: Iterator[dict], rng: random.Random, window: int = 20_000) -> Iterator[dict]:
+    """Visitors' events mixed as a relay delivers them (concurrent visitors), with bounded memory."""
+    pool: list[dict] = []
+    for ev in stream:
+        if len(pool) < window:
+            pool.append(ev)
+            continue
+        i = rng.randrange(window)
+        yield pool[i]
+        pool[i] = ev
+    rng.shuffle(pool)
+    yield from pool
 
 
 def _events(g: _Gen, orders_per_contact: float) -> Iterator[dict]:
