@@ -7,7 +7,9 @@ import sys
 import orjson
 
 from ..core.progress import Progress
+from ..core.store import WorkspaceError
 from ..sync.engine import run_sync
+from ..sync.sources import list_sources
 from .output import TerminalProgress
 
 
@@ -44,6 +46,9 @@ class _Bars:
 
 
 def run(args, ws) -> int:
+    if not args.names and not list_sources(ws.conn):
+        raise WorkspaceError("no sources configured yet; add one with 'segdesk sources add KIND' "
+                             "(relay, stripe, paypal, activecampaign, hubspot, kit, keap, csv)")
     if args.json:
         def on_source(name, p):
             _json_line({"type": "progress", "source": name, "status": p.status, "fraction": p.fraction,
