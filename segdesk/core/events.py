@@ -199,9 +199,9 @@ def _write_batch(ws: Workspace, rows: list[tuple], result: ImportResult, devices
     conn = ws.conn
     before = _max_id(ws)
     with conn:
-        changes = conn.total_changes
-        conn.executemany(INSERT_SQL, rows)
-        inserted = conn.total_changes - changes
+        # rowcount sums each row's own change (an ignored duplicate adds 0); total_changes
+        # would also count what triggers write.
+        inserted = conn.executemany(INSERT_SQL, rows).rowcount
         if inserted == len(rows) and devices is not None:
             conn.executemany(DEVICE_UPSERT_SQL, devices)
         elif inserted:

@@ -143,3 +143,11 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert run("import", "nothing").returncode == 2
     assert run("import", "events", str(tmp_path / "absent.jsonl")).stderr.startswith("segdesk: cannot read")
+
+
+def test_counts_are_events_not_what_triggers_write(ws):
+    events = [page("a", at(0)), identify("a", at(0, 1), email="x@example.com"), identify("b", at(0, 2), email="y@example.com")]
+    result = import_events_file(ws, io.BytesIO(_jsonl(events)))
+    assert (result.imported, result.duplicates) == (3, 0)
+    again = import_events_file(ws, io.BytesIO(_jsonl(events)))
+    assert (again.imported, again.duplicates) == (0, 3)
