@@ -33,12 +33,28 @@ TOUCH_KEY = {"source": "t.source", "medium": "t.medium", "campaign": f"coalesce(
 # (order, session start) order: report_orders is read by id and contact_touches is clustered
 # by (contact, start), so SQLite streams it without sorting.
 TOUCHES_SQL = """
-SELECT o.id, o.currency, o.amount - o.refunded, t.start_ts, {key}, t.source <> '(direct)', {age}
+SELECT o.id, o.currency, o.amount - o.refunded, {columns}
 FROM {orders} o
 LEFT JOIN {touches} t ON t.contact_id = o.contact_id
      AND t.start_ts >= strftime('%Y-%m-%dT%H:%M:%fZ', o.created_at, :lookback) AND t.start_ts <= o.created_at
 WHERE o.amount - o.refunded > 0 AND {where}
 ORDER BY o.id, t.start_ts, t.first_event_id
+"""
+
+
+# Single-touch models give one touch weight 1: credits are then integer sums, exact in any
+# order, so SQL picks the touch (one seek into the contact's clustered range) and sums per
+# key and currency; Python sees a dozen rows instead of 170,000 touches.
+PICK = {"first_touch": "t.start_ts, t.first_event_id", "last_touch": "t.start_ts DESC, t.first_event_id DESC",
+        "last_non_direct": "t.source <> '(direct)' DESC, t.start_ts DESC, t.first_event_id DESC"}
+PICKED_SQL = """
+SELECT key, currency, sum(net), count(*) FROM (
+    SELECT o.currency, o.amount - o.refunded AS net,
+           (SELECT {key} FROM {touches} t WHERE t.contact_id = o.contact_id
+            AND t.start_ts >= strftime('%Y-%m-%dT%H:%M:%fZ', o.created_at, :lookback) AND t.start_ts <= o.created_at
+            ORDER BY {pick} LIMIT 1) AS key
+    FROM {orders} o WHERE o.amount - o.refunded > 0 AND {where})
+GROUP BY key, currency
 """
 
 
@@ -72,9 +88,9 @@ def weights(model: str, non_direct: list, ages: list) -> list[float]:
 
 def order_touches(conn, rng: Range, model: str, lookback_days: int, by: str):
     """Yields (order row id, currency, net, [(key, weight)]) per counted order; [] when unattributed."""
-    sql = TOUCHES_SQL.format(key=TOUCH_KEY[by], orders=orders_source(conn), touches=touches_source(conn),
-                             where=range_where("o"),
-                             age="julianday(o.created_at) - julianday(t.start_ts)" if model == "time_decay" else "0")
+    age = "julianday(o.created_at) - julianday(t.start_ts)" if model == "time_decay" else "0"
+    sql = TOUCHES_SQL.format(columns=f"t.start_ts, {TOUCH_KEY[by]}, t.source <> '(direct)', {age}",
+                             orders=orders_source(conn), touches=touches_source(conn), where=range_where("o"))
     params = {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}
     def shares(keys, flags, ages):
         return [(k, w) for k, w in zip(keys, weights(model, flags, ages)) if w > 0] if keys else []
@@ -93,23 +109,80 @@ def order_touches(conn, rng: Range, model: str, lookback_days: int, by: str):
         yield (*current, shares(keys, flags, ages))
 
 
-def attribution(conn, rng: Range, model: str = "linear", lookback_days: int = DEFAULT_LOOKBACK,
-                by: str = "source") -> Report:
+def _picked(conn, rng: Range, model: str, lookback_days: int, by: str):
+    """What the loop in ``_credits`` adds up, for the single-touch models, summed in SQL."""
     credit: dict[str, dict[str, float]] = {}
     orders: dict[str, float] = {}
     attributed: dict[str, int] = {}
     attributed_orders = 0
     total: dict[str, int] = {}
-    for _oid, cur, net, shares in order_touches(conn, rng, model, lookback_days, by):
+    sql = PICKED_SQL.format(key=TOUCH_KEY[by], touches=touches_source(conn), pick=PICK[model],
+                            orders=orders_source(conn), where=range_where("o"))
+    for key, cur, net, n in conn.execute(sql, {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}):
         total[cur] = total.get(cur, 0) + net
-        if not shares:
+        if key is None:  # no touchpoint in the window
             continue
         attributed[cur] = attributed.get(cur, 0) + net
+        attributed_orders += n
+        credit.setdefault(key, {})[cur] = float(net)
+        orders[key] = orders.get(key, 0.0) + n
+    return credit, orders, attributed, attributed_orders, total
+
+
+def _credits(conn, rng: Range, model: str, lookback_days: int, by: str):
+    """(credit {key: {cur: float}}, credited orders {key: float}, attributed {cur: int}, attributed orders,
+    total {cur: int}): each order's net revenue shared by the model's weights."""
+    if model in PICK:
+        return _picked(conn, rng, model, lookback_days, by)
+    # The loop over every touch is the cost (170,000 rows at 1M events): it reads only the
+    # columns the model needs, reuses the weights of n touches where they depend on n alone,
+    # and adds up in the same order as order_touches + weights, so the floats are the same.
+    credit: dict[str, dict[str, float]] = {}
+    orders: dict[str, float] = {}
+    attributed: dict[str, int] = {}
+    attributed_orders = 0
+    total: dict[str, int] = {}
+    decay = model == "time_decay"
+    age = "julianday(o.created_at) - julianday(t.start_ts)" if decay else "0"
+    sql = TOUCHES_SQL.format(columns=f"CASE WHEN t.contact_id IS NOT NULL THEN {TOUCH_KEY[by]} END, {age}",
+                             orders=orders_source(conn), touches=touches_source(conn), where=range_where("o"))
+    by_n: dict[int, list[float]] = {}
+    current, cur, net, keys, ages = None, None, 0, [], []
+
+    def add():
+        nonlocal attributed_orders
+        total[cur] = total.get(cur, 0) + net
+        if not keys:
+            return
+        attributed[cur] = attributed.get(cur, 0) + net
         attributed_orders += 1
-        for key, w in shares:
-            row = credit.setdefault(key, {})
-            row[cur] = row.get(cur, 0.0) + net * w
-            orders[key] = orders.get(key, 0.0) + w
+        n = len(keys)
+        if decay:
+            ws = weights(model, keys, ages)
+        else:
+            ws = by_n.get(n) or by_n.setdefault(n, weights(model, keys, ages))
+        for key, w in zip(keys, ws):
+            if w > 0:
+                row = credit.setdefault(key, {})
+                row[cur] = row.get(cur, 0.0) + net * w
+                orders[key] = orders.get(key, 0.0) + w
+
+    for oid, c, v, key, age in conn.execute(sql, {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}):
+        if oid != current:
+            if current is not None:
+                add()
+            current, cur, net, keys, ages = oid, c, v, [], []
+        if key is not None:  # NULL: the order has no touchpoint in the window
+            keys.append(key)
+            ages.append(age)
+    if current is not None:
+        add()
+    return credit, orders, attributed, attributed_orders, total
+
+
+def attribution(conn, rng: Range, model: str = "linear", lookback_days: int = DEFAULT_LOOKBACK,
+                by: str = "source") -> Report:
+    credit, orders, attributed, attributed_orders, total = _credits(conn, rng, model, lookback_days, by)
     keys = sorted(credit)
     rounded: dict[str, dict[str, float]] = {k: {} for k in keys}
     for cur in sorted(total):
