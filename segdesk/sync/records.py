@@ -70,9 +70,8 @@ SUBSCRIPTION_SQL = (
 
 
 def _many(conn, sql: str, rows) -> int:
-    before = conn.total_changes
-    conn.executemany(sql, rows)
-    return conn.total_changes - before
+    """Rows really inserted or changed (an upsert whose WHERE kept the row adds 0; triggers add nothing)."""
+    return max(conn.executemany(sql, rows).rowcount, 0)
 
 
 def contacts(conn, rows, *, authoritative: bool = True) -> int:
