@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the PyInstaller bundle (build.spec) and use it: --version, a demo workspace,
 # report summary --json, keyring's backends, the app offscreen to its main window and
-# back out (plain `segdesk` and `segdesk app`), and `segdesk demo` with its live relay.
+# back out (plain `segdesk` and `segdesk app`), a PDF report, and `segdesk demo` with its live relay.
 # Prints the build time, the bundle's size and its start-up time.
 #
 # Usage: scripts/check_bundle.sh     PY=python3 by default: the environment with SegDesk
@@ -78,6 +78,13 @@ SEGDESK_QUIT_AFTER_MS=0 timeout 60 "$BIN" --workspace "$WS" || fail "plain 'segd
 [[ $(env -u QT_QPA_PLATFORM -u DISPLAY -u WAYLAND_DISPLAY "$BIN" | head -1) == usage:* ]] \
     || fail "without a display plain 'segdesk' should print help"
 echo "  plain 'segdesk' opens the app with a display and prints help without one"
+
+# The PDF report: Qt's PDF writer, pyqtgraph's charts and the fonts, from the bundle.
+"$BIN" --workspace "$WS" export pdf "$OUT/report.pdf" --json >"$OUT/pdf.json" 2>"$OUT/pdf.err" \
+    || { cat "$OUT/pdf.err" >&2; fail "export pdf"; }
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["pages"] >= 1, d' "$OUT/pdf.json" || fail "export pdf --json"
+[[ $(head -c 5 "$OUT/report.pdf") == "%PDF-" ]] || fail "export pdf wrote no PDF"
+echo "  export pdf: $(du -h "$OUT/report.pdf" | cut -f1), charts and tables"
 
 # `segdesk demo` starts its relay and trickle as `sys.executable -m ...`: the bundle answers that.
 SEGDESK_QUIT_AFTER_MS=2000 timeout 90 "$BIN" --workspace "$OUT/live" demo --contacts 20 >"$OUT/live.log" 2>&1 \
