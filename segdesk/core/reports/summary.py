@@ -22,29 +22,32 @@ def summary(conn, rng: Range) -> Report:
                   f"WHERE c.canonical_id = c.id AND coalesce(ft.start_ts, c.first_seen) >= coalesce(:since, '') "
                   f"AND (:until IS NULL OR coalesce(ft.start_ts, c.first_seen) < :until)")
     contacts = conn.execute(f"SELECT count(*) FROM ({cohort})", params).fetchone()[0]
+    # Grouped in SQL: Python sees a row per currency (and per month), not per contact or order.
     revenue: dict[str, int] = {}
-    paying: set[int] = set()
-    for cid, cur, v in conn.execute(
-        f"SELECT contact_id, currency, sum(amount - refunded) FROM {orders_source(conn)} "
-        f"WHERE contact_id IN ({cohort}) GROUP BY 1, 2", params
+    customers = 0
+    for cur, v, paying in conn.execute(
+        f"WITH pc AS (SELECT contact_id, currency, sum(amount - refunded) AS v FROM {orders_source(conn)} "
+        f"WHERE contact_id IN ({cohort}) GROUP BY 1, 2) "
+        f"SELECT currency, sum(v), NULL FROM pc GROUP BY currency "
+        f"UNION ALL SELECT NULL, NULL, count(DISTINCT contact_id) FROM pc WHERE v > 0", params
     ):
-        revenue[cur] = revenue.get(cur, 0) + v
-        if v > 0:
-            paying.add(cid)
-    customers = len(paying)
+        if cur is None:
+            customers = paying
+        else:
+            revenue[cur] = v
     revenue = dict(sorted(revenue.items()))
     period: dict[str, int] = {}
     refunds: dict[str, int] = {}
     monthly: dict[str, dict[str, int]] = {}
     orders = 0
-    for cur, amount, refunded, month in conn.execute(
-        f"SELECT currency, amount, refunded, substr(created_at, 1, 7) FROM {orders_source(conn)} o "
-        f"WHERE {range_where('o')}", order_params(conn, rng)
+    for cur, month, n, net, refunded in conn.execute(
+        f"SELECT currency, substr(created_at, 1, 7), count(*), sum(amount - refunded), sum(refunded) "
+        f"FROM {orders_source(conn)} o WHERE {range_where('o')} GROUP BY 1, 2", order_params(conn, rng)
     ):
-        orders += 1
-        period[cur] = period.get(cur, 0) + amount - refunded
+        orders += n
+        period[cur] = period.get(cur, 0) + net
         refunds[cur] = refunds.get(cur, 0) + refunded
-        monthly.setdefault(cur, {})[month] = monthly.setdefault(cur, {}).get(month, 0) + amount - refunded
+        monthly.setdefault(cur, {})[month] = net
     extra = {
         "contacts": contacts, "customers": customers,
         "conversion_rate": round(customers / contacts, 4) if contacts else None,
