@@ -158,3 +158,33 @@ def test_attribution_sums_match_the_touch_loop(ws, model, lookback, params):
         expected = _credits_from_touches(ws.conn, rng, model, lookback, by)
         assert attr._credits(ws.conn, rng, model, lookback, by) == expected
         assert expected[0] and expected[2]
+
+
+@pytest.mark.parametrize("params", RANGES)
+def test_summary_matches_per_order_sums(ws, params):
+    """The summary's SQL grouping against the former per-contact and per-order loops."""
+    from segdesk.core.reports.model import parse_range
+
+    rng = parse_range(ws.conn, params.get("since"), params.get("until"), params.get("timezone"))
+    cohort = set(members(ws.conn, rng, "source"))
+    per_contact: dict = {}
+    period, refunds, monthly, orders = {}, {}, {}, 0
+    for cid, cur, amount, refunded, created in ws.conn.execute(
+            "SELECT contact_id, currency, amount, refunded, created_at FROM report_orders"):
+        if cid in cohort:
+            per_contact[(cid, cur)] = per_contact.get((cid, cur), 0) + amount - refunded
+        if rng.contains(created) or not (rng.since or rng.until):
+            orders += 1
+            period[cur] = period.get(cur, 0) + amount - refunded
+            refunds[cur] = refunds.get(cur, 0) + refunded
+            months = monthly.setdefault(cur, {})
+            months[created[:7]] = months.get(created[:7], 0) + amount - refunded
+    revenue: dict = {}
+    for (_cid, cur), v in per_contact.items():
+        revenue[cur] = revenue.get(cur, 0) + v
+    report = build_report(ws.conn, "summary", **params)
+    assert report.extra["contacts"] == len(cohort) and report.extra["orders"] == orders
+    assert report.extra["customers"] == len({cid for (cid, _c), v in per_contact.items() if v > 0})
+    assert (report.extra["revenue"], report.extra["period_revenue"], report.extra["refunds"]) == (
+        dict(sorted(revenue.items())), dict(sorted(period.items())), dict(sorted(refunds.items())))
+    assert {s["currency"]: dict(s["points"]) for s in report.series} == monthly
