@@ -6,7 +6,8 @@
 #
 # Usage: scripts/check_bundle.sh     PY=python3 by default: the environment with SegDesk
 #        and PyInstaller (installed here when missing: pip install -e '.[bundle]' does it too).
-#        SKIP_BUILD=1 checks an existing dist/segdesk.
+#        SKIP_BUILD=1 checks an existing bundle. DIST=dir builds into dir/segdesk (default dist;
+#        the tests use a temporary one so two test runs in one checkout do not collide).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -15,7 +16,8 @@ OUT=$(mktemp -d "${TMPDIR:-/tmp}/segdesk-bundle.XXXXXX")
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 unset SEGDESK_WORKSPACE
 trap 'rm -rf "$OUT"' EXIT
-BIN=$PWD/dist/segdesk/segdesk
+DIST=$(realpath -m "${DIST:-dist}")
+BIN=$DIST/segdesk/segdesk
 
 fail() {
     echo "check_bundle: $*" >&2
@@ -32,12 +34,12 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
     echo "check_bundle: building with PyInstaller $("$PY" -m PyInstaller --version)"
     t0=$(ms)
     "$PY" -m PyInstaller --noconfirm --clean --log-level ERROR \
-        --distpath dist --workpath build/pyinstaller build.spec >"$OUT/build.log" 2>&1 \
+        --distpath "$DIST" --workpath "$DIST/.build" build.spec >"$OUT/build.log" 2>&1 \
         || { tail -40 "$OUT/build.log" >&2; fail "pyinstaller failed"; }
     echo "  build time: $(( ($(ms) - t0) / 1000 ))s"
 fi
 [[ -x $BIN ]] || fail "no bundle at $BIN"
-echo "  bundle size: $(du -sh dist/segdesk | cut -f1) (dist/segdesk), $(find dist/segdesk -type f | wc -l) files"
+echo "  bundle size: $(du -sh "$DIST/segdesk" | cut -f1) ($DIST/segdesk), $(find "$DIST/segdesk" -type f | wc -l) files"
 
 cd "$OUT"  # the bundle must not lean on the checkout
 WS=$OUT/workspace

@@ -8,6 +8,7 @@ SEGDESK_PACKAGING_TESTS=0 skips them for a quick local run.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +23,10 @@ packaging = pytest.mark.skipif(os.environ.get("SEGDESK_PACKAGING_TESTS") == "0",
                                reason="SEGDESK_PACKAGING_TESTS=0: packaging checks skipped")
 
 
-def _run(script: str) -> str:
+def _run(script: str, **extra_env: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("SEGDESK_WORKSPACE", "PYTHONPATH")}
     env["PY"] = sys.executable
+    env.update(extra_env)
     proc = subprocess.run(["bash", str(ROOT / "scripts" / script)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=900)
     report = f"{proc.stdout}\n{proc.stderr}"
@@ -42,8 +44,12 @@ def test_the_wheel_installs_with_pip_and_pipx_and_the_relay_without_qt():
 
 @pytest.mark.slow
 @packaging
-def test_the_bundle_runs_its_cli_and_the_app():
-    out = _run("check_bundle.sh")
+def test_the_bundle_runs_its_cli_and_the_app(tmp_path):
+    dist = tmp_path / "dist"  # not the checkout's dist/: two test runs must not share it
+    try:
+        out = _run("check_bundle.sh", DIST=str(dist))
+    finally:
+        shutil.rmtree(dist, ignore_errors=True)  # 250 MB; pytest keeps tmp_path around
     assert "check_bundle: OK" in out
 
 
