@@ -5,7 +5,8 @@
 Builds (once, cached under bench/out/) a demo workspace with segdesk.core.demo,
 runs the first refresh, then times every report on a read connection (best of
 3, wall and CPU) and the refresh after importing 10,000 more events (pages on
-existing devices plus link identifies).
+existing devices plus link identifies). The machine is shared: compare the CPU
+column between runs, and run the previous commit the same way for a before/after.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def main() -> None:
     ws = open_workspace(folder)
     refresh_reports(ws)
     counts = {t: ws.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("events", "sessions", "contact_touches", "report_orders", "device_segments")}
+              for t in ("events", "sessions", "contact_touches", "report_first_touch", "report_orders",
+                        "device_segments")}
     counts["contacts"] = ws.conn.execute("SELECT count(*) FROM contacts WHERE canonical_id = id").fetchone()[0]
     print("workspace:", counts)
     reader = ws.reader()
