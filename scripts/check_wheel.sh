@@ -92,7 +92,12 @@ no_qt() {
 echo "check_wheel: building and installing SegDesk from its wheel (in $OUT)"
 
 # --- build -----------------------------------------------------------------------------
-"$PY" -m pip wheel -q --no-deps -w "$OUT/dist" "$ROOT" >/dev/null
+# From a copy of the checkout's files (tracked and new, not ignored): setuptools builds
+# in the source tree, and a stale build/lib there would leak deleted files into the wheel.
+mkdir -p "$OUT/src"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
+    | tar -c --null -T - | tar -x -C "$OUT/src"
+"$PY" -m pip wheel -q --no-deps -w "$OUT/dist" "$OUT/src" >/dev/null
 WHEEL=$(ls "$OUT"/dist/segdesk-*.whl)
 "$PY" - "$WHEEL" <<'EOF'
 import sys, zipfile
