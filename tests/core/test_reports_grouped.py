@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from statistics import median
 
 import pytest
@@ -73,7 +73,7 @@ def _oracle(conn, rng, by) -> dict:
 def ws(tmp_path_factory):
     w = open_workspace(tmp_path_factory.mktemp("grouped") / "ws")
     demo.generate(w, contacts=400, events=30_000, orders_per_contact=2.5, seed=11,
-                  now=datetime(2026, 3, 1, tzinfo=timezone.utc))
+                  now=datetime(2026, 3, 1, tzinfo=UTC))
     refresh_after_import(w)
     # Edges the generator does not make: orders exactly N days after the first touch (inside the
     # window), 1 ms later (outside), and a fully refunded order (its currency is still listed).

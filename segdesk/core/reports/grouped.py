@@ -16,8 +16,6 @@ checks both paths agree on a generated workspace), the same way:
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 from .cohort import NO_TAG
 from .data import order_params, orders_source
 from .model import NOT_SET, UNKNOWN, Range, month_starts

@@ -17,7 +17,10 @@ from __future__ import annotations
 from statistics import median
 
 from .cohort import as_of
-from .grouped import LTV_DAYS, groups as sql_groups
+from .grouped import (
+    LTV_DAYS as LTV_DAYS,  # the windows, where they were before grouped.py
+)
+from .grouped import groups as sql_groups
 from .model import FLOAT, INT, MONEY, PERCENT, TEXT, Column, Range, Report, money_per
 
 CHART_ROWS = 8
