@@ -30,6 +30,7 @@ lint: $(STAMP)
 .PHONY: wheel bundle check-packaging
 
 wheel:
+	rm -rf build/lib build/bdist.*  # setuptools builds in-tree: no stale files in the wheel
 	$(PY) -m pip wheel --quiet --no-deps -w dist .
 	$(PY) -m segdesk.collector_relay.wheel dist
 
