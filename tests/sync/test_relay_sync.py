@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import orjson
@@ -22,39 +14,16 @@ from segdesk.sync.connectors import relay as relay_connector
 from segdesk.sync.engine import run_sync
 from segdesk.sync.http import HttpOptions
 
-REPO = Path(__file__).resolve().parents[2]
+from ..relay_process import running_relay
+
 UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def relay(tmp_path):
-    data = tmp_path / "relay"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    keys = json.loads(subprocess.run(
-        [sys.executable, "-m", "segdesk.collector_relay", "init", "--data", str(data), "--json"],
-        env=env, check=True, capture_output=True, text=True).stdout)
-    port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "segdesk.collector_relay", "serve", "--data", str(data),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            break
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "relay did not start"
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    yield url, keys
-    proc.terminate()
-    proc.wait(10)
-    proc.stderr.close()
+    """A real relay process on a free loopback port: (url, keys)."""
+    with running_relay(tmp_path / "relay") as found:
+        yield found
 
 
 def events(n: int, start: int = 0, email: str = "reader@example.com") -> list[dict]:

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,35 +13,17 @@ from segdesk.core.store import open_workspace
 from segdesk.sync.http import HttpOptions
 from segdesk.sync.sources import add_source
 from tests.core.wire import identify, page
+from tests.relay_process import running_relay
 from tests.sync.fakes import FakeStripe
 
-REPO = Path(__file__).resolve().parents[2]
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1.15"
 
 
 @pytest.fixture
 def relay(tmp_path):
     """A real relay process on a free loopback port: (url, keys)."""
-    data = tmp_path / "relay"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    keys = json.loads(subprocess.run(
-        [sys.executable, "-m", "segdesk.collector_relay", "init", "--data", str(data), "--json"],
-        env=env, check=True, capture_output=True, text=True).stdout)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "segdesk.collector_relay", "serve", "--data", str(data),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            break
-        assert proc.poll() is None and time.monotonic() < deadline, "relay did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", keys
-    proc.terminate()
-    proc.wait(10)
+    with running_relay(tmp_path / "relay") as found:
+        yield found
 
 
 def visits(url: str, write_key: str) -> None:
