@@ -19,16 +19,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QHeaderView, QTableView
 
 from ..core.money import format_money
-
-# Column kinds the cells know how to show and sort.
-TEXT, INT, FLOAT, MONEY, PERCENT = "text", "int", "float", "money", "percent"
-
-
-@dataclass
-class Column:
-    key: str
-    label: str
-    kind: str = TEXT
+# The column and its kinds (what cells know how to show and sort) are the core report's own.
+from ..core.reports.model import FLOAT, INT, MONEY, PERCENT, TEXT, Column
 
 
 @dataclass
