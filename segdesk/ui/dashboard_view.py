@@ -138,7 +138,8 @@ class DashboardView(QWidget):
         layout.addWidget(self.status)
         self._stale = False
         ctx.dataChanged.connect(self._on_data_changed)
-        self.set_preset(30)
+        # 90 days: recent enough for "today", old enough for the LTV curve to have 30- and 60-day points.
+        self.set_preset(90)
 
     def _range_row(self) -> QHBoxLayout:
         self.preset = QComboBox()
