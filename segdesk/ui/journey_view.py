@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, Q
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..core import people
+from .banner import Banner
 from .context import AppContext, Changes
 from .journey_timeline import METHODS, Entry, build_timeline, erase_everywhere, load_journey, with_reports
 
@@ -59,10 +60,7 @@ class JourneyView(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("muted")
         self.summary.setWordWrap(True)
-        self.banner = QLabel()
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
+        self.banner = Banner()
 
         self.devices = QTreeWidget()
         self.devices.setHeaderLabels(["Device", "First seen", "Last seen", "Linked by", "Linked at", "Evidence"])
@@ -192,11 +190,7 @@ class JourneyView(QWidget):
         return item
 
     def show_banner(self, text: str, error: bool = False) -> None:
-        self.banner.setProperty("error", error)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
-        self.banner.setText(text)
-        self.banner.show()
+        self.banner.show_message(text, error)
 
     # -- merge, unmerge, erase -------------------------------------------------
     def ask_merge(self) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLin
 
 from ..sync import secrets
 from ..sync import sources as sync_sources
+from .banner import Banner
 from .context import AppContext, Changes
 from .style import icon
 
@@ -75,10 +76,7 @@ class RelayView(QWidget):
         self.process: QProcess | None = None
         title = QLabel("Relay")
         title.setObjectName("pageTitle")
-        self.banner = QLabel()
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
+        self.banner = Banner()
         body = QWidget()
         v = QVBoxLayout(body)
         v.setContentsMargins(0, 0, 0, 0)
@@ -207,11 +205,7 @@ class RelayView(QWidget):
         self.show_banner("Snippet copied to the clipboard.")
 
     def show_banner(self, text: str, error: bool = False) -> None:
-        self.banner.setProperty("error", error)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
-        self.banner.setText(text)
-        self.banner.show()
+        self.banner.show_message(text, error)
 
     def save(self) -> None:
         url, token, key, old = (self.url.text().strip().rstrip("/"), self.token.text().strip(),

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 
 from ..sync import sources as sync_sources
 from ..sync.engine import run_sync
+from .banner import Banner
 from .context import AppContext, Changes
 
 STATE_SQL = "SELECT source, last_success, last_error FROM sync_state"
@@ -132,10 +133,7 @@ class SourcesView(QWidget):
         self.add_btn.clicked.connect(self.ask_add)
         self.test_btn.clicked.connect(self.test_selected)
         self.remove_btn.clicked.connect(self.ask_remove)
-        self.banner = QLabel()
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
+        self.banner = Banner()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Name", "Kind", "Address", "Last success", "Last error"])
         self.tree.setRootIsDecorated(False)
@@ -193,11 +191,7 @@ class SourcesView(QWidget):
         self.remove_btn.setEnabled(has)
 
     def show_banner(self, text: str, error: bool = False) -> None:
-        self.banner.setProperty("error", error)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
-        self.banner.setText(text)
-        self.banner.show()
+        self.banner.show_message(text, error)
 
     # -- add, test, remove -----------------------------------------------------------
     def ask_add(self, kind: str = "stripe") -> AddSourceDialog:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolBut
 
 from ..core.progress import Progress
 from ..core.refresh import refresh_reports
+from .banner import restyle
 from .context import AppContext, Changes
 
 THROTTLE_S = 0.05
@@ -184,8 +185,7 @@ class SyncStatus(QWidget):
                 bar.setFormat(f"{s.name} ✓" if s.ok else f"{s.name} ✗")
                 bar.setProperty("failed", s.status == "failed")
                 bar.setToolTip(s.reason or ", ".join(f"{k}: {v}" for k, v in s.counts.items()))
-                bar.style().unpolish(bar)
-                bar.style().polish(bar)
+                restyle(bar)
             if report.cancelled:
                 self.message.setText("Sync cancelled; what was stored so far is kept")
             elif not report.sources:
