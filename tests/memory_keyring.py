@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import keyring
+import pytest
 from keyring.backend import KeyringBackend
 
 
@@ -20,3 +22,13 @@ class MemoryKeyring(KeyringBackend):
 
     def delete_password(self, service, username):
         self.items.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    """Imported by the conftests that need it: every test gets its own empty keychain."""
+    previous = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(previous)

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import keyring
 import pytest
 
 from segdesk.core.store import open_workspace
 from segdesk.sync.http import HttpOptions
 
-from ..memory_keyring import MemoryKeyring
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring():
-    previous = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
+from ..memory_keyring import memory_keyring  # noqa: F401  (autouse: a keychain per test)
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything loads Q
 
 from pathlib import Path  # noqa: E402
 
-import keyring  # noqa: E402
 import pytest  # noqa: E402
-from ..memory_keyring import MemoryKeyring  # noqa: E402
+from ..memory_keyring import memory_keyring  # noqa: E402,F401  (autouse: a keychain per test)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
@@ -42,15 +41,6 @@ def _isolated_settings(tmp_path):
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
     yield folder
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring():
-    previous = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture
