@@ -2,15 +2,18 @@
 
 Events are immutable rows unique by ``messageId``; importing the same event
 twice stores it once. A malformed event is reported with its line number and
-skipped while the rest import. Each batch commits on its own, so an import
-that stops half-way keeps what it stored and a re-run fills in the rest.
+skipped while the rest import. A sync commits batch by batch, so an import
+that stops half-way keeps what it stored and a re-run fills in the rest; a big
+file into a small workspace is one bulk load (indexes rebuilt at the end) that
+commits whole or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
+import os
+import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,23 +23,21 @@ import orjson
 from .channels import classify
 from .gcpause import gc_paused
 from .identifiers import clean_key, normalise_email
-from .progress import Progress
+from .progress import Cancelled, Progress
 from .store import Workspace
-from .timeutil import normalise_ts, parse_ts, format_ts
+from .timeutil import format_ts, normalise_ts, parse_ts
 
 TYPES = frozenset({"page", "identify", "track", "alias", "screen", "group"})
 METHODS = frozenset({"form", "link", "manual", "server"})
 CHANNEL_TYPES = frozenset({"page", "screen"})
 MAX_ERRORS_KEPT = 200
 
-COLUMNS = (
-    "message_id type anonymous_id user_id ts name url referrer title "
-    "ch_source ch_medium ch_campaign ch_term ch_content email contact_key method origin raw"
-).split()
-INSERT_SQL = (
-    f"INSERT OR IGNORE INTO events ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(COLUMNS))})"
-)
+COLUMNS = ["message_id", "type", "anonymous_id", "user_id", "ts", "name", "ch_source", "ch_medium", "ch_campaign", "ch_term", "ch_content", "email", "contact_key", "method", "origin", "raw"]
+_VALUES = f"INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+INSERT_SQL = f"INSERT OR IGNORE {_VALUES}"
+BULK_INSERT_SQL = f"INSERT {_VALUES}"  # while a bulk load has the indexes dropped
+IDENTITY_TYPES = ("identify", "alias")
+FLAG_IDENTITY_SQL = "UPDATE identity_state SET dirty = 1 WHERE dirty = 0"
 DEVICES_SQL = """
 INSERT INTO devices (anonymous_id, first_seen, last_seen, events)
 SELECT anonymous_id, min(ts), max(ts), count(*) FROM events
@@ -46,7 +47,6 @@ ON CONFLICT(anonymous_id) DO UPDATE SET
     last_seen = max(last_seen, excluded.last_seen),
     events = events + excluded.events
 """
-
 
 NO_CHANNEL = (None, None, None, None, None)
 
@@ -134,9 +134,6 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
     ts = _event_time(ev)
     context = _dict(get("context"))
     props = _dict(get("properties"))
-    page = _dict(context.get("page"))
-    url = page.get("url") or props.get("url")
-    referrer = page.get("referrer") or props.get("referrer")
     email = contact_key = method = None
     if etype == "identify" or etype == "alias":
         traits = ev.get("traits")
@@ -151,19 +148,38 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
         if method not in METHODS:
             method = "manual"
     if etype in CHANNEL_TYPES:
+        page = _dict(context.get("page"))
+        url = page.get("url") or props.get("url")
+        referrer = page.get("referrer") or props.get("referrer")
         ch = classify(_text(url), _text(referrer), _dict(context.get("campaign")), props)
     else:
         ch = NO_CHANNEL
     return (
-        message_id, etype, anonymous_id, user_id, ts,
-        _text(get("event") or get("name"), 512), _text(url), _text(referrer),
-        _text(page.get("title") or props.get("title"), 1024),
+        message_id, etype, anonymous_id, user_id, ts, _text(get("event") or get("name"), 512),
         ch[0], ch[1], ch[2], ch[3], ch[4], email, contact_key, method, origin, raw,
     )
 
 
-def _max_id(ws: Workspace) -> int:
-    return ws.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+def page_fields(raw: bytes | str | None) -> tuple[str | None, str | None, str | None]:
+    """``(url, referrer, title)`` of a stored event, read from its raw JSON.
+
+    They are not columns (migration 0006): only one contact's journey or one
+    landing page needs them, never a scan.
+    """
+    try:
+        ev = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return None, None, None
+    if not isinstance(ev, dict):
+        return None, None, None
+    props = _dict(ev.get("properties"))
+    page = _dict(_dict(ev.get("context")).get("page"))
+    return (_text(page.get("url") or props.get("url")), _text(page.get("referrer") or props.get("referrer")),
+            _text(page.get("title") or props.get("title"), 1024))
+
+
+def _max_id(conn) -> int:
+    return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
 DEVICE_UPSERT_SQL = """
@@ -173,12 +189,38 @@ ON CONFLICT(anonymous_id) DO UPDATE SET
     last_seen = max(last_seen, excluded.last_seen),
     events = events + excluded.events
 """
+# After duplicates were dropped: a device's figures from the events that stayed.
+DEVICE_RECOUNT_SQL = """
+UPDATE devices SET (first_seen, last_seen, events) =
+    (SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = devices.anonymous_id)
+WHERE anonymous_id = ?1 AND EXISTS (SELECT 1 FROM events WHERE anonymous_id = ?1)
+"""
+DEVICE_GONE_SQL = "DELETE FROM devices WHERE anonymous_id = ?1 AND NOT EXISTS (SELECT 1 FROM events WHERE anonymous_id = ?1)"
+# Of events sharing a messageId keep the first stored, as INSERT OR IGNORE would have.
+DROP_DUPLICATES_SQL = """
+DELETE FROM events WHERE id > ? AND id IN (
+    SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY message_id ORDER BY id) AS n FROM events)
+    WHERE n > 1)
+RETURNING anonymous_id
+"""
+BULK_MIN_EVENTS = 20_000
 
 
-def _device_stats(rows: list[tuple]) -> list[tuple]:
-    """Per device in a batch: first and last time and count (column 2 is anonymous_id, 4 is ts)."""
+@dataclass
+class _Batch:
+    rows: list[tuple]
+    rejects: list[tuple[int, str]]
+    devices: list[tuple]  # (anonymous_id, first ts, last ts, events) per device in the batch
+    identity: bool  # carries an identify, alias or userId: the stitch has work to do
+
+
+def _batch(rows: list[tuple], rejects: list[tuple[int, str]]) -> _Batch:
+    """Per device in a batch: first and last time and count; and whether it carries identity evidence."""
     stats: dict[str, list] = {}
+    identity = False
     for row in rows:
+        if row[3] is not None or row[1] in IDENTITY_TYPES:
+            identity = True
         aid = row[2]
         if aid is None:
             continue
@@ -192,66 +234,136 @@ def _device_stats(rows: list[tuple]) -> list[tuple]:
             elif ts > s[1]:
                 s[1] = ts
             s[2] += 1
-    return [(aid, a, b, n) for aid, (a, b, n) in stats.items()]
+    return _Batch(rows, rejects, [(aid, a, b, n) for aid, (a, b, n) in stats.items()], identity)
 
 
-def _write_batch(ws: Workspace, rows: list[tuple], result: ImportResult, devices: list[tuple] | None = None) -> None:
-    conn = ws.conn
-    before = _max_id(ws)
+def _batches(items, origin: str, batch_size: int) -> Iterator[_Batch]:
+    rows: list[tuple] = []
+    rejects: list[tuple[int, str]] = []
+    append = rows.append
+    for lineno, ev, raw in items:
+        if ev.__class__ is EventError:
+            rejects.append((lineno, str(ev)))
+            continue
+        try:
+            append(event_row(ev, origin, raw))
+        except EventError as exc:
+            rejects.append((lineno, str(exc)))
+            continue
+        if len(rows) >= batch_size:
+            yield _batch(rows, rejects)
+            rows, rejects = [], []
+            append = rows.append
+    if rows or rejects:
+        yield _batch(rows, rejects)
+
+
+def _write_batch(conn, batch: _Batch, result: ImportResult) -> None:
+    rows = batch.rows
+    before = _max_id(conn)
     with conn:
         # rowcount sums each row's own change (an ignored duplicate adds 0); total_changes
         # would also count what triggers write.
         inserted = conn.executemany(INSERT_SQL, rows).rowcount
-        if inserted == len(rows) and devices is not None:
-            conn.executemany(DEVICE_UPSERT_SQL, devices)
+        if inserted == len(rows):
+            conn.executemany(DEVICE_UPSERT_SQL, batch.devices)
         elif inserted:
             # Some were duplicates: count only the rows that went in.
             conn.execute(DEVICES_SQL, (before,))
+        if inserted and batch.identity:
+            conn.execute(FLAG_IDENTITY_SQL)
     result.imported += inserted
     result.duplicates += len(rows) - inserted
     if inserted and result.first_new_id is None:
         result.first_new_id = before + 1
 
 
-_DONE = object()
+def _report(progress: Progress | None, result: ImportResult, status: str, fraction) -> None:
+    if progress is not None:
+        progress.update(status, fraction, imported=result.imported, duplicates=result.duplicates,
+                        rejected=result.rejected)
 
 
-def _rows_in_batches(items, origin: str, batch_size: int, out: queue.Queue, stop: threading.Event) -> None:
-    """Parser thread: turns items into rows, a batch at a time, while the caller writes.
+def _import_batched(ws, batches, result, progress, position) -> None:
+    """Batch by batch, each committed on its own: for syncs into a workspace that already holds much more."""
+    for batch in batches:
+        for lineno, reason in batch.rejects:
+            result.reject(lineno, reason)
+        if batch.rows:
+            _write_batch(ws.conn, batch, result)
+        if progress is not None:
+            _report(progress, result, "Importing events", position() if position else None)
+            progress.check()
 
-    SQLite releases the GIL while it inserts, so parsing the next batch overlaps
-    with writing the last one: the import uses both cores.
+
+def _bulk_load(ws, batches, result, progress, position) -> None:
+    """A big import into a small workspace: indexes dropped, rows appended, indexes rebuilt.
+
+    Inserting a million random message ids into a unique index costs a B-tree
+    descent and a page split or two each; building the index afterwards is one
+    sort. It all happens in one transaction, so other connections keep reading
+    the workspace as it was, and a crash leaves it as it was (a re-run then
+    imports everything). A cancel stops reading and keeps what was read.
+    Duplicates are found when the unique index is rebuilt; the first stored copy
+    stays, as in the batched path.
     """
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    rows: list[tuple] = []
-    rejects: list[tuple[int, str]] = []
+    conn = ws.conn
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        for lineno, ev, raw in items:
-            if ev.__class__ is EventError:
-                rejects.append((lineno, str(ev)))
-                continue
-            try:
-                rows.append(event_row(ev, origin, raw))
-            except EventError as exc:
-                rejects.append((lineno, str(exc)))
-                continue
-            if len(rows) >= batch_size:
-                if not put((rows, rejects, _device_stats(rows))):
-                    return
-                rows, rejects = [], []
-        if rows or rejects:
-            put((rows, rejects, _device_stats(rows)))
-        put(_DONE)
-    except BaseException as exc:  # handed to the writing thread, which raises it
-        put(exc)
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        before = _max_id(conn)
+        identity, cancelled = False, None
+        try:
+            for batch in batches:
+                for lineno, reason in batch.rejects:
+                    result.reject(lineno, reason)
+                if batch.rows:
+                    conn.executemany(BULK_INSERT_SQL, batch.rows)
+                    conn.executemany(DEVICE_UPSERT_SQL, batch.devices)
+                    result.imported += len(batch.rows)
+                    identity = identity or batch.identity
+                if progress is not None:
+                    _report(progress, result, "Importing events", position() if position else None)
+                    progress.check()
+        except Cancelled as exc:
+            cancelled = exc
+        _report(progress, result, "Indexing events", None)
+        dropped = _rebuild_indexes(conn, indexes, before)
+        result.imported -= dropped
+        result.duplicates += dropped
+        if result.imported and identity:
+            conn.execute(FLAG_IDENTITY_SQL)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    if result.imported:
+        result.first_new_id = before + 1
+    if cancelled is not None:
+        raise cancelled
+
+
+def _rebuild_indexes(conn, indexes: list[tuple[str, str]], before: int) -> int:
+    """Recreate the dropped indexes, unique ones first; returns how many duplicates were dropped."""
+    dropped: list[str | None] = []
+    for name, sql in sorted(indexes, key=lambda i: not i[1].upper().startswith("CREATE UNIQUE")):
+        try:
+            conn.execute(sql)
+        except sqlite3.IntegrityError:
+            if dropped:
+                raise
+            dropped = [aid for (aid,) in conn.execute(DROP_DUPLICATES_SQL, (before,))]
+            if not dropped:
+                raise
+            conn.execute(sql)
+    devices = [(aid,) for aid in set(dropped) if aid is not None]
+    conn.executemany(DEVICE_RECOUNT_SQL, devices)
+    conn.executemany(DEVICE_GONE_SQL, devices)
+    return len(dropped)
 
 
 def import_parsed(
@@ -262,50 +374,25 @@ def import_parsed(
     progress: Progress | None = None,
     batch_size: int = 50_000,
     position=None,
+    expected: int | None = None,
 ) -> ImportResult:
     """Import ``(line_no, event, raw_bytes)`` items; the engine behind every event source.
 
-    Each batch commits on its own; a cancel or an error keeps what was written.
-    Batches are large because the indexes (random message ids, interleaved
-    devices) touch pages all over the file: a commit writes every touched page
-    to the WAL once, so more events per commit means fewer page writes each.
+    ``expected`` is a low estimate of how many events are coming (a file's size
+    says so). When it is large against what the workspace holds, the import is
+    a bulk load (see :func:`_bulk_load`); otherwise each batch commits on its
+    own and a cancel or an error keeps what was written. Batches are large
+    because the indexes (random message ids, interleaved devices) touch pages
+    all over the file: a commit writes every touched page to the WAL once, so
+    more events per commit means fewer page writes each.
     """
-    with gc_paused():
-        return _import_parsed(ws, items, origin, progress, batch_size, position)
-
-
-def _import_parsed(ws, items, origin, progress, batch_size, position) -> ImportResult:
     result = ImportResult()
-    batches: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-    parser = threading.Thread(target=_rows_in_batches, args=(items, origin, batch_size, batches, stop),
-                              name="segdesk-event-parser", daemon=True)
-    parser.start()
-    try:
-        while True:
-            item = batches.get()
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            rows, rejects, devices = item
-            for lineno, reason in rejects:
-                result.reject(lineno, reason)
-            if rows:
-                _write_batch(ws, rows, result, devices)
-            if progress is not None:
-                progress.update(
-                    "Importing events",
-                    position() if position else None,
-                    imported=result.imported, duplicates=result.duplicates, rejected=result.rejected,
-                )
-                progress.check()
-    finally:
-        stop.set()
-        parser.join()
-    if progress is not None:
-        progress.update("Imported events", 1.0, imported=result.imported,
-                        duplicates=result.duplicates, rejected=result.rejected)
+    conn = ws.conn
+    bulk = (expected is not None and expected >= BULK_MIN_EVENTS and not conn.in_transaction
+            and _max_id(conn) <= 2 * expected)
+    with gc_paused():
+        (_bulk_load if bulk else _import_batched)(ws, _batches(items, origin, batch_size), result, progress, position)
+    _report(progress, result, "Imported events", 1.0)
     return result
 
 
@@ -322,9 +409,25 @@ def parse_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, object, bytes | N
             yield lineno, EventError(f"not valid JSON ({str(exc).split(':')[0]})"), None
 
 
+# A low estimate of how many events a file holds, from its size: wire events
+# are rarely under 300 bytes a line, pixel page views about 500-900.
+BYTES_PER_EVENT_HIGH = 1024
+
+
+def _regular_file_size(fileobj) -> int | None:
+    try:
+        st = os.fstat(fileobj.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
 def import_events_file(ws: Workspace, fileobj, *, origin: str = "import", progress: Progress | None = None,
-                       total_bytes: int | None = None) -> ImportResult:
+                       total_bytes: int | None = None, batch_size: int = 50_000) -> ImportResult:
     """Import a binary file object of JSON Lines (a real file or stdin)."""
+    if total_bytes is None:
+        total_bytes = _regular_file_size(fileobj)
+
     def position():
         try:
             return fileobj.tell() / total_bytes
@@ -332,9 +435,12 @@ def import_events_file(ws: Workspace, fileobj, *, origin: str = "import", progre
             return None
 
     return import_parsed(ws, parse_lines(fileobj), origin=origin, progress=progress,
-                         position=position if total_bytes else None)
+                         position=position if total_bytes else None, batch_size=batch_size,
+                         expected=total_bytes // BYTES_PER_EVENT_HIGH if total_bytes else None)
 
 
-def import_events(ws: Workspace, events: Iterable[dict], *, origin: str, progress: Progress | None = None) -> ImportResult:
+def import_events(ws: Workspace, events: Iterable[dict], *, origin: str, progress: Progress | None = None,
+                  expected: int | None = None) -> ImportResult:
     """Import already-parsed events (from the relay's pull API, tests, the demo)."""
-    return import_parsed(ws, ((i, ev, None) for i, ev in enumerate(events, 1)), origin=origin, progress=progress)
+    return import_parsed(ws, ((i, ev, None) for i, ev in enumerate(events, 1)), origin=origin, progress=progress,
+                         expected=expected)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from .channels import Channel, DIRECT, with_email_link
+from .events import page_fields
 from .identifiers import normalise_email
 from .orders import orders_of_contact
 from .store import WorkspaceError
@@ -80,7 +81,7 @@ def journey(conn, email: str) -> dict:
             })
             links = _link_times(conn, aid)
             rows = conn.execute(
-                "SELECT id, type, ts, name, url, title, ch_source, ch_medium, ch_campaign, method, email "
+                "SELECT id, type, ts, name, raw, ch_source, ch_medium, ch_campaign, method, email "
                 "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
                 (aid, start, end, end),
             ).fetchall()
@@ -89,12 +90,13 @@ def journey(conn, email: str) -> dict:
                 dev["first_seen"] = min(dev["first_seen"] or ts, ts)
                 dev["last_seen"] = max(dev["last_seen"] or ts, ts)
                 item = {"time": ts, "kind": KIND[row["type"]], "anonymous_id": aid}
-                if row["url"]:
-                    item["url"] = row["url"]
+                url, _, title = page_fields(row["raw"])
+                if url:
+                    item["url"] = url
                 if row["type"] in ("page", "screen"):
                     item["channel"] = _page_channel(row, links)
-                    if row["title"]:
-                        item["title"] = row["title"]
+                    if title:
+                        item["title"] = title
                 if row["type"] == "track" and row["name"]:
                     item["name"] = row["name"]
                 if row["type"] == "identify":
@@ -107,7 +109,7 @@ def journey(conn, email: str) -> dict:
         if user_ids:
             marks = ",".join("?" * len(user_ids))
             for row in conn.execute(
-                f"SELECT type, ts, name, url FROM events WHERE anonymous_id IS NULL AND user_id IN ({marks})",
+                f"SELECT type, ts, name FROM events WHERE anonymous_id IS NULL AND user_id IN ({marks})",
                 user_ids,
             ):
                 item = {"time": row["ts"], "kind": KIND[row["type"]], "anonymous_id": None}

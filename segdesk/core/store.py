@@ -29,6 +29,9 @@ def _tune(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA temp_store=MEMORY")
+    # A bulk import's transaction grows the WAL to the size of what it wrote;
+    # once checkpointed, give the disk back down to this.
+    conn.execute("PRAGMA journal_size_limit=67108864")
 
 
 def _backup_before_migrating(db_file: Path, workspace: Path) -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core import people
+from ..core.events import page_fields
 from ..core.journey import contact_of_email, journey
 from ..core.refresh import refresh_reports
 from ..core.timeutil import parse_ts
@@ -124,7 +125,7 @@ def _other_entry(e: dict, linked: set, money) -> Entry:
 
 EVIDENCE_SQL = """
 SELECT s.anonymous_id, s.start_ts, s.end_ts, s.linked_by, s.linked_at,
-       e.type, e.method, e.url, e.email, e.contact_key, e.user_id, e.ts
+       e.type, e.method, e.raw, e.email, e.contact_key, e.user_id, e.ts
 FROM device_segments s LEFT JOIN events e ON e.id = s.evidence_event_id
 WHERE s.contact_id = ? ORDER BY s.linked_at
 """
@@ -134,7 +135,7 @@ def device_evidence(conn, email: str) -> dict[str, list[str]]:
     """For each device of the contact, one line per link saying what tied it and when."""
     cid = contact_of_email(conn, email)
     out: dict[str, list[str]] = {}
-    for aid, start, end, linked_by, linked_at, etype, method, url, ev_email, key, user_id, ts in conn.execute(
+    for aid, start, end, linked_by, linked_at, etype, method, raw, ev_email, key, user_id, ts in conn.execute(
         EVIDENCE_SQL, (cid,)
     ):
         if linked_by == "merge":
@@ -142,6 +143,7 @@ def device_evidence(conn, email: str) -> dict[str, list[str]]:
         elif etype:
             who = ev_email or (f"contact id {key}" if key else None) or (f"user {user_id}" if user_id else "")
             line = f"{etype} by {METHODS.get(method, method or linked_by)}" + (f" as {who}" if who else "")
+            url = page_fields(raw)[0]
             if url:
                 line += f" on {url}"
         else:

@@ -22,6 +22,7 @@ from datetime import datetime
 import orjson
 
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
+from ..events import page_fields
 from ..progress import Progress
 from ..store import Workspace
 from ..timeutil import UTC, format_ts
@@ -61,7 +62,8 @@ def _epoch(ts: str) -> float:
 def _has_utm(conn, event_id: int) -> bool:
     """Whether the page view carried UTM parameters (URL or context.campaign): the one case
     where the email-link rule does not apply."""
-    url, raw = conn.execute("SELECT url, raw FROM events WHERE id = ?", (event_id,)).fetchone()
+    (raw,) = conn.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
+    url = page_fields(raw)[0]
     if any(k.startswith("utm_") and v.strip() for k, v in query_of(url).items()):
         return True
     campaign = ((orjson.loads(raw).get("context") or {}) if raw else {}).get("campaign")
