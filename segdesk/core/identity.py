@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import NamedTuple
 
 from .unionfind import UnionFind
@@ -66,82 +67,95 @@ class Resolution:
 
 def _bare_key_pairs(nodes: set[str]) -> list[tuple[str, str]]:
     """A link's bare contact id ('123') is the CRM's 'ac:123' when exactly one such key exists."""
-    cids = [n for n in nodes if n.startswith("cid:")]
     by_bare: dict[str, list[str]] = defaultdict(list)
-    for node in cids:
-        key = node[4:]
-        if ":" in key:
-            by_bare[key.split(":", 1)[1]].append(node)
-    pairs = []
-    for node in cids:
-        if ":" not in node[4:]:
-            full = by_bare.get(node[4:])
-            if full and len(full) == 1:
-                pairs.append((node, full[0]))
-    return pairs
+    bare = []
+    for node in nodes:
+        if node.startswith("cid:"):
+            _, prefixed, key = node[4:].partition(":")
+            if prefixed:
+                by_bare[key].append(node)
+            else:
+                bare.append(node)
+    return [(node, by_bare[node[4:]][0]) for node in bare if len(by_bare.get(node[4:], ())) == 1]
 
 
-def _canonical_of_groups(uf: UnionFind, first_seen: dict[str, str]) -> dict[str, str | None]:
-    canonical: dict[str, str | None] = {}
+def _lead(emails: list[str], first_seen: dict[str, str]) -> str | None:
+    """A group's contact: its earliest-seen email (the name breaks ties), None if it has none."""
+    if len(emails) < 2:
+        return emails[0] if emails else None
+    return min(emails, key=lambda n: (first_seen.get(n, "~"), n))
+
+
+def _canonical_of_groups(uf: UnionFind, nodes: set[str], first_seen: dict[str, str]) -> dict[str, str | None]:
+    # A node joined to no other is a group of one: its own contact if it is an email.
+    canonical = {n: (n if n.startswith("email:") else None) for n in nodes if n not in uf}
     for members in uf.groups().values():
-        emails = [n for n in members if n.startswith("email:")]
-        chosen = min(emails, key=lambda n: (first_seen.get(n, "~"), n)) if emails else None
+        lead = _lead([n for n in members if n.startswith("email:")], first_seen)
         for n in members:
-            canonical[n] = chosen
+            canonical[n] = lead
     return canonical
+
+
+def _spans(links: list[DeviceLink], canonical: dict[str, str | None], via_merge: set[str]) -> list[list]:
+    """One device's links (of known contacts) as [start, end, contact, linked_by, linked_at, event_id] spans."""
+    links.sort(key=lambda l: (l.ts, l.tiebreak, l.node))
+    spans: list[list] = []
+    for link in links:
+        contact = canonical[link.node]
+        if spans and spans[-1][2] == contact:
+            continue
+        method = "merge" if link.node in via_merge else link.method
+        start = BEGINNING if not spans else link.ts
+        if spans and spans[-1][0] == start:
+            # Two people identified at the same instant: the span between them
+            # is empty, so the later one (by messageId) has that instant.
+            spans.pop()
+            if spans and spans[-1][2] == contact:
+                continue
+        spans.append([start, None, contact, method, link.ts, link.event_id])
+    for prev, nxt in zip(spans, spans[1:]):
+        prev[1] = nxt[0]
+    return spans
 
 
 def resolve(ev: Evidence) -> Resolution:
     nodes = set(ev.nodes)
     nodes.update(link.node for link in ev.links)
     for pairs in (ev.same_person, ev.manual):
-        for a, b in pairs:
-            nodes.add(a)
-            nodes.add(b)
+        nodes.update(chain.from_iterable(pairs))
 
     base = UnionFind()
-    for n in nodes:
-        base.add(n)
-    for a, b in ev.same_person:
-        base.union(a, b)
-    for a, b in _bare_key_pairs(nodes):
-        base.union(a, b)
+    base.union_all(ev.same_person)
+    base.union_all(_bare_key_pairs(nodes))
     if ev.manual:
         full = base.copy()
-        for a, b in ev.manual:
-            full.union(a, b)
+        full.union_all(ev.manual)
     else:
         full = base
-    canonical = _canonical_of_groups(full, ev.first_seen)
+    canonical = _canonical_of_groups(full, nodes, ev.first_seen)
     via_merge = set()
     if ev.manual:
         via_merge = {n for n, c in canonical.items() if c is not None and base.find(n) != base.find(c)}
 
-    by_device: dict[str, list[DeviceLink]] = defaultdict(list)
+    by_device: dict[str, list[DeviceLink]] = {}
     for link in ev.links:
         if canonical.get(link.node) is not None:
-            by_device[link.anonymous_id].append(link)
+            if link.anonymous_id in by_device:
+                by_device[link.anonymous_id].append(link)
+            else:
+                by_device[link.anonymous_id] = [link]
 
     segments: dict[str, list[Segment]] = {}
     device_contacts: dict[str, int] = {}
     for aid, links in by_device.items():
-        links.sort(key=lambda l: (l.ts, l.tiebreak, l.node))
-        spans: list[list] = []
-        for link in links:
-            contact = canonical[link.node]
-            if spans and spans[-1][2] == contact:
-                continue
+        if len(links) == 1:
+            # The usual device, linked once: one span from the beginning.
+            link = links[0]
             method = "merge" if link.node in via_merge else link.method
-            start = BEGINNING if not spans else link.ts
-            if spans and spans[-1][0] == start:
-                # Two people identified at the same instant: the span between them
-                # is empty, so the later one (by messageId) has that instant.
-                spans.pop()
-                if spans and spans[-1][2] == contact:
-                    continue
-            spans.append([start, None, contact, method, link.ts, link.event_id])
-        for prev, nxt in zip(spans, spans[1:]):
-            prev[1] = nxt[0]
+            segments[aid] = [Segment(aid, BEGINNING, None, canonical[link.node], method, link.ts, link.event_id)]
+            device_contacts[aid] = 1
+            continue
+        spans = _spans(links, canonical, via_merge)
         segments[aid] = [Segment(aid, *s) for s in spans]
         device_contacts[aid] = len({s[2] for s in spans})
     return Resolution(canonical, via_merge, segments, device_contacts)

@@ -9,6 +9,8 @@ after a small sync costs little and the result lists what changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 
 import orjson
 
@@ -87,26 +89,30 @@ def gather(conn) -> Evidence:
     for aid, uid, ts, eid, mid in conn.execute(
         "SELECT anonymous_id, user_id, min(ts), min(id), min(message_id) FROM events "
         "WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL AND type NOT IN ('identify', 'alias') "
-        "GROUP BY anonymous_id, user_id"
+        # user_id first: grouping by anonymous_id led SQLite to walk the device index over every event.
+        "GROUP BY user_id, anonymous_id"
     ):
         node = email_node(uid.lower()) if "@" in uid else user_node(uid)
         ev.links.append(DeviceLink(aid, node, ts, "manual", eid, mid))
         ev.nodes.add(node)
-    for key, kind, email, updated in conn.execute("SELECT key, kind, email, updated_at FROM contact_keys"):
+    same_person = ev.same_person.append
+    for key, kind, email in conn.execute("SELECT key, kind, email FROM contact_keys"):
         node = KEY_NODE.get(kind, contact_key_node)(key)
-        ev.nodes.add(node)
+        nodes_add(node)
         if email:
-            ev.same_person.append((node, email_node(email)))
-    for email, created in conn.execute("SELECT email, created_at FROM contacts"):
-        ev.nodes.add(email_node(email))
-        _earlier(first, email_node(email), created)
-    for email, created in conn.execute("SELECT email, min(created_at) FROM orders WHERE email IS NOT NULL GROUP BY email"):
-        ev.nodes.add(email_node(email))
-        _earlier(first, email_node(email), created)
-    for (email,) in conn.execute("SELECT DISTINCT email FROM subscriptions WHERE email IS NOT NULL"):
-        ev.nodes.add(email_node(email))
-    for (identifier,) in conn.execute("SELECT DISTINCT identifier FROM tags"):
-        ev.nodes.add(identifier)
+            same_person((node, email_node(email)))
+    # Every contact and every order's email is a node; both also date a person's first sign.
+    for email, created in chain(
+        conn.execute("SELECT email, created_at FROM contacts"),
+        conn.execute("SELECT email, min(created_at) FROM orders WHERE email IS NOT NULL GROUP BY email"),
+    ):
+        node = email_node(email)
+        nodes_add(node)
+        if created and (node not in first or created < first[node]):
+            first[node] = created
+    ev.nodes.update(map(email_node, chain.from_iterable(
+        conn.execute("SELECT DISTINCT email FROM subscriptions WHERE email IS NOT NULL"))))
+    ev.nodes.update(chain.from_iterable(conn.execute("SELECT DISTINCT identifier FROM tags")))
     for a, b in conn.execute("SELECT email_a, email_b FROM manual_merges"):
         ev.manual.append((email_node(a), email_node(b)))
     return ev
@@ -114,52 +120,64 @@ def gather(conn) -> Evidence:
 
 def _contact_ids(conn, res: Resolution) -> dict[str, int]:
     """Every email node gets a contacts row; returns email node -> contact id."""
-    emails = [n[6:] for n in res.canonical if n.startswith("email:")]
-    conn.executemany("INSERT OR IGNORE INTO contacts(email) VALUES (?)", ((e,) for e in emails))
-    return {email_node(e): cid for cid, e in conn.execute("SELECT id, email FROM contacts")}
+    ids = {email_node(e): cid for cid, e in conn.execute("SELECT id, email FROM contacts")}
+    # Sorted, so new contacts get their ids in the same order whatever the hash seed.
+    for node in sorted(n for n in res.canonical if n.startswith("email:") and n not in ids):
+        ids[node] = conn.execute("INSERT INTO contacts(email) VALUES (?)", (node[6:],)).lastrowid
+    return ids
+
+
+def _write_canonical(conn, res: Resolution, ids: dict[str, int]) -> tuple[dict[int, int | None], set[int]]:
+    """Each contact's canonical_id; returns contact id -> canonical id, and the contacts touched."""
+    canon = {ids[n]: (ids[c] if c else None) for n, c in res.canonical.items() if n.startswith("email:")}
+    old = dict(conn.execute("SELECT id, canonical_id FROM contacts"))
+    moved = sorted(canon.items() - old.items())
+    conn.executemany("UPDATE contacts SET canonical_id = ? WHERE id = ?", ((c, cid) for cid, c in moved))
+    touched = {cid for cid, _ in moved} | {c for _, c in moved if c} | {old[cid] for cid, _ in moved if old.get(cid)}
+    return canon, touched
 
 
 def _write_nodes(conn, res: Resolution, ids: dict[str, int]) -> set[int]:
-    new = {n: (ids[c] if c else None, 1 if n in res.via_merge else 0) for n, c in res.canonical.items()}
-    old = {n: (c, m) for n, c, m in conn.execute("SELECT node, contact_id, via_merge FROM identity_nodes")}
-    changed = {n: v for n, v in new.items() if old.get(n) != v}
-    gone = [n for n in old if n not in new]
+    via = res.via_merge
+    new = {(n, ids[c] if c else None, 1 if n in via else 0) for n, c in res.canonical.items()}
+    old = set(conn.execute("SELECT node, contact_id, via_merge FROM identity_nodes"))
+    # Rows as whole tuples: the set differences are the changed rows, new values and old.
+    changed, stale = new - old, old - new
+    gone = {n for n, _, _ in stale}.difference(n for n, _, _ in changed)
+    # In key order, SQLite appends to the B-tree instead of inserting all over it.
     conn.executemany(
         "INSERT INTO identity_nodes(node, contact_id, via_merge) VALUES (?, ?, ?) "
         "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge",
-        ((n, c, m) for n, (c, m) in changed.items()),
+        sorted(changed, key=itemgetter(0)),
     )
     conn.executemany("DELETE FROM identity_nodes WHERE node = ?", ((n,) for n in gone))
-    touched = {v[0] for v in changed.values() if v[0]} | {old[n][0] for n in changed if n in old and old[n][0]}
-    touched |= {old[n][0] for n in gone if old[n][0]}
-    return touched
+    return {c for _, c, _ in changed if c} | {c for _, c, _ in stale if c}
 
 
 def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str], set[int]]:
-    new: dict[str, list[tuple]] = {
-        aid: [(s.start_ts, s.end_ts, ids[s.contact], s.linked_by, s.linked_at, s.event_id) for s in segs]
-        for aid, segs in res.segments.items()
-    }
-    old: dict[str, list[tuple]] = {}
-    for row in conn.execute(
+    new = [(s.anonymous_id, s.start_ts, s.end_ts, ids[s.contact], s.linked_by, s.linked_at, s.event_id)
+           for segs in res.segments.values() for s in segs]
+    old = set(conn.execute(
         "SELECT anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, evidence_event_id "
-        "FROM device_segments ORDER BY anonymous_id, start_ts"
-    ):
-        old.setdefault(row[0], []).append(tuple(row[1:]))
-    changed = {aid for aid in new.keys() | old.keys() if new.get(aid) != old.get(aid)}
-    contacts: set[int] = set()
-    for aid in changed:
-        contacts.update(s[2] for s in old.get(aid, ()))
-        contacts.update(s[2] for s in new.get(aid, ()))
-    conn.executemany("DELETE FROM device_segments WHERE anonymous_id = ?", ((a,) for a in changed))
+        "FROM device_segments"))
+    fresh = set(new)
+    changed = {r[0] for r in fresh - old} | {r[0] for r in old - fresh}
+    new = [r for r in new if r[0] in changed]
+    replaced = {r[0] for r in old if r[0] in changed}
+    # A changed device's spans are replaced whole: the triggers then mark every contact
+    # it had or has in first_touch_dirty, the same contacts this returns.
+    conn.executemany("DELETE FROM device_segments WHERE anonymous_id = ?", ((a,) for a in replaced))
     conn.executemany(
         "INSERT INTO device_segments(anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, "
         "evidence_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ((aid, *s) for aid in changed for s in new.get(aid, ())),
+        sorted(new),
     )
-    flags = [(res.device_contacts.get(aid, 0), 1 if res.device_contacts.get(aid, 0) >= 3 else 0, aid) for aid in changed]
-    conn.executemany("UPDATE devices SET contacts = ?, shared = ? WHERE anonymous_id = ?", flags)
-    return changed, contacts
+    counts = res.device_contacts
+    flags = [(counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0, aid) for aid in changed]
+    # Most flags stay as they were: a row left alone is cheaper than one rewritten.
+    conn.executemany("UPDATE devices SET contacts = ?1, shared = ?2 WHERE anonymous_id = ?3 "
+                     "AND (contacts != ?1 OR shared != ?2)", flags)
+    return changed, {r[3] for r in old if r[0] in changed} | {r[3] for r in new}
 
 
 FIRST_SEEN_SOURCES = (
@@ -225,12 +243,7 @@ def _stitch(ws: Workspace, progress: Progress | None) -> StitchResult:
     result = StitchResult()
     with conn:
         ids = _contact_ids(conn, res)
-        canon = {ids[n]: (ids[c] if c else None) for n, c in res.canonical.items() if n.startswith("email:")}
-        old_canon = dict(conn.execute("SELECT id, canonical_id FROM contacts"))
-        moved = [(c, cid) for cid, c in canon.items() if old_canon.get(cid) != c]
-        conn.executemany("UPDATE contacts SET canonical_id = ? WHERE id = ?", moved)
-        touched = {cid for _, cid in moved} | {c for c, _ in moved if c}
-        touched |= {old_canon[cid] for _, cid in moved if old_canon.get(cid)}
+        canon, touched = _write_canonical(conn, res, ids)
         touched |= _write_nodes(conn, res, ids)
         devices, seg_contacts = _write_segments(conn, res, ids)
         touched |= seg_contacts

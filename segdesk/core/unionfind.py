@@ -1,6 +1,12 @@
-"""A small union-find over string identifiers (path halving, union by size)."""
+"""A small union-find over string identifiers (path halving, union by size).
+
+Most identifiers are never joined to another, so only those that take part in
+a union are stored: any other is its own group and costs nothing.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class UnionFind:
@@ -8,29 +14,28 @@ class UnionFind:
         self.parent: dict[str, str] = {}
         self.size: dict[str, int] = {}
 
-    def add(self, x: str) -> None:
-        if x not in self.parent:
-            self.parent[x] = x
-            self.size[x] = 1
-
     def find(self, x: str) -> str:
         parent = self.parent
         if x not in parent:
-            self.add(x)
             return x
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
+        while (up := parent[x]) != x:
+            grand = parent[up]
+            parent[x] = grand
+            x = grand
         return x
 
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if self.size[ra] < self.size[rb]:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size[rb]
+    def union_all(self, pairs: Iterable[tuple[str, str]]) -> None:
+        parent, size, find = self.parent, self.size, self.find
+        for a, b in pairs:
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            sa, sb = size.get(ra, 1), size.get(rb, 1)
+            if sa < sb:
+                ra, rb = rb, ra
+            parent.setdefault(ra, ra)
+            parent[rb] = ra
+            size[ra] = sa + sb
 
     def copy(self) -> "UnionFind":
         other = UnionFind()
@@ -38,8 +43,18 @@ class UnionFind:
         other.size = dict(self.size)
         return other
 
+    def __contains__(self, x: str) -> bool:
+        """Whether x was ever joined to another identifier."""
+        return x in self.parent
+
     def groups(self) -> dict[str, list[str]]:
+        """The groups of joined identifiers, by root."""
         out: dict[str, list[str]] = {}
+        find = self.find
         for x in self.parent:
-            out.setdefault(self.find(x), []).append(x)
+            root = find(x)
+            if root in out:
+                out[root].append(x)
+            else:
+                out[root] = [x]
         return out
