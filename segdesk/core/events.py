@@ -308,6 +308,16 @@ def _bulk_load(ws, batches, result, progress, position) -> None:
     stays, as in the batched path.
     """
     conn = ws.conn
+    # The index sorts spill to temporary files rather than memory: at 5M events
+    # they would otherwise hold hundreds of MiB of keys in RAM.
+    conn.execute("PRAGMA temp_store=FILE")
+    try:
+        _bulk_transaction(conn, batches, result, progress, position)
+    finally:
+        conn.execute("PRAGMA temp_store=MEMORY")
+
+
+def _bulk_transaction(conn, batches, result, progress, position) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         indexes = conn.execute(
