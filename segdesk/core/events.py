@@ -17,10 +17,11 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 
 import orjson
 
-from .channels import classify
+from .channels import CLICK_IDS, classify
 from .gcpause import gc_paused
 from .identifiers import clean_key, normalise_email
 from .progress import Cancelled, Progress
@@ -116,6 +117,26 @@ def _event_time(ev: dict) -> str:
         raise EventError(f"timestamp '{str(ts)[:40]}' is not ISO 8601") from None
 
 
+CLICK_ID_KEYS = frozenset(param for param, _, _ in CLICK_IDS)
+
+
+@lru_cache(maxsize=65536)
+def _channel_of(url, referrer, campaign: tuple | None) -> tuple:
+    return classify(url, referrer, dict(campaign) if campaign else None)
+
+
+def _channel(url, referrer, campaign: dict, props: dict) -> tuple:
+    """classify(), remembered: a site's page views repeat the same few thousand URL and
+    referrer pairs, and the rules cost more than the lookup. Click ids in the
+    properties (rare) go to the rules directly."""
+    if props and not CLICK_ID_KEYS.isdisjoint(props):
+        return classify(url, referrer, campaign, props)
+    try:
+        return _channel_of(url, referrer, tuple(campaign.items()) if campaign else None)
+    except TypeError:  # a campaign value that cannot be a key (a list, an object)
+        return classify(url, referrer, campaign, props)
+
+
 def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
     """One wire-format event as an ``events`` row; raises EventError with the reason."""
     if not isinstance(ev, dict):
@@ -151,7 +172,7 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
         page = _dict(context.get("page"))
         url = page.get("url") or props.get("url")
         referrer = page.get("referrer") or props.get("referrer")
-        ch = classify(_text(url), _text(referrer), _dict(context.get("campaign")), props)
+        ch = _channel(_text(url), _text(referrer), _dict(context.get("campaign")), props)
     else:
         ch = NO_CHANNEL
     return (
