@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import itemgetter
 
 import orjson
 
@@ -138,46 +137,54 @@ def _write_canonical(conn, res: Resolution, ids: dict[str, int]) -> tuple[dict[i
 
 
 def _write_nodes(conn, res: Resolution, ids: dict[str, int]) -> set[int]:
-    via = res.via_merge
-    new = {(n, ids[c] if c else None, 1 if n in via else 0) for n, c in res.canonical.items()}
-    old = set(conn.execute("SELECT node, contact_id, via_merge FROM identity_nodes"))
-    # Rows as whole tuples: the set differences are the changed rows, new values and old.
-    changed, stale = new - old, old - new
-    gone = {n for n, _, _ in stale}.difference(n for n, _, _ in changed)
+    """identity_nodes as resolved; returns the contacts of the rows that changed, before and after."""
+    new = {n: (ids[c] if c else None) for n, c in res.canonical.items()}
+    old = dict(conn.execute("SELECT node, contact_id FROM identity_nodes"))
+    via, old_via = res.via_merge, {n for (n,) in conn.execute("SELECT node FROM identity_nodes WHERE via_merge = 1")}
+    if new == old and via == old_via:
+        return set()  # the usual re-stitch, found out by two comparisons in C
+    changed = [n for n, c in new.items() if n not in old or old[n] != c or (n in via) != (n in old_via)]
+    gone = [n for n in old if n not in new]
     # In key order, SQLite appends to the B-tree instead of inserting all over it.
+    changed.sort()
     conn.executemany(
         "INSERT INTO identity_nodes(node, contact_id, via_merge) VALUES (?, ?, ?) "
         "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge",
-        sorted(changed, key=itemgetter(0)),
+        ((n, new[n], 1 if n in via else 0) for n in changed),
     )
     conn.executemany("DELETE FROM identity_nodes WHERE node = ?", ((n,) for n in gone))
-    return {c for _, c, _ in changed if c} | {c for _, c, _ in stale if c}
+    return ({new[n] for n in changed if new[n]} | {old[n] for n in changed if old.get(n)}
+            | {old[n] for n in gone if old[n]})
 
 
 def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str], set[int]]:
-    new = [(s.anonymous_id, s.start_ts, s.end_ts, ids[s.contact], s.linked_by, s.linked_at, s.event_id)
-           for segs in res.segments.values() for s in segs]
-    old = set(conn.execute(
+    """device_segments and device flags as resolved; returns the changed devices and their contacts, before and after."""
+    # In the table's key order: equal lists are equal tables, and inserts append.
+    new = sorted((s.anonymous_id, s.start_ts, s.end_ts, ids[s.contact], s.linked_by, s.linked_at, s.event_id)
+                 for segs in res.segments.values() for s in segs)
+    old = conn.execute(
         "SELECT anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, evidence_event_id "
-        "FROM device_segments"))
-    fresh = set(new)
-    changed = {r[0] for r in fresh - old} | {r[0] for r in old - fresh}
+        "FROM device_segments ORDER BY anonymous_id, start_ts").fetchall()
+    if new == old:
+        return set(), set()
+    fresh, stale = set(new).difference(old), set(old).difference(new)
+    changed = {r[0] for r in fresh} | {r[0] for r in stale}
     new = [r for r in new if r[0] in changed]
-    replaced = {r[0] for r in old if r[0] in changed}
+    old = [r for r in old if r[0] in changed]
     # A changed device's spans are replaced whole: the triggers then mark every contact
     # it had or has in first_touch_dirty, the same contacts this returns.
-    conn.executemany("DELETE FROM device_segments WHERE anonymous_id = ?", ((a,) for a in replaced))
+    conn.executemany("DELETE FROM device_segments WHERE anonymous_id = ?", ((a,) for a in {r[0] for r in old}))
     conn.executemany(
         "INSERT INTO device_segments(anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, "
         "evidence_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        sorted(new),
+        new,
     )
     counts = res.device_contacts
     flags = [(counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0, aid) for aid in changed]
     # Most flags stay as they were: a row left alone is cheaper than one rewritten.
     conn.executemany("UPDATE devices SET contacts = ?1, shared = ?2 WHERE anonymous_id = ?3 "
                      "AND (contacts != ?1 OR shared != ?2)", flags)
-    return changed, {r[3] for r in old if r[0] in changed} | {r[3] for r in new}
+    return changed, {r[3] for r in old} | {r[3] for r in new}
 
 
 FIRST_SEEN_SOURCES = (
