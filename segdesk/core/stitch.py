@@ -8,6 +8,8 @@ after a small sync costs little and the result lists what changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -126,12 +128,32 @@ def _contact_ids(conn, res: Resolution) -> dict[str, int]:
     return ids
 
 
+@contextmanager
+def _scratch(conn, name: str, columns: str, rows: Iterable[tuple]) -> Iterator[None]:
+    """The rows in a TEMP table ``name`` for one set-based statement to read.
+
+    Row by row, every statement on a table with triggers opens a statement journal
+    of its own (half of a million-row re-stitch's write time); one INSERT ... SELECT
+    or UPDATE ... FROM opens one. The triggers still fire for each row they did.
+    """
+    conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
+    try:
+        conn.executemany(f"INSERT INTO temp.{name} VALUES ({', '.join('?' * (columns.count(',') + 1))})", rows)
+        yield
+    finally:
+        conn.execute(f"DROP TABLE temp.{name}")
+
+
 def _write_canonical(conn, res: Resolution, ids: dict[str, int]) -> tuple[dict[int, int | None], set[int]]:
     """Each contact's canonical_id; returns contact id -> canonical id, and the contacts touched."""
     canon = {ids[n]: (ids[c] if c else None) for n, c in res.canonical.items() if n.startswith("email:")}
     old = dict(conn.execute("SELECT id, canonical_id FROM contacts"))
     moved = sorted(canon.items() - old.items())
-    conn.executemany("UPDATE contacts SET canonical_id = ? WHERE id = ?", ((c, cid) for cid, c in moved))
+    if moved:
+        with _scratch(conn, "stitch_canonical", "id, canonical_id", moved):
+            conn.execute("UPDATE contacts SET canonical_id = m.canonical_id FROM temp.stitch_canonical m "
+                         "WHERE contacts.id = m.id")
     touched = {cid for cid, _ in moved} | {c for _, c in moved if c} | {old[cid] for cid, _ in moved if old.get(cid)}
     return canon, touched
 
@@ -147,11 +169,13 @@ def _write_nodes(conn, res: Resolution, ids: dict[str, int]) -> set[int]:
     gone = [n for n in old if n not in new]
     # In key order, SQLite appends to the B-tree instead of inserting all over it.
     changed.sort()
-    conn.executemany(
-        "INSERT INTO identity_nodes(node, contact_id, via_merge) VALUES (?, ?, ?) "
-        "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge",
-        ((n, new[n], 1 if n in via else 0) for n in changed),
-    )
+    with _scratch(conn, "stitch_nodes", "node, contact_id, via_merge",
+                  ((n, new[n], 1 if n in via else 0) for n in changed)):
+        # (WHERE true: without it SQLite would read ON CONFLICT as a join's ON.)
+        conn.execute(
+            "INSERT INTO identity_nodes(node, contact_id, via_merge) "
+            "SELECT node, contact_id, via_merge FROM temp.stitch_nodes WHERE true "
+            "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge")
     conn.executemany("DELETE FROM identity_nodes WHERE node = ?", ((n,) for n in gone))
     return ({new[n] for n in changed if new[n]} | {old[n] for n in changed if old.get(n)}
             | {old[n] for n in gone if old[n]})
@@ -173,17 +197,18 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
     old = [r for r in old if r[0] in changed]
     # A changed device's spans are replaced whole: the triggers then mark every contact
     # it had or has in first_touch_dirty, the same contacts this returns.
-    conn.executemany("DELETE FROM device_segments WHERE anonymous_id = ?", ((a,) for a in {r[0] for r in old}))
-    conn.executemany(
-        "INSERT INTO device_segments(anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, "
-        "evidence_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        new,
-    )
+    with _scratch(conn, "stitch_replaced", "anonymous_id", ((a,) for a in sorted({r[0] for r in old}))):
+        conn.execute("DELETE FROM device_segments WHERE anonymous_id IN (SELECT anonymous_id FROM temp.stitch_replaced)")
+    columns = "anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, evidence_event_id"
+    with _scratch(conn, "stitch_segments", columns, new):
+        conn.execute(f"INSERT INTO device_segments({columns}) SELECT {columns} FROM temp.stitch_segments")
     counts = res.device_contacts
-    flags = [(counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0, aid) for aid in changed]
-    # Most flags stay as they were: a row left alone is cheaper than one rewritten.
-    conn.executemany("UPDATE devices SET contacts = ?1, shared = ?2 WHERE anonymous_id = ?3 "
-                     "AND (contacts != ?1 OR shared != ?2)", flags)
+    flags = ((aid, counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0) for aid in sorted(changed))
+    with _scratch(conn, "stitch_flags", "anonymous_id, contacts, shared", flags):
+        # Most flags stay as they were: a row left alone is cheaper than one rewritten.
+        conn.execute("UPDATE devices SET contacts = f.contacts, shared = f.shared FROM temp.stitch_flags f "
+                     "WHERE devices.anonymous_id = f.anonymous_id "
+                     "AND (devices.contacts != f.contacts OR devices.shared != f.shared)")
     return changed, {r[3] for r in old} | {r[3] for r in new}
 
 
