@@ -107,10 +107,8 @@ def gather(conn) -> Evidence:
         conn.execute("SELECT email, created_at FROM contacts"),
         conn.execute("SELECT email, min(created_at) FROM orders WHERE email IS NOT NULL GROUP BY email"),
     ):
-        node = email_node(email)
-        nodes_add(node)
-        if created and (node not in first or created < first[node]):
-            first[node] = created
+        nodes_add(email_node(email))
+        _earlier(first, email_node(email), created)
     ev.nodes.update(map(email_node, chain.from_iterable(
         conn.execute("SELECT DISTINCT email FROM subscriptions WHERE email IS NOT NULL"))))
     ev.nodes.update(chain.from_iterable(conn.execute("SELECT DISTINCT identifier FROM tags")))
@@ -274,6 +272,8 @@ def _stitch(ws: Workspace, progress: Progress | None) -> StitchResult:
         progress.update("Stitching identities", 0.5)
     result = StitchResult()
     with conn:
+        if not conn.in_transaction:
+            conn.execute("BEGIN")  # now, so the scratch tables come and go inside it
         ids = _contact_ids(conn, res)
         canon, touched = _write_canonical(conn, res, ids)
         touched |= _write_nodes(conn, res, ids)

@@ -18,6 +18,7 @@ import pytest
 from segdesk.core import demo, people
 from segdesk.core.csv_import import import_contacts
 from segdesk.core.events import import_events
+from segdesk.core import stitch as stitch_module
 from segdesk.core.stitch import stitch
 from segdesk.core.store import open_workspace
 
@@ -125,3 +126,18 @@ def test_each_stitch_equals_a_stitch_from_nothing(ws, tmp_path, monkeypatch):
         assert marked <= result.changed_contacts, step.__name__
         if step is _nothing:
             assert not result.changed_contacts and not result.changed_devices
+
+
+def test_a_failed_stitch_leaves_the_workspace_as_it_was(ws, monkeypatch):
+    _merge(ws)  # no new contact: the stitch's first write is a scratch table
+    before = _derived(ws.conn)
+
+    def fail(conn):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(stitch_module, "_write_first_seen", fail)
+    with pytest.raises(RuntimeError):
+        stitch(ws)
+    assert _derived(ws.conn) == before
+    assert ws.conn.execute("SELECT dirty FROM identity_state").fetchone()[0] == 1
+    assert ws.conn.execute("SELECT name FROM sqlite_temp_master").fetchall() == []
