@@ -88,7 +88,7 @@ def _lead(emails: list[str], first_seen: dict[str, str]) -> str | None:
 
 def _canonical_of_groups(uf: UnionFind, nodes: set[str], first_seen: dict[str, str]) -> dict[str, str | None]:
     # A node joined to no other is a group of one: its own contact if it is an email.
-    canonical = {n: (n if n.startswith("email:") else None) for n in nodes if n not in uf}
+    canonical = {n: (n if n.startswith("email:") else None) for n in nodes - uf.joined()}
     for members in uf.groups().values():
         lead = _lead([n for n in members if n.startswith("email:")], first_seen)
         for n in members:

@@ -6,7 +6,7 @@ a union are stored: any other is its own group and costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
 
 
 class UnionFind:
@@ -43,15 +43,15 @@ class UnionFind:
         other.size = dict(self.size)
         return other
 
-    def __contains__(self, x: str) -> bool:
-        """Whether x was ever joined to another identifier."""
-        return x in self.parent
+    def joined(self) -> KeysView[str]:
+        """The identifiers ever joined to another."""
+        return self.parent.keys()
 
     def groups(self) -> dict[str, list[str]]:
         """The groups of joined identifiers, by root."""
         out: dict[str, list[str]] = {}
         find = self.find
-        for x in self.parent:
+        for x in self.joined():
             root = find(x)
             if root in out:
                 out[root].append(x)
