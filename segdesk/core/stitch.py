@@ -8,10 +8,9 @@ after a small sync costs little and the result lists what changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 
 import orjson
 
@@ -126,21 +125,26 @@ def _contact_ids(conn, res: Resolution) -> dict[str, int]:
     return ids
 
 
-@contextmanager
-def _scratch(conn, name: str, columns: str, rows: Iterable[tuple]) -> Iterator[None]:
-    """The rows in a TEMP table ``name`` for one set-based statement to read.
+SCRATCH_ROWS = 10_000
+
+
+def _set_based(conn, columns: str, rows: Iterable[tuple], statement: str) -> None:
+    """Run ``statement`` over the rows, which it reads from the TEMP table ``scratch(columns)``.
 
     Row by row, every statement on a table with triggers opens a statement journal
     of its own (half of a million-row re-stitch's write time); one INSERT ... SELECT
-    or UPDATE ... FROM opens one. The triggers still fire for each row they did.
+    or UPDATE ... FROM per chunk of rows opens one per chunk. The triggers still fire
+    for each row. Chunks keep the scratch table, which lives in memory, small.
     """
-    conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-    conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
-    try:
-        conn.executemany(f"INSERT INTO temp.{name} VALUES ({', '.join('?' * (columns.count(',') + 1))})", rows)
-        yield
-    finally:
-        conn.execute(f"DROP TABLE temp.{name}")
+    conn.execute("DROP TABLE IF EXISTS temp.scratch")
+    conn.execute(f"CREATE TEMP TABLE scratch ({columns})")
+    insert = f"INSERT INTO temp.scratch VALUES ({', '.join('?' * (columns.count(',') + 1))})"
+    rows = iter(rows)
+    while chunk := list(islice(rows, SCRATCH_ROWS)):
+        conn.executemany(insert, chunk)
+        conn.execute(statement)
+        conn.execute("DELETE FROM temp.scratch")
+    conn.execute("DROP TABLE temp.scratch")
 
 
 def _write_canonical(conn, res: Resolution, ids: dict[str, int]) -> tuple[dict[int, int | None], set[int]]:
@@ -148,10 +152,8 @@ def _write_canonical(conn, res: Resolution, ids: dict[str, int]) -> tuple[dict[i
     canon = {ids[n]: (ids[c] if c else None) for n, c in res.canonical.items() if n.startswith("email:")}
     old = dict(conn.execute("SELECT id, canonical_id FROM contacts"))
     moved = sorted(canon.items() - old.items())
-    if moved:
-        with _scratch(conn, "stitch_canonical", "id, canonical_id", moved):
-            conn.execute("UPDATE contacts SET canonical_id = m.canonical_id FROM temp.stitch_canonical m "
-                         "WHERE contacts.id = m.id")
+    _set_based(conn, "id, canonical_id", moved,
+               "UPDATE contacts SET canonical_id = m.canonical_id FROM temp.scratch m WHERE contacts.id = m.id")
     touched = {cid for cid, _ in moved} | {c for _, c in moved if c} | {old[cid] for cid, _ in moved if old.get(cid)}
     return canon, touched
 
@@ -167,13 +169,11 @@ def _write_nodes(conn, res: Resolution, ids: dict[str, int]) -> set[int]:
     gone = [n for n in old if n not in new]
     # In key order, SQLite appends to the B-tree instead of inserting all over it.
     changed.sort()
-    with _scratch(conn, "stitch_nodes", "node, contact_id, via_merge",
-                  ((n, new[n], 1 if n in via else 0) for n in changed)):
-        # (WHERE true: without it SQLite would read ON CONFLICT as a join's ON.)
-        conn.execute(
-            "INSERT INTO identity_nodes(node, contact_id, via_merge) "
-            "SELECT node, contact_id, via_merge FROM temp.stitch_nodes WHERE true "
-            "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge")
+    # (WHERE true: without it SQLite would read ON CONFLICT as a join's ON.)
+    _set_based(conn, "node, contact_id, via_merge", ((n, new[n], 1 if n in via else 0) for n in changed),
+               "INSERT INTO identity_nodes(node, contact_id, via_merge) "
+               "SELECT node, contact_id, via_merge FROM temp.scratch WHERE true "
+               "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge")
     conn.executemany("DELETE FROM identity_nodes WHERE node = ?", ((n,) for n in gone))
     return ({new[n] for n in changed if new[n]} | {old[n] for n in changed if old.get(n)}
             | {old[n] for n in gone if old[n]})
@@ -183,7 +183,7 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
     """device_segments and device flags as resolved; returns the changed devices and their contacts, before and after."""
     # In the table's key order: equal lists are equal tables, and inserts append.
     new = sorted((s.anonymous_id, s.start_ts, s.end_ts, ids[s.contact], s.linked_by, s.linked_at, s.event_id)
-                 for segs in res.segments.values() for s in segs)
+                 for s in res.segments)
     old = conn.execute(
         "SELECT anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, evidence_event_id "
         "FROM device_segments ORDER BY anonymous_id, start_ts").fetchall()
@@ -195,18 +195,17 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
     old = [r for r in old if r[0] in changed]
     # A changed device's spans are replaced whole: the triggers then mark every contact
     # it had or has in first_touch_dirty, the same contacts this returns.
-    with _scratch(conn, "stitch_replaced", "anonymous_id", ((a,) for a in sorted({r[0] for r in old}))):
-        conn.execute("DELETE FROM device_segments WHERE anonymous_id IN (SELECT anonymous_id FROM temp.stitch_replaced)")
+    _set_based(conn, "anonymous_id", ((a,) for a in sorted({r[0] for r in old})),
+               "DELETE FROM device_segments WHERE anonymous_id IN (SELECT anonymous_id FROM temp.scratch)")
     columns = "anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, evidence_event_id"
-    with _scratch(conn, "stitch_segments", columns, new):
-        conn.execute(f"INSERT INTO device_segments({columns}) SELECT {columns} FROM temp.stitch_segments")
+    _set_based(conn, columns, new, f"INSERT INTO device_segments({columns}) SELECT {columns} FROM temp.scratch")
     counts = res.device_contacts
     flags = ((aid, counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0) for aid in sorted(changed))
-    with _scratch(conn, "stitch_flags", "anonymous_id, contacts, shared", flags):
-        # Most flags stay as they were: a row left alone is cheaper than one rewritten.
-        conn.execute("UPDATE devices SET contacts = f.contacts, shared = f.shared FROM temp.stitch_flags f "
-                     "WHERE devices.anonymous_id = f.anonymous_id "
-                     "AND (devices.contacts != f.contacts OR devices.shared != f.shared)")
+    # Most flags stay as they were: a row left alone is cheaper than one rewritten.
+    _set_based(conn, "anonymous_id, contacts, shared", flags,
+               "UPDATE devices SET contacts = f.contacts, shared = f.shared FROM temp.scratch f "
+               "WHERE devices.anonymous_id = f.anonymous_id "
+               "AND (devices.contacts != f.contacts OR devices.shared != f.shared)")
     return changed, {r[3] for r in old} | {r[3] for r in new}
 
 
@@ -273,7 +272,7 @@ def _stitch(ws: Workspace, progress: Progress | None) -> StitchResult:
     result = StitchResult()
     with conn:
         if not conn.in_transaction:
-            conn.execute("BEGIN")  # now, so the scratch tables come and go inside it
+            conn.execute("BEGIN")  # now, so the scratch table comes and goes inside it
         ids = _contact_ids(conn, res)
         canon, touched = _write_canonical(conn, res, ids)
         touched |= _write_nodes(conn, res, ids)
