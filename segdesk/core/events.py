@@ -210,19 +210,11 @@ ON CONFLICT(anonymous_id) DO UPDATE SET
     last_seen = max(last_seen, excluded.last_seen),
     events = events + excluded.events
 """
-# After duplicates were dropped: a device's figures from the events that stayed.
-DEVICE_RECOUNT_SQL = """
-UPDATE devices SET (first_seen, last_seen, events) =
-    (SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = devices.anonymous_id)
-WHERE anonymous_id = ?1 AND EXISTS (SELECT 1 FROM events WHERE anonymous_id = ?1)
-"""
-DEVICE_GONE_SQL = "DELETE FROM devices WHERE anonymous_id = ?1 AND NOT EXISTS (SELECT 1 FROM events WHERE anonymous_id = ?1)"
 # Of events sharing a messageId keep the first stored, as INSERT OR IGNORE would have.
 DROP_DUPLICATES_SQL = """
 DELETE FROM events WHERE id > ? AND id IN (
     SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY message_id ORDER BY id) AS n FROM events)
     WHERE n > 1)
-RETURNING anonymous_id
 """
 BULK_MIN_EVENTS = 20_000
 
@@ -231,17 +223,17 @@ BULK_MIN_EVENTS = 20_000
 class _Batch:
     rows: list[tuple]
     rejects: list[tuple[int, str]]
-    devices: list[tuple]  # (anonymous_id, first ts, last ts, events) per device in the batch
-    identity: bool  # carries an identify, alias or userId: the stitch has work to do
+
+    @property
+    def identity(self) -> bool:
+        """Whether it carries an identify, alias or userId: the stitch has work to do."""
+        return any(row[3] is not None or row[1] in IDENTITY_TYPES for row in self.rows)
 
 
-def _batch(rows: list[tuple], rejects: list[tuple[int, str]]) -> _Batch:
-    """Per device in a batch: first and last time and count; and whether it carries identity evidence."""
+def _device_stats(rows: list[tuple]) -> list[tuple]:
+    """Per device in a batch: ``(anonymous_id, first ts, last ts, events)``."""
     stats: dict[str, list] = {}
-    identity = False
     for row in rows:
-        if row[3] is not None or row[1] in IDENTITY_TYPES:
-            identity = True
         aid = row[2]
         if aid is None:
             continue
@@ -255,7 +247,7 @@ def _batch(rows: list[tuple], rejects: list[tuple[int, str]]) -> _Batch:
             elif ts > s[1]:
                 s[1] = ts
             s[2] += 1
-    return _Batch(rows, rejects, [(aid, a, b, n) for aid, (a, b, n) in stats.items()], identity)
+    return [(aid, a, b, n) for aid, (a, b, n) in stats.items()]
 
 
 def _batches(items, origin: str, batch_size: int) -> Iterator[_Batch]:
@@ -272,11 +264,11 @@ def _batches(items, origin: str, batch_size: int) -> Iterator[_Batch]:
             rejects.append((lineno, str(exc)))
             continue
         if len(rows) >= batch_size:
-            yield _batch(rows, rejects)
+            yield _Batch(rows, rejects)
             rows, rejects = [], []
             append = rows.append
     if rows or rejects:
-        yield _batch(rows, rejects)
+        yield _Batch(rows, rejects)
 
 
 def _write_batch(conn, batch: _Batch, result: ImportResult) -> None:
@@ -287,7 +279,7 @@ def _write_batch(conn, batch: _Batch, result: ImportResult) -> None:
         # would also count what triggers write.
         inserted = conn.executemany(INSERT_SQL, rows).rowcount
         if inserted == len(rows):
-            conn.executemany(DEVICE_UPSERT_SQL, batch.devices)
+            conn.executemany(DEVICE_UPSERT_SQL, _device_stats(rows))
         elif inserted:
             # Some were duplicates: count only the rows that went in.
             conn.execute(DEVICES_SQL, (before,))
@@ -354,7 +346,6 @@ def _bulk_transaction(conn, batches, result, progress, position) -> None:
                     result.reject(lineno, reason)
                 if batch.rows:
                     conn.executemany(BULK_INSERT_SQL, batch.rows)
-                    conn.executemany(DEVICE_UPSERT_SQL, batch.devices)
                     result.imported += len(batch.rows)
                     identity = identity or batch.identity
                 if progress is not None:
@@ -366,6 +357,8 @@ def _bulk_transaction(conn, batches, result, progress, position) -> None:
         dropped = _rebuild_indexes(conn, indexes, before)
         result.imported -= dropped
         result.duplicates += dropped
+        # Device figures from the rows that stayed, in one pass over the rebuilt device index.
+        conn.execute(DEVICES_SQL, (before,))
         if result.imported and identity:
             conn.execute(FLAG_IDENTITY_SQL)
         conn.commit()
@@ -380,21 +373,18 @@ def _bulk_transaction(conn, batches, result, progress, position) -> None:
 
 def _rebuild_indexes(conn, indexes: list[tuple[str, str]], before: int) -> int:
     """Recreate the dropped indexes, unique ones first; returns how many duplicates were dropped."""
-    dropped: list[str | None] = []
-    for name, sql in sorted(indexes, key=lambda i: not i[1].upper().startswith("CREATE UNIQUE")):
+    dropped = 0
+    for _, sql in sorted(indexes, key=lambda i: not i[1].upper().startswith("CREATE UNIQUE")):
         try:
             conn.execute(sql)
         except sqlite3.IntegrityError:
             if dropped:
                 raise
-            dropped = [aid for (aid,) in conn.execute(DROP_DUPLICATES_SQL, (before,))]
+            dropped = conn.execute(DROP_DUPLICATES_SQL, (before,)).rowcount
             if not dropped:
                 raise
             conn.execute(sql)
-    devices = [(aid,) for aid in set(dropped) if aid is not None]
-    conn.executemany(DEVICE_RECOUNT_SQL, devices)
-    conn.executemany(DEVICE_GONE_SQL, devices)
-    return len(dropped)
+    return dropped
 
 
 def import_parsed(
