@@ -101,6 +101,24 @@ class Workspace:
         self.close()
 
 
+def _migrate(conn: sqlite3.Connection, db: sqlite_utils.Database) -> None:
+    """Apply pending migrations; give back the space a rebuilt table left behind.
+
+    Rebuilding a table (0006 rewrites ``events``) sorts every index key: through
+    temporary files, not memory, or a 5M-event workspace would need gigabytes.
+    The old table's pages stay in the file as free pages, so when they are more
+    than a quarter of it the file is vacuumed once.
+    """
+    conn.execute("PRAGMA temp_store=FILE")
+    try:
+        migrations.apply(db)
+        free, pages = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+        if free * 4 > pages:
+            conn.execute("VACUUM")
+    finally:
+        conn.execute("PRAGMA temp_store=MEMORY")
+
+
 def open_workspace(folder: str | Path | None = None, *, create: bool = True) -> Workspace:
     """Open (and by default create) the workspace in ``folder``, migrating it if needed."""
     workspace = paths.resolve_workspace(folder)
@@ -120,7 +138,7 @@ def open_workspace(folder: str | Path | None = None, *, create: bool = True) -> 
         if migrations.pending(db):
             if migrations.applied(db):
                 backup = _backup_before_migrating(db_file, workspace)
-            migrations.apply(db)
+            _migrate(conn, db)
     except sqlite3.DatabaseError as exc:
         raise WorkspaceError(f"cannot open workspace database {db_file}: {exc}") from None
     return Workspace(path=workspace, db=db, backup=backup)
