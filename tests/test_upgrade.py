@@ -15,6 +15,7 @@ import pytest
 import sqlite_utils
 
 from segdesk.core import contacts, paths, stitch
+from segdesk.core.journey import journey
 from segdesk.core.schema import MIGRATION_SET, migrations
 from segdesk.core.store import open_workspace
 
@@ -123,3 +124,26 @@ def test_a_new_workspace_needs_no_backup(tmp_path):
     with open_workspace(tmp_path / "fresh") as ws:
         assert ws.backup is None
     assert not paths.backups_dir(tmp_path / "fresh").exists()
+
+
+def test_the_journey_still_shows_page_addresses_after_the_events_rebuild(old_workspace):
+    """0006 moved url out of the events row; the journey reads it from the raw event."""
+    with open_workspace(old_workspace) as ws:
+        stitch.stitch(ws)
+        pages = [e for e in journey(ws.conn, "ann@example.com")["events"] if e["kind"] == "page"]
+    assert [p.get("url") for p in pages] == [EVENTS[0][5]]
+
+
+def test_an_upgrade_that_rebuilds_a_table_does_not_leave_the_file_twice_as_big(old_workspace):
+    db_file = paths.database_path(old_workspace)
+    conn = sqlite3.connect(db_file)
+    with conn:
+        conn.executemany(
+            "INSERT INTO events(message_id, type, anonymous_id, ts, url, origin, raw) "
+            "VALUES (?, 'page', 'anon-2', '2024-03-03T10:00:00.000Z', 'https://shop.example/', 'import', ?)",
+            ((f"bulk-{i}", json.dumps({"pad": "x" * 300}).encode()) for i in range(3000)))
+    conn.close()
+    with open_workspace(old_workspace) as ws:
+        free, pages = (ws.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+        assert free * 4 <= pages
+        assert _counts(ws.conn)["events"] == 3002
