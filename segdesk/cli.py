@@ -14,8 +14,9 @@ import sys
 
 from . import __version__
 from .core.csv_import import CsvImportError
+from .core.paths import resolve_workspace
 from .core.progress import Cancelled
-from .core.store import WorkspaceError, open_workspace
+from .core.store import UPGRADE_MESSAGE, WorkspaceError, open_workspace, upgrade_pending
 
 # Command modules under segdesk/commands, in the order --help lists them. Each has
 # register(subparsers, common); its parsers set ``run(args, ws)``. A module
@@ -76,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     ws = None
     try:
         if args.command not in NO_WORKSPACE:
-            ws = open_workspace(getattr(args, "workspace", None))
+            folder = getattr(args, "workspace", None)
+            if upgrade_pending(folder):
+                print(f"segdesk: {UPGRADE_MESSAGE.format(path=resolve_workspace(folder))}", file=sys.stderr)
+            ws = open_workspace(folder)
         return args.run(args, ws) or 0
     except (WorkspaceError, CsvImportError) as exc:
         print(f"segdesk: {exc}", file=sys.stderr)

@@ -147,3 +147,12 @@ def test_an_upgrade_that_rebuilds_a_table_does_not_leave_the_file_twice_as_big(o
         free, pages = (ws.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
         assert free * 4 <= pages
         assert _counts(ws.conn)["events"] == 3002
+
+
+def test_the_command_line_says_it_is_upgrading_before_a_long_migration(old_workspace, capsys):
+    from segdesk.cli import main
+
+    assert main(["--workspace", str(old_workspace), "contacts", "--json"]) == 0
+    assert "upgrading the workspace" in capsys.readouterr().err
+    assert main(["--workspace", str(old_workspace), "contacts", "--json"]) == 0
+    assert "upgrading" not in capsys.readouterr().err

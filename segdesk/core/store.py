@@ -119,6 +119,32 @@ def _migrate(conn: sqlite3.Connection, db: sqlite_utils.Database) -> None:
         conn.execute("PRAGMA temp_store=MEMORY")
 
 
+def upgrade_pending(folder: str | Path | None = None) -> bool:
+    """Whether opening this existing workspace will migrate it first.
+
+    A migration that rebuilds a table takes about half a minute per million
+    events (plus the backup), so the CLI and the app say so before opening.
+    """
+    db_file = paths.database_path(paths.resolve_workspace(folder))
+    if not db_file.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"{db_file.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        db = sqlite_utils.Database(conn)
+        return bool(migrations.applied(db)) and bool(migrations.pending(db))
+    except sqlite3.DatabaseError:
+        return False  # open_workspace reports it properly
+    finally:
+        conn.close()
+
+
+UPGRADE_MESSAGE = ("upgrading the workspace at {path} to this version (a backup is made first); "
+                   "a big workspace takes about half a minute per million events")
+
+
 def open_workspace(folder: str | Path | None = None, *, create: bool = True) -> Workspace:
     """Open (and by default create) the workspace in ``folder``, migrating it if needed."""
     workspace = paths.resolve_workspace(folder)

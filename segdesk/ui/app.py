@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressDialog
 
 from .. import __version__
 from ..core.paths import ENV_WORKSPACE, resolve_workspace
-from ..core.store import WorkspaceError
+from ..core.store import UPGRADE_MESSAGE, WorkspaceError, open_workspace, upgrade_pending
 from .context import APP, ORG, AppContext
 from .main_window import MainWindow
 from .settings import saved_theme, saved_workspace
@@ -54,11 +55,34 @@ class Launcher(QObject):
         self.ctx: AppContext | None = None
 
     def open(self, workspace: str | os.PathLike | None) -> MainWindow:
+        if upgrade_pending(workspace):
+            self._upgrade(workspace)
         self.ctx = AppContext(workspace)
         self.window = MainWindow(self.ctx)
         self.window.workspaceChangeRequested.connect(self.switch)
         self.window.show()
         return self.window
+
+    def _upgrade(self, workspace: str | os.PathLike | None) -> None:
+        """Migrate on a worker thread behind a busy dialog, so a long upgrade does not look like a hang."""
+        text = UPGRADE_MESSAGE.format(path=resolve_workspace(workspace))
+        dialog = QProgressDialog("", "", 0, 0)
+        label = QLabel(text[0].upper() + text[1:] + ".")
+        label.setWordWrap(True)
+        dialog.setLabel(label)
+        dialog.setFixedWidth(480)
+        dialog.setCancelButton(None)  # a migration runs in one transaction: nothing to cancel half-way
+        dialog.setWindowTitle("SegDesk: upgrading the workspace")
+        dialog.setMinimumDuration(0)
+        dialog.show()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdesk-upgrade") as pool:
+            done = pool.submit(lambda: open_workspace(workspace, create=False).close())
+            while not done.done():
+                self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+                wait([done], timeout=0.05)
+        dialog.close()
+        dialog.deleteLater()  # by Qt, once its last events are handled
+        done.result()  # a WorkspaceError reaches the caller, which shows it
 
     def switch(self, folder: str) -> None:
         old_window, old_ctx = self.window, self.ctx
