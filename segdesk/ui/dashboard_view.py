@@ -8,17 +8,17 @@ numbers, so the dashboard and ``segdesk report summary`` always agree.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.money import format_money
 from .charts import CATEGORY, ChartWidget, chart_series
+from .range_picker import RangePicker
 from .report_table_model import (MONEY, ReportTable, ReportTableModel, build_report, fit_columns, make_table_view,
                                  range_text, when_done)
 
-PRESETS = [("Last 30 days", 30), ("Last 90 days", 90), ("Last 365 days", 365), ("All time", None), ("Custom", -1)]
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
            ("lead_value", "Lead value"), ("conversion_rate", "Conversion rate")]
 TOP_CAMPAIGNS = 10
@@ -142,20 +142,12 @@ class DashboardView(QWidget):
         self.set_preset(90)
 
     def _range_row(self) -> QHBoxLayout:
-        self.preset = QComboBox()
-        for label, days in PRESETS:
-            self.preset.addItem(label, days)
-        self.since_edit, self.until_edit = QDateEdit(), QDateEdit()
-        for edit in (self.since_edit, self.until_edit):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.dateChanged.connect(self._on_dates_edited)
-        self.preset.currentIndexChanged.connect(lambda: self._apply_preset(self.preset.currentData()))
+        self.range = RangePicker(initial=90)
+        self.range.changed.connect(self.refresh)
         pdf = QPushButton("Export PDF…")
         pdf.clicked.connect(self._ask_pdf)
         row = QHBoxLayout()
-        for w in (QLabel("Range"), self.preset, QLabel("From"), self.since_edit, QLabel("to"), self.until_edit):
-            row.addWidget(w)
+        row.addWidget(self.range)
         row.addStretch(1)
         row.addWidget(pdf)
         return row
@@ -194,42 +186,14 @@ class DashboardView(QWidget):
 
     # Range --------------------------------------------------------------
     def set_preset(self, days: int | None) -> None:
-        self.preset.setCurrentIndex(self.preset.findData(days))
-        self._apply_preset(days)
-
-    def _apply_preset(self, days) -> None:
-        if days == -1:
-            return  # custom: the date edits hold it
-        today = QDate.currentDate()
-        for edit in (self.since_edit, self.until_edit):
-            edit.blockSignals(True)
-        self.until_edit.setDate(today)
-        self.since_edit.setDate(today.addDays(-days) if days else QDate(2000, 1, 1))
-        for edit in (self.since_edit, self.until_edit):
-            edit.blockSignals(False)
-        self.refresh()
-
-    def _on_dates_edited(self) -> None:
-        self.preset.blockSignals(True)
-        self.preset.setCurrentIndex(self.preset.findData(-1))
-        self.preset.blockSignals(False)
-        self.refresh()
+        self.range.set_preset(days)
 
     def set_range(self, since: str | None, until: str | None) -> None:
         """A custom range by ISO dates (None: open-ended)."""
-        for edit, value, default in ((self.since_edit, since, QDate(2000, 1, 1)), (self.until_edit, until, QDate.currentDate())):
-            edit.blockSignals(True)
-            edit.setDate(QDate.fromString(value, Qt.DateFormat.ISODate) if value else default)
-            edit.blockSignals(False)
-        self._on_dates_edited()
+        self.range.set_range(since, until)
 
     def date_range(self) -> tuple[str | None, str | None]:
-        if self.preset.currentData() is None:
-            return None, None
-        until = self.until_edit.date()
-        # A date alone is a whole day for the engine; today means "up to now".
-        until_text = None if until >= QDate.currentDate() else until.toString(Qt.DateFormat.ISODate)
-        return self.since_edit.date().toString(Qt.DateFormat.ISODate), until_text
+        return self.range.date_range()
 
     # Loading ------------------------------------------------------------
     def refresh(self) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from .charts import ChartWidget, chart_series, chart_title, chart_x_label
+from .range_picker import RangePicker
 from .report_table_model import (ReportTable, ReportTableModel, build_report, drill_down, fit_columns,
                                  make_table_view, range_text, when_done)
 
@@ -28,7 +29,6 @@ GROUPINGS = {
 MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
 PREFETCH_DELAY_MS = 1500  # a user still clicking through controls is not yet "looking at" a report
 PREFETCH_NEXT_MS = 50
-RANGES = [("All time", None), ("Last 30 days", 30), ("Last 90 days", 90), ("Last 365 days", 365)]
 
 
 def _label(key: str) -> str:
@@ -121,9 +121,7 @@ class ReportsView(QWidget):
         self.lookback.setValue(90)
         self.lookback.setSuffix(" days")
         self.lookback.setKeyboardTracking(False)  # typing "180" must not query for 1 and 18 first
-        self.range_box = QComboBox()
-        for label, days in RANGES:
-            self.range_box.addItem(label, days)
+        self.range = RangePicker(initial=None)
         self.csv_button = QPushButton("Export CSV…")
         self.pdf_button = QPushButton("Export PDF…")
         self.csv_button.clicked.connect(self._ask_csv)
@@ -131,15 +129,21 @@ class ReportsView(QWidget):
         self._model_label, self._lookback_label = QLabel("Model"), QLabel("Lookback")
         row = QHBoxLayout()
         for w in (QLabel("Report"), self.report_box, QLabel("By"), self.by_box, self._model_label, self.model_box,
-                  self._lookback_label, self.lookback, QLabel("Range"), self.range_box):
+                  self._lookback_label, self.lookback):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(self.csv_button)
         row.addWidget(self.pdf_button)
-        self._controls = row
+        # The range on a line of its own: one row of everything would not fit a laptop screen.
+        range_row = QHBoxLayout()
+        range_row.addWidget(self.range)
+        range_row.addStretch(1)
+        self._controls = QVBoxLayout()
+        self._controls.addLayout(row)
+        self._controls.addLayout(range_row)
         self.report_box.currentIndexChanged.connect(self._on_report_changed)
         for signal in (self.by_box.currentIndexChanged, self.model_box.currentIndexChanged,
-                       self.lookback.valueChanged, self.range_box.currentIndexChanged):
+                       self.lookback.valueChanged, self.range.changed):
             signal.connect(self.refresh)
 
     def _sync_controls(self) -> None:
@@ -165,7 +169,7 @@ class ReportsView(QWidget):
 
     def set_report(self, name: str, **params) -> None:
         """Choose a report and its parameters in one go (one query, not one per control)."""
-        boxes = [self.report_box, self.by_box, self.model_box, self.lookback, self.range_box]
+        boxes = [self.report_box, self.by_box, self.model_box, self.lookback, self.range]
         for w in boxes:
             w.blockSignals(True)
         self.report_box.setCurrentIndex(self.report_box.findData(name))
@@ -185,9 +189,11 @@ class ReportsView(QWidget):
         if self.report_name() == "attribution":
             p["model"] = self.model_box.currentData()
             p["lookback_days"] = self.lookback.value()
-        days = self.range_box.currentData()
-        if days:
-            p["since"] = QDate.currentDate().addDays(-days).toString(Qt.DateFormat.ISODate)
+        since, until = self.range.date_range()
+        if since:
+            p["since"] = since
+        if until:
+            p["until"] = until
         return p
 
     # Loading ------------------------------------------------------------

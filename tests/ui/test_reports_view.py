@@ -105,6 +105,31 @@ def test_attribution_model_switch_changes_table_and_chart_and_drills_down(ctx, q
     assert dialog.contacts.rowCount() >= 1 and dialog.orders.rowCount() >= 1
 
 
+def test_reports_take_a_custom_date_range(ctx, qtbot):
+    """Typing dates narrows the report to orders in them: ann's USD order is before, bob's EUR order inside."""
+    from segdesk.ui.range_picker import CUSTOM
+    from segdesk.ui.reports_view import ReportsView
+
+    view = ReportsView(ctx)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.reportShown, timeout=10000):
+        view.set_report("attribution", by="source", model="first_touch", lookback_days=365)
+    everything = " ".join(" ".join(v) for v in _cells(view).values())
+    assert "100.00 USD" in everything and "EUR" in everything
+
+    since, until = at(-13)[:10], at(-2)[:10]
+    with qtbot.waitSignal(view.reportShown, timeout=10000):
+        view.range.set_range(since, until)
+    assert view.range.preset.currentData() == CUSTOM
+    assert (view.params()["since"], view.params()["until"]) == (since, until)
+    inside = " ".join(" ".join(v) for v in _cells(view).values())
+    assert "USD" not in inside and "30.00 EUR" in inside  # 40 EUR less the 10 refunded
+
+    with qtbot.waitSignal(view.reportShown, timeout=10000):
+        view.range.set_preset(None)
+    assert "since" not in view.params() and "100.00 USD" in " ".join(" ".join(v) for v in _cells(view).values())
+
+
 def test_ltv_sorts_money_numerically_and_exports_csv(ctx, qtbot, tmp_path):
     from PySide6.QtCore import Qt
 
