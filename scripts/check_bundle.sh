@@ -50,7 +50,12 @@ version=$("$BIN" --version)
 "$BIN" --workspace "$WS" report summary --json >"$OUT/summary.json" || fail "report summary --json"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["contacts"] == 50, d' "$OUT/summary.json" \
     || fail "report summary --json is not the demo's 50 contacts"
-echo "  $version; demo --no-open --contacts 50 and report summary --json work"
+email=$("$BIN" --workspace "$WS" contacts --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["contacts"][0]["email"])')
+"$BIN" --workspace "$WS" journey "$email" --json >"$OUT/journey.json" || fail "journey $email --json"
+# ua-parser loads its rules by module name: the bundle must carry them to name a device.
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any(v.get("name") for v in d["devices"]), d["devices"]' \
+    "$OUT/journey.json" || fail "journey --json names no device (ua-parser's rules missing from the bundle?)"
+echo "  $version; demo --no-open --contacts 50, report summary --json and journey --json work"
 
 # keyring finds its backends through entry points: the bundle must see what Python sees.
 "$BIN" -m keyring --list-backends | sed 's/ (priority.*//' | sort >"$OUT/kr-bundle"

@@ -47,8 +47,12 @@ wheelhouse_install() {
     if ! "$venv/bin/pip" install -q --no-index --find-links "$WHEELHOUSE" --find-links "$OUT/dist" "$@" 2>"$OUT/pip.err"; then
         echo "  (filling the wheelhouse $WHEELHOUSE from the package index)"
         mkdir -p "$WHEELHOUSE"
+        # Our own wheels never stay there: pip would read an older build's requirements
+        # from a same-named file and miss a dependency added since.
+        rm -f "$WHEELHOUSE"/segdesk-*.whl "$WHEELHOUSE"/segdesk_relay-*.whl
         "$venv/bin/pip" download -q -d "$WHEELHOUSE" --find-links "$OUT/dist" "$@" 2>"$OUT/pip.err" \
             || { grep -v "^WARNING: Location" "$OUT/pip.err" >&2; fail "pip download failed"; }
+        rm -f "$WHEELHOUSE"/segdesk-*.whl "$WHEELHOUSE"/segdesk_relay-*.whl
         "$venv/bin/pip" install -q --no-index --find-links "$WHEELHOUSE" --find-links "$OUT/dist" "$@"
     fi
 }

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 
+import orjson
+
 from .channels import Channel, DIRECT, with_email_link
 from .events import page_fields
 from .identifiers import normalise_email
 from .orders import orders_of_contact
 from .store import WorkspaceError
 from .timeutil import parse_ts
+from .useragent import device_name
 
 EMAIL_LINK_WINDOW_S = 10
 # Wire types as the journey's kinds (CONTRACTS.md §3).
@@ -56,6 +59,22 @@ def _page_channel(row, link_times: list[float]) -> dict:
     return {"source": ch.source, "medium": ch.medium, "campaign": ch.campaign}
 
 
+def _name_device(dev: dict, raw) -> None:
+    """The device's user agent (from its latest event in the span) and a name for people."""
+    if "user_agent" in dev:
+        return
+    try:
+        context = orjson.loads(raw).get("context") if raw else None
+    except (orjson.JSONDecodeError, AttributeError):
+        context = None
+    agent = context.get("userAgent") if isinstance(context, dict) else None
+    if isinstance(agent, str) and agent:
+        dev["user_agent"] = agent
+        name = device_name(agent)
+        if name:
+            dev["name"] = name
+
+
 def journey(conn, email: str) -> dict:
     cid = contact_of_email(conn, email)
     conn_rf = conn.row_factory
@@ -85,6 +104,8 @@ def journey(conn, email: str) -> dict:
                 "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
                 (aid, start, end, end),
             ).fetchall()
+            if rows:
+                _name_device(dev, rows[-1]["raw"])
             for row in rows:
                 ts = row["ts"]
                 dev["first_seen"] = min(dev["first_seen"] or ts, ts)

@@ -20,8 +20,9 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
+from ..core import useragent
 from ..core.money import format_money, to_major
 from ..core.timeutil import parse_ts
 from .workers import DbWriter, Job, ReaderPool
@@ -103,6 +104,12 @@ class AppContext(QObject):
         self.readers = ReaderPool(self.workspace)
         self.display = display or DisplaySettings.load()
         self._closed = False
+        # Device names' rules compile once (~0.1 s): after the window is up, not on the first journey.
+        QTimer.singleShot(1500, self._warm_device_names)
+
+    def _warm_device_names(self) -> None:
+        if not self._closed:
+            self.read(lambda conn, progress: useragent.warm(), "device-name rules")
 
     # -- work ---------------------------------------------------------------
     def write(self, fn, label: str = "") -> Job:

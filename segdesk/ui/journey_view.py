@@ -63,17 +63,18 @@ class JourneyView(QWidget):
         self.banner = Banner()
 
         self.devices = QTreeWidget()
-        self.devices.setHeaderLabels(["Device", "First seen", "Last seen", "Linked by", "Linked at", "Evidence"])
+        self.devices.setHeaderLabels(["Device", "Browser and system", "First seen", "Last seen", "Linked by",
+                                      "Linked at", "Evidence"])
         self.devices.setRootIsDecorated(False)
         self.devices.setAlternatingRowColors(True)
-        self.devices.header().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.devices.header().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.timeline = QTreeWidget()
         self.timeline.setHeaderLabels(["When", "What", "Device", "Identity", "Details"])
         self.timeline.setAlternatingRowColors(True)
         self.timeline.setUniformRowHeights(True)
         for col, width in ((0, 190), (1, 270), (2, 90), (3, 170)):
             self.timeline.setColumnWidth(col, width)
-        for col, width in ((0, 120), (1, 130), (2, 130), (3, 110), (4, 130)):
+        for col, width in ((0, 110), (1, 250), (2, 120), (3, 120), (4, 100), (5, 120)):
             self.devices.setColumnWidth(col, width)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -157,10 +158,11 @@ class JourneyView(QWidget):
             aid = d["anonymous_id"]
             name = aid + ("  (shared)" if d["shared"] else "")
             lines = evidence.get(aid, [])
-            item = QTreeWidgetItem([name, self.ctx.time(d["first_seen"]), self.ctx.time(d["last_seen"]),
-                                    METHODS.get(d["linked_by"], d["linked_by"]), self.ctx.time(d["linked_at"]),
-                                    "; ".join(lines)])
-            item.setToolTip(5, "\n".join(lines))
+            item = QTreeWidgetItem([name, d.get("name") or "", self.ctx.time(d["first_seen"]),
+                                    self.ctx.time(d["last_seen"]), METHODS.get(d["linked_by"], d["linked_by"]),
+                                    self.ctx.time(d["linked_at"]), "; ".join(lines)])
+            item.setToolTip(6, "\n".join(lines))
+            item.setToolTip(1, d.get("user_agent") or "no user agent recorded")
             self.devices.addTopLevelItem(item)
 
     def _render_timeline(self) -> None:

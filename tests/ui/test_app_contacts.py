@@ -97,8 +97,9 @@ def test_search_open_contact_and_read_backfill_and_identify(tmp_path, qtbot, ope
     devices = {view.journey.devices.topLevelItem(i).text(0): view.journey.devices.topLevelItem(i)
                for i in range(view.journey.devices.topLevelItemCount())}
     assert set(devices) == {"laptop", "phone"}
-    assert devices["laptop"].text(3) == "opt-in form" and "identify by opt-in form" in devices["laptop"].text(5)
-    assert devices["phone"].text(3) == "email link"
+    assert devices["laptop"].text(4) == "opt-in form" and "identify by opt-in form" in devices["laptop"].text(6)
+    assert devices["laptop"].text(1) == "Linux"  # the test pixel's minimal user agent
+    assert devices["phone"].text(4) == "email link"
 
     view.journey.backRequested.emit()
     assert view.stack.currentIndex() == 0
