@@ -59,20 +59,28 @@ def _page_channel(row, link_times: list[float]) -> dict:
     return {"source": ch.source, "medium": ch.medium, "campaign": ch.campaign}
 
 
-def _name_device(dev: dict, raw) -> None:
-    """The device's user agent (from its latest event in the span) and a name for people."""
-    if "user_agent" in dev:
-        return
+def _user_agent(raw) -> str | None:
     try:
         context = orjson.loads(raw).get("context") if raw else None
     except (orjson.JSONDecodeError, AttributeError):
-        context = None
+        return None
     agent = context.get("userAgent") if isinstance(context, dict) else None
-    if isinstance(agent, str) and agent:
-        dev["user_agent"] = agent
-        name = device_name(agent)
-        if name:
-            dev["name"] = name
+    return agent if isinstance(agent, str) and agent else None
+
+
+def _name_device(dev: dict, rows: list) -> None:
+    """The device's user agent and a name for people, from the span's latest event that has one
+    (a server-side identify carries none; looking back a few events is enough)."""
+    if "user_agent" in dev:
+        return
+    for row in rows[:-21:-1]:
+        agent = _user_agent(row["raw"])
+        if agent:
+            dev["user_agent"] = agent
+            name = device_name(agent)
+            if name:
+                dev["name"] = name
+            return
 
 
 def journey(conn, email: str) -> dict:
@@ -104,8 +112,7 @@ def journey(conn, email: str) -> dict:
                 "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
                 (aid, start, end, end),
             ).fetchall()
-            if rows:
-                _name_device(dev, rows[-1]["raw"])
+            _name_device(dev, rows)
             for row in rows:
                 ts = row["ts"]
                 dev["first_seen"] = min(dev["first_seen"] or ts, ts)

@@ -31,6 +31,8 @@ def test_the_iphone_and_the_desktop_are_named_in_the_journey(tmp_path):
             _with_agent(page("desk", at(1)), MAC),
             _with_agent(identify("desk", at(1, minutes=1), email="john@example.com"), MAC),
             _with_agent(identify("phone", at(2), email="john@example.com", method="link"), IPHONE),
+            # A server-side identify after the last page view carries no user agent.
+            _with_agent(identify("desk", at(2, minutes=5), email="john@example.com", method="server"), None),
             _with_agent(page("bare", at(3)), None),
             _with_agent(identify("bare", at(3, minutes=1), email="john@example.com"), None),
         ], origin="test")
