@@ -181,18 +181,21 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
     )
 
 
-def page_fields(raw: bytes | str | None) -> tuple[str | None, str | None, str | None]:
-    """``(url, referrer, title)`` of a stored event, read from its raw JSON.
+def stored_event(raw: bytes | str | None) -> dict:
+    """A stored event's raw JSON as a dict ({} when there is none to read)."""
+    try:
+        ev = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return {}
+    return ev if isinstance(ev, dict) else {}
+
+
+def page_fields(ev: dict) -> tuple[str | None, str | None, str | None]:
+    """``(url, referrer, title)`` of a stored event (parsed by :func:`stored_event`).
 
     They are not columns (migration 0006): only one contact's journey or one
     landing page needs them, never a scan.
     """
-    try:
-        ev = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        return None, None, None
-    if not isinstance(ev, dict):
-        return None, None, None
     props = _dict(ev.get("properties"))
     page = _dict(_dict(ev.get("context")).get("page"))
     return (_text(page.get("url") or props.get("url")), _text(page.get("referrer") or props.get("referrer")),

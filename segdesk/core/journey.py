@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
-import orjson
-
 from .channels import Channel, DIRECT, with_email_link
-from .events import page_fields
+from .events import page_fields, stored_event
 from .identifiers import normalise_email
 from .orders import orders_of_contact
 from .store import WorkspaceError
@@ -59,28 +57,13 @@ def _page_channel(row, link_times: list[float]) -> dict:
     return {"source": ch.source, "medium": ch.medium, "campaign": ch.campaign}
 
 
-def _user_agent(raw) -> str | None:
-    try:
-        context = orjson.loads(raw).get("context") if raw else None
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    agent = context.get("userAgent") if isinstance(context, dict) else None
-    return agent if isinstance(agent, str) and agent else None
-
-
-def _name_device(dev: dict, rows: list) -> None:
-    """The device's user agent and a name for people, from the span's latest event that has one
-    (a server-side identify carries none; looking back a few events is enough)."""
-    if "user_agent" in dev:
-        return
-    for row in rows[:-21:-1]:
-        agent = _user_agent(row["raw"])
-        if agent:
-            dev["user_agent"] = agent
-            name = device_name(agent)
-            if name:
-                dev["name"] = name
-            return
+def _name_device(dev: dict, agent: str | None) -> None:
+    """The device's user agent (its latest event that has one) and a name for people."""
+    if agent and "user_agent" not in dev:
+        dev["user_agent"] = agent
+        name = device_name(agent)
+        if name:
+            dev["name"] = name
 
 
 def journey(conn, email: str) -> dict:
@@ -112,13 +95,17 @@ def journey(conn, email: str) -> dict:
                 "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
                 (aid, start, end, end),
             ).fetchall()
-            _name_device(dev, rows)
+            agent = None  # the latest user agent in the span (a server-side identify carries none)
             for row in rows:
                 ts = row["ts"]
                 dev["first_seen"] = min(dev["first_seen"] or ts, ts)
                 dev["last_seen"] = max(dev["last_seen"] or ts, ts)
                 item = {"time": ts, "kind": KIND[row["type"]], "anonymous_id": aid}
-                url, _, title = page_fields(row["raw"])
+                ev = stored_event(row["raw"])
+                context = ev.get("context")
+                if isinstance(context, dict) and isinstance(context.get("userAgent"), str):
+                    agent = context["userAgent"] or agent
+                url, _, title = page_fields(ev)
                 if url:
                     item["url"] = url
                 if row["type"] in ("page", "screen"):
@@ -133,6 +120,7 @@ def journey(conn, email: str) -> dict:
                         item["email"] = row["email"]
                 item["backfilled"] = ts < linked_at
                 events.append(item)
+            _name_device(dev, agent)
         user_ids = [k[5:] for k in keys if k.startswith("user:")]
         if user_ids:
             marks = ",".join("?" * len(user_ids))

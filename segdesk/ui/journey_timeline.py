@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core import people
-from ..core.events import page_fields
+from ..core.events import page_fields, stored_event
 from ..core.journey import contact_of_email, journey
 from ..core.refresh import refresh_reports
 from ..core.timeutil import parse_ts
@@ -143,7 +143,7 @@ def device_evidence(conn, email: str) -> dict[str, list[str]]:
         elif etype:
             who = ev_email or (f"contact id {key}" if key else None) or (f"user {user_id}" if user_id else "")
             line = f"{etype} by {METHODS.get(method, method or linked_by)}" + (f" as {who}" if who else "")
-            url = page_fields(raw)[0]
+            url = page_fields(stored_event(raw))[0]
             if url:
                 line += f" on {url}"
         else:

@@ -19,10 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import orjson
 
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
-from ..events import page_fields
+from ..events import page_fields, stored_event
 from ..progress import Progress
 from ..store import Workspace
 from ..timeutil import UTC, format_ts
@@ -63,10 +62,10 @@ def _has_utm(conn, event_id: int) -> bool:
     """Whether the page view carried UTM parameters (URL or context.campaign): the one case
     where the email-link rule does not apply."""
     (raw,) = conn.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
-    url = page_fields(raw)[0]
-    if any(k.startswith("utm_") and v.strip() for k, v in query_of(url).items()):
+    ev = stored_event(raw)
+    if any(k.startswith("utm_") and v.strip() for k, v in query_of(page_fields(ev)[0]).items()):
         return True
-    campaign = ((orjson.loads(raw).get("context") or {}) if raw else {}).get("campaign")
+    campaign = (ev.get("context") or {}).get("campaign")
     return isinstance(campaign, dict) and any(str(v).strip() for v in campaign.values() if v is not None)
 
 
