@@ -44,29 +44,10 @@ BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KH
 # -- the workspace -------------------------------------------------------------------------------
 
 def build_base(events: int) -> Path:
-    """The shared 1M-event workspace (same recipe as bench_ui_reports.py), built once."""
-    folder = OUT / f"ui-{events}" / "ws"
-    if (folder.parent / "done").exists():
-        return folder
-    from datagen import dataset
+    """The shared 1M-event workspace (the same one bench_ui_reports.py uses), built once."""
+    from datagen import ui_workspace
 
-    from segdesk.core.csv_import import import_contacts, import_orders, import_spend
-    from segdesk.core.events import import_events_file
-    from segdesk.core.reports.sessions import update_sessions
-    from segdesk.core.stitch import stitch
-    from segdesk.core.store import open_workspace
-
-    data = dataset(events)
-    with open_workspace(folder) as ws:
-        with open(data / "events.jsonl", "rb") as f:
-            import_events_file(ws, f, origin="bench")
-        import_contacts(ws, (data / "contacts.csv").read_text(), origin="bench-crm")
-        import_orders(ws, (data / "orders.csv").read_text(), origin="bench-shop")
-        import_spend(ws, (data / "spend.csv").read_text(), origin="bench-ads")
-        stitch(ws)
-        update_sessions(ws)
-    (folder.parent / "done").write_text("ok\n")
-    return folder
+    return ui_workspace(events)
 
 
 def fresh_copy(events: int) -> Path:

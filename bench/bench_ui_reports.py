@@ -28,31 +28,9 @@ MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay"
 
 
 def workspace(events: int) -> Path:
-    from datagen import dataset
+    from datagen import ui_workspace
 
-    from segdesk.core.csv_import import import_contacts, import_orders, import_spend
-    from segdesk.core.events import import_events_file
-    from segdesk.core.refresh import refresh_after_import, refresh_reports
-    from segdesk.core.store import open_workspace
-
-    folder = ROOT / "bench" / "out" / f"ui-{events}" / "ws"
-    if (folder.parent / "done").exists():
-        with open_workspace(folder) as ws:
-            refresh_reports(ws)  # a workspace cached by an older build gets today's report caches
-        return folder
-
-    data = dataset(events)
-    t0 = time.perf_counter()
-    with open_workspace(folder) as ws:
-        with open(data / "events.jsonl", "rb") as f:
-            import_events_file(ws, f, origin="bench")
-        import_contacts(ws, (data / "contacts.csv").read_text(), origin="bench-crm")
-        import_orders(ws, (data / "orders.csv").read_text(), origin="bench-shop")
-        import_spend(ws, (data / "spend.csv").read_text(), origin="bench-ads")
-        refresh_after_import(ws)
-    (folder.parent / "done").write_text("ok\n")
-    print(f"built workspace in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    return folder
+    return ui_workspace(events)
 
 
 def _wait(app, signal, action, timeout=60.0):

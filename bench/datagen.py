@@ -43,6 +43,33 @@ def dataset(events: int, devices: int | None = None, contacts: int | None = None
     return folder
 
 
+def ui_workspace(events: int) -> Path:
+    """The app benchmarks' workspace (bench_ui.py, bench_ui_reports.py): the dataset imported,
+    stitched and its report caches built, once; a cached one gets this build's report caches."""
+    from segdesk.core.csv_import import import_contacts, import_orders, import_spend
+    from segdesk.core.events import import_events_file
+    from segdesk.core.refresh import refresh_after_import, refresh_reports
+    from segdesk.core.store import open_workspace
+
+    folder = OUT / f"ui-{events}" / "ws"
+    if (folder.parent / "done").exists():
+        with open_workspace(folder) as ws:
+            refresh_reports(ws)
+        return folder
+    data = dataset(events)
+    t0 = time.perf_counter()
+    with open_workspace(folder) as ws:
+        with open(data / "events.jsonl", "rb") as f:
+            import_events_file(ws, f, origin="bench")
+        import_contacts(ws, (data / "contacts.csv").read_text(), origin="bench-crm")
+        import_orders(ws, (data / "orders.csv").read_text(), origin="bench-shop")
+        import_spend(ws, (data / "spend.csv").read_text(), origin="bench-ads")
+        refresh_after_import(ws)
+    (folder.parent / "done").write_text("ok\n")
+    print(f"built workspace in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return folder
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)

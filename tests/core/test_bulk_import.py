@@ -16,7 +16,7 @@ from segdesk.core.progress import Cancelled, Progress
 from segdesk.core.stitch import stitch
 from segdesk.core.store import open_workspace
 
-EVENT_COLUMNS = ", ".join(c for c in events.COLUMNS)
+EVENT_COLUMNS = ", ".join(events.COLUMNS)
 
 
 def _lines(n_contacts: int = 40) -> list[bytes]:
