@@ -2,7 +2,8 @@
 
 It must store exactly what the batch-by-batch import stores, count duplicates
 and rejects the same way, keep what it read when cancelled, and leave the
-workspace as it was when it fails.
+workspace as it was when it fails. "bulk" reads the file in this process;
+"parallel" has worker processes parse it in chunks (``parallel_import``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from segdesk.core import demo, events
 from segdesk.core.events import import_events_file, import_parsed, parse_lines
 from segdesk.core.progress import Cancelled, Progress
 from segdesk.core.stitch import stitch
-from segdesk.core.store import open_workspace
+from segdesk.core.store import WorkspaceError, open_workspace
 
 EVENT_COLUMNS = ", ".join(events.COLUMNS)
 
@@ -29,12 +30,14 @@ def _write(path, lines: list[bytes]):
     return path
 
 
-def _import(ws, path, *, bulk: bool, monkeypatch, **kw):
-    # The threshold decides the path; the file's size decides the expected count.
-    monkeypatch.setattr(events, "BULK_MIN_EVENTS", 1 if bulk else 10**12)
+def _import(ws, path, *, mode: str, monkeypatch, **kw):
+    """``mode``: "batched", "bulk" (one process) or "parallel" (two worker processes)."""
+    # The thresholds decide the path; the file's size decides the expected count.
+    monkeypatch.setattr(events, "BULK_MIN_EVENTS", 10**12 if mode == "batched" else 1)
+    monkeypatch.setattr(events, "PARALLEL_MIN_EVENTS", 1)
     monkeypatch.setattr(events, "BYTES_PER_EVENT_HIGH", 1)
     with open(path, "rb") as f:
-        return import_events_file(ws, f, **kw)
+        return import_events_file(ws, f, workers=2 if mode == "parallel" else 1, **kw)
 
 
 def _snapshot(ws) -> dict:
@@ -61,33 +64,39 @@ def _bulk_used(monkeypatch) -> list[bool]:
     return used
 
 
-def test_bulk_load_stores_what_the_batched_import_stores(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["bulk", "parallel"])
+def test_bulk_load_stores_what_the_batched_import_stores(tmp_path, monkeypatch, mode):
     lines = _lines()
-    # Duplicates inside the file, a malformed line and an invalid event among them.
-    mixed = lines[:50] + [b"{not json", lines[3], b'{"type": "page"}'] + lines[50:] + lines[10:20]
+    # Duplicates inside the file, malformed lines and invalid events among them, in the
+    # first and the last chunk, and blank lines: line numbers must survive the chunking.
+    mixed = (lines[:50] + [b"{not json", lines[3], b'{"type": "page"}', b""] + lines[50:] + lines[10:20]
+             + [b"  ", b'{"type": "identify", "anonymousId": "a"}', b"[1]"])
     path = _write(tmp_path / "events.jsonl", mixed)
     results, snaps = {}, {}
-    for bulk in (False, True):
+    for how in ("batched", mode):
         used = _bulk_used(monkeypatch)
-        with open_workspace(tmp_path / f"ws-{bulk}") as ws:
-            results[bulk] = _import(ws, path, bulk=bulk, monkeypatch=monkeypatch, batch_size=100).as_dict()
+        with open_workspace(tmp_path / f"ws-{how}") as ws:
+            results[how] = _import(ws, path, mode=how, monkeypatch=monkeypatch, batch_size=100).as_dict()
             stitch(ws)
-            snaps[bulk] = _snapshot(ws)
-        assert bool(used) == bulk
-    assert results[True] == results[False]
-    assert results[True]["duplicates"] == 11 and results[True]["rejected"] == 2
-    assert results[True]["imported"] == len(lines)
-    for key in snaps[False]:
-        assert snaps[True][key] == snaps[False][key], key
+            snaps[how] = _snapshot(ws)
+            assert ws.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert bool(used) == (how != "batched")
+    assert results[mode] == results["batched"]
+    assert results[mode]["duplicates"] == 11 and results[mode]["rejected"] == 4
+    assert [e["line"] for e in results[mode]["errors"]] == [51, 53, len(mixed) - 1, len(mixed)]
+    assert results[mode]["imported"] == len(lines)
+    for key in snaps["batched"]:
+        assert snaps[mode][key] == snaps["batched"][key], key
 
 
-def test_bulk_load_over_existing_events_drops_only_the_repeats(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["bulk", "parallel"])
+def test_bulk_load_over_existing_events_drops_only_the_repeats(tmp_path, monkeypatch, mode):
     lines = _lines()
     half = len(lines) // 2
     with open_workspace(tmp_path / "ws") as ws:
-        first = _import(ws, _write(tmp_path / "a.jsonl", lines[:half]), bulk=False, monkeypatch=monkeypatch)
+        first = _import(ws, _write(tmp_path / "a.jsonl", lines[:half]), mode="batched", monkeypatch=monkeypatch)
         used = _bulk_used(monkeypatch)
-        second = _import(ws, _write(tmp_path / "b.jsonl", lines), bulk=True, monkeypatch=monkeypatch)
+        second = _import(ws, _write(tmp_path / "b.jsonl", lines), mode=mode, monkeypatch=monkeypatch)
         assert used
         assert (first.imported, second.imported, second.duplicates) == (half, len(lines) - half, half)
         assert ws.conn.execute("SELECT count(*), count(DISTINCT message_id) FROM events").fetchone() == \
@@ -99,38 +108,99 @@ def test_bulk_load_over_existing_events_drops_only_the_repeats(tmp_path, monkeyp
             "WHERE e.anonymous_id = d.anonymous_id) OR first_seen != (SELECT min(ts) FROM events e "
             "WHERE e.anonymous_id = d.anonymous_id)").fetchone()[0]
         assert bad == 0
-        # The unique index is back: the same file again is all duplicates, through either path.
-        again = _import(ws, tmp_path / "b.jsonl", bulk=False, monkeypatch=monkeypatch)
-        assert (again.imported, again.duplicates) == (0, len(lines))
+        # The unique index is back: the same file again is all duplicates, through any path.
+        for how in ("batched", mode):
+            again = _import(ws, tmp_path / "b.jsonl", mode=how, monkeypatch=monkeypatch)
+            assert (again.imported, again.duplicates) == (0, len(lines))
+        assert ws.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_cancelled_bulk_load_keeps_what_it_read(tmp_path, monkeypatch):
     lines = _lines()
     path = _write(tmp_path / "events.jsonl", lines)
     progress = Progress()
-    seen = []
 
     def on_update(p):
-        seen.append(p.counts.get("imported", 0))
         if p.counts.get("imported", 0) >= 200:
             p.cancel()
 
     progress.on_update = on_update
     with open_workspace(tmp_path / "ws") as ws:
         with pytest.raises(Cancelled):
-            _import(ws, path, bulk=True, monkeypatch=monkeypatch, batch_size=100, progress=progress)
+            _import(ws, path, mode="bulk", monkeypatch=monkeypatch, batch_size=100, progress=progress)
         assert ws.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 200
         assert {n for (n,) in ws.conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")} >= {
             "events_message_id", "events_device_ts", "events_identity", "events_user"}
-        rest = _import(ws, path, bulk=False, monkeypatch=monkeypatch)
+        rest = _import(ws, path, mode="batched", monkeypatch=monkeypatch)
         assert (rest.imported, rest.duplicates) == (len(lines) - 200, 200)
+
+
+def test_cancelled_parallel_load_keeps_the_chunks_it_appended(tmp_path, monkeypatch):
+    lines = _lines()
+    path = _write(tmp_path / "events.jsonl", lines)
+    progress = Progress()
+    kept = []
+
+    def on_update(p):
+        if p.status == "Importing events" and not kept:
+            kept.append(p.counts["imported"])
+            p.cancel()
+
+    progress.on_update = on_update
+    with open_workspace(tmp_path / "ws") as ws:
+        with pytest.raises(Cancelled):
+            _import(ws, path, mode="parallel", monkeypatch=monkeypatch, progress=progress)
+        assert 0 < kept[0] < len(lines)
+        assert ws.conn.execute("SELECT count(*) FROM events").fetchone()[0] == kept[0]
+        rest = _import(ws, path, mode="parallel", monkeypatch=monkeypatch)
+        assert (rest.imported, rest.duplicates) == (len(lines) - kept[0], kept[0])
+        assert not list((tmp_path / "ws").glob(".import-*")), "shards are deleted"
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("crash:2", "a parsing process stopped unexpectedly (exit code 3)"),
+    ("error:5", "No space left on device"),
+])
+def test_failed_parallel_load_leaves_the_workspace_as_it_was(tmp_path, monkeypatch, fault, message):
+    lines = _lines()
+    with open_workspace(tmp_path / "ws") as ws:
+        _import(ws, _write(tmp_path / "a.jsonl", lines[:100]), mode="batched", monkeypatch=monkeypatch)
+        before = _snapshot(ws)
+        monkeypatch.setenv("SEGDESK_IMPORT_FAULT", fault)  # read by the worker processes
+        with pytest.raises(WorkspaceError, match="the import stopped and stored nothing") as err:
+            _import(ws, _write(tmp_path / "b.jsonl", lines), mode="parallel", monkeypatch=monkeypatch)
+        assert message in str(err.value) and "\n" not in str(err.value)
+        assert _snapshot(ws) == before
+        assert not ws.conn.in_transaction
+        assert ws.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert not list((tmp_path / "ws").glob(".import-*")), "shards are deleted"
+        # Nothing half-done: the same import, healthy this time, stores everything once.
+        monkeypatch.delenv("SEGDESK_IMPORT_FAULT")
+        again = _import(ws, tmp_path / "b.jsonl", mode="parallel", monkeypatch=monkeypatch)
+        assert (again.imported, again.duplicates) == (len(lines) - 100, 100)
+
+
+def test_bulk_load_with_a_reader_open_stays_in_wal(tmp_path, monkeypatch):
+    """The app's reader threads keep their connections: the load must not need them closed."""
+    lines = _lines()
+    with open_workspace(tmp_path / "ws") as ws:
+        reader = ws.reader()
+        reader.execute("SELECT count(*) FROM events").fetchone()
+        modes = []
+        ws.conn.set_trace_callback(lambda sql: modes.append(sql) if "journal_mode" in sql else None)
+        result = _import(ws, _write(tmp_path / "a.jsonl", lines), mode="parallel", monkeypatch=monkeypatch)
+        ws.conn.set_trace_callback(None)
+        assert result.imported == len(lines)
+        assert modes == ["PRAGMA journal_mode=DELETE"]  # tried, refused, nothing to put back
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == len(lines)
+        reader.close()
 
 
 def test_failed_bulk_load_leaves_the_workspace_as_it_was(tmp_path, monkeypatch):
     lines = _lines()
     with open_workspace(tmp_path / "ws") as ws:
-        _import(ws, _write(tmp_path / "a.jsonl", lines[:100]), bulk=False, monkeypatch=monkeypatch)
+        _import(ws, _write(tmp_path / "a.jsonl", lines[:100]), mode="batched", monkeypatch=monkeypatch)
         before = _snapshot(ws)
 
         def items():
@@ -142,16 +212,18 @@ def test_failed_bulk_load_leaves_the_workspace_as_it_was(tmp_path, monkeypatch):
             import_parsed(ws, items(), origin="import", expected=300, batch_size=100)
         assert _snapshot(ws) == before
         assert not ws.conn.in_transaction
+        assert ws.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_bulk_load_flags_identity_work_only_when_it_brings_some(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["bulk", "parallel"])
+def test_bulk_load_flags_identity_work_only_when_it_brings_some(tmp_path, monkeypatch, mode):
     lines = _lines()
     pages = [ln for ln in lines if orjson.loads(ln)["type"] == "page"]
     with open_workspace(tmp_path / "ws") as ws:
         stitch(ws)
         dirty = "SELECT dirty FROM identity_state"
         assert ws.conn.execute(dirty).fetchone()[0] == 0
-        _import(ws, _write(tmp_path / "pages.jsonl", pages), bulk=True, monkeypatch=monkeypatch)
+        _import(ws, _write(tmp_path / "pages.jsonl", pages), mode=mode, monkeypatch=monkeypatch)
         assert ws.conn.execute(dirty).fetchone()[0] == 0
-        _import(ws, _write(tmp_path / "all.jsonl", lines), bulk=True, monkeypatch=monkeypatch)
+        _import(ws, _write(tmp_path / "all.jsonl", lines), mode=mode, monkeypatch=monkeypatch)
         assert ws.conn.execute(dirty).fetchone()[0] == 1
