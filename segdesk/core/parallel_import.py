@@ -36,6 +36,7 @@ from .progress import Cancelled, Progress
 CHUNKS = 8  # SQLite attaches at most 10 databases; progress moves in eighths
 MAX_WORKERS = 4
 POLL_S = 0.25
+SHARD_PREFIX = ".import-"  # shard folders, next to the workspace's database
 
 
 class WorkerFailed(Exception):
@@ -251,7 +252,11 @@ class FileFill:
             "SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND type IN ('table', 'index') AND sql IS NOT NULL"
             " ORDER BY type = 'index'"))
         db_dir = Path(conn.execute("PRAGMA database_list").fetchone()[2]).parent
-        self.shard_dir = tempfile.mkdtemp(prefix=".import-", dir=db_dir)
+        # We hold the write lock, so no other import is running: shards left here are
+        # from a process that was killed, and only take up space.
+        for stale in db_dir.glob(f"{SHARD_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.shard_dir = tempfile.mkdtemp(prefix=SHARD_PREFIX, dir=db_dir)
         pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir))
         identity = False
         try:
@@ -260,9 +265,11 @@ class FileFill:
             pool.finish()
             done: dict[int, dict] = {}
             for chunk in chunks:
-                while chunk.index not in done:
+                while True:
                     if progress is not None:
-                        progress.check()
+                        progress.check()  # before each chunk, and while waiting for one
+                    if chunk.index in done:
+                        break
                     got = pool.next_result(POLL_S)
                     if got is not None:
                         done[got["chunk"]] = got

@@ -153,6 +153,9 @@ def test_cancelled_parallel_load_keeps_the_chunks_it_appended(tmp_path, monkeypa
             _import(ws, path, mode="parallel", monkeypatch=monkeypatch, progress=progress)
         assert 0 < kept[0] < len(lines)
         assert ws.conn.execute("SELECT count(*) FROM events").fetchone()[0] == kept[0]
+        # A killed import leaves its shards behind; the next one clears them.
+        (tmp_path / "ws" / ".import-killed").mkdir()
+        (tmp_path / "ws" / ".import-killed" / "chunk0.sqlite").write_bytes(b"x" * 1000)
         rest = _import(ws, path, mode="parallel", monkeypatch=monkeypatch)
         assert (rest.imported, rest.duplicates) == (len(lines) - kept[0], kept[0])
         assert not list((tmp_path / "ws").glob(".import-*")), "shards are deleted"
