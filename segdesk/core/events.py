@@ -237,6 +237,7 @@ DELETE FROM events WHERE id > ? AND id IN (
     WHERE n > 1)
 """
 BULK_MIN_EVENTS = 20_000
+BATCH_SIZE = 50_000
 # Index sorts run in runs this big (negative: KiB), handed to the sorter's helper threads.
 SORT_CACHE_KIB = -2000
 
@@ -280,7 +281,7 @@ def _device_stats(rows: list[tuple]) -> list[tuple]:
     return [(aid, a, b, n) for aid, (a, b, n) in stats.items()]
 
 
-def _batches(items, origin: str, batch_size: int) -> Iterator[_Batch]:
+def batches(items, origin: str, batch_size: int) -> Iterator[_Batch]:
     rows: list[tuple] = []
     rejects: list[tuple[int, str]] = []
     append = rows.append
@@ -406,13 +407,13 @@ def _leave_wal(conn) -> bool:
     return True
 
 
-def _serial_fill(batches, position):
+def serial_fill(parsed: Iterable[_Batch], position):
     """The bulk load's rows from parsed batches, in this process."""
 
     def fill(conn, before, result, progress, report):
         identity = False
         try:
-            for batch in batches:
+            for batch in parsed:
                 for lineno, reason in batch.rejects:
                     result.reject(lineno, reason)
                 if batch.rows:
@@ -493,7 +494,7 @@ def import_parsed(
     *,
     origin: str,
     progress: Progress | None = None,
-    batch_size: int = 50_000,
+    batch_size: int = BATCH_SIZE,
     position=None,
     expected: int | None = None,
 ) -> ImportResult:
@@ -508,12 +509,12 @@ def import_parsed(
     more events per commit means fewer page writes each.
     """
     result = ImportResult()
-    batches = _batches(items, origin, batch_size)
+    parsed = batches(items, origin, batch_size)
     with gc_paused():
         if _bulk_wanted(ws.conn, expected):
-            _bulk_load(ws, _serial_fill(batches, position), result, progress)
+            _bulk_load(ws, serial_fill(parsed, position), result, progress)
         else:
-            _import_batched(ws, batches, result, progress, position)
+            _import_batched(ws, parsed, result, progress, position)
     _report(progress, result, "Imported events", 1.0)
     return result
 
@@ -559,7 +560,7 @@ PARALLEL_MIN_EVENTS = 50_000
 
 
 def import_events_file(ws: Workspace, fileobj, *, origin: str = "import", progress: Progress | None = None,
-                       total_bytes: int | None = None, batch_size: int = 50_000,
+                       total_bytes: int | None = None, batch_size: int = BATCH_SIZE,
                        workers: int | None = None) -> ImportResult:
     """Import a binary file object of JSON Lines (a real file or stdin).
 

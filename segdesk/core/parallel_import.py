@@ -257,7 +257,12 @@ class FileFill:
         for stale in db_dir.glob(f"{SHARD_PREFIX}*"):
             shutil.rmtree(stale, ignore_errors=True)
         self.shard_dir = tempfile.mkdtemp(prefix=SHARD_PREFIX, dir=db_dir)
-        pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir))
+        try:
+            pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir))
+        except OSError:
+            # No processes to be had (no /dev/shm for their queues' locks, a process limit):
+            # the same file, read here.
+            return self._read_here(conn, before, result, progress, report)
         identity = False
         try:
             with open(self.path, "rb") as f:
@@ -284,6 +289,13 @@ class FileFill:
         finally:
             pool.close()
         return identity, None
+
+    def _read_here(self, conn, before: int, result, progress: Progress | None, report):
+        from . import events
+
+        lines = _lines(self.path, self.start, self.end)
+        batches = events.batches(events.parse_lines(lines), self.origin, events.BATCH_SIZE)
+        return events.serial_fill(batches, None)(conn, before, result, progress, report)
 
     def _append(self, conn, chunk: Chunk, info: dict, result) -> bool:
         alias = f"shard{chunk.index}"

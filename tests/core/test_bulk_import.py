@@ -11,7 +11,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from segdesk.core import demo, events
+from segdesk.core import demo, events, parallel_import
 from segdesk.core.events import import_events_file, import_parsed, parse_lines
 from segdesk.core.progress import Cancelled, Progress
 from segdesk.core.stitch import stitch
@@ -182,6 +182,24 @@ def test_failed_parallel_load_leaves_the_workspace_as_it_was(tmp_path, monkeypat
         monkeypatch.delenv("SEGDESK_IMPORT_FAULT")
         again = _import(ws, tmp_path / "b.jsonl", mode="parallel", monkeypatch=monkeypatch)
         assert (again.imported, again.duplicates) == (len(lines) - 100, 100)
+
+
+def test_parallel_load_without_processes_reads_the_file_here(tmp_path, monkeypatch):
+    """Where worker processes cannot start (no /dev/shm for their queues, a process limit)."""
+    lines = _lines()
+    path = _write(tmp_path / "events.jsonl", lines[:30] + [b"{oops"] + lines[30:])
+
+    def no_processes(*args, **kw):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(parallel_import, "_Workers", no_processes)
+    used = _bulk_used(monkeypatch)
+    with open_workspace(tmp_path / "ws") as ws:
+        result = _import(ws, path, mode="parallel", monkeypatch=monkeypatch)
+        assert used
+        assert (result.imported, result.rejected, result.errors) == (len(lines), 1, [(31, result.errors[0][1])])
+        assert ws.conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(lines)
+        assert not list((tmp_path / "ws").glob(".import-*"))
 
 
 def test_bulk_load_with_a_reader_open_stays_in_wal(tmp_path, monkeypatch):
