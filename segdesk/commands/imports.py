@@ -11,7 +11,7 @@ from ..core.events import import_events_file
 from ..core.progress import Progress
 from ..core.refresh import refresh_after_import
 from ..core.store import WorkspaceError
-from .output import TerminalProgress, print_json
+from .output import TerminalProgress, ctrl_c_cancels, print_json
 
 
 def register(sub, common) -> None:
@@ -43,14 +43,15 @@ def _read_text(name: str) -> str:
 def _import_events(ws, name: str):
     bar = TerminalProgress("events ")
     progress = Progress(on_update=bar)
-    if name == "-":
-        result = import_events_file(ws, sys.stdin.buffer, progress=progress)
-    else:
-        try:
-            with open(name, "rb") as f:
-                result = import_events_file(ws, f, progress=progress, total_bytes=os.fstat(f.fileno()).st_size)
-        except OSError as exc:
-            raise WorkspaceError(f"cannot read {name}: {exc.strerror}") from None
+    with ctrl_c_cancels(progress):
+        if name == "-":
+            result = import_events_file(ws, sys.stdin.buffer, progress=progress)
+        else:
+            try:
+                with open(name, "rb") as f:
+                    result = import_events_file(ws, f, progress=progress, total_bytes=os.fstat(f.fileno()).st_size)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot read {name}: {exc.strerror}") from None
     bar.done()
     for lineno, reason in result.errors:
         print(f"line {lineno}: {reason}", file=sys.stderr)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 import orjson
 
@@ -64,3 +67,28 @@ class TerminalProgress:
     def done(self) -> None:
         if self.tty:
             sys.stderr.write("\n")
+
+
+@contextmanager
+def ctrl_c_cancels(progress):
+    """The first Ctrl-C asks the job to stop where it can keep what it stored; the second interrupts.
+
+    A bulk import interrupted outright rolls back everything it read; cancelled,
+    it keeps what it read and rebuilds its indexes first.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_ctrl_c(signum, frame):
+        if progress.cancelled():
+            raise KeyboardInterrupt
+        progress.cancel()
+        sys.stderr.write("\nsegdesk: stopping and keeping what was read; Ctrl-C again to stop at once\n")
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -8,6 +8,8 @@ workspace as it was when it fails. "bulk" reads the file in this process;
 
 from __future__ import annotations
 
+import json
+
 import orjson
 import pytest
 
@@ -248,3 +250,49 @@ def test_bulk_load_flags_identity_work_only_when_it_brings_some(tmp_path, monkey
         assert ws.conn.execute(dirty).fetchone()[0] == 0
         _import(ws, _write(tmp_path / "all.jsonl", lines), mode=mode, monkeypatch=monkeypatch)
         assert ws.conn.execute(dirty).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("mode", ["bulk", "parallel"])
+def test_ctrl_c_in_the_command_line_keeps_what_was_read(tmp_path, monkeypatch, capsys, mode):
+    """The first Ctrl-C cancels: the bulk load keeps what it read instead of rolling it all back."""
+    import functools
+    import os
+    import signal
+
+    from segdesk.cli import main
+    from segdesk.commands import imports
+
+    lines = _lines()
+    path = _write(tmp_path / "events.jsonl", lines)
+    monkeypatch.setattr(events, "BULK_MIN_EVENTS", 1)
+    monkeypatch.setattr(events, "PARALLEL_MIN_EVENTS", 1)
+    monkeypatch.setattr(events, "BYTES_PER_EVENT_HIGH", 1)
+    monkeypatch.setattr(parallel_import, "worker_count", lambda: 2 if mode == "parallel" else 1)
+    monkeypatch.setattr(imports, "import_events_file", functools.partial(import_events_file, batch_size=100))
+
+    class PressCtrlC:
+        def __init__(self, label):
+            self.pressed = False
+
+        def __call__(self, progress):
+            if progress.status == "Importing events" and not self.pressed:
+                self.pressed = True
+                os.kill(os.getpid(), signal.SIGINT)
+
+        def done(self):
+            pass
+
+    monkeypatch.setattr(imports, "TerminalProgress", PressCtrlC)
+    workspace = ["--workspace", str(tmp_path / "ws")]
+    assert main([*workspace, "import", "events", str(path), "--json"]) == 1
+    err = capsys.readouterr().err
+    assert "stopping and keeping what was read" in err and "cancelled; what was stored so far is kept" in err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with open_workspace(tmp_path / "ws") as ws:
+        kept = ws.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert 0 < kept < len(lines)
+    monkeypatch.setattr(imports, "TerminalProgress", lambda label: type("Quiet", (), {
+        "__call__": lambda self, p: None, "done": lambda self: None})())
+    assert main([*workspace, "import", "events", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["imported"], summary["duplicates"]) == (len(lines) - kept, kept)
