@@ -28,10 +28,10 @@ from .channels import CLICK_IDS, classify
 from .gcpause import gc_paused
 from .identifiers import clean_key, normalise_email
 from .progress import Cancelled, Progress
+from .timeutil import format_ts, is_canonical, normalise_ts, parse_ts
 
 if TYPE_CHECKING:  # worker processes import this module: keep sqlite-utils out of their start-up
     from .store import Workspace
-from .timeutil import format_ts, normalise_ts, parse_ts
 
 TYPES = frozenset({"page", "identify", "track", "alias", "screen", "group"})
 METHODS = frozenset({"form", "link", "manual", "server"})
@@ -107,7 +107,10 @@ EMPTY: dict = {}
 
 def _event_time(ev: dict) -> str:
     """Segment's skew correction: timestamp + (receivedAt - sentAt), unless already corrected."""
-    ts = ev.get("timestamp") or ev.get("originalTimestamp") or ev.get("receivedAt") or ev.get("sentAt")
+    ts = ev.get("timestamp")
+    if is_canonical(ts) and "receivedAt" not in ev:  # the usual file event: nothing to correct or reformat
+        return ts
+    ts = ts or ev.get("originalTimestamp") or ev.get("receivedAt") or ev.get("sentAt")
     if not ts:
         raise EventError("no timestamp")
     try:
@@ -123,11 +126,10 @@ def _event_time(ev: dict) -> str:
 
 
 def _same_second(a, b) -> bool:
-    """Two canonical timestamps (``2026-01-02T03:04:05.678Z``) in the same second: under a
-    second apart, so no skew to correct. The relay stamps receivedAt milliseconds after
-    the pixel's sentAt, and parsing both costs more than the rest of the row."""
-    return (a.__class__ is str and b.__class__ is str and len(a) == 24 and len(b) == 24
-            and a[23] == "Z" and b[23] == "Z" and a[:19] == b[:19])
+    """Two canonical timestamps in the same second: under a second apart, so no skew to
+    correct, and no need to parse both (which costs more than the rest of the row). Events
+    exported with both sentAt and receivedAt and no originalTimestamp come this way."""
+    return is_canonical(a) and is_canonical(b) and a[:19] == b[:19]
 
 
 CLICK_ID_KEYS = frozenset(param for param, _, _ in CLICK_IDS)
@@ -165,11 +167,7 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
     if raw is None:
         raw = orjson.dumps(ev)
     message_id = _key(get("messageId")) or "sd-" + hashlib.sha1(raw).hexdigest()
-    ts = get("timestamp")
-    # Already canonical and nothing to correct (no receivedAt): the usual file event.
-    if not (ts.__class__ is str and len(ts) == 24 and ts[23] == "Z" and ts[10] == "T" and ts[19] == "."
-            and "receivedAt" not in ev):
-        ts = _event_time(ev)
+    ts = _event_time(ev)
     context = _dict(get("context"))
     props = _dict(get("properties"))
     email = contact_key = method = None
@@ -378,7 +376,7 @@ def _bulk_settings(conn):
       With readers open (the app), it stays in WAL so they keep reading.
     """
     conn.execute("PRAGMA temp_store=FILE")
-    conn.execute(f"PRAGMA threads={min(os.cpu_count() or 1, 4) - 1}")
+    conn.execute(f"PRAGMA threads={parallel_import.worker_count() - 1}")
     rollback_journal = _leave_wal(conn)
     try:
         yield
@@ -568,17 +566,17 @@ def import_events_file(ws: Workspace, fileobj, *, origin: str = "import", progre
     processes (default: one per core, see ``parallel_import``); everything else
     is read here.
     """
+    size = _regular_file_size(fileobj)  # None for a pipe or a terminal
     if total_bytes is None:
-        total_bytes = _regular_file_size(fileobj)
+        total_bytes = size
     expected = total_bytes // BYTES_PER_EVENT_HIGH if total_bytes else None
     if workers is None:
         workers = parallel_import.worker_count()
-    path = _reopenable_path(fileobj)
+    path = _reopenable_path(fileobj) if size is not None else None
     if (path and workers > 1 and expected and expected >= PARALLEL_MIN_EVENTS
             and _bulk_wanted(ws.conn, expected)):
         result = ImportResult()
-        fill = parallel_import.FileFill(path, fileobj.tell(), os.fstat(fileobj.fileno()).st_size,
-                                        origin=origin, workers=workers)
+        fill = parallel_import.FileFill(path, fileobj.tell(), size, origin=origin, workers=workers)
         with gc_paused():
             _bulk_load(ws, fill, result, progress)
         _report(progress, result, "Imported events", 1.0)
@@ -595,9 +593,9 @@ def import_events_file(ws: Workspace, fileobj, *, origin: str = "import", progre
 
 
 def _reopenable_path(fileobj) -> str | None:
-    """The path of a regular file that worker processes can open themselves, if it is one."""
+    """The path a regular file was opened by, if it still names that file: workers open it themselves."""
     name = getattr(fileobj, "name", None)
-    if not isinstance(name, str) or _regular_file_size(fileobj) is None:
+    if not isinstance(name, str):
         return None
     try:
         return name if os.path.samefile(name, fileobj.fileno()) else None

@@ -124,9 +124,10 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
     conn.execute("PRAGMA synchronous=OFF")
     conn.executescript(schema)
     sql = f"INSERT INTO events (id, {', '.join(events.COLUMNS)}) VALUES ({', '.join('?' * (len(events.COLUMNS) + 1))})"
-    rows, rejects = [], []
-    imported = rejected = 0
+    rows = []
+    imported = 0
     identity = False
+    kept = events.ImportResult()  # its rejects: counted, the first MAX_ERRORS_KEPT kept
     # parse_lines and event_row in one loop: this is the hot path of a big import.
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     event_row, EventError = events.event_row, events.EventError
@@ -138,9 +139,7 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
         try:
             rows.append((before + lineno, *event_row(loads(line), origin, line)))
         except (JSONDecodeError, EventError) as exc:
-            rejected += 1
-            if len(rejects) < events.MAX_ERRORS_KEPT:
-                rejects.append((lineno, events.json_error(exc) if isinstance(exc, JSONDecodeError) else str(exc)))
+            kept.reject(lineno, events.json_error(exc) if isinstance(exc, JSONDecodeError) else str(exc))
             continue
         if len(rows) >= 20_000:
             identity = identity or events.carries_identity(rows, offset=1)
@@ -153,7 +152,7 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
         imported += len(rows)
     conn.execute("COMMIT")
     conn.close()
-    return {"chunk": chunk.index, "imported": imported, "rejected": rejected, "errors": rejects,
+    return {"chunk": chunk.index, "imported": imported, "rejected": kept.rejected, "errors": kept.errors,
             "identity": identity}
 
 

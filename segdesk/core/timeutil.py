@@ -32,11 +32,17 @@ def parse_ts(value: str) -> datetime:
     return dt.astimezone(UTC)
 
 
+def is_canonical(value) -> bool:
+    """Already in the stored form (``2026-01-31T12:00:00.000Z``): a cheap shape check."""
+    return (value.__class__ is str and len(value) == 24 and value[23] == "Z" and value[10] == "T"
+            and value[19] == ".")
+
+
 def normalise_ts(value: str) -> str:
     """Fast path for the common canonical forms; anything else goes through datetime."""
-    n = len(value)
-    if n == 24 and value[23] == "Z" and value[10] == "T" and value[19] == ".":
+    if is_canonical(value):
         return value
+    n = len(value)
     if n == 20 and value[19] == "Z" and value[10] == "T":
         return value[:19] + ".000Z"
     return format_ts(parse_ts(value))
