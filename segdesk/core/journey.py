@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from .channels import Channel, DIRECT, with_email_link
-from .events import page_fields, stored_event
+from .event_rows import page_fields, stored_event
 from .identifiers import normalise_email
 from .orders import orders_of_contact
 from .store import WorkspaceError

@@ -116,21 +116,23 @@ def _lines(path: str, start: int, end: int):
 
 def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, before: int) -> dict:
     """Parse one chunk into a fresh shard file; what the workspace needs to know about it."""
-    from . import events  # the worker's own import: parsing rules live there
+    # The worker's own imports: the parsing rules live there.
+    from . import event_rows, events
 
     conn = sqlite3.connect(shard, isolation_level=None)
     conn.execute("PRAGMA page_size=65536")  # fewer, fuller pages: cheaper to write and to copy out
     conn.execute("PRAGMA journal_mode=OFF")  # a shard is thrown away, never recovered
     conn.execute("PRAGMA synchronous=OFF")
     conn.executescript(schema)
-    sql = f"INSERT INTO events (id, {', '.join(events.COLUMNS)}) VALUES ({', '.join('?' * (len(events.COLUMNS) + 1))})"
+    columns = ["id", *event_rows.COLUMNS]
+    sql = f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     rows = []
     imported = 0
     identity = False
     kept = events.ImportResult()  # its rejects: counted, the first MAX_ERRORS_KEPT kept
     # parse_lines and event_row in one loop: this is the hot path of a big import.
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
-    event_row, EventError = events.event_row, events.EventError
+    event_row, EventError = event_rows.event_row, event_rows.EventError
     conn.execute("BEGIN")
     for lineno, line in enumerate(_lines(path, chunk.start, chunk.end), chunk.first_line):
         line = line.strip()
@@ -139,15 +141,15 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
         try:
             rows.append((before + lineno, *event_row(loads(line), origin, line)))
         except (JSONDecodeError, EventError) as exc:
-            kept.reject(lineno, events.json_error(exc) if isinstance(exc, JSONDecodeError) else str(exc))
+            kept.reject(lineno, event_rows.json_error(exc) if isinstance(exc, JSONDecodeError) else str(exc))
             continue
         if len(rows) >= 20_000:
-            identity = identity or events.carries_identity(rows, offset=1)
+            identity = identity or event_rows.carries_identity(rows, offset=1)
             conn.executemany(sql, rows)
             imported += len(rows)
             rows = []
     if rows:
-        identity = identity or events.carries_identity(rows, offset=1)
+        identity = identity or event_rows.carries_identity(rows, offset=1)
         conn.executemany(sql, rows)
         imported += len(rows)
     conn.execute("COMMIT")
@@ -290,10 +292,10 @@ class FileFill:
         return identity, None
 
     def _read_here(self, conn, before: int, result, progress: Progress | None, report):
-        from . import events
+        from . import event_rows, events
 
         lines = _lines(self.path, self.start, self.end)
-        batches = events.batches(events.parse_lines(lines), self.origin, events.BATCH_SIZE)
+        batches = events.batches(event_rows.parse_lines(lines), self.origin, events.BATCH_SIZE)
         return events.serial_fill(batches, None)(conn, before, result, progress, report)
 
     def _append(self, conn, chunk: Chunk, info: dict, result) -> bool:

@@ -387,7 +387,7 @@ def m0006_events_lean(db):
     """A leaner events table that a big import can load without per-row index work.
 
     - url, referrer and title leave the row: they are read for one contact's
-      journey at a time and stay in ``raw`` (``events.page_fields``). Three
+      journey at a time and stay in ``raw`` (``event_rows.page_fields``). Three
       fewer columns make every import cheaper and the file about a fifth smaller.
     - messageId uniqueness becomes a named index rather than a column constraint,
       so ``events.import_parsed`` can drop it and the other indexes for a bulk

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core import people
-from ..core.events import page_fields, stored_event
+from ..core.event_rows import page_fields, stored_event
 from ..core.journey import contact_of_email, journey
 from ..core.refresh import refresh_reports
 from ..core.timeutil import parse_ts

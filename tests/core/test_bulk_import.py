@@ -13,13 +13,14 @@ import json
 import orjson
 import pytest
 
-from segdesk.core import demo, events, parallel_import
-from segdesk.core.events import import_events_file, import_parsed, parse_lines
+from segdesk.core import demo, event_rows, events, parallel_import
+from segdesk.core.event_rows import parse_lines
+from segdesk.core.events import import_events_file, import_parsed
 from segdesk.core.progress import Cancelled, Progress
 from segdesk.core.stitch import stitch
 from segdesk.core.store import WorkspaceError, open_workspace
 
-EVENT_COLUMNS = ", ".join(events.COLUMNS)
+EVENT_COLUMNS = ", ".join(event_rows.COLUMNS)
 
 
 def _lines(n_contacts: int = 40) -> list[bytes]:

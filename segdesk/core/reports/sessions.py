@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
-from ..events import page_fields, stored_event
+from ..event_rows import page_fields, stored_event
 from ..progress import Progress
 from ..store import Workspace
 from ..timeutil import UTC, format_ts
