@@ -59,7 +59,7 @@ def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:
     buffer = buffer or Buffer(config.buffer_path, config.synchronous)
     ingest = Ingest(config, buffer)
     pull = Pull(config, buffer)
-    script = PixelScript()
+    script = PixelScript(credentials=bool(config.allowed_origins))
 
     async def options(request: Request) -> Response:
         return preflight(config, request)
