@@ -3,13 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The official JavaScript libraries the relay tests use as clients (npm, locked).
+JS := tests/relay/js
+JS_STAMP := $(JS)/node_modules/.installed
 
 .PHONY: demo test install system-deps bench lint
 
 demo: system-deps $(STAMP)
 	$(BIN)/segdesk demo
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(JS_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 install: $(STAMP)
@@ -19,6 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(JS_STAMP): $(JS)/package-lock.json
+	npm ci --prefix $(JS) --no-audit --no-fund
+	touch $(JS_STAMP)
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the app and the tests need: Qt's runtime libraries, Chromium for
-# the pixel tests, poppler for rendering PDFs, OpenSSH for the deploy test.
+# the pixel tests, poppler for rendering PDFs, OpenSSH for the deploy test, and
+# Node.js with npm for the relay tests' official JavaScript clients.
 set -euo pipefail
 packages=(
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
@@ -12,6 +13,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node may come from elsewhere (NodeSource's nodejs carries npm and conflicts
+# with Debian's npm package): only a machine without the commands gets Debian's.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
   echo "system-deps: not a Debian system; install these yourself: ${missing[*]}" >&2

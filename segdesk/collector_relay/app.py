@@ -22,8 +22,7 @@ from starlette.routing import Route
 
 from segdesk.collector_relay.buffer import Buffer
 from segdesk.collector_relay.config import RelayConfig
-from segdesk.collector_relay.events import TYPES
-from segdesk.collector_relay.ingest import Ingest
+from segdesk.collector_relay.ingest import INGEST_PATHS, Ingest
 from segdesk.collector_relay.pull import Pull
 from segdesk.collector_relay.script import PixelScript
 from segdesk.collector_relay.web import RawRequest, preflight
@@ -38,8 +37,7 @@ class FastIngest:
         self.app = app
         self.state = app.state
         self.router = app.router
-        self._routes = {"/v1/batch": ingest.batch,
-                        **{f"/v1/{kind}": ingest.single for kind in TYPES}}
+        self._routes = {path: ingest.endpoint(kind) for path, kind in INGEST_PATHS.items()}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -61,7 +59,7 @@ def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:
     buffer = buffer or Buffer(config.buffer_path, config.synchronous)
     ingest = Ingest(config, buffer)
     pull = Pull(config, buffer)
-    script = PixelScript()
+    script = PixelScript(credentials=bool(config.allowed_origins))
 
     async def options(request: Request) -> Response:
         return preflight(config, request)
@@ -90,10 +88,9 @@ def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:
             if owns_buffer:
                 buffer.stop()
 
-    public = ["/v1/batch", "/v1/p.gif", "/v1/id", "/p.js"] + [f"/v1/{kind}" for kind in TYPES]
+    public = [*INGEST_PATHS, "/v1/p.gif", "/v1/id", "/p.js"]
     routes = [
-        Route("/v1/batch", ingest.batch, methods=["POST"]),
-        *[Route(f"/v1/{kind}", ingest.single, methods=["POST"]) for kind in sorted(TYPES)],
+        *[Route(path, ingest.endpoint(kind), methods=["POST"]) for path, kind in INGEST_PATHS.items()],
         Route("/v1/p.gif", ingest.pixel_gif, methods=["GET"]),
         Route("/v1/id", ingest.visitor_id, methods=["GET"]),
         Route("/p.js", script.serve, methods=["GET"]),

@@ -10,6 +10,10 @@ from __future__ import annotations
 from crawlerdetect import CrawlerDetect
 
 _CACHE_LIMIT = 4096
+# Why an accepted event was not kept: the counters /healthz reports.
+EVENT_USER_AGENT = "bot_user_agent"  # the event's context.userAgent is a crawler's
+REQUEST_USER_AGENT = "bot_request"   # the browser request itself came from a crawler
+REASONS = (EVENT_USER_AGENT, REQUEST_USER_AGENT)
 
 
 class BotFilter:
@@ -30,18 +34,22 @@ class BotFilter:
             self._cache[user_agent] = hit
         return hit
 
-    def event_is_bot(self, event: dict, header_user_agent: str | None) -> bool:
-        """Judge the visitor's browser: the event's context.userAgent when given.
+    def reason(self, event: dict, request_user_agent: str | None,
+               from_browser: bool) -> str | None:
+        """Why this event is a bot's (a key of REASONS), or None to keep it.
 
-        Events from server-side Segment libraries (context.library, no
-        userAgent) carry the library's own user agent in the header, which
-        says nothing about a visitor, so they are never judged by it.
+        Only a visitor's browser is judged: the event's own context.userAgent
+        (the pixel and analytics.js put the browser's there), else the
+        request's User-Agent when a browser made the request (the pixel's
+        p.gif, or a POST carrying an Origin header). A server-side library
+        (curl, requests, httpx, analytics-node, analytics-python, ...) says
+        nothing about a visitor, so its own user agent is never held against
+        the events it forwards.
         """
         context = event.get("context")
-        context = context if isinstance(context, dict) else {}
-        user_agent = context.get("userAgent")
+        user_agent = context.get("userAgent") if isinstance(context, dict) else None
         if isinstance(user_agent, str):
-            return self.is_bot(user_agent)
-        if "library" in context:
-            return False
-        return self.is_bot(header_user_agent)
+            return EVENT_USER_AGENT if self.is_bot(user_agent) else None
+        if from_browser and self.is_bot(request_user_agent):
+            return REQUEST_USER_AGENT
+        return None

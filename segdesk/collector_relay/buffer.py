@@ -48,6 +48,7 @@ INSERT = (
 )
 
 DAY = 86400.0
+FILTERED = "filtered:"  # counters named filtered:<reason> count events not kept
 CHECKPOINT_SECONDS = 1.0
 
 
@@ -154,12 +155,12 @@ class Buffer:
 
     # -- writes (any thread / the event loop) --------------------------------
 
-    async def append(self, rows: list[Row], bots: int = 0) -> None:
-        """Store rows durably (a duplicate messageId is ignored) and count bots;
-        returns once they are committed."""
+    async def append(self, rows: list[Row], filtered: dict[str, int] | None = None) -> None:
+        """Store rows durably (a duplicate messageId is ignored) and count the
+        events not kept, by reason; returns once they are committed."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put(("append", [(rows, bots, future)], None, loop))
+        self._queue.put(("append", [(rows, filtered, future)], None, loop))
         await future
 
     async def call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -213,15 +214,18 @@ class Buffer:
         # sqlite3 module is a fair share of the writer's time under load.
         entries = [(entry, loop) for _, pending, _, loop in appends for entry in pending]
         rows = [row for (batch, _, _), _ in entries for row in batch]
-        bots = sum(nbots for (_, nbots, _), _ in entries)
+        counts: dict[str, int] = {}
+        for (_, filtered, _), _ in entries:
+            for reason, n in (filtered or {}).items():
+                counts[FILTERED + reason] = counts.get(FILTERED + reason, 0) + n
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(INSERT, rows)
-            if bots:
-                conn.execute(
-                    "INSERT INTO counters(name, value) VALUES ('bots_filtered', ?)"
+            if counts:
+                conn.executemany(
+                    "INSERT INTO counters(name, value) VALUES (?, ?)"
                     " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                    (bots,),
+                    counts.items(),
                 )
             conn.execute("COMMIT")
         except Exception as exc:
@@ -271,12 +275,19 @@ class Buffer:
             "SELECT received_at, received_ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1",
             (upto,),
         ).fetchone()
-        bots = conn.execute("SELECT value FROM counters WHERE name = 'bots_filtered'").fetchone()
+        # 'bots_filtered' is the one total counter of relays from before reasons were kept.
+        filtered = dict(conn.execute(
+            "SELECT substr(name, ?), value FROM counters WHERE name LIKE 'filtered:%'",
+            (len(FILTERED) + 1,)).fetchall())
+        old = conn.execute("SELECT value FROM counters WHERE name = 'bots_filtered'").fetchone()
+        if old:
+            filtered["bot_user_agent"] = filtered.get("bot_user_agent", 0) + old[0]
         info: dict = {
             "ok": True,
             "buffered": buffered,
             "acked_upto": upto,
-            "bots_filtered": bots[0] if bots else 0,
+            "bots_filtered": sum(filtered.values()),
+            "filtered": filtered,
             "oldest_unpulled": oldest[0] if oldest else None,
             "warnings": [],
         }

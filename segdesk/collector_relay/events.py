@@ -1,7 +1,7 @@
 """Checking and completing incoming events (the Segment Spec, minimally).
 
 The relay stores what clients sent, plus what only it can know: a messageId
-when missing, the receive time, the skew-corrected timestamp and the client's
+when missing, the receive time, the skew-corrected timestamp (clock.py) and the client's
 (anonymised) address. Anything that is not a recognisable event is refused
 with a one-line reason rather than stored for the desktop app to choke on.
 """
@@ -12,11 +12,12 @@ import functools
 import hashlib
 import ipaddress
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import orjson
 
 from segdesk.collector_relay.buffer import Row
+from segdesk.collector_relay.clock import event_time
 
 TYPES = frozenset({"page", "identify", "track", "alias", "screen", "group"})
 MAX_EVENT_BYTES = 32 * 1024  # Segment's own per-event limit
@@ -148,19 +149,18 @@ def normalize(raw: object, *, received: datetime, peer_ip: str | None,
     elif not isinstance(message_id, str) or len(message_id) > MAX_ID_CHARS:
         raise Invalid(f"messageId must be a string of at most {MAX_ID_CHARS} characters")
 
-    timestamp = parse_time(event["timestamp"], "timestamp") if "timestamp" in event else received
-    sent_raw = event.get("sentAt", batch_sent_at)
-    if sent_raw is not None:
-        # Segment's skew correction: the client's clock was off by as much as
-        # its sentAt differs from our receive time.
-        skew = received - parse_time(sent_raw, "sentAt")
-        if "timestamp" in event and skew != timedelta(0):
-            event["originalTimestamp"] = event["timestamp"]
-        timestamp = timestamp + skew
-        event["sentAt"] = sent_raw
-    event["timestamp"] = iso(timestamp)
     received_at = received_at or iso(received)
     event["receivedAt"] = received_at
+    sent_raw = event.get("sentAt", batch_sent_at)
+    if sent_raw is not None:
+        parse_time(sent_raw, "sentAt")  # refused when unreadable, used or not
+        event["sentAt"] = sent_raw
+    # The clock-skew rule shared with the desktop import (clock.py).
+    timestamp, original = event_time(event, parse_time)
+    if original is not None:
+        event["originalTimestamp"] = original
+    event["timestamp"] = iso(timestamp if isinstance(timestamp, datetime)
+                             else parse_time(timestamp, "timestamp"))
 
     context = dict(event.get("context") or {})
     ip = _client_ip(context, peer_ip, anonymize)

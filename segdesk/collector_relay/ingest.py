@@ -15,7 +15,7 @@ from starlette.responses import Response
 from segdesk.collector_relay.bots import BotFilter
 from segdesk.collector_relay.buffer import Buffer
 from segdesk.collector_relay.config import RelayConfig, secret_matches
-from segdesk.collector_relay.events import Invalid, iso, normalize
+from segdesk.collector_relay.events import TYPES, Invalid, iso, normalize
 from segdesk.collector_relay.ratelimit import RateLimiter
 from segdesk.collector_relay.web import (
     HTTPError, basic_username, client_ip, cors_headers, error_response, json_response,
@@ -31,6 +31,16 @@ _OK = orjson.dumps({"success": True})
 _OK_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_OK))]
 _PAGE_PARAMS = ("url", "referrer", "path", "title", "search")
 _CAMPAIGN_PARAMS = ("source", "medium", "term", "content")  # utm_campaign is the name
+# Every ingest path and the event type it takes (None: a batch). Besides the
+# long names, the one-letter paths analytics.js 2.0 posts to: its Segment.io
+# plugin sends each event to `${protocol}://${apiHost}/${type.charAt(0)}` and
+# batches to `/b` (segmentio/analytics-next, packages/browser/src/plugins/
+# segmentio/index.ts and batched-dispatcher.ts), with apiHost "api.segment.io/v1".
+INGEST_PATHS: dict[str, str | None] = {
+    "/v1/batch": None, "/v1/b": None,
+    **{f"/v1/{kind}": kind for kind in sorted(TYPES)},
+    **{f"/v1/{kind[0]}": kind for kind in sorted(TYPES)},
+}
 _EVENT_PARAMS = ("type", "anonymousId", "userId", "messageId", "event", "timestamp",
                  "name", "previousId", "groupId")
 
@@ -60,12 +70,11 @@ class Ingest:
 
     # -- endpoints -------------------------------------------------------------
 
-    async def batch(self, request: Request) -> Response:
-        return await self._post(request, None)
-
-    async def single(self, request: Request) -> Response:
-        # Routed per type (/v1/page, /v1/track, ...): the last path segment is the type.
-        return await self._post(request, request.scope["path"].rsplit("/", 1)[-1])
+    def endpoint(self, kind: str | None):
+        """The POST handler for one event type (None: a batch)."""
+        async def post(request: Request) -> Response:
+            return await self._post(request, kind)
+        return post
 
     async def pixel_gif(self, request: Request) -> Response:
         cors: dict = {}
@@ -81,7 +90,7 @@ class Ingest:
                 # A client without JavaScript cannot keep an id itself; the
                 # relay's own cookie is its memory.
                 event["anonymousId"] = cookie_id or str(uuid.uuid4())
-            await self._store(request, [event], None, None)
+            await self._store(request, [event], None, None, pixel=True)
         except HTTPError as exc:
             return error_response(exc, cors)
         headers = {**cors, "Cache-Control": "no-store"}
@@ -132,13 +141,16 @@ class Ingest:
         self._set_cookie(headers, request, anonymous_id)
         return Accepted(headers)
 
-    async def _store(self, request: Request, events: list, sent_at, kind) -> str | None:
+    async def _store(self, request: Request, events: list, sent_at, kind,
+                     pixel: bool = False) -> str | None:
         """Validate, drop bots, store durably; return the first anonymousId seen."""
         received = datetime.now(timezone.utc)
         received_at = iso(received)  # once per request, not per event
         peer = client_ip(self.config, request)
         user_agent = request.headers.get("user-agent")
-        rows, bots, anonymous_id = [], 0, None
+        # A browser sends Origin with every cross-site POST; p.gif is the pixel's own.
+        from_browser = pixel or "origin" in request.headers
+        rows, filtered, anonymous_id = [], {}, None
         for index, raw in enumerate(events):
             try:
                 row = normalize(raw, received=received, peer_ip=peer,
@@ -148,14 +160,15 @@ class Ingest:
             except Invalid as exc:
                 where = f"event {index}: " if kind is None else ""
                 raise HTTPError(400, f"{where}{exc}") from None
-            if self.config.filter_bots and self.bots.event_is_bot(raw, user_agent):
-                bots += 1
+            reason = self.config.filter_bots and self.bots.reason(raw, user_agent, from_browser)
+            if reason:
+                filtered[reason] = filtered.get(reason, 0) + 1
                 continue
             rows.append(row)
             anonymous_id = anonymous_id or row.anonymous_id
-        if rows or bots:
+        if rows or filtered:
             try:
-                await self.buffer.append(rows, bots)
+                await self.buffer.append(rows, filtered)
             except Exception as exc:  # disk full, I/O error: not durable, say so
                 raise HTTPError(503, f"buffer unavailable: {type(exc).__name__}",
                                 {"Retry-After": "5"}) from None

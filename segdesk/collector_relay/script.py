@@ -22,9 +22,17 @@ MEDIA_TYPE = "text/javascript; charset=utf-8"
 CACHE_CONTROL = "public, max-age=3600"
 
 
+# The pixel's switch for credentialed calls (its sd_vid cookie and the visitor-id
+# restore), turned off for a relay without configured site origins: such a relay
+# answers `*`, and browsers refuse `*` to a credentialed call with a console error.
+CREDENTIALS_ON = b"const RELAY_CREDENTIALS = 1;"
+CREDENTIALS_OFF = b"const RELAY_CREDENTIALS = 0;"
+
+
 class PixelScript:
-    def __init__(self, path: Path = STATIC / "p.js") -> None:
+    def __init__(self, path: Path = STATIC / "p.js", credentials: bool = True) -> None:
         self.path = path
+        self.credentials = credentials
         self._key: tuple | None = None
         self._plain = self._gzipped = b""
         self._etag = ""
@@ -37,6 +45,8 @@ class PixelScript:
         key = (info.st_size, info.st_mtime_ns)
         if key != self._key:
             data = self.path.read_bytes()
+            if not self.credentials:
+                data = data.replace(CREDENTIALS_ON, CREDENTIALS_OFF)
             self._plain = data
             self._gzipped = gzip.compress(data, 9, mtime=0)
             self._etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from functools import lru_cache
 
 import orjson
+
+from segdesk.collector_relay.clock import event_time
 
 from .channels import CLICK_IDS, classify
 from .identifiers import clean_key, normalise_email
@@ -51,30 +52,22 @@ EMPTY: dict = {}
 
 
 def _event_time(ev: dict) -> str:
-    """Segment's skew correction: timestamp + (receivedAt - sentAt), unless already corrected."""
+    """The event's time by the clock-skew rule the relay applies too (collector_relay/clock.py)."""
     ts = ev.get("timestamp")
     if is_canonical(ts) and "receivedAt" not in ev:  # the usual file event: nothing to correct or reformat
         return ts
-    ts = ts or ev.get("originalTimestamp") or ev.get("receivedAt") or ev.get("sentAt")
-    if not ts:
-        raise EventError("no timestamp")
     try:
-        received = ev.get("receivedAt")
-        sent = ev.get("sentAt") if received else None
-        if sent and received and "originalTimestamp" not in ev and not _same_second(received, sent):
-            skew = parse_ts(received) - parse_ts(sent)
-            if abs(skew) > timedelta(seconds=1):
-                return format_ts(parse_ts(ts) + skew)
-        return normalise_ts(ts)
-    except (ValueError, TypeError, OverflowError):
-        raise EventError(f"timestamp '{str(ts)[:40]}' is not ISO 8601") from None
+        when, _ = event_time(ev, _parse)
+        return normalise_ts(when) if when.__class__ is str else format_ts(when)
+    except LookupError:
+        raise EventError("no timestamp") from None
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        bad = ts or ev.get("originalTimestamp") or ev.get("receivedAt") or ev.get("sentAt")
+        raise EventError(f"timestamp '{str(bad)[:40]}' is not ISO 8601") from None
 
 
-def _same_second(a, b) -> bool:
-    """Two canonical timestamps in the same second: under a second apart, so no skew to
-    correct, and no need to parse both (which costs more than the rest of the row). Events
-    exported with both sentAt and receivedAt and no originalTimestamp come this way."""
-    return is_canonical(a) and is_canonical(b) and a[:19] == b[:19]
+def _parse(value, name: str):
+    return parse_ts(value)
 
 
 CLICK_ID_KEYS = frozenset(param for param, _, _ in CLICK_IDS)

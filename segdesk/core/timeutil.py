@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+# The relay shares the stored form and the clock-skew rule (collector_relay/clock.py).
+from segdesk.collector_relay.clock import canonical as is_canonical  # noqa: F401  (re-exported)
+
 UTC = timezone.utc
 FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -30,12 +33,6 @@ def parse_ts(value: str) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
-
-
-def is_canonical(value) -> bool:
-    """Already in the stored form (``2026-01-31T12:00:00.000Z``): a cheap shape check."""
-    return (value.__class__ is str and len(value) == 24 and value[23] == "Z" and value[10] == "T"
-            and value[19] == ".")
 
 
 def normalise_ts(value: str) -> str:

@@ -25,6 +25,8 @@ from .style import icon
 SNIPPET = ('<script>window.segdesk=window.segdesk||function(){(segdesk.q=segdesk.q||[]).push(arguments)};</script>\n'
            '<script async src="{url}/p.js" data-write-key="{key}"></script>')
 WRITE_KEY_SETTING = "relay.write_key"
+# The relay's /healthz reasons (collector_relay/bots.py), in words.
+FILTER_REASONS = {"bot_user_agent": "crawler browsers", "bot_request": "crawler requests"}
 
 
 def snippet(url: str, write_key: str) -> str:
@@ -64,8 +66,17 @@ def check_health(conn, workspace, url: str, token: str | None) -> str:
     if response.status_code == 401:
         raise ValueError("the relay answers, but refuses this pull token")
     response.raise_for_status()
-    body = response.json()
-    return f"The relay answers: {body.get('buffered', 0):,} events waiting to be pulled."
+    return health_message(response.json())
+
+
+def health_message(body: dict) -> str:
+    """One line from /healthz: what waits, and what the relay chose not to keep, by reason."""
+    text = f"The relay answers: {body.get('buffered', 0):,} events waiting to be pulled."
+    filtered = {reason: n for reason, n in (body.get("filtered") or {}).items() if n}
+    if filtered:
+        reasons = ", ".join(f"{FILTER_REASONS.get(r, r)} {n:,}" for r, n in sorted(filtered.items()))
+        text += f" Filtered as bots, not stored: {sum(filtered.values()):,} ({reasons})."
+    return text
 
 
 class RelayView(QWidget):

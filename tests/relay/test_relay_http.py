@@ -8,6 +8,7 @@ import time
 
 import httpx
 import orjson
+import pytest
 
 from segdesk.collector_relay import housekeeping as store
 
@@ -148,16 +149,35 @@ def test_limits_and_malformed_bodies(make_relay, make_clients):
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 
 
-def test_bots_are_counted_not_stored(clients):
+def test_bots_are_counted_by_reason_not_stored(clients):
     bot = {"User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}
-    assert clients.send.post("/v1/page", json=page(), headers=bot).status_code == 200
+    # A crawler's browser: the request comes from a page (Origin), or the event says so.
+    browser_request = {**bot, "Origin": "https://example.com"}
+    assert clients.send.post("/v1/page", json=page(), headers=browser_request).status_code == 200
     in_context = page(context={"userAgent": bot["User-Agent"]})
     clients.send.post("/v1/batch", json={"batch": [in_context, page(messageId="human")]})
-    # A server-side Segment library's own user agent says nothing about visitors.
+    assert clients.anon.get("/v1/p.gif", params={"writeKey": clients.keys["write_key"]},
+                            headers=bot).status_code == 200
+    # A server-side library's own user agent says nothing about visitors.
     server = page(messageId="server", context={"library": {"name": "analytics-python"}})
     clients.send.post("/v1/page", json=server, headers={"User-Agent": "python-requests/2.31"})
     assert [e["event"]["messageId"] for e in clients.events()] == ["human", "server"]
-    assert clients.pull.get("/healthz").json()["bots_filtered"] == 2
+    health = clients.pull.get("/healthz").json()
+    assert health["filtered"] == {"bot_user_agent": 1, "bot_request": 2}
+    assert health["bots_filtered"] == 3
+
+
+@pytest.mark.parametrize("agent", ["curl/8.5.0", "python-httpx/0.27.0", "python-requests/2.31.0",
+                                   "node", "Go-http-client/1.1", "Wget/1.21.4"])
+def test_server_side_http_clients_are_not_bots(clients, agent):
+    """curl and friends are judged bots by their user agent; an event they
+    forward (an identify from a backend, say) is still a visitor's."""
+    identify = {"type": "identify", "userId": "u1", "messageId": f"id-{agent}",
+                "traits": {"email": "ann@example.com"}}
+    response = clients.send.post("/v1/identify", json=identify, headers={"User-Agent": agent})
+    assert response.status_code == 200
+    assert [e["event"]["messageId"] for e in clients.events()] == [f"id-{agent}"]
+    assert clients.pull.get("/healthz").json()["filtered"] == {}
 
 
 def test_text_plain_body_needs_no_preflight(clients):

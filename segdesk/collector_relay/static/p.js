@@ -122,13 +122,18 @@
     };
 
     // ---- transport ----
+    // The relay serving this file turns this to 0 when it has no site origins
+    // configured: it then answers every site with `*`, which browsers refuse
+    // for credentialed calls, so the pixel makes none (docs/relay.md, CORS).
+    const RELAY_CREDENTIALS = 1;
     // Credentials only help when the relay shares the site's registrable domain
     // (its SameSite=Lax cookie is never sent cross-site), so only then ask for them.
     let cred;
     const credentials = () => {
       if (!cred) {
         const rh = relayUrl.hostname, dom = cookieDomain();
-        cred = rh == loc.hostname || (dom && ('.' + rh).endsWith('.' + dom)) ? 'include' : 'omit';
+        cred = RELAY_CREDENTIALS && (rh == loc.hostname || (dom && ('.' + rh).endsWith('.' + dom)))
+          ? 'include' : 'omit';
       }
       return cred;
     };
@@ -141,8 +146,8 @@
       });
       const c = credentials();
       return go(c).catch((e) => {
-        // A relay not configured for this site's origin answers `*`, which
-        // browsers refuse for credentialed calls: go on without credentials.
+        // A relay whose origins were removed since this script was cached
+        // answers `*`, which browsers refuse for credentialed calls: go on without.
         if (c == 'omit') throw e;
         return go('omit').then((r) => { cred = 'omit'; return r; });
       // A 4xx other than 408/429 will not get better by retrying: drop the batch.
