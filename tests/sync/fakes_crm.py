@@ -8,6 +8,7 @@ follows is named beside it (and listed in docs/connectors.md).
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -256,13 +257,35 @@ class FakeKeap(Clocked):
                             "detail": {"errorcode": "keymanagement.service.invalid_access_token"}}}
     api_keys = {"KeapAK-token"}
 
+    client = ("client-id", "client-secret")  # the OAuth app
+
     def __init__(self) -> None:
         super().__init__()
         self.tag_names = {91: "Customer", 92: "Lead"}
         self.orders: list[dict] = []
         self.oauth_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.refreshes = 0
+
+    def _token(self, request) -> httpx.Response:
+        """POST /token (https://developer.infusionsoft.com/getting-started-oauth-keys/): a refresh rotates both."""
+        scheme, _, blob = request.headers.get("authorization", "").partition(" ")
+        if scheme != "Basic" or base64.b64decode(blob).decode() != ":".join(self.client):
+            return httpx.Response(401, json={"error": "invalid_client", "error_description": "Invalid client"})
+        form = dict(pair.split("=", 1) for pair in request.content.decode().split("&"))
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") not in self.refresh_tokens:
+            return httpx.Response(400, json={"error": "invalid_grant", "error_description": "Invalid refresh token"})
+        self.refreshes += 1
+        self.refresh_tokens.discard(form["refresh_token"])
+        access, refresh = f"oauth-access-{self.refreshes}", f"oauth-refresh-{self.refreshes}"
+        self.oauth_tokens.add(access)
+        self.refresh_tokens.add(refresh)
+        return httpx.Response(200, json={"access_token": access, "refresh_token": refresh, "expires_in": 86400,
+                                         "token_type": "bearer", "scope": "full|ab123.infusionsoft.com"})
 
     def authorize(self, request):
+        if request.url.path == "/token":
+            return None  # its own Basic auth, checked in _token
         if request.headers.get("x-keap-api-key") in self.api_keys:
             return None
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -287,6 +310,8 @@ class FakeKeap(Clocked):
 
     def route(self, request):
         q, path = request.url.params, request.url.path
+        if path == "/token" and request.method == "POST":
+            return self._token(request)
         limit, offset = int(q.get("limit", 1000)), int(q.get("offset", 0))
         if limit > 1000:
             return httpx.Response(400, json={"message": "limit must be at most 1000"})

@@ -119,6 +119,26 @@ def test_keap_api_key_travels_in_x_keap_api_key_and_oauth_as_bearer(tmp_path):
         ws.close()
 
 
+def test_keap_oauth_grant_refreshes_its_expired_token_and_keeps_the_rotated_refresh_token(ws, options):
+    import orjson
+
+    from segdesk.sync.sources import get_source, secret_of
+
+    fake = FakeKeap()
+    fake.refresh_tokens = {"refresh-0"}
+    fake.oauth_tokens = {"stale-access"}  # still accepted, but the grant says it expired an hour ago
+    fake.person("oauth@example.com")
+    grant = {"client_id": "client-id", "client_secret": "client-secret", "refresh_token": "refresh-0",
+             "access_token": "stale-access", "expires_at": (NOW - timedelta(hours=1)).isoformat()}
+    add(ws, "keap", secret=orjson.dumps(grant).decode())
+    assert run_sync(ws, options=options(keap=fake.transport())).ok
+    stored = orjson.loads(secret_of(ws, get_source(ws.conn, "keap")))
+    assert (stored["access_token"], stored["refresh_token"]) == ("oauth-access-1", "oauth-refresh-1")
+    assert all(r.headers["authorization"] == "Bearer oauth-access-1" for r in fake.log if r.url.path != "/token")
+    assert run_sync(ws, options=options(keap=fake.transport())).ok
+    assert fake.refreshes == 1  # a token good for 24 h is used, not refreshed again
+
+
 def test_keap_refund_of_an_old_order_is_read_again(ws, options):
     fake = FakeKeap()
     p = fake.person("old@example.com")

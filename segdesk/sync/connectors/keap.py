@@ -1,11 +1,8 @@
 """Keap (REST v1): contacts with their tags, and orders.
 
-Auth (https://developer.infusionsoft.com/pat-and-sak): a Personal Access Token
-or Service Account Key (``KeapAK-...``) goes in ``X-Keap-API-Key``; anything
-else is an OAuth access token, sent as ``Bearer``. Each kind has its own
-documented limits (https://developer.infusionsoft.com/api-token-quota-and-usage-measurements/):
-keys 10 per second and 240 per minute, OAuth 1500 per minute under the 25 per
-second spike policy; both held client-side, and a 429 waits out the minute.
+Auth and each credential kind's limits: keap_auth.py (API keys in
+``X-Keap-API-Key``, OAuth tokens as Bearer, OAuth grants refreshed before they
+expire). The limits are held client-side, and a 429 waits out the minute.
 
 ``/contacts`` pages with ``limit``/``offset`` and takes ``since`` (changed
 since). ``/orders``' ``since`` reads the ORDER date, so a refund recorded
@@ -28,9 +25,10 @@ from datetime import timedelta
 from ...core.money import MoneyError, to_minor
 from ...core.timeutil import now_ts, parse_ts, shift
 from ..context import SyncContext
-from ..http import ApiError, RateLimit
+from ..http import ApiError
 from ..records import email_of, iso_ts, orders, refunds
 from .crm import Person, store_people, store_tags
+from .keap_auth import credential, limits
 
 API = "https://api.infusionsoft.com/crm/rest/v1"
 PAGE = 1000
@@ -38,22 +36,10 @@ WINDOW = 60.0
 SKEW = timedelta(minutes=10)
 
 
-def limits(secret: str) -> tuple[RateLimit, ...]:
-    """The documented limits of this credential kind (daily quotas are left to Keap's 429)."""
-    if is_api_key(secret):
-        return (RateLimit(10, 1.0), RateLimit(240, 60.0))
-    return (RateLimit(25, 1.0), RateLimit(1500, 60.0))
-
-
-def is_api_key(secret: str) -> bool:
-    return secret.startswith("KeapAK-")  # how Keap prefixes PATs and SAKs; OAuth tokens have no prefix
-
-
 def sync(ctx: SyncContext) -> None:
-    key = is_api_key(ctx.secret)
-    auth = {"X-Keap-API-Key": ctx.secret} if key else {"Authorization": f"Bearer {ctx.secret}"}
-    client = ctx.client(API, headers={**auth, "Accept": "application/json"}, rate=limits(ctx.secret),
-                        window=WINDOW, auth_words="the API key" if key else "the access token")
+    auth, words = credential(ctx)
+    client = ctx.client(API, headers={**auth, "Accept": "application/json"}, rate=limits(ctx.secret.strip()),
+                        window=WINDOW, auth_words=words)
     run = ctx.cursor.get("run") or {}
     ctx.cursor["run"] = {"started": now_ts(), "since": ctx.cursor.get("since"), "stage": "contacts",
                          "offset": 0, **run}
