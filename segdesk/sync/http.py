@@ -249,12 +249,12 @@ class ApiClient:
         self.options.sleep(delay)
 
     def get_json(self, url: str, **kwargs):
-        return self._json(self.request("GET", url, **kwargs))
+        return self.json(self.request("GET", url, **kwargs))
 
     def post_json(self, url: str, **kwargs):
-        return self._json(self.request("POST", url, **kwargs))
+        return self.json(self.request("POST", url, **kwargs))
 
-    def _json(self, response: httpx.Response):
+    def json(self, response: httpx.Response):
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:

@@ -72,7 +72,7 @@ def _search(client, start: datetime, end: datetime, page: int, **extra) -> dict 
     response = client.request("GET", "/v1/reporting/transactions", allow=(400,), params={
         "start_date": _stamp(start), "end_date": _stamp(end), "fields": "all", "page_size": PAGE, "page": page,
         **extra})
-    body = client._json(response)
+    body = client.json(response)
     if response.status_code == 400:
         if body.get("name") == "RESULTSET_TOO_LARGE":
             return None
