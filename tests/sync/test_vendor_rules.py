@@ -328,3 +328,44 @@ def test_every_connector_syncs_over_real_http_on_loopback(ws, options, kind):
         report = run_sync(ws, options=options(**{kind: transport}))
     assert report.ok, report.as_dict()
     assert journey(ws.conn, "net@example.com")["contact"]["email"] == "net@example.com"
+
+
+# -- 8. the fakes refuse what the vendor refuses ----------------------------------------------------
+
+
+def _ask(fake, method, url, **kwargs):
+    import httpx
+
+    with httpx.Client(transport=fake.transport()) as client:
+        return client.request(method, url, **kwargs).status_code
+
+
+def test_each_fake_refuses_a_wrong_auth_scheme_and_an_oversized_page():
+    stripe_ok = {"Authorization": "Bearer sk_test_x", "Stripe-Version": "2025-03-31.basil"}
+    search = {"filterGroups": [], "sorts": [], "limit": 201}
+    cases = [
+        (FakeStripe(), "GET", "https://api.stripe.com/v1/charges", {"Authorization": "Basic sk_test_x"}, {}, 401),
+        (FakeStripe(), "GET", "https://api.stripe.com/v1/charges", {"Authorization": "Bearer sk_test_x"}, {}, 400),
+        (FakeStripe(), "GET", "https://api.stripe.com/v1/invoices?expand[]=data.payment_intent", stripe_ok, {}, 400),
+        (FakeHubSpot(), "POST", "https://api.hubapi.com/crm/v3/objects/contacts/search",
+         {"Authorization": "pat-na1-xyz"}, {"json": search}, 401),
+        (FakeHubSpot(), "POST", "https://api.hubapi.com/crm/v3/objects/contacts/search",
+         {"Authorization": "Bearer pat-na1-xyz"}, {"json": search}, 400),
+        (FakeActiveCampaign(), "GET", "https://a.api-us1.com/api/3/contacts", {"Authorization": "Bearer ac-token"},
+         {}, 403),
+        (FakeActiveCampaign(), "GET", "https://a.api-us1.com/api/3/contacts?limit=101", {"Api-Token": "ac-token"},
+         {}, 400),
+        (FakeKit(), "GET", "https://api.kit.com/v4/subscribers", {"Authorization": "Bearer kit_key"}, {}, 401),
+        (FakeKit(), "GET", "https://api.kit.com/v4/subscribers?per_page=1001", {"X-Kit-Api-Key": "kit_key"}, {},
+         422),
+        (FakeKeap(), "GET", "https://api.infusionsoft.com/crm/rest/v1/contacts",
+         {"Authorization": "Bearer KeapAK-token"}, {}, 401),
+        (FakeKeap(), "GET", "https://api.infusionsoft.com/crm/rest/v1/orders?order=id",
+         {"X-Keap-API-Key": "KeapAK-token"}, {}, 400),
+        (FakePayPal(NOW), "GET", "https://api-m.paypal.com/v1/reporting/transactions?start_date=2026-01-01T00:00:00Z"
+         "&end_date=2026-02-15T00:00:00Z&page_size=100&page=1", {"Authorization": "Bearer A21AA-token"}, {}, 400),
+        (FakePayPal(NOW), "GET", "https://api-m.paypal.com/v1/reporting/transactions?start_date=2026-01-01T00:00:00Z"
+         "&end_date=2026-01-15T00:00:00Z&page_size=501&page=1", {"Authorization": "Bearer A21AA-token"}, {}, 400),
+    ]
+    for fake, method, url, headers, kwargs, status in cases:
+        assert _ask(fake, method, url, headers=headers, **kwargs) == status, url

@@ -109,7 +109,7 @@ def _windows(ctx: SyncContext, client, now: datetime) -> None:
                 if end - start <= timedelta(seconds=1):
                     raise ApiError(f"PayPal lists too many transactions at {_stamp(start)} to read them")
                 span = (end - start) / 2
-                end, complete = start + span, start + span  # halve until it fits
+                end, complete, page = start + span, start + span, 1  # halve until it fits
                 continue
             details = body.get("transaction_details") or []
             refreshed = iso_ts(body.get("last_refreshed_datetime"))
