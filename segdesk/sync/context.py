@@ -48,11 +48,12 @@ class SyncContext:
     def origin(self) -> str:
         return self.source.origin
 
-    def client(self, base_url: str, *, headers: dict | None = None, rate: RateLimit | None = None,
-               auth_words: str = "the API key") -> ApiClient:
+    def client(self, base_url: str, *, headers: dict | None = None,
+               rate: RateLimit | tuple[RateLimit, ...] | None = None, **limits) -> ApiClient:
+        """``limits``: ApiClient's auth_words, window (the documented rate window) and forbidden (403 wording)."""
         base = self.source.config.get("base_url") or base_url
         client = ApiClient(self.source.vendor, base, kind=self.source.kind, headers=headers, rate=rate,
-                           options=self.options, auth_words=auth_words)
+                           options=self.options, **limits)
         self.clients.append(client)
         return client
 

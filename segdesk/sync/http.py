@@ -8,7 +8,15 @@ screen, and tests replace ``sleep`` so nothing waits for real.
 
 A rejected key is not retried: it becomes :class:`AuthError` whose message is
 the one line the user sees ("Stripe rejected the API key: Invalid API Key
-provided").
+provided"). A 403 is a different complaint: the key is fine but lacks a scope
+or permission, so it becomes :class:`PermissionDenied`, worded by the
+connector (which knows where its vendor names the missing permission).
+
+A 429 without ``Retry-After`` (Kit's is the plain text "Retry later" and
+nothing else: https://developers.kit.com/api-reference/rate-limits) waits for
+the vendor's documented limit window, doubling on each further 429, so a
+client that hit a per-minute limit outlasts the minute instead of giving up
+after a few seconds of short backoffs.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ class AuthError(ApiError):
     """The vendor refused the credentials: retrying cannot help."""
 
 
+class PermissionDenied(AuthError):
+    """The credentials are valid but lack a scope or permission (a 403)."""
+
+
 @dataclass
 class RateLimit:
     """At most ``calls`` requests in any ``per`` seconds (a sliding window)."""
@@ -62,8 +74,11 @@ class HttpOptions:
 
 
 class _Window:
-    def __init__(self, limit: RateLimit | None, clock, sleep) -> None:
-        self.limit, self.clock, self.sleep = limit, clock, sleep
+    """Client-side limits: every RateLimit given holds at once (e.g. Keap's per second AND per minute)."""
+
+    def __init__(self, limits: RateLimit | tuple[RateLimit, ...] | None, clock, sleep) -> None:
+        self.limits = (limits,) if isinstance(limits, RateLimit) else tuple(limits or ())
+        self.clock, self.sleep = clock, sleep
         self.times: deque[float] = deque()
         self.paused_until = 0.0
 
@@ -72,14 +87,16 @@ class _Window:
         if self.paused_until > now:
             self.sleep(self.paused_until - now)
             now = self.clock()
-        if self.limit is None:
+        if not self.limits:
             return
-        while self.times and now - self.times[0] >= self.limit.per:
+        longest = max(limit.per for limit in self.limits)
+        while self.times and now - self.times[0] >= longest:
             self.times.popleft()
-        if len(self.times) >= self.limit.calls:
-            self.sleep(self.limit.per - (now - self.times[0]))
-            now = self.clock()
-            self.times.popleft()
+        for limit in self.limits:
+            recent = [t for t in self.times if now - t < limit.per]
+            if len(recent) >= limit.calls:
+                self.sleep(limit.per - (now - recent[-limit.calls]))
+                now = self.clock()
         self.times.append(now)
 
 
@@ -147,9 +164,14 @@ class ApiClient:
     """One vendor's HTTP client: base URL, auth headers, retries, rate limit, error lines."""
 
     def __init__(self, vendor: str, base_url: str, *, kind: str, headers: dict | None = None,
-                 rate: RateLimit | None = None, options: HttpOptions | None = None,
-                 auth_words: str = "the API key") -> None:
+                 rate: RateLimit | tuple[RateLimit, ...] | None = None, options: HttpOptions | None = None,
+                 auth_words: str = "the API key", window: float = 1.0,
+                 forbidden: Callable[[httpx.Response], str | None] | None = None) -> None:
+        """``window``: seconds after which the vendor's documented rate limit has reset (what a 429
+        without Retry-After waits). ``forbidden(response)``: the one line for a 403, naming the
+        missing permission where the vendor says it; None means the 403 is how this vendor rejects a key."""
         self.vendor, self.kind, self.auth_words = vendor, kind, auth_words
+        self.window_seconds, self.forbidden = window, forbidden
         self.options = options or HttpOptions()
         self.client = httpx.Client(
             base_url=base_url.rstrip("/"), headers=headers or {}, timeout=self.options.timeout,
@@ -158,6 +180,7 @@ class ApiClient:
         self.window = _Window(rate, self.options.clock, self.options.sleep)
         self.requests = 0
         self.retries = 0
+        self.waits: list[float] = []  # every backoff this client computed, for the report and tests
 
     def close(self) -> None:
         self.client.close()
@@ -168,8 +191,10 @@ class ApiClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def request(self, method: str, url: str, **kwargs) -> httpx.Response:
+    def request(self, method: str, url: str, *, allow: tuple[int, ...] = (), **kwargs) -> httpx.Response:
+        """``allow``: error statuses the caller reads itself (e.g. PayPal's RESULTSET_TOO_LARGE 400)."""
         opts = self.options
+        throttled = 0
         for attempt in range(1, opts.max_attempts + 1):
             self.window.wait()
             self.requests += 1
@@ -183,18 +208,35 @@ class ApiClient:
             except httpx.HTTPError as exc:
                 raise ApiError(f"{self.vendor}: {_describe(exc)}") from None
             status = response.status_code
-            if status < 400:
+            if status < 400 or status in allow:
                 pause = quota_pause(response)
                 if pause:
                     self.window.paused_until = self.options.clock() + min(pause, MAX_WAIT)
                 return response
-            if status in (401, 403):
+            if status == 403:
+                raise self._denied(response)
+            if status == 401:
                 raise AuthError(f"{self.vendor} rejected {self.auth_words}: {error_text(response)}")
             if status in RETRY_STATUS and attempt < opts.max_attempts:
-                self._backoff(attempt, retry_after(response) or (quota_pause(response) or None))
+                asked = retry_after(response) or (quota_pause(response) or None)
+                if status == 429:
+                    throttled += 1
+                    if asked is None:
+                        # No hint: outlast the documented window, doubling while it keeps refusing.
+                        asked = self.window_seconds * 2 ** (throttled - 1)
+                self._backoff(attempt, asked)
                 continue
             raise ApiError(f"{self.vendor} answered {status} for {_path(response)}: {error_text(response)}")
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _denied(self, response: httpx.Response) -> ApiError:
+        if self.forbidden is None:
+            return PermissionDenied(f"{self.vendor} refused {_path(response)}: {self.auth_words} lacks a permission "
+                                    f"it needs ({error_text(response)})")
+        line = self.forbidden(response)
+        if line is None:
+            return AuthError(f"{self.vendor} rejected {self.auth_words}: {error_text(response)}")
+        return PermissionDenied(line)
 
     def _backoff(self, attempt: int, asked: float | None) -> None:
         self.retries += 1
@@ -202,15 +244,17 @@ class ApiClient:
         delay = random.uniform(0, self.options.backoff_base * 2 ** (attempt - 1))
         if asked is not None:
             delay = max(delay, asked)
-        self.options.sleep(min(delay, MAX_WAIT))
+        delay = min(delay, MAX_WAIT)
+        self.waits.append(delay)
+        self.options.sleep(delay)
 
     def get_json(self, url: str, **kwargs):
-        return self._json(self.request("GET", url, **kwargs))
+        return self.json(self.request("GET", url, **kwargs))
 
     def post_json(self, url: str, **kwargs):
-        return self._json(self.request("POST", url, **kwargs))
+        return self.json(self.request("POST", url, **kwargs))
 
-    def _json(self, response: httpx.Response):
+    def json(self, response: httpx.Response):
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:

@@ -89,6 +89,13 @@ def tags(conn, rows) -> int:
     return _many(conn, TAG_SQL, rows)
 
 
+def drop_tags(conn, origin: str, tag: str, keep: set[str]) -> int:
+    """A source's ``tag`` removed from every identifier not in ``keep`` (the tag's whole current list)."""
+    held = [i for (i,) in conn.execute("SELECT identifier FROM tags WHERE origin = ? AND tag = ?", (origin, tag))]
+    return _many(conn, "DELETE FROM tags WHERE origin = ? AND tag = ? AND identifier = ?",
+                 [(origin, tag, i) for i in held if i not in keep])
+
+
 def orders(conn, rows) -> int:
     """rows: (origin, order_id, email, customer_key, amount, currency, created_at, product, status, dedupe_key)."""
     return _many(conn, ORDER_SQL, rows)
@@ -97,6 +104,11 @@ def orders(conn, rows) -> int:
 def refunds(conn, rows) -> int:
     """rows: (origin, refund_id, order_id, amount, currency, created_at)."""
     return _many(conn, REFUND_SQL, rows)
+
+
+def drop_refunds(conn, origin: str, refund_ids) -> int:
+    """Refunds that no longer return money (failed, canceled, a dispute won) are removed."""
+    return _many(conn, "DELETE FROM refunds WHERE origin = ? AND refund_id = ?", [(origin, r) for r in refund_ids])
 
 
 def subscriptions(conn, rows) -> int:

@@ -86,6 +86,20 @@ def load_secret(workspace: Path, ref: str) -> str:
     raise SecretError(f"unknown secret reference '{ref}'")
 
 
+def update_secret(workspace: Path, ref: str, value: str) -> None:
+    """Replace the value behind ``ref`` (a rotated OAuth refresh token must outlive this run)."""
+    kind, _, user = ref.partition(":")
+    if kind == "keyring":
+        try:
+            keyring.set_password(SERVICE, user, value)
+        except keyring.errors.KeyringError as exc:
+            raise SecretError(f"the keychain refused to store the secret: {exc}") from None
+    elif kind == "file":
+        EncryptedFile(workspace / FILE_NAME).put(user, value)
+    else:
+        raise SecretError(f"unknown secret reference '{ref}'")
+
+
 def delete_secret(workspace: Path, ref: str) -> None:
     kind, _, user = ref.partition(":")
     if kind == "keyring" and not keyring_problem():

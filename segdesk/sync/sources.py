@@ -20,12 +20,12 @@ from . import secrets
 # kind -> (vendor name for messages, needs a secret, what the secret is called)
 KINDS: dict[str, tuple[str, bool, str]] = {
     "relay": ("The relay", True, "pull token"),
-    "stripe": ("Stripe", True, "secret API key"),
+    "stripe": ("Stripe", True, "secret or restricted API key"),
     "paypal": ("PayPal", True, "client secret"),
     "activecampaign": ("ActiveCampaign", True, "API token"),
     "hubspot": ("HubSpot", True, "private app token"),
     "kit": ("Kit", True, "API key"),
-    "keap": ("Keap", True, "access token or service account key"),
+    "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "csv": ("CSV", False, ""),
 }
 CSV_KINDS = ("contacts", "orders", "spend")

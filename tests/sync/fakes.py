@@ -2,11 +2,13 @@
 
 Each fake answers ``handle(request) -> httpx.Response`` so it runs as an
 ``httpx.MockTransport`` or, through tests/sync/loopback.py, as a real HTTP
-server on 127.0.0.1. Faults are queued and consumed in order by data
-requests: ``429`` (with Retry-After), ``500``, ``timeout``; ``revoked`` turns
-every request into the vendor's own 401; ``kill_after`` raises
-:class:`Killed` (a stand-in for the process dying) once that many data pages
-were served.
+server on 127.0.0.1. Every fake checks the auth header and scheme its vendor
+requires (``authorize``) before anything else. Faults are queued and consumed
+in order by data requests: ``("429", s)`` (JSON body, ``Retry-After: s``),
+``("429-text",)`` (plain text, no Retry-After, like Kit), ``("429-json",)``
+(JSON, no Retry-After), ``500``, ``timeout``; ``revoked`` turns every request
+into the vendor's own 401; ``kill_after`` raises :class:`Killed` (a stand-in
+for the process dying) once that many data pages were served.
 """
 
 from __future__ import annotations
@@ -45,10 +47,17 @@ class FakeVendor:
         self.log.append(request)
         if self.revoked:
             return httpx.Response(self.auth_status, json=self.auth_error)
+        refused = self.authorize(request)
+        if refused is not None:
+            return refused
         if self.faults:
             fault = self.faults.pop(0)
             if fault[0] == "429":
                 return httpx.Response(429, headers={"Retry-After": str(fault[1])}, json={"message": "slow down"})
+            if fault[0] == "429-text":
+                return httpx.Response(429, text="Retry later", headers={"content-type": "text/plain"})
+            if fault[0] == "429-json":
+                return httpx.Response(429, json={"message": "Too many requests"})
             if fault[0] == "500":
                 return httpx.Response(500, json={"message": "internal error"})
             if fault[0] == "timeout":
@@ -60,6 +69,10 @@ class FakeVendor:
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
+
+    def authorize(self, request: httpx.Request) -> httpx.Response | None:
+        """The vendor's answer when the auth header or its scheme is wrong; None lets the request in."""
+        raise NotImplementedError
 
     def route(self, request: httpx.Request) -> httpx.Response:
         raise NotImplementedError
@@ -118,16 +131,33 @@ class StripeList:
         return raw
 
 
+# The version the connector pins; the fake serves that version's shapes (Stripe's published
+# spec, stripe/openapi, from which the fixtures come). An invoice no longer carries `charge` or
+# `payment_intent`; its `payments` appear only when expanded
+# (https://docs.stripe.com/changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices),
+# and a charge no longer embeds its refunds (https://docs.stripe.com/changelog/2022-11-15).
+STRIPE_VERSION = "2025-03-31.basil"
+EXPANDABLE = {"invoices": {"data.payments", "data.customer", "data.subscription"}}
+PERMISSIONS = {"customers": "rak_customer_read", "charges": "rak_charge_read", "refunds": "rak_refund_read",
+               "disputes": "rak_dispute_read", "invoices": "rak_invoice_read",
+               "subscriptions": "rak_subscription_read"}
+
+
+def stripe_error(status: int, message: str, kind: str = "invalid_request_error") -> httpx.Response:
+    return httpx.Response(status, json={"error": {"message": message, "type": kind}})
+
+
 class FakeStripe(FakeVendor):
     auth_error = {"error": {"message": "Invalid API Key provided: sk_test_****oked",
                             "type": "invalid_request_error"}}
-    KINDS = ("customers", "charges", "refunds", "invoices", "subscriptions")
+    KINDS = ("customers", "charges", "refunds", "disputes", "invoices", "subscriptions")
 
     def __init__(self) -> None:
         super().__init__()
         self.lists = {k: StripeList() for k in self.KINDS}
         self.n = 0
         self.clock = 1_700_000_000
+        self.granted: dict[str, set[str]] = {}  # restricted key -> its permissions
 
     def _next(self, prefix: str) -> str:
         self.n += 1
@@ -151,26 +181,41 @@ class FakeStripe(FakeVendor):
                  currency=currency, customer=customer, status=status, paid=status == "succeeded",
                  created=created or self.tick(), payment_intent=cid.replace("ch_", "pi_"), receipt_email=None)
         c["billing_details"]["email"] = email
-        c["refunds"] = {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{cid}/refunds"}
+        c.pop("refunds", None)  # not part of a charge since 2022-11-15
         self.lists["charges"].add(c)
         return c
 
-    def refund(self, charge: dict, amount: int, created: int | None = None) -> dict:
+    def refund(self, charge: dict, amount: int, created: int | None = None, status: str = "succeeded") -> dict:
         r = fixture("refund") | {"id": self._next("re"), "charge": charge["id"], "amount": amount,
                                  "currency": charge["currency"], "created": created or self.tick(),
-                                 "payment_intent": charge["payment_intent"], "status": "succeeded"}
+                                 "payment_intent": charge["payment_intent"], "status": status}
         self.lists["refunds"].add(r)
         charge["amount_refunded"] = charge.get("amount_refunded", 0) + amount
         self.lists["charges"].raw.pop(charge["id"], None)
         return r
+
+    def dispute(self, charge: dict, amount: int | None = None, status: str = "needs_response") -> dict:
+        d = {"id": self._next("dp"), "object": "dispute", "amount": charge["amount"] if amount is None else amount,
+             "currency": charge["currency"], "charge": charge["id"], "payment_intent": charge["payment_intent"],
+             "created": self.tick(), "status": status, "reason": "fraudulent", "livemode": False,
+             "is_charge_refundable": False, "balance_transactions": [], "metadata": {}}
+        self.lists["disputes"].add(d)
+        return d
+
+    def update(self, kind: str, obj: dict, **changes) -> None:
+        """A later change that keeps the object's `created` (a refund failing, a dispute closing)."""
+        obj.update(changes)
+        self.lists[kind].raw.pop(obj["id"], None)
 
     def invoice(self, customer: str, charge: dict, description: str, email: str | None = None) -> dict:
         inv = copy.deepcopy(fixture("invoice"))
         inv.update(id=self._next("in"), customer=customer, customer_email=email, status="paid",
                    created=self.tick(), amount_paid=charge["amount"], currency=charge["currency"])
         inv["lines"]["data"][0].update(description=description, amount=charge["amount"])
-        inv["payments"] = {"object": "list", "data": [{"payment": {"type": "payment_intent",
-                                                                   "payment_intent": charge["payment_intent"]}}]}
+        inv["_payments"] = {"object": "list", "has_more": False, "url": "/v1/invoice_payments", "data": [
+            {"id": self._next("inpay"), "object": "invoice_payment", "amount_paid": charge["amount"],
+             "currency": charge["currency"], "invoice": inv["id"], "is_default": True, "status": "paid",
+             "payment": {"type": "payment_intent", "payment_intent": charge["payment_intent"]}}]}
         self.lists["invoices"].add(inv)
         return inv
 
@@ -183,19 +228,47 @@ class FakeStripe(FakeVendor):
         self.lists["subscriptions"].add(s)
         return s
 
-    def route(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("authorization", "")[:10] != "Bearer sk_":
+    def authorize(self, request):
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme != "Bearer" or not key.startswith(("sk_", "rk_")):
             return httpx.Response(401, json=self.auth_error)
+        version = request.headers.get("stripe-version")
+        if version != STRIPE_VERSION:
+            # Without the header Stripe answers in the account's default version: here an older one,
+            # whose shapes the connector would misread. Refusing makes a missing pin visible.
+            return stripe_error(400, f"Invalid Stripe API version: {version}")
+        kind = request.url.path.strip("/").split("/")[1] if request.url.path.count("/") >= 2 else ""
+        if key.startswith("rk_") and kind in PERMISSIONS and PERMISSIONS[kind] not in self.granted.get(key, set()):
+            return stripe_error(403, f"The provided key '{key[:8]}****{key[-4:]}' does not have the required "
+                                     f"permissions for this endpoint on account 'acct_1Fake'. Having the "
+                                     f"'{PERMISSIONS[kind]}' permission would allow this request to continue.")
+        return None
+
+    def _shape(self, kind: str, obj: dict, expand: set[str]) -> bytes:
+        if kind == "invoices":
+            out = {k: v for k, v in obj.items() if k != "_payments"}
+            if "data.payments" in expand or "payments" in expand:
+                out["payments"] = obj["_payments"]
+            return orjson.dumps(out)
+        return self.lists[kind].dumps(obj)
+
+    def route(self, request: httpx.Request) -> httpx.Response:
         parts = request.url.path.strip("/").split("/")
-        if len(parts) == 3 and parts[1] == "charges":
-            obj = next((o for o in self.lists["charges"].objects if o["id"] == parts[2]), None)
+        if len(parts) == 3 and parts[1] in ("charges", "refunds", "disputes"):
+            obj = next((o for o in self.lists[parts[1]].objects if o["id"] == parts[2]), None)
             if obj is None:
-                return httpx.Response(404, json={"error": {"message": f"No such charge: '{parts[2]}'"}})
+                return stripe_error(404, f"No such {parts[1][:-1]}: '{parts[2]}'")
             return httpx.Response(200, json=obj)
         kind = parts[1] if len(parts) == 2 else ""
         if kind not in self.lists:
-            return httpx.Response(404, json={"error": {"message": "Unrecognized request URL"}})
+            return stripe_error(404, "Unrecognized request URL")
         q = request.url.params
+        expand = set(q.get_list("expand[]"))
+        for field in expand - EXPANDABLE.get(kind, set()):
+            return stripe_error(400, f"This property cannot be expanded because it doesn't exist: "
+                                     f"{field.removeprefix('data.')}")
+        if int(q.get("limit", 10)) > 100:
+            return stripe_error(400, "Invalid integer: limit must be at most 100")
         gte = int(q["created[gte]"]) if "created[gte]" in q else None
         lst = self.lists[kind]
         data, more = lst.page(gte, q.get("starting_after"), int(q.get("limit", 10)))
@@ -203,5 +276,5 @@ class FakeStripe(FakeVendor):
             data = [s for s in data if s["status"] != "canceled"]
         content = (b'{"object":"list","url":"/v1/' + kind.encode() + b'","has_more":'
                    + (b"true" if more else b"false") + b',"data":['
-                   + b",".join(lst.dumps(o) for o in data) + b"]}")
+                   + b",".join(self._shape(kind, o, expand) for o in data) + b"]}")
         return httpx.Response(200, content=content, headers={"content-type": "application/json"})

@@ -1,4 +1,10 @@
-"""Fake HubSpot, ActiveCampaign, Kit, Keap and PayPal, each with its own paging and error bodies."""
+"""Fake HubSpot, ActiveCampaign, Kit and Keap, each with its own paging, limits and error bodies.
+
+Each is as strict as its vendor where a connector could get it wrong: the auth
+header and scheme, page-size maxima, result caps, which field a date filter
+reads, how a time zone is interpreted. The vendor documentation each rule
+follows is named beside it (and listed in docs/connectors.md).
+"""
 
 from __future__ import annotations
 
@@ -36,8 +42,9 @@ class Clocked(FakeVendor):
         """Records made from now on are newer than any sync that already ran."""
         self.now = max(self.now, datetime.now(timezone.utc))
 
-    def person(self, email: str, first: str = "Pat", last: str = "Lee", tags: tuple[str, ...] = ()) -> dict:
-        t = self.tick()
+    def person(self, email: str, first: str = "Pat", last: str = "Lee", tags: tuple[str, ...] = (),
+               updated: datetime | None = None) -> dict:
+        t = updated or self.tick()
         p = {"id": len(self.people) + 1, "email": email, "first": first, "last": last, "created": t, "updated": t,
              "tags": list(tags)}
         self.people.append(p)
@@ -48,21 +55,52 @@ class Clocked(FakeVendor):
 
 
 class FakeHubSpot(Clocked):
+    """CRM search (https://developers.hubspot.com/docs/api-reference/search/guide): at most 10,000 results
+    per query (paging past it is a 400), 200 per page, one sort; new changes reach the index late."""
+
     auth_error = {"status": "error", "message": "Authentication credentials not found.",
                   "category": "INVALID_AUTHENTICATION", "correlationId": "abc"}
     cap = 10_000
+    token = "pat-na1-xyz"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes = {"crm.objects.contacts.read"}
+        self.unindexed: set[int] = set()  # changed, but not yet searchable (index lag)
+
+    def authorize(self, request):
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return httpx.Response(401, json=self.auth_error)
+        if "crm.objects.contacts.read" not in self.scopes:
+            return httpx.Response(403, json={
+                "status": "error", "category": "MISSING_SCOPES", "correlationId": "def",
+                "message": "This app hasn't been granted all required scopes to make this call.",
+                "errors": [{"message": "One or more of the following scopes are required.",
+                            "context": {"requiredGranularScopes": ["crm.objects.contacts.read"]}}]})
+        return None
+
+    @staticmethod
+    def _bad(message: str) -> httpx.Response:
+        return httpx.Response(400, json={"status": "error", "message": message, "category": "VALIDATION_ERROR"})
 
     def route(self, request):
         if request.url.path != "/crm/v3/objects/contacts/search":
             return httpx.Response(404, json={"status": "error", "message": "not found"})
         body = self.body(request)
-        gte = int(body["filterGroups"][0]["filters"][0]["value"])
-        rows = sorted((p for p in self.people if p["updated"].timestamp() * 1000 >= gte),
-                      key=lambda p: (p["updated"], p["id"]))
+        limit, sorts = int(body.get("limit", 10)), body.get("sorts") or []
+        if limit > 200:
+            return self._bad("limit must be at most 200")
+        if len(sorts) > 1:
+            return self._bad("only one sort is supported")
+        rows = [p for p in self.people if p["id"] not in self.unindexed]
+        for group in body.get("filterGroups") or []:
+            for f in group["filters"]:
+                rows = [p for p in rows if self._match(p, f)]
+        field = sorts[0]["propertyName"] if sorts else "hs_object_id"
+        rows.sort(key=(lambda p: (p["updated"], p["id"])) if field == "lastmodifieddate" else (lambda p: p["id"]))
         after = int(body.get("after") or 0)
         if after >= self.cap:
-            return httpx.Response(400, json={"status": "error", "message": "paging beyond 10000 is not allowed"})
-        limit = body["limit"]
+            return self._bad("paging beyond 10000 is not allowed")
         page = rows[after:after + limit]
         out = {"total": len(rows), "results": [
             {"id": str(p["id"]), "properties": {"email": p["email"], "firstname": p["first"], "lastname": p["last"],
@@ -73,48 +111,101 @@ class FakeHubSpot(Clocked):
             out["paging"] = {"next": {"after": str(after + limit), "link": "..."}}
         return httpx.Response(200, json=out)
 
+    @staticmethod
+    def _match(p: dict, f: dict) -> bool:
+        ms = int(p["updated"].timestamp() * 1000)
+        value = int(f["value"])
+        mine = ms if f["propertyName"] == "lastmodifieddate" else p["id"]
+        return {"GTE": mine >= value, "GT": mine > value, "EQ": mine == value, "LT": mine < value,
+                "LTE": mine <= value}[f["operator"]]
+
 
 class FakeActiveCampaign(Clocked):
+    """API v3: an account answers times with its own offset and reads a filter's wall-clock time in its
+    own zone; lists take limit <= 100 (https://developers.activecampaign.com/reference/pagination) and
+    keep a stable order only when asked for one (``orders[id]=ASC``)."""
+
     auth_error = {"message": "No Result found for Subscriber with id 0"}
     auth_status = 403
+    zone = timezone(timedelta(hours=-5))  # the account's time zone
+    token = "ac-token"
 
     def __init__(self) -> None:
         super().__init__()
         self.tags = {"1": "customer", "2": "webinar"}
         self.contact_tags: list[dict] = []
 
-    def person(self, email, first="Pat", last="Lee", tags=()):
-        p = super().person(email, first, last, tags)
+    def person(self, email, first="Pat", last="Lee", tags=(), updated=None):
+        p = super().person(email, first, last, tags, updated)
         for name in tags:
             tid = next(k for k, v in self.tags.items() if v == name)
             self.contact_tags.append({"id": str(len(self.contact_tags) + 1), "contact": str(p["id"]), "tag": tid,
-                                      "cdate": p["created"].isoformat()})
+                                      "cdate": p["created"].astimezone(self.zone).isoformat()})
         return p
+
+    def authorize(self, request):
+        if request.headers.get("api-token") != self.token:
+            return httpx.Response(403, json=self.auth_error)
+        return None
+
+    def local(self, value: str) -> datetime:
+        """A filter's date as the account reads it: its wall-clock time in the account's zone."""
+        return datetime.fromisoformat(value.replace("Z", "")).replace(tzinfo=None).replace(tzinfo=self.zone)
 
     def route(self, request):
         q = request.url.params
         limit, offset = int(q.get("limit", 20)), int(q.get("offset", 0))
+        if limit > 100:
+            return httpx.Response(400, json={"message": "limit must be at most 100"})
         path = request.url.path
         if path == "/api/3/contacts":
             since = q.get("filters[updated_after]")
-            rows = self.changed_since(parse(since) if since else None)
+            rows = self.changed_since(self.local(since) if since else None)
             page = rows[offset:offset + limit]
             return httpx.Response(200, json={"contacts": [
                 {"id": str(p["id"]), "email": p["email"], "firstName": p["first"], "lastName": p["last"],
-                 "cdate": p["created"].astimezone(timezone(timedelta(hours=-5))).isoformat(),
-                 "udate": p["updated"].isoformat(), "links": {}} for p in page],
+                 "cdate": p["created"].astimezone(self.zone).isoformat(),
+                 "udate": p["updated"].astimezone(self.zone).isoformat(), "links": {}} for p in page],
                 "meta": {"total": str(len(rows)), "page_input": {"limit": limit, "offset": offset}}})
         if path == "/api/3/tags":
             items = [{"id": k, "tag": v, "tagType": "contact"} for k, v in self.tags.items()]
             return httpx.Response(200, json={"tags": items[offset:offset + limit], "meta": {"total": str(len(items))}})
         if path == "/api/3/contactTags":
-            return httpx.Response(200, json={"contactTags": self.contact_tags[offset:offset + limit],
-                                             "meta": {"total": str(len(self.contact_tags))}})
+            # Without an order the listing promises none; newest first here, which shifts offsets as tags arrive.
+            order = q.get("orders[id]")
+            rows = sorted(self.contact_tags, key=lambda t: int(t["id"]), reverse=order != "ASC")
+            return httpx.Response(200, json={"contactTags": rows[offset:offset + limit],
+                                             "meta": {"total": str(len(rows))}})
         return httpx.Response(404, json={"message": "No Result found"})
 
 
 class FakeKit(Clocked):
+    """API v4 with an API key (https://developers.kit.com/api-reference/authentication): the key in
+    ``X-Kit-Api-Key``; 120 requests per 60 s per key, over which a plain-text 429 without Retry-After
+    (https://developers.kit.com/api-reference/rate-limits); cursor paging, per_page <= 1000."""
+
     auth_error = {"errors": ["The access token is invalid"]}
+    key = "kit_key"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limit: tuple[int, float, object] | None = None  # (calls, seconds, clock) when enforced
+        self.recent: list[float] = []
+
+    def authorize(self, request):
+        if request.headers.get("x-kit-api-key") != self.key:
+            return httpx.Response(401, json=self.auth_error)
+        if self.limit:
+            calls, per, clock = self.limit
+            now = clock()
+            self.recent = [t for t in self.recent if now - t < per]
+            if len(self.recent) >= calls:
+                return httpx.Response(429, text="Retry later", headers={"content-type": "text/plain"})
+            self.recent.append(now)
+        return None
+
+    def untag(self, person: dict, name: str) -> None:
+        person["tags"].remove(name)
 
     def _subscriber(self, p, tagged=None):
         out = {"id": p["id"], "first_name": p["first"], "email_address": p["email"], "state": "active",
@@ -131,20 +222,23 @@ class FakeKit(Clocked):
                                "start_cursor": str(start), "end_cursor": str(start + per) if more else None,
                                "per_page": per}}, page
 
+    def tag_names(self) -> list[str]:
+        return sorted({t for p in self.people for t in p["tags"]} | set(getattr(self, "extra_tags", ())))
+
     def route(self, request):
         q, path = request.url.params, request.url.path
+        if int(q.get("per_page", 500)) > 1000:
+            return httpx.Response(422, json={"errors": ["per_page must be at most 1000"]})
         if path == "/v4/subscribers":
             since = q.get("updated_after")
             paging, page = self._page(self.changed_since(parse(since) if since else None), q)
             return httpx.Response(200, json={"subscribers": [self._subscriber(p) for p in page], **paging})
         if path == "/v4/tags":
-            names = sorted({t for p in self.people for t in p["tags"]})
-            return httpx.Response(200, json={"tags": [{"id": i + 1, "name": n, "created_at": iso(T0)}
-                                                      for i, n in enumerate(names)],
-                                             "pagination": {"has_next_page": False, "end_cursor": None}})
+            tags = [{"id": i + 1, "name": n, "created_at": iso(T0)} for i, n in enumerate(self.tag_names())]
+            paging, page = self._page(tags, q)
+            return httpx.Response(200, json={"tags": page, **paging})
         if path.startswith("/v4/tags/"):
-            names = sorted({t for p in self.people for t in p["tags"]})
-            name = names[int(path.split("/")[3]) - 1]
+            name = self.tag_names()[int(path.split("/")[3]) - 1]
             since = parse(q["tagged_after"]) if q.get("tagged_after") else None
             rows = [p for p in self.people if name in p["tags"] and (since is None or p["created"] >= since)]
             paging, page = self._page(rows, q)
@@ -154,13 +248,50 @@ class FakeKit(Clocked):
 
 
 class FakeKeap(Clocked):
+    """REST v1: Personal Access Tokens and Service Account Keys in ``X-Keap-API-Key``, OAuth access tokens
+    as Bearer (https://developer.infusionsoft.com/pat-and-sak); limit <= 1000; ``/orders`` takes ``order``
+    in {order_date, update_date} (newest first) and ``since`` reads the ORDER date, so a refund of an old
+    order is not "since" anything."""
+
     auth_error = {"fault": {"faultstring": "Invalid Access Token",
                             "detail": {"errorcode": "keymanagement.service.invalid_access_token"}}}
+    api_keys = {"KeapAK-token"}
+
+    client = ("client-id", "client-secret")  # the OAuth app
 
     def __init__(self) -> None:
         super().__init__()
         self.tag_names = {91: "Customer", 92: "Lead"}
         self.orders: list[dict] = []
+        self.oauth_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.refreshes = 0
+
+    def _token(self, request) -> httpx.Response:
+        """POST /token (https://developer.infusionsoft.com/getting-started-oauth-keys/): a refresh rotates both."""
+        scheme, _, blob = request.headers.get("authorization", "").partition(" ")
+        if scheme != "Basic" or base64.b64decode(blob).decode() != ":".join(self.client):
+            return httpx.Response(401, json={"error": "invalid_client", "error_description": "Invalid client"})
+        form = dict(pair.split("=", 1) for pair in request.content.decode().split("&"))
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") not in self.refresh_tokens:
+            return httpx.Response(400, json={"error": "invalid_grant", "error_description": "Invalid refresh token"})
+        self.refreshes += 1
+        self.refresh_tokens.discard(form["refresh_token"])
+        access, refresh = f"oauth-access-{self.refreshes}", f"oauth-refresh-{self.refreshes}"
+        self.oauth_tokens.add(access)
+        self.refresh_tokens.add(refresh)
+        return httpx.Response(200, json={"access_token": access, "refresh_token": refresh, "expires_in": 86400,
+                                         "token_type": "bearer", "scope": "full|ab123.infusionsoft.com"})
+
+    def authorize(self, request):
+        if request.url.path == "/token":
+            return None  # its own Basic auth, checked in _token
+        if request.headers.get("x-keap-api-key") in self.api_keys:
+            return None
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme == "Bearer" and token in self.oauth_tokens:
+            return None
+        return httpx.Response(401, json=self.auth_error)
 
     def order(self, person: dict, total: float, refund: float = 0.0, when: datetime | None = None) -> dict:
         t = when or self.tick()
@@ -172,9 +303,18 @@ class FakeKeap(Clocked):
         self.orders.append(o)
         return o
 
+    def refund_order(self, order: dict, amount: float) -> None:
+        """A refund recorded today on an order of any age: only its modification date moves."""
+        order["refund_total"] = amount
+        order["modification_date"] = iso(self.tick())
+
     def route(self, request):
         q, path = request.url.params, request.url.path
+        if path == "/token" and request.method == "POST":
+            return self._token(request)
         limit, offset = int(q.get("limit", 1000)), int(q.get("offset", 0))
+        if limit > 1000:
+            return httpx.Response(400, json={"message": "limit must be at most 1000"})
         since = parse(q["since"]) if q.get("since") else None
         if path == "/crm/rest/v1/tags":
             items = [{"id": k, "name": v, "category": None} for k, v in self.tag_names.items()]
@@ -188,61 +328,11 @@ class FakeKeap(Clocked):
                  "tag_ids": [k for k, v in self.tag_names.items() if v in p["tags"]]}
                 for p in rows[offset:offset + limit]], "count": len(rows), "next": "", "previous": ""})
         if path == "/crm/rest/v1/orders":
-            rows = [o for o in self.orders if since is None or parse(o["modification_date"]) >= since]
+            order = q.get("order", "order_date")
+            if order not in ("order_date", "update_date"):
+                return httpx.Response(400, json={"message": f"Invalid order field: {order}"})
+            field = "order_date" if order == "order_date" else "modification_date"
+            rows = [o for o in self.orders if since is None or parse(o["order_date"]) >= since]
+            rows.sort(key=lambda o: (o[field], o["id"]), reverse=True)
             return httpx.Response(200, json={"orders": rows[offset:offset + limit], "count": len(rows)})
         return httpx.Response(404, json={"message": "not found"})
-
-
-class FakePayPal(FakeVendor):
-    auth_error = {"error": "invalid_client", "error_description": "Client Authentication failed"}
-
-    def __init__(self, now: datetime) -> None:
-        super().__init__()
-        self.txns: list[dict] = []
-        self.page_size_seen: list[int] = []
-        self.now = now
-
-    def payment(self, email: str, value: str, currency: str = "USD", when: datetime | None = None) -> dict:
-        return self._add("T0006", value, currency, email, when)
-
-    def refund(self, payment: dict, value: str, when: datetime | None = None) -> dict:
-        t = self._add("T1107", "-" + value, payment["transaction_info"]["transaction_amount"]["currency_code"],
-                      None, when)
-        t["transaction_info"]["paypal_reference_id"] = payment["transaction_info"]["transaction_id"]
-        return t
-
-    def _add(self, code, value, currency, email, when):
-        t = when or self.now - timedelta(days=2, minutes=len(self.txns))
-        txn = {"transaction_info": {
-            "paypal_account_id": "ACCT", "transaction_id": f"TX{len(self.txns):06d}", "transaction_event_code": code,
-            "transaction_initiation_date": t.strftime("%Y-%m-%dT%H:%M:%S+0000"),
-            "transaction_updated_date": t.strftime("%Y-%m-%dT%H:%M:%S+0000"),
-            "transaction_amount": {"currency_code": currency, "value": value}, "transaction_status": "S"},
-            "payer_info": {"account_id": "P1", "email_address": email, "address_status": "Y",
-                           "payer_name": {"given_name": "Pat", "surname": "Lee"}} if email else {},
-            "cart_info": {"item_details": [{"item_name": "Ebook", "item_quantity": "1"}]} if email else {}}
-        self.txns.append(txn)
-        return txn
-
-    def route(self, request):
-        if request.url.path == "/v1/oauth2/token":
-            user = base64.b64decode(request.headers["authorization"].split()[1]).decode()
-            if user != "client-1:paypal-secret":
-                return httpx.Response(401, json=self.auth_error)
-            return httpx.Response(200, json={"access_token": "A21AA-token", "token_type": "Bearer",
-                                             "expires_in": 32400})
-        if request.headers.get("authorization") != "Bearer A21AA-token":
-            return httpx.Response(401, json={"name": "AUTHENTICATION_FAILURE", "message": "token expired"})
-        q = request.url.params
-        start, end = parse(q["start_date"]), parse(q["end_date"])
-        assert end - start <= timedelta(days=31), "PayPal refuses windows over 31 days"
-        rows = [t for t in self.txns
-                if start <= datetime.strptime(t["transaction_info"]["transaction_initiation_date"],
-                                              "%Y-%m-%dT%H:%M:%S%z") <= end]
-        size, page = int(q["page_size"]), int(q["page"])
-        total_pages = max(1, -(-len(rows) // size))
-        return httpx.Response(200, json={
-            "transaction_details": rows[(page - 1) * size: page * size], "account_number": "ACCT",
-            "start_date": q["start_date"], "end_date": q["end_date"],
-            "last_refreshed_datetime": self.now.strftime("%Y-%m-%dT%H:%M:%S+0000"),
-            "page": page, "total_items": len(rows), "total_pages": total_pages, "links": []})

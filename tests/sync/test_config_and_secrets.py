@@ -96,7 +96,7 @@ def test_keap_order_paid_through_stripe_counts_once_and_truth_is_settable(ws, op
     when = int(parse_ts(keap_order["order_date"]).timestamp()) + 120
     stripe.charge(9700, customer=cus["id"], created=when)
     stripe.charge(9700, customer=cus["id"], created=when + 86400 * 5)  # a second, separate purchase
-    add(ws, "keap", secret="k")
+    add(ws, "keap", secret="KeapAK-token")
     add(ws, "stripe")
     report = run_sync(ws, options=options(keap=keap.transport(), stripe=stripe.transport()))
     assert report.ok and report.orders_matched == 1

@@ -13,7 +13,8 @@ from segdesk.sync.connectors import activecampaign, hubspot, keap, kit, paypal
 from segdesk.sync.engine import run_sync
 
 from .fakes import Killed
-from .fakes_crm import FakeActiveCampaign, FakeHubSpot, FakeKeap, FakeKit, FakePayPal
+from .fakes_crm import FakeActiveCampaign, FakeHubSpot, FakeKeap, FakeKit
+from .fakes_paypal import FakePayPal
 from .helpers import add, dump
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -60,7 +61,7 @@ VENDORS = [
     Vendor("kit", FakeKit, kit, "kit_key", {}, "Kit rejected the API key: The access token is invalid",
            "/v4/subscribers"),
     Vendor("keap", FakeKeap, keap, "KeapAK-token", {},
-           "Keap rejected the access token: Invalid Access Token", "/crm/rest/v1/contacts"),
+           "Keap rejected the API key: Invalid Access Token", "/crm/rest/v1/contacts"),
     Vendor("paypal", FakePayPal, paypal, "paypal-secret", {"client_id": "client-1", "since": "2025-06-01"},
            "PayPal rejected the client credentials: Client Authentication failed", "/v1/reporting/transactions"),
 ]
@@ -156,7 +157,7 @@ def test_hubspot_search_cap_rewindows(ws, options, monkeypatch):
     monkeypatch.setattr(hubspot, "SEARCH_CAP", 60)
     for i in range(150):
         fake.person(f"p{i}@example.com")
-    add(ws, "hubspot", secret="pat")
+    add(ws, "hubspot", secret="pat-na1-xyz")
     assert run_sync(ws, options=options(hubspot=fake.transport())).ok
     assert ws.conn.execute("SELECT count(*) FROM contact_keys").fetchone()[0] == 150
     windows = {r["filterGroups"][0]["filters"][0]["value"] for r in map(fake.body, fake.log)}
@@ -166,7 +167,7 @@ def test_hubspot_search_cap_rewindows(ws, options, monkeypatch):
 def test_tags_land_on_crm_ids(ws, options):
     fake = FakeActiveCampaign()
     fake.person("tagged@example.com", tags=("customer", "webinar"))
-    add(ws, "activecampaign", secret="t", base_url="https://acme.api-us1.com")
+    add(ws, "activecampaign", secret="ac-token", base_url="https://acme.api-us1.com")
     run_sync(ws, options=options(activecampaign=fake.transport()))
     assert ws.conn.execute("SELECT identifier, tag FROM tags ORDER BY tag").fetchall() == [
         ("cid:ac:1", "customer"), ("cid:ac:1", "webinar")]

@@ -8,7 +8,7 @@ from segdesk.core.journey import journey
 from segdesk.core.store import open_workspace
 from segdesk.sync.engine import run_sync
 
-from .fakes import FakeStripe, Killed
+from .fakes import PERMISSIONS, STRIPE_VERSION, FakeStripe, Killed
 from .helpers import add, dump, query_params
 
 
@@ -185,3 +185,61 @@ def test_cancel_between_pages_keeps_what_was_stored_and_resumes(ws, options):
     assert stored == 100  # the pages committed before the cancel, nothing half-written
     assert run_sync(ws, options=options(stripe=fake.transport())).ok
     assert ws.conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 250
+
+
+# -- what the real API requires and reports (issue 22) ---------------------------------------
+
+
+def test_pins_the_api_version_and_reads_invoice_products_from_expanded_payments(ws, options):
+    fake = FakeStripe()
+    cus = fake.customer("inv@example.com")
+    ch = fake.charge(2900, customer=cus["id"])
+    fake.invoice(cus["id"], ch, "Workshop")
+    add(ws, "stripe")
+    assert run_sync(ws, options=options(stripe=fake.transport())).ok
+    assert {r.headers["stripe-version"] for r in fake.log} == {STRIPE_VERSION}
+    invoice_calls = query_params(fake, "/v1/invoices")
+    assert all(p.get_list("expand[]") == ["data.payments"] for p in invoice_calls)
+    assert ws.conn.execute("SELECT product FROM orders WHERE order_id = ?", (ch["id"],)).fetchone()[0] == "Workshop"
+
+
+def test_a_refund_that_fails_or_is_canceled_later_stops_being_subtracted(ws, options):
+    fake = FakeStripe()
+    cus = fake.customer("back@example.com")
+    ch = fake.charge(10000, customer=cus["id"])
+    first = fake.refund(ch, 2500, status="pending")
+    second = fake.refund(ch, 1000, status="requires_action")
+    add(ws, "stripe")
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "back@example.com") == {"usd": 7500}  # pending counts, requires_action not yet
+    fake.update("refunds", first, status="failed")
+    fake.update("refunds", second, status="succeeded")
+    assert run_sync(ws, options=options(stripe=fake.transport())).ok
+    assert revenue(ws, "back@example.com") == {"usd": 9000}
+    fake.update("refunds", second, status="canceled")
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "back@example.com") == {"usd": 10000}
+
+
+def test_a_lost_dispute_reduces_revenue_and_a_won_one_does_not(ws, options):
+    fake = FakeStripe()
+    cus = fake.customer("fight@example.com")
+    lost, won = fake.charge(5000, customer=cus["id"]), fake.charge(3000, customer=cus["id"])
+    d_lost, d_won = fake.dispute(lost), fake.dispute(won)
+    add(ws, "stripe")
+    run_sync(ws, options=options(stripe=fake.transport()))
+    assert revenue(ws, "fight@example.com") == {"usd": 8000}  # open disputes: not decided yet
+    fake.update("disputes", d_lost, status="lost")
+    fake.update("disputes", d_won, status="won")
+    assert run_sync(ws, options=options(stripe=fake.transport())).ok
+    assert revenue(ws, "fight@example.com") == {"usd": 3000}
+
+
+def test_restricted_key_without_a_permission_names_the_permission(ws, options):
+    fake = shop(3)
+    fake.granted["rk_test_reader"] = set(PERMISSIONS.values()) - {"rak_dispute_read"}
+    add(ws, "stripe", secret="rk_test_reader")
+    report = run_sync(ws, options=options(stripe=fake.transport()))
+    assert report.sources[0].status == "failed"
+    assert report.sources[0].reason == ("Stripe: the restricted key lacks the permission rak_dispute_read "
+                                        "(needed to read /v1/disputes)")

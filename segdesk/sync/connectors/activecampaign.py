@@ -1,20 +1,30 @@
 """ActiveCampaign (API v3): contacts incremental on ``filters[updated_after]``, then their tags.
 
-Contacts page with ``limit``/``offset``; the cursor keeps the start time of
-the last complete run (minus a margin for clock skew) as the next
-``updated_after``, and the offset inside a run so a resumed run continues.
+Contacts page with ``limit``/``offset`` (at most 100:
+https://developers.activecampaign.com/reference/pagination); the cursor keeps
+the start time of the last complete run (minus a margin for clock skew) as the
+next ``updated_after``, and the offset inside a run so a resumed run continues.
+
+An account answers times in its own zone (``"udate": "2026-01-31T07:00:00-05:00"``)
+and reads a filter's date as a wall-clock time of that zone, so the filter is
+sent as the account's local time with its offset (learnt from the times it
+sends, kept in the cursor): right whether the account honours the offset or not.
+
 Tag names come from ``/tags`` (few, listed whole); tag assignments from
-``/contactTags``, which lists oldest first, so the cursor keeps how many were
-read and the next sync reads on from a little before there. Removed tags are
-not noticed (the API has no change feed for them). The API allows 5
-requests/s per account; we keep to 4.
+``/contactTags`` with ``orders[id]=ASC`` (the documented ``orders[field]``
+ordering: without it no order is promised), so ids only grow at the end, the
+cursor keeps how many were read and the next sync reads on from a little
+before there. Removed tags are not noticed (the API has no change feed for
+them). The API allows 5 requests/s per account and its 429 carries
+``Retry-After`` (https://developers.activecampaign.com/reference/rate-limits);
+we keep to 4/s.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from ...core.timeutil import now_ts, shift
+from ...core.timeutil import now_ts, parse_ts, shift
 from ..context import SyncContext
 from ..http import RateLimit
 from ..records import email_of, iso_ts
@@ -27,8 +37,9 @@ TAG_OVERLAP = PAGE
 
 
 def sync(ctx: SyncContext) -> None:
+    # A 403 is how ActiveCampaign refuses a wrong token (forbidden=None words it as a rejected key).
     client = ctx.client("", headers={"Api-Token": ctx.secret, "Accept": "application/json"}, rate=RATE,
-                        auth_words="the API token")
+                        auth_words="the API token", window=1.0, forbidden=lambda response: None)
     _contacts(ctx, client)
     _contact_tags(ctx, client, _tag_names(ctx, client))
 
@@ -42,17 +53,21 @@ def _contacts(ctx: SyncContext, client) -> None:
         ctx.check()
         params = {"limit": PAGE, "offset": offset}
         if since:
-            params["filters[updated_after]"] = since
+            params["filters[updated_after]"] = local_time(since, ctx.cursor.get("utc_offset_minutes"))
         body = client.get_json("/api/3/contacts", params=params)
+        found = [c for c in body.get("contacts") or [] if c.get("id") is not None]
         people = [
             Person(f"ac:{c['id']}", email_of(c.get("email")), c.get("firstName") or None, c.get("lastName") or None,
                    iso_ts(c.get("cdate")), iso_ts(c.get("udate")))
-            for c in body.get("contacts") or [] if c.get("id") is not None
+            for c in found
         ]
+        zone = next((z for z in map(_offset_minutes, (c.get("udate") for c in found)) if z is not None), None)
         offset += len(people)
         total = int((body.get("meta") or {}).get("total") or 0)
         more = bool(people) and offset < total
         cursor = {k: v for k, v in ctx.cursor.items() if k != "run"}
+        if zone is not None:
+            cursor["utc_offset_minutes"] = zone
         if more:
             cursor["run"] = {"started": started, "since": since, "offset": offset}
         else:
@@ -61,6 +76,22 @@ def _contacts(ctx: SyncContext, client) -> None:
         ctx.count("contacts", 0.8 * offset / total if total else 0.8, contacts=len(people))
         if not more:
             return
+
+
+def local_time(ts: str, offset_minutes: int | None) -> str:
+    """A stored UTC time as the account's wall-clock time with its offset, e.g. 2026-01-31T07:00:00-05:00."""
+    zone = timezone(timedelta(minutes=offset_minutes or 0))
+    return parse_ts(ts).astimezone(zone).replace(microsecond=0).isoformat()
+
+
+def _offset_minutes(value) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        offset = datetime.fromisoformat(value.strip().replace("Z", "+00:00")).utcoffset()
+    except ValueError:
+        return None
+    return None if offset is None else int(offset.total_seconds() // 60)
 
 
 def _tag_names(ctx: SyncContext, client) -> dict[str, str]:
@@ -79,7 +110,7 @@ def _contact_tags(ctx: SyncContext, client, names: dict[str, str]) -> None:
     offset = max(0, int(ctx.cursor.get("tags_read", 0)) - TAG_OVERLAP)
     while True:
         ctx.check()
-        body = client.get_json("/api/3/contactTags", params={"limit": PAGE, "offset": offset})
+        body = client.get_json("/api/3/contactTags", params={"limit": PAGE, "offset": offset, "orders[id]": "ASC"})
         page = body.get("contactTags") or []
         rows = [(f"ac:{t['contact']}", names.get(str(t.get("tag"))), iso_ts(t.get("cdate")))
                 for t in page if t.get("contact") is not None]

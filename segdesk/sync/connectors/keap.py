@@ -1,15 +1,21 @@
 """Keap (REST v1): contacts with their tags, and orders.
 
-``/contacts`` and ``/orders`` page with ``limit``/``offset`` and take
-``since`` (changed since) with ``order``. The cursor keeps the start of the
-last complete run minus a margin as the next ``since``, and inside a run the
-stage and offset. Tag ids on contacts (``optional_properties=tag_ids``) are
-named through ``/tags``. An order is money received (``total_paid``) in the
-source's currency (Keap's v1 orders carry none; ``--currency``, default usd);
-its ``refund_total`` is one refund row, replaced when it changes. Keap's v1
-order has no processor transaction id, so sync/reconcile.py matches it to the
-Stripe or PayPal charge of the same purchase. Keap allows about 25
-requests/s; we keep to 20.
+Auth and each credential kind's limits: keap_auth.py (API keys in
+``X-Keap-API-Key``, OAuth tokens as Bearer, OAuth grants refreshed before they
+expire). The limits are held client-side, and a 429 waits out the minute.
+
+``/contacts`` pages with ``limit``/``offset`` and takes ``since`` (changed
+since). ``/orders``' ``since`` reads the ORDER date, so a refund recorded
+today on an old order is not "since" anything: orders are instead listed with
+``order=update_date`` (newest change first) and read until they are older
+than the last run. The cursor keeps the start of the last complete run minus a
+margin as that threshold, and inside a run the stage and offset. Tag ids on
+contacts (``optional_properties=tag_ids``) are named through ``/tags``. An
+order is money received (``total_paid``) in the source's currency (Keap's v1
+orders carry none; ``--currency``, default usd); its ``refund_total`` is one
+refund row, replaced when it changes. Keap's v1 order has no processor
+transaction id, so sync/reconcile.py matches it to the Stripe or PayPal charge
+of the same purchase.
 """
 
 from __future__ import annotations
@@ -17,44 +23,50 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ...core.money import MoneyError, to_minor
-from ...core.timeutil import now_ts, shift
+from ...core.timeutil import now_ts, parse_ts, shift
 from ..context import SyncContext
-from ..http import ApiError, RateLimit
+from ..http import ApiError
 from ..records import email_of, iso_ts, orders, refunds
 from .crm import Person, store_people, store_tags
+from .keap_auth import credential, limits
 
 API = "https://api.infusionsoft.com/crm/rest/v1"
 PAGE = 1000
-RATE = RateLimit(20, 1.0)
+WINDOW = 60.0
 SKEW = timedelta(minutes=10)
 
 
 def sync(ctx: SyncContext) -> None:
-    client = ctx.client(API, headers={"Authorization": f"Bearer {ctx.secret}", "Accept": "application/json"},
-                        rate=RATE, auth_words="the access token")
+    auth, words = credential(ctx)
+    client = ctx.client(API, headers={**auth, "Accept": "application/json"}, rate=limits(ctx.secret.strip()),
+                        window=WINDOW, auth_words=words)
     run = ctx.cursor.get("run") or {}
     ctx.cursor["run"] = {"started": now_ts(), "since": ctx.cursor.get("since"), "stage": "contacts",
                          "offset": 0, **run}
     names = _tag_names(ctx, client)
+    since = ctx.cursor["run"]["since"]
     if ctx.cursor["run"]["stage"] == "contacts":
         _paged(ctx, client, "/contacts", "contacts", "orders",
-               {"optional_properties": "tag_ids,email_addresses", "order": "id"},
+               {"optional_properties": "tag_ids,email_addresses", "order": "id", **({"since": since} if since else {})},
                lambda conn, page: _store_contacts(ctx, conn, page, names))
-    _paged(ctx, client, "/orders", "orders", None, {"order": "id"}, lambda conn, page: _store_orders(ctx, conn, page))
+    _paged(ctx, client, "/orders", "orders", None, {"order": "update_date"},
+           lambda conn, page: _store_orders(ctx, conn, page), older=since)
 
 
-def _paged(ctx: SyncContext, client, path: str, key: str, next_stage: str | None, params: dict, handle) -> None:
+def _paged(ctx: SyncContext, client, path: str, key: str, next_stage: str | None, params: dict, handle,
+           older: str | None = None) -> None:
+    """Page a list; with ``older`` (a newest-change-first list) stop at the first record changed before it."""
     run = ctx.cursor["run"]
     offset = int(run.get("offset", 0))
-    since = run.get("since")
     while True:
         ctx.check()
-        query = {**params, "limit": PAGE, "offset": offset, **({"since": since} if since else {})}
-        body = client.get_json(path, params=query)
+        body = client.get_json(path, params={**params, "limit": PAGE, "offset": offset})
         page = body.get(key) or []
         offset += len(page)
         count = body.get("count")
         more = bool(page) and (offset < int(count) if isinstance(count, int) else len(page) >= PAGE)
+        if older and any(_changed(o) and parse_ts(_changed(o)) < parse_ts(older) for o in page):
+            more = False
         if more:
             cursor = {**ctx.cursor, "run": {**run, "offset": offset}}
         elif next_stage:
@@ -65,6 +77,10 @@ def _paged(ctx: SyncContext, client, path: str, key: str, next_stage: str | None
         ctx.count(key, None if more else (0.5 if next_stage else 1.0), **{key: len(page)})
         if not more:
             return
+
+
+def _changed(order: dict) -> str | None:
+    return iso_ts(order.get("modification_date") or order.get("update_date"))
 
 
 def _tag_names(ctx: SyncContext, client) -> dict[int, str]:

@@ -1,10 +1,22 @@
-"""Kit (ConvertKit API v4): subscribers incremental on ``updated_after``, tags on ``tagged_after``.
+"""Kit (ConvertKit API v4): subscribers incremental on ``updated_after``, tag memberships read whole.
 
-Both lists use cursor paging (``after`` = the previous page's
-``pagination.end_cursor`` while ``has_next_page``). The sync cursor keeps,
-for the next run, the start time of the last complete run minus a margin,
-and inside a run the page cursor so a resumed run continues. Kit allows 120
-requests per rolling minute per API key; we keep to 100.
+Auth is the API key in ``X-Kit-Api-Key``
+(https://developers.kit.com/api-reference/authentication). Lists use cursor
+paging (``after`` = the previous page's ``pagination.end_cursor`` while
+``has_next_page``; ``per_page`` at most 1000), the tag list included. The sync
+cursor keeps, for the next run, the start time of the last complete run minus
+a margin, and inside a run the subscriber page cursor so a resumed run
+continues.
+
+Each tag's subscribers are read to the end every sync, because Kit has no
+feed of removed tags: after a tag's last page, its rows for subscribers no
+longer on it are deleted in the same transaction. A run resumed inside a tag
+reads that tag again from its first page, so the set it compares against is
+whole.
+
+An API key may send 120 requests per 60 s; over that Kit answers a plain-text
+429 without ``Retry-After`` (https://developers.kit.com/api-reference/rate-limits),
+so we keep to 100 per minute and a 429 waits the full 60 s window.
 """
 
 from __future__ import annotations
@@ -14,39 +26,32 @@ from datetime import timedelta
 from ...core.timeutil import now_ts, shift
 from ..context import SyncContext
 from ..http import RateLimit
-from ..records import email_of, iso_ts
+from ..records import drop_tags, email_of, iso_ts
 from .crm import Person, store_people, store_tags
 
 API = "https://api.kit.com"
 PAGE = 1000
 RATE = RateLimit(100, 60.0)
+WINDOW = 60.0
 SKEW = timedelta(minutes=10)
 
 
-def _paged(ctx: SyncContext, client, path: str, params: dict, stage: str, handle) -> None:
-    """Walk a cursor-paged list; each page commits with the run's position (the last marks the stage done)."""
-    run = ctx.cursor["run"]
-    after = run.get("after") if run.get("stage") == stage else None
+def _pages(ctx: SyncContext, client, path: str, params: dict, key: str, after: str | None = None):
+    """Yield (page, next cursor or None) until the list ends."""
     while True:
         ctx.check()
         body = client.get_json(path, params={**params, "per_page": PAGE, **({"after": after} if after else {})})
-        page = body.get("subscribers") or []
+        page = body.get(key) or []
         paging = body.get("pagination") or {}
-        more = bool(paging.get("has_next_page")) and bool(page)
-        after = paging.get("end_cursor") if more else None
-        run = dict(ctx.cursor["run"])
-        if more:
-            run.update(stage=stage, after=after)
-        else:
-            run.update(stage=None, after=None, done=[*run.get("done", []), stage])
-        ctx.commit({**ctx.cursor, "run": run}, lambda conn: handle(conn, page))
-        ctx.count(stage, None, subscribers=len(page))
-        if not more:
+        after = paging.get("end_cursor") if paging.get("has_next_page") and page else None
+        yield page, after
+        if after is None:
             return
 
 
 def sync(ctx: SyncContext) -> None:
-    client = ctx.client(API, headers={"X-Kit-Api-Key": ctx.secret, "Accept": "application/json"}, rate=RATE)
+    client = ctx.client(API, headers={"X-Kit-Api-Key": ctx.secret, "Accept": "application/json"}, rate=RATE,
+                        window=WINDOW)
     run = ctx.cursor.get("run") or {}
     since = run.get("since", ctx.cursor.get("updated_after"))
     ctx.cursor["run"] = {"started": now_ts(), "since": since, "done": [], **run}
@@ -59,19 +64,34 @@ def sync(ctx: SyncContext) -> None:
 
     if "subscribers" not in ctx.cursor["run"]["done"]:
         params = {"status": "all", **({"updated_after": since} if since else {})}
-        _paged(ctx, client, "/v4/subscribers", params, "subscribers", people)
-    tags = client.get_json("/v4/tags", params={"per_page": PAGE}).get("tags") or []
+        for page, after in _pages(ctx, client, "/v4/subscribers", params, "subscribers", run.get("after")):
+            state = dict(ctx.cursor["run"], after=after)
+            if after is None:
+                state["done"] = [*state["done"], "subscribers"]
+            ctx.commit({**ctx.cursor, "run": state}, lambda conn, page=page: people(conn, page))
+            ctx.count("subscribers", None, subscribers=len(page))
+    tags = [t for page, _ in _pages(ctx, client, "/v4/tags", {}, "tags") for t in page if t.get("id") is not None]
     for n, tag in enumerate(tags, 1):
-        stage = f"tag:{tag['id']}"
-        if stage in ctx.cursor["run"]["done"]:
-            continue
-
-        def tagged(conn, page, name=tag.get("name")):
-            people(conn, page)
-            store_tags(ctx, conn, [(f"kit:{s['id']}", name, iso_ts(s.get("tagged_at"))) for s in page])
-
-        params = {"status": "all", **({"tagged_after": since} if since else {})}
-        _paged(ctx, client, f"/v4/tags/{tag['id']}/subscribers", params, stage, tagged)
+        if f"tag:{tag['id']}" not in ctx.cursor["run"]["done"]:
+            _tag(ctx, client, tag, people)
         ctx.count(f"tag {tag.get('name')}", 0.5 + 0.5 * n / len(tags))
     ctx.commit({"updated_after": shift(ctx.cursor["run"]["started"], -SKEW)})
     ctx.count("done", 1.0)
+
+
+def _tag(ctx: SyncContext, client, tag: dict, people) -> None:
+    name, on_tag = tag.get("name"), set()
+    for page, after in _pages(ctx, client, f"/v4/tags/{tag['id']}/subscribers", {"status": "all"}, "subscribers"):
+        on_tag.update(f"cid:kit:{s['id']}" for s in page if s.get("id") is not None)
+
+        def write(conn, page=page, last=after is None):
+            people(conn, page)
+            store_tags(ctx, conn, [(f"kit:{s['id']}", name, iso_ts(s.get("tagged_at"))) for s in page])
+            if last:
+                ctx.add_changed(tags=drop_tags(conn, ctx.origin, name, on_tag))
+
+        run = dict(ctx.cursor["run"])
+        if after is None:
+            run["done"] = [*run["done"], f"tag:{tag['id']}"]
+        ctx.commit({**ctx.cursor, "run": run}, write)
+        ctx.count(f"tag {name}", None, tagged=len(page))
