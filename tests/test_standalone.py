@@ -65,3 +65,13 @@ def test_a_copy_in_another_folder_passes_its_tests(tmp_path):
     report = proc.stdout + proc.stderr
     assert proc.returncode == 0, report[-4000:]
     assert re.search(r"\b\d+ passed\b", report) and " failed" not in report and " skipped" not in report, report[-2000:]
+
+
+def test_the_app_loads_the_top_level_resources_folder_from_a_checkout():
+    """Run from the checkout, the app's resources are ``resources/`` itself, not another install's copy."""
+    from segdesk.ui import style
+
+    assert style.RESOURCES == ROOT / "resources"
+    for name in ("style.qss", "com.segdesk.SegDesk.desktop", "com.segdesk.SegDesk.metainfo.xml", "icons/app.svg"):
+        assert (style.RESOURCES / name).is_file(), name
+    assert style.ICONS.as_posix() in style.stylesheet(style.LIGHT)
