@@ -114,10 +114,6 @@ def _from_referrer(ref_host: str, page_host: str) -> Channel:
     return DIRECT_CHANNEL
 
 
-def is_direct(source: str | None) -> bool:
-    return source in (None, DIRECT)
-
-
 def with_email_link(channel: Channel) -> Channel:
     """A page reached from an email link that identified the visitor: medium email unless UTM said otherwise."""
     return Channel("email" if channel.source == DIRECT else channel.source, "email", channel.campaign)
