@@ -75,3 +75,18 @@ def test_the_app_loads_the_top_level_resources_folder_from_a_checkout():
     for name in ("style.qss", "com.segdesk.SegDesk.desktop", "com.segdesk.SegDesk.metainfo.xml", "icons/app.svg"):
         assert (style.RESOURCES / name).is_file(), name
     assert style.ICONS.as_posix() in style.stylesheet(style.LIGHT)
+
+
+def test_references_to_the_specification_name_its_sections():
+    """Comments and docs cite docs/SPEC.md by section; the file and every cited section exist."""
+    spec = (ROOT / "docs" / "SPEC.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^## (\d+)\. ", spec, flags=re.M))
+    cited = set()
+    for path in _tracked_files():
+        if path.suffix not in (".py", ".md", ".sh", ".toml"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert "CONTRACTS" ".md" not in text, f"{path.relative_to(ROOT)} cites a file that is not in the repo"
+        for numbers in re.findall(r"SPEC\.md`? ((?:§\d+(?:, )?)+)", text):
+            cited.update(re.findall(r"§(\d+)", numbers))
+    assert cited and cited <= sections, (cited, sections)

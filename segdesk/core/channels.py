@@ -1,4 +1,4 @@
-"""The channel of a page view, exactly as CONTRACTS.md §4 defines it.
+"""The channel of a page view, exactly as docs/SPEC.md §4 defines it.
 
 Order of precedence: UTM parameters, then a click id, then a referrer from
 another host, then ``(direct) / (none)``.

@@ -1,4 +1,4 @@
-"""Contacts, orders and ad spend from CSV files (CONTRACTS.md §3).
+"""Contacts, orders and ad spend from CSV files (docs/SPEC.md §3).
 
 A file is checked whole before anything is written: a bad row is reported
 with its row number and nothing from that file is imported, so a fix and a

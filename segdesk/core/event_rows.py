@@ -1,4 +1,4 @@
-"""Wire-format events (CONTRACTS.md §1) as ``events`` rows: validation, skew-corrected
+"""Wire-format events (docs/SPEC.md §1) as ``events`` rows: validation, skew-corrected
 times, channels. No database here: worker processes parse with this module alone
 (``parallel_import``), and the journey reads stored events back with it.
 """

@@ -1,4 +1,4 @@
-"""Wire-format events (CONTRACTS.md §1) into the workspace.
+"""Wire-format events (docs/SPEC.md §1) into the workspace.
 
 Events are immutable rows unique by ``messageId``; importing the same event
 twice stores it once. A malformed event is reported with its line number and

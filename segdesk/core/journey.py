@@ -1,4 +1,4 @@
-"""One contact's whole journey across devices, in the shape of CONTRACTS.md §3.
+"""One contact's whole journey across devices, in the shape of docs/SPEC.md §3.
 
 Events are found through the identity tables: each device span credited to
 the contact selects that device's events in the span's time range, so a
@@ -18,7 +18,7 @@ from .timeutil import parse_ts
 from .useragent import device_name
 
 EMAIL_LINK_WINDOW_S = 10
-# Wire types as the journey's kinds (CONTRACTS.md §3).
+# Wire types as the journey's kinds (docs/SPEC.md §3).
 KIND = {"page": "page", "screen": "page", "identify": "identify", "alias": "identify",
         "track": "track", "group": "track"}  # a link identify and its landing page view arrive together
 

@@ -28,7 +28,7 @@ WRITE_KEY_SETTING = "relay.write_key"
 
 
 def snippet(url: str, write_key: str) -> str:
-    """The two lines a marketer pastes into every page (CONTRACTS.md §2)."""
+    """The two lines a marketer pastes into every page (docs/SPEC.md §2)."""
     return SNIPPET.replace("{url}", (url or "https://t.example.com").rstrip("/")).replace(
         "{key}", write_key or "WRITE_KEY")
 

@@ -1,4 +1,4 @@
-"""Sessions and touchpoints (CONTRACTS.md §4), kept up to date incrementally.
+"""Sessions and touchpoints (docs/SPEC.md §4), kept up to date incrementally.
 
 A session is a run of one device's page views with gaps under 30 minutes; a
 page view with a different non-direct channel starts a new one; a session's
