@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 import orjson
 
@@ -150,16 +151,22 @@ def stored_event(raw: bytes | str | None) -> dict:
     return ev if isinstance(ev, dict) else {}
 
 
-def page_fields(ev: dict) -> tuple[str | None, str | None, str | None]:
-    """``(url, referrer, title)`` of a stored event (parsed by :func:`stored_event`).
+class PageFields(NamedTuple):
+    url: str | None
+    referrer: str | None
+    title: str | None
+
+
+def page_fields(ev: dict) -> PageFields:
+    """The page a stored event (parsed by :func:`stored_event`) was sent from.
 
     They are not columns (migration 0006): only one contact's journey or one
     landing page needs them, never a scan.
     """
     props = _dict(ev.get("properties"))
     page = _dict(_dict(ev.get("context")).get("page"))
-    return (_text(page.get("url") or props.get("url")), _text(page.get("referrer") or props.get("referrer")),
-            _text(page.get("title") or props.get("title"), 1024))
+    return PageFields(_text(page.get("url") or props.get("url")), _text(page.get("referrer") or props.get("referrer")),
+                      _text(page.get("title") or props.get("title"), 1024))
 
 
 def carries_identity(rows: list[tuple], offset: int = 0) -> bool:

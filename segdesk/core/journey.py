@@ -138,13 +138,13 @@ def _device_event(row, aid: str, links: list[float], agent: str | None) -> tuple
     context = ev.get("context")
     if isinstance(context, dict) and isinstance(context.get("userAgent"), str):
         agent = context["userAgent"] or agent
-    url, _, title = page_fields(ev)
-    if url:
-        item["url"] = url
+    page = page_fields(ev)
+    if page.url:
+        item["url"] = page.url
     if row["type"] in ("page", "screen"):
         item["channel"] = _page_channel(row, links)
-        if title:
-            item["title"] = title
+        if page.title:
+            item["title"] = page.title
     if row["type"] == "track" and row["name"]:
         item["name"] = row["name"]
     if row["type"] == "identify":
