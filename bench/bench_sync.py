@@ -35,7 +35,7 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 # -- the fake Stripe (server process) ------------------------------------------
 
 def _charge_template() -> bytes:
-    charge = json.loads((Path("/work/shared/fixtures/stripe/charge.json")).read_text())
+    charge = json.loads((REPO / "tests" / "fixtures" / "stripe" / "charge.json").read_text())
     charge.update(id="@ID@", amount=111111, amount_captured=111111, captured=True, created=222222,
                   customer="@CUS@", payment_intent="@PI@", status="succeeded", receipt_email=None)
     charge["billing_details"]["email"] = "@EMAIL@"

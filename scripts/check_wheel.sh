@@ -106,7 +106,7 @@ WHEEL=$(ls "$OUT"/dist/segdesk-*.whl)
 "$PY" - "$WHEEL" <<'EOF'
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
-need = ["segdesk/resources/style.qss", "segdesk/resources/icons/app.svg",
+need = ["segdesk/resources/__init__.py", "segdesk/resources/style.qss", "segdesk/resources/icons/app.svg",
         "segdesk/resources/com.segdesk.SegDesk.desktop", "segdesk/resources/com.segdesk.SegDesk.metainfo.xml",
         "segdesk/collector_relay/static/p.js", "segdesk/cli.py"]
 missing = [n for n in need if n not in names]

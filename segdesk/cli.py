@@ -1,4 +1,4 @@
-"""The command line: ``segdesk [--workspace DIR] COMMAND ...`` (CONTRACTS.md §3).
+"""The command line: ``segdesk [--workspace DIR] COMMAND ...`` (docs/SPEC.md §3).
 
 A thin layer over core and sync. Errors the user can act on print one line
 on stderr and exit 1; wrong usage exits 2 (argparse's own rule).
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if not _can_open_app():
             parser.print_help()
             return 0
-        args.command = "app"  # CONTRACTS.md §3: `segdesk` alone opens the app
+        args.command = "app"  # docs/SPEC.md §3: `segdesk` alone opens the app
         args.run = importlib.import_module("segdesk.commands.app").run
     ws = None
     try:

@@ -8,15 +8,15 @@ Linux server with the system's own ssh, in two steps.
    the buffered events and the keys), a systemd unit, Caddy for HTTPS when a
    domain is given, a restart, and a wait for /healthz.
 
-SEGDESK_DEPLOY_NO_SYSTEMD=1 (tests only) runs the relay with nohup as the SSH
-user instead, in a venv that reuses the server's site-packages.
+``deploy(..., without_systemd=True)`` (tests only: a loopback sshd has no systemd)
+runs the relay with nohup as the SSH user instead, in a venv that reuses the
+server's site-packages. No option or environment variable of the command reaches it.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -135,8 +135,8 @@ def cookie_domain_for(domain: str) -> str | None:
 
 def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | None = None,
            identity: str | None = None, port: int = 8787, prefix: str = "/opt/segdesk-relay",
-           ssh_options: list[str] | None = None, echo=print) -> dict:
-    test_mode = os.environ.get("SEGDESK_DEPLOY_NO_SYSTEMD") == "1"
+           ssh_options: list[str] | None = None, echo=print, without_systemd: bool = False) -> dict:
+    test_mode = without_systemd
     target = parse_target(target_text)
     if domain and not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain):
         raise DeployError(f"--domain must be a host name like t.example.com, not {domain!r}")

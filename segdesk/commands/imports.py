@@ -53,8 +53,8 @@ def _import_events(ws, name: str):
             except OSError as exc:
                 raise WorkspaceError(f"cannot read {name}: {exc.strerror}") from None
     bar.done()
-    for lineno, reason in result.errors:
-        print(f"line {lineno}: {reason}", file=sys.stderr)
+    for reject in result.errors:
+        print(f"line {reject.line}: {reject.reason}", file=sys.stderr)
     if result.rejected > len(result.errors):
         print(f"... and {result.rejected - len(result.errors)} more rejected lines", file=sys.stderr)
     return result.as_dict()
@@ -70,8 +70,8 @@ def run(args, ws) -> int:
         try:
             summary = fn(ws, text).as_dict()
         except csv_import.CsvImportError as exc:
-            for rowno, reason in exc.errors[1:]:
-                print(f"row {rowno}: {reason}", file=sys.stderr)
+            for reject in exc.errors[1:]:
+                print(f"row {reject.line}: {reject.reason}", file=sys.stderr)
             raise WorkspaceError(str(exc)) from None
     refreshed = refresh_after_import(ws)
     summary["identity"] = refreshed.identity.as_dict()

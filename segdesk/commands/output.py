@@ -40,7 +40,7 @@ def print_table(rows: list[dict], columns: list[str]) -> None:
 
 def add_format_flags(parser, csv_too: bool = True) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--json", action="store_true", help="print JSON (the shapes in CONTRACTS.md)")
+    group.add_argument("--json", action="store_true", help="print JSON (the shapes in docs/SPEC.md §3)")
     if csv_too:
         group.add_argument("--csv", action="store_true", help="print CSV")
 

@@ -1,4 +1,4 @@
-"""segdesk report summary | attribution | ltv | roas  (CONTRACTS.md §3; roas is an extension)"""
+"""segdesk report summary | attribution | ltv | roas  (docs/SPEC.md §3; roas is an extension)"""
 
 from __future__ import annotations
 

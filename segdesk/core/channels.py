@@ -1,4 +1,4 @@
-"""The channel of a page view, exactly as CONTRACTS.md §4 defines it.
+"""The channel of a page view, exactly as docs/SPEC.md §4 defines it.
 
 Order of precedence: UTM parameters, then a click id, then a referrer from
 another host, then ``(direct) / (none)``.
@@ -112,10 +112,6 @@ def _from_referrer(ref_host: str, page_host: str) -> Channel:
     if ref_host and ref_host != page_host:
         return Channel(ref_host, classify_host(ref_host))
     return DIRECT_CHANNEL
-
-
-def is_direct(source: str | None) -> bool:
-    return source in (None, DIRECT)
 
 
 def with_email_link(channel: Channel) -> Channel:

@@ -1,4 +1,4 @@
-"""Contacts, orders and ad spend from CSV files (CONTRACTS.md §3).
+"""Contacts, orders and ad spend from CSV files (docs/SPEC.md §3).
 
 A file is checked whole before anything is written: a bad row is reported
 with its row number and nothing from that file is imported, so a fix and a
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .identifiers import clean_key, email_node, normalise_email
 from .money import MoneyError, normalise_currency, to_minor
+from .rejects import Reject
 from .store import Workspace
 from .timeutil import normalise_ts
 
@@ -22,11 +23,11 @@ MAX_ERRORS = 50
 
 
 class CsvImportError(Exception):
-    def __init__(self, errors: list[tuple[int, str]]):
+    def __init__(self, errors: list[Reject]):
         self.errors = errors
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"row {first[0]}: {first[1]}{more}; nothing imported")
+        super().__init__(f"row {first.line}: {first.reason}{more}; nothing imported")
 
 
 @dataclass
@@ -46,7 +47,7 @@ def _rows(text: str, required: tuple[str, ...]):
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
-        raise CsvImportError([(1, f"missing column(s): {', '.join(missing)}")])
+        raise CsvImportError([Reject(1, f"missing column(s): {', '.join(missing)}")])
     reader.fieldnames = header
     for i, row in enumerate(reader, start=2):  # row 1 is the header
         yield i, {k: (v or "").strip() for k, v in row.items() if k}
@@ -60,7 +61,7 @@ def _check(text: str, required: tuple[str, ...], parse):
         try:
             parsed.append(parse(row))
         except (ValueError, MoneyError) as exc:
-            errors.append((rowno, str(exc)))
+            errors.append(Reject(rowno, str(exc)))
             if len(errors) >= MAX_ERRORS:
                 break
     if errors:

@@ -1,4 +1,4 @@
-"""Wire-format events (CONTRACTS.md §1) as ``events`` rows: validation, skew-corrected
+"""Wire-format events (docs/SPEC.md §1) as ``events`` rows: validation, skew-corrected
 times, channels. No database here: worker processes parse with this module alone
 (``parallel_import``), and the journey reads stored events back with it.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import NamedTuple
 
 import orjson
 
@@ -143,16 +144,22 @@ def stored_event(raw: bytes | str | None) -> dict:
     return ev if isinstance(ev, dict) else {}
 
 
-def page_fields(ev: dict) -> tuple[str | None, str | None, str | None]:
-    """``(url, referrer, title)`` of a stored event (parsed by :func:`stored_event`).
+class PageFields(NamedTuple):
+    url: str | None
+    referrer: str | None
+    title: str | None
+
+
+def page_fields(ev: dict) -> PageFields:
+    """The page a stored event (parsed by :func:`stored_event`) was sent from.
 
     They are not columns (migration 0006): only one contact's journey or one
     landing page needs them, never a scan.
     """
     props = _dict(ev.get("properties"))
     page = _dict(_dict(ev.get("context")).get("page"))
-    return (_text(page.get("url") or props.get("url")), _text(page.get("referrer") or props.get("referrer")),
-            _text(page.get("title") or props.get("title"), 1024))
+    return PageFields(_text(page.get("url") or props.get("url")), _text(page.get("referrer") or props.get("referrer")),
+                      _text(page.get("title") or props.get("title"), 1024))
 
 
 def carries_identity(rows: list[tuple], offset: int = 0) -> bool:

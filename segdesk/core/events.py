@@ -1,4 +1,4 @@
-"""Wire-format events (CONTRACTS.md §1) into the workspace.
+"""Wire-format events (docs/SPEC.md §1) into the workspace.
 
 Events are immutable rows unique by ``messageId``; importing the same event
 twice stores it once. A malformed event is reported with its line number and
@@ -22,6 +22,7 @@ from . import parallel_import
 from .event_rows import COLUMNS, EventError, carries_identity, event_row, parse_lines
 from .gcpause import gc_paused
 from .progress import Cancelled, Progress
+from .rejects import Reject
 
 if TYPE_CHECKING:  # parsing processes import this module: keep sqlite-utils out of their start-up
     from .store import Workspace
@@ -48,20 +49,20 @@ class ImportResult:
     imported: int = 0
     duplicates: int = 0
     rejected: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[Reject] = field(default_factory=list)
     first_new_id: int | None = None
 
     def reject(self, lineno: int, reason: str) -> None:
         self.rejected += 1
         if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append((lineno, reason))
+            self.errors.append(Reject(lineno, reason))
 
     def as_dict(self) -> dict:
         return {
             "imported": self.imported,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
-            "errors": [{"line": n, "reason": r} for n, r in self.errors],
+            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
         }
 
 
@@ -91,7 +92,7 @@ SORT_CACHE_KIB = -2000
 @dataclass
 class _Batch:
     rows: list[tuple]
-    rejects: list[tuple[int, str]]
+    rejects: list[Reject]
 
     @property
     def identity(self) -> bool:
@@ -120,16 +121,16 @@ def _device_stats(rows: list[tuple]) -> list[tuple]:
 
 def batches(items, origin: str, batch_size: int) -> Iterator[_Batch]:
     rows: list[tuple] = []
-    rejects: list[tuple[int, str]] = []
+    rejects: list[Reject] = []
     append = rows.append
     for lineno, ev, raw in items:
         if ev.__class__ is EventError:
-            rejects.append((lineno, str(ev)))
+            rejects.append(Reject(lineno, str(ev)))
             continue
         try:
             append(event_row(ev, origin, raw))
         except EventError as exc:
-            rejects.append((lineno, str(exc)))
+            rejects.append(Reject(lineno, str(exc)))
             continue
         if len(rows) >= batch_size:
             yield _Batch(rows, rejects)

@@ -1,4 +1,4 @@
-"""Identity resolution as a pure function of the evidence (CONTRACTS.md §4).
+"""Identity resolution as a pure function of the evidence (docs/SPEC.md §4).
 
 Given what the sources say — identify events, CRM records, payment customers,
 manual merges — :func:`resolve` decides which identifiers are one person and

@@ -1,4 +1,4 @@
-"""One contact's whole journey across devices, in the shape of CONTRACTS.md §3.
+"""One contact's whole journey across devices, in the shape of docs/SPEC.md §3.
 
 Events are found through the identity tables: each device span credited to
 the contact selects that device's events in the span's time range, so a
@@ -8,6 +8,7 @@ backfill or an undo never rewrites an event.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 
 from .channels import Channel, DIRECT, with_email_link
 from .event_rows import page_fields, stored_event
@@ -18,7 +19,7 @@ from .timeutil import parse_ts
 from .useragent import device_name
 
 EMAIL_LINK_WINDOW_S = 10
-# Wire types as the journey's kinds (CONTRACTS.md §3).
+# Wire types as the journey's kinds (docs/SPEC.md §3).
 KIND = {"page": "page", "screen": "page", "identify": "identify", "alias": "identify",
         "track": "track", "group": "track"}  # a link identify and its landing page view arrive together
 
@@ -66,9 +67,19 @@ def _name_device(dev: dict, agent: str | None) -> None:
             dev["name"] = name
 
 
+@contextmanager
+def _named_rows(conn):
+    """Rows read by column name inside the block; the connection's own row factory after it."""
+    before = conn.row_factory
+    conn.row_factory = sqlite3.Row
+    try:
+        yield
+    finally:
+        conn.row_factory = before
+
+
 def journey(conn, email: str) -> dict:
     cid = contact_of_email(conn, email)
-    conn_rf = conn.row_factory
     emails = [r[0] for r in conn.execute(
         "SELECT email FROM contacts WHERE canonical_id = ? ORDER BY id = ? DESC, email", (cid, cid))]
     keys = [r[0] for r in conn.execute(
@@ -80,62 +91,89 @@ def journey(conn, email: str) -> dict:
         (cid,),
     ).fetchall()
 
+    # Appended in this order, then sorted stably by time: ties keep it.
+    with _named_rows(conn):
+        devices, events = _device_events(conn, segments)
+        events += _user_id_events(conn, keys)
+    orders = orders_of_contact(conn, cid)
+    events += _order_events(orders)
+    events += _subscription_events(conn, cid, emails)
+    events += _tag_events(conn, [f"email:{e}" for e in emails] + keys)
+    events.sort(key=lambda e: (e["time"] or "", e["kind"] != "identify"))
+    return {"contact": _contact(conn, cid, emails, keys, orders), "devices": list(devices.values()),
+            "events": events}
+
+
+def _device_events(conn, segments) -> tuple[dict[str, dict], list[dict]]:
+    """Each device credited to the contact, and its events inside the spans credited."""
     devices: dict[str, dict] = {}
     events: list[dict] = []
-    conn.row_factory = sqlite3.Row
-    try:
-        for aid, start, end, linked_by, linked_at, shared in segments:
-            dev = devices.setdefault(aid, {
-                "anonymous_id": aid, "first_seen": None, "last_seen": None,
-                "linked_by": linked_by, "linked_at": linked_at, "shared": bool(shared),
-            })
-            links = _link_times(conn, aid)
-            rows = conn.execute(
-                "SELECT id, type, ts, name, raw, ch_source, ch_medium, ch_campaign, method, email "
-                "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
-                (aid, start, end, end),
-            ).fetchall()
-            agent = None  # the latest user agent in the span (a server-side identify carries none)
-            for row in rows:
-                ts = row["ts"]
-                dev["first_seen"] = min(dev["first_seen"] or ts, ts)
-                dev["last_seen"] = max(dev["last_seen"] or ts, ts)
-                item = {"time": ts, "kind": KIND[row["type"]], "anonymous_id": aid}
-                ev = stored_event(row["raw"])
-                context = ev.get("context")
-                if isinstance(context, dict) and isinstance(context.get("userAgent"), str):
-                    agent = context["userAgent"] or agent
-                url, _, title = page_fields(ev)
-                if url:
-                    item["url"] = url
-                if row["type"] in ("page", "screen"):
-                    item["channel"] = _page_channel(row, links)
-                    if title:
-                        item["title"] = title
-                if row["type"] == "track" and row["name"]:
-                    item["name"] = row["name"]
-                if row["type"] == "identify":
-                    item["method"] = row["method"]
-                    if row["email"]:
-                        item["email"] = row["email"]
-                item["backfilled"] = ts < linked_at
-                events.append(item)
-            _name_device(dev, agent)
-        user_ids = [k[5:] for k in keys if k.startswith("user:")]
-        if user_ids:
-            marks = ",".join("?" * len(user_ids))
-            for row in conn.execute(
-                f"SELECT type, ts, name FROM events WHERE anonymous_id IS NULL AND user_id IN ({marks})",
-                user_ids,
-            ):
-                item = {"time": row["ts"], "kind": KIND[row["type"]], "anonymous_id": None}
-                if row["name"]:
-                    item["name"] = row["name"]
-                events.append(item)
-    finally:
-        conn.row_factory = conn_rf
+    for aid, start, end, linked_by, linked_at, shared in segments:
+        dev = devices.setdefault(aid, {
+            "anonymous_id": aid, "first_seen": None, "last_seen": None,
+            "linked_by": linked_by, "linked_at": linked_at, "shared": bool(shared),
+        })
+        links = _link_times(conn, aid)
+        rows = conn.execute(
+            "SELECT id, type, ts, name, raw, ch_source, ch_medium, ch_campaign, method, email "
+            "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
+            (aid, start, end, end),
+        ).fetchall()
+        agent = None  # the latest user agent in the span (a server-side identify carries none)
+        for row in rows:
+            ts = row["ts"]
+            dev["first_seen"] = min(dev["first_seen"] or ts, ts)
+            dev["last_seen"] = max(dev["last_seen"] or ts, ts)
+            item, agent = _device_event(row, aid, links, agent)
+            item["backfilled"] = ts < linked_at
+            events.append(item)
+        _name_device(dev, agent)
+    return devices, events
 
-    orders = orders_of_contact(conn, cid)
+
+def _device_event(row, aid: str, links: list[float], agent: str | None) -> tuple[dict, str | None]:
+    """One stored event as a journey item, and the device's user agent as of it."""
+    item = {"time": row["ts"], "kind": KIND[row["type"]], "anonymous_id": aid}
+    ev = stored_event(row["raw"])
+    context = ev.get("context")
+    if isinstance(context, dict) and isinstance(context.get("userAgent"), str):
+        agent = context["userAgent"] or agent
+    page = page_fields(ev)
+    if page.url:
+        item["url"] = page.url
+    if row["type"] in ("page", "screen"):
+        item["channel"] = _page_channel(row, links)
+        if page.title:
+            item["title"] = page.title
+    if row["type"] == "track" and row["name"]:
+        item["name"] = row["name"]
+    if row["type"] == "identify":
+        item["method"] = row["method"]
+        if row["email"]:
+            item["email"] = row["email"]
+    return item, agent
+
+
+def _user_id_events(conn, keys: list[str]) -> list[dict]:
+    """Events sent with the contact's user id and no device (server-side libraries)."""
+    user_ids = [k[5:] for k in keys if k.startswith("user:")]
+    if not user_ids:
+        return []
+    events = []
+    marks = ",".join("?" * len(user_ids))
+    for row in conn.execute(
+        f"SELECT type, ts, name FROM events WHERE anonymous_id IS NULL AND user_id IN ({marks})",
+        user_ids,
+    ):
+        item = {"time": row["ts"], "kind": KIND[row["type"]], "anonymous_id": None}
+        if row["name"]:
+            item["name"] = row["name"]
+        events.append(item)
+    return events
+
+
+def _order_events(orders: list[dict]) -> list[dict]:
+    events = []
     for o in orders:
         events.append({"time": o["created_at"], "kind": "order", "order_id": o["order_id"],
                        "amount": {o["currency"]: o["amount"]}, "source": o["origin"],
@@ -143,6 +181,12 @@ def journey(conn, email: str) -> dict:
         for r in o["refunds"]:
             events.append({"time": r["created_at"], "kind": "refund", "order_id": o["order_id"],
                            "refund_id": r["refund_id"], "amount": {r["currency"]: r["amount"]}})
+    return events
+
+
+def _subscription_events(conn, cid: int, emails: list[str]) -> list[dict]:
+    """Subscriptions under any of the contact's emails or payment customer ids."""
+    events = []
     marks = ",".join("?" * len(emails))
     for sub_id, status, plan, amount, currency, started, canceled in conn.execute(
         f"SELECT subscription_id, status, plan, amount, currency, started_at, canceled_at FROM subscriptions "
@@ -155,14 +199,16 @@ def journey(conn, email: str) -> dict:
         if canceled:
             item["canceled_at"] = canceled
         events.append(item)
-    nodes = [f"email:{e}" for e in emails] + keys
-    marks = ",".join("?" * len(nodes))
-    for tag, added, origin in conn.execute(
-        f"SELECT tag, added_at, origin FROM tags WHERE identifier IN ({marks}) ORDER BY added_at, tag", nodes
-    ):
-        events.append({"time": added, "kind": "tag", "tag": tag, "source": origin})
-    events.sort(key=lambda e: (e["time"] or "", e["kind"] != "identify"))
+    return events
 
+
+def _tag_events(conn, nodes: list[str]) -> list[dict]:
+    marks = ",".join("?" * len(nodes))
+    return [{"time": added, "kind": "tag", "tag": tag, "source": origin} for tag, added, origin in conn.execute(
+        f"SELECT tag, added_at, origin FROM tags WHERE identifier IN ({marks}) ORDER BY added_at, tag", nodes)]
+
+
+def _contact(conn, cid: int, emails: list[str], keys: list[str], orders: list[dict]) -> dict:
     revenue = _money(orders)
     first_seen = conn.execute("SELECT first_seen FROM contacts WHERE id = ?", (cid,)).fetchone()[0]
     contact = {
@@ -177,4 +223,4 @@ def journey(conn, email: str) -> dict:
     customer_ids = [k[4:] for k in keys if k.startswith("cus:")]
     if customer_ids:
         contact["customer_ids"] = customer_ids
-    return {"contact": contact, "devices": list(devices.values()), "events": events}
+    return contact

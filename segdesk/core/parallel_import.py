@@ -26,6 +26,7 @@ import shutil
 import signal
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,7 +159,7 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
             "identity": identity}
 
 
-def _worker_main(path, schema, origin, before, shard_dir, tasks, results) -> None:
+def _worker_main(path, schema, origin, before, shard_dir, before_chunk, tasks, results) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .gcpause import gc_paused
@@ -166,23 +167,13 @@ def _worker_main(path, schema, origin, before, shard_dir, tasks, results) -> Non
     with gc_paused():
         while (chunk := tasks.get()) is not None:
             try:
-                _fault(chunk)
+                if before_chunk is not None:
+                    before_chunk(chunk)
                 results.put(("done", load_chunk(path, chunk, shard_path(shard_dir, chunk), schema, origin, before)))
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
                 reason = f"a parsing process failed on the lines from byte {chunk.start:,}: {type(exc).__name__}: {exc}"
                 results.put(("error", reason))
                 return
-
-
-def _fault(chunk: Chunk) -> None:
-    """Tests make a worker crash or fail on one chunk: ``SEGDESK_IMPORT_FAULT=crash:3`` or ``error:3``."""
-    fault = os.environ.get("SEGDESK_IMPORT_FAULT", "")
-    kind, _, index = fault.partition(":")
-    if index.isdigit() and int(index) == chunk.index:
-        if kind == "crash":
-            os._exit(3)
-        if kind == "error":
-            raise OSError(28, "No space left on device")
 
 
 # --- in the workspace's process ---------------------------------------------------------
@@ -242,8 +233,12 @@ class FileFill:
     rollback: shards can only be detached outside a transaction.
     """
 
-    def __init__(self, path: str, start: int, end: int, *, origin: str, workers: int):
+    def __init__(self, path: str, start: int, end: int, *, origin: str, workers: int,
+                 before_chunk: Callable[[Chunk], None] | None = None):
         self.path, self.start, self.end, self.origin, self.workers = path, start, end, origin, workers
+        # Runs in the worker before each chunk; a module-level function, as it is pickled to
+        # the spawned process. Tests pass one that fails there.
+        self.before_chunk = before_chunk
         self.shard_dir: str | None = None
         self.attached: list[str] = []
 
@@ -259,7 +254,8 @@ class FileFill:
             shutil.rmtree(stale, ignore_errors=True)
         self.shard_dir = tempfile.mkdtemp(prefix=SHARD_PREFIX, dir=db_dir)
         try:
-            pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir))
+            pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir,
+                                               self.before_chunk))
         except OSError:
             # No processes to be had (no /dev/shm for their queues' locks, a process limit):
             # the same file, read here.

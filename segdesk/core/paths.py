@@ -39,6 +39,3 @@ def database_path(workspace: Path) -> Path:
 def backups_dir(workspace: Path) -> Path:
     return workspace / "backups"
 
-
-def exports_dir(workspace: Path) -> Path:
-    return workspace / "exports"

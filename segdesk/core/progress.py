@@ -43,6 +43,3 @@ class Progress:
         if self._cancel.is_set():
             raise Cancelled("cancelled")
 
-
-def silent() -> Progress:
-    return Progress()

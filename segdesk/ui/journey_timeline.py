@@ -1,8 +1,8 @@
-"""A journey (CONTRACTS.md §3) as timeline entries, and the journey page's reads and writes (no Qt here).
+"""A journey (docs/SPEC.md §3) as timeline entries, and the journey page's reads and writes (no Qt here).
 
 A session is a run of one device's page views with gaps under 30 minutes; a
 page view with a different non-direct channel starts a new one; its channel is
-that of its first page view (CONTRACTS.md §4). Everything else (identify,
+that of its first page view (docs/SPEC.md §4). Everything else (identify,
 purchase, refund, subscription, tag, track) is an entry of its own.
 """
 

@@ -30,7 +30,7 @@ FILTER_REASONS = {"bot_user_agent": "crawler browsers", "bot_request": "crawler 
 
 
 def snippet(url: str, write_key: str) -> str:
-    """The two lines a marketer pastes into every page (CONTRACTS.md §2)."""
+    """The two lines a marketer pastes into every page (docs/SPEC.md §2)."""
     return SNIPPET.replace("{url}", (url or "https://t.example.com").rstrip("/")).replace(
         "{key}", write_key or "WRITE_KEY")
 

@@ -1,4 +1,4 @@
-"""Look and feel: Fusion, a light and a dark palette, segdesk/resources/style.qss, and tinted SVG icons.
+"""Look and feel: Fusion, a light and a dark palette, resources/style.qss, and tinted SVG icons.
 
 The theme follows the system (Qt's colour scheme hint) unless the user picks
 one in Settings; a change of the system scheme while running re-applies it.
@@ -16,10 +16,24 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QP
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
-# Package data, so it ships in the wheel and the PyInstaller bundle as well as
-# in a checkout. Every way SegDesk installs unpacks it to real files, which the
-# style sheet's url() needs, hence a plain Path.
-RESOURCES = Path(str(files("segdesk") / "resources"))
+
+def _resources() -> Path:
+    """The repository's top-level ``resources/``, installed as the package ``segdesk.resources``.
+
+    Wheels and the PyInstaller bundle install the folder as that package (setup.py
+    maps it, build.spec collects it). Run from a source checkout, the folder beside
+    ``segdesk/`` is the one: an editable install elsewhere on the machine must not
+    hand out its own copy. Every way SegDesk runs has real files there, which the
+    style sheet's url() needs, hence a plain Path.
+    """
+    package = Path(str(files("segdesk")))
+    checkout = package.parent / "resources"
+    if (package.parent / "pyproject.toml").is_file() and (checkout / "__init__.py").is_file():
+        return checkout
+    return Path(str(files("segdesk.resources")))
+
+
+RESOURCES = _resources()
 ICONS = RESOURCES / "icons"
 THEMES = ("system", "light", "dark")
 

@@ -13,19 +13,18 @@ reason. Widgets are only ever touched from those signals.
 
 from __future__ import annotations
 
-import gc
 import sqlite3
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from ..core.gcpause import gc_paused
 from ..core.progress import Cancelled, Progress
 from ..core.store import Workspace, WorkspaceError, open_workspace
 from . import qtfix  # noqa: F401  (before the first emit: PySide6's emit reference bug)
@@ -37,33 +36,6 @@ def one_line(exc: BaseException) -> str:
     """The reason a user reads: the exception's first line, never a traceback."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-_gc_pauses = 0
-_gc_lock = threading.Lock()
-
-
-@contextmanager
-def gc_paused():
-    """No cyclic garbage collection while a big write runs.
-
-    A sync's identity stitch allocates millions of objects; each automatic
-    full collection then walks them all while holding the GIL, which froze the
-    GUI thread for up to a second at 1M events. Reference counting still frees
-    almost everything; the cycle collector resumes when the write ends.
-    """
-    global _gc_pauses
-    with _gc_lock:
-        _gc_pauses += 1
-        was_enabled = gc.isenabled()
-        gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and was_enabled:
-                gc.enable()
 
 
 class Job(QObject):

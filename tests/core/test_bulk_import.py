@@ -8,6 +8,7 @@ workspace as it was when it fails. "bulk" reads the file in this process;
 
 from __future__ import annotations
 
+import functools
 import json
 
 import orjson
@@ -19,6 +20,8 @@ from segdesk.core.events import import_events_file, import_parsed
 from segdesk.core.progress import Cancelled, Progress
 from segdesk.core.stitch import stitch
 from segdesk.core.store import WorkspaceError, open_workspace
+
+from . import import_faults
 
 EVENT_COLUMNS = ", ".join(event_rows.COLUMNS)
 
@@ -164,16 +167,22 @@ def test_cancelled_parallel_load_keeps_the_chunks_it_appended(tmp_path, monkeypa
         assert not list((tmp_path / "ws").glob(".import-*")), "shards are deleted"
 
 
+def _workers_fail_with(monkeypatch, fault) -> None:
+    """The import's worker processes run ``fault(chunk)`` before parsing each chunk."""
+    monkeypatch.setattr(parallel_import, "FileFill", functools.partial(parallel_import.FileFill, before_chunk=fault))
+
+
 @pytest.mark.parametrize("fault, message", [
-    ("crash:2", "a parsing process stopped unexpectedly (exit code 3)"),
-    ("error:5", "No space left on device"),
+    (import_faults.crash_on_chunk_2, "a parsing process stopped unexpectedly (exit code 3)"),
+    (import_faults.disk_full_on_chunk_5, "No space left on device"),
 ])
 def test_failed_parallel_load_leaves_the_workspace_as_it_was(tmp_path, monkeypatch, fault, message):
     lines = _lines()
+    real_fill = parallel_import.FileFill
     with open_workspace(tmp_path / "ws") as ws:
         _import(ws, _write(tmp_path / "a.jsonl", lines[:100]), mode="batched", monkeypatch=monkeypatch)
         before = _snapshot(ws)
-        monkeypatch.setenv("SEGDESK_IMPORT_FAULT", fault)  # read by the worker processes
+        _workers_fail_with(monkeypatch, fault)
         with pytest.raises(WorkspaceError, match="the import stopped and stored nothing") as err:
             _import(ws, _write(tmp_path / "b.jsonl", lines), mode="parallel", monkeypatch=monkeypatch)
         assert message in str(err.value) and "\n" not in str(err.value)
@@ -182,7 +191,7 @@ def test_failed_parallel_load_leaves_the_workspace_as_it_was(tmp_path, monkeypat
         assert ws.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert not list((tmp_path / "ws").glob(".import-*")), "shards are deleted"
         # Nothing half-done: the same import, healthy this time, stores everything once.
-        monkeypatch.delenv("SEGDESK_IMPORT_FAULT")
+        monkeypatch.setattr(parallel_import, "FileFill", real_fill)
         again = _import(ws, tmp_path / "b.jsonl", mode="parallel", monkeypatch=monkeypatch)
         assert (again.imported, again.duplicates) == (len(lines) - 100, 100)
 

@@ -1,4 +1,4 @@
-"""CONTRACTS.md §4 "Channel of a page view", one test per rule, through a real import."""
+"""docs/SPEC.md §4 "Channel of a page view", one test per rule, through a real import."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sessions and touchpoints (CONTRACTS.md §4), and their incremental upkeep."""
+"""Sessions and touchpoints (docs/SPEC.md §4), and their incremental upkeep."""
 
 from __future__ import annotations
 

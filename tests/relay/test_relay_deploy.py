@@ -1,9 +1,10 @@
 """`deploy` against a real OpenSSH server started on loopback, with systemd
-replaced by nohup (SEGDESK_DEPLOY_NO_SYSTEMD=1, this test only)."""
+replaced by nohup (``deploy(without_systemd=True)``, injected by the tests only)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from segdesk.collector_relay import deploy as relay_deploy
 from segdesk.collector_relay.__main__ import main
 
 SSHD = "/usr/sbin/sshd"
@@ -98,7 +100,7 @@ def server_prefix(tmp_path):
 
 
 def test_deploy_installs_then_updates_keeping_events(sshd, server_prefix, monkeypatch, capsys):
-    monkeypatch.setenv("SEGDESK_DEPLOY_NO_SYSTEMD", "1")
+    monkeypatch.setattr(relay_deploy, "deploy", functools.partial(relay_deploy.deploy, without_systemd=True))
     port = _free_port()
     deploy = ["deploy", *sshd, "--prefix", str(server_prefix), "--port", str(port)]
 
@@ -129,8 +131,7 @@ def test_deploy_installs_then_updates_keeping_events(sshd, server_prefix, monkey
 
 @pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="this machine runs systemd")
 def test_deploy_says_what_is_missing_and_changes_nothing(sshd, server_prefix, monkeypatch, capsys):
-    # Without the test flag this container lacks systemd, a real requirement.
-    monkeypatch.delenv("SEGDESK_DEPLOY_NO_SYSTEMD", raising=False)
+    # Without the test's nohup this container lacks systemd, a real requirement.
     assert main(["deploy", *sshd, "--prefix", str(server_prefix)]) == 1
     err = capsys.readouterr().err
     assert "systemd" in err and "nothing was changed" in err and err.count("\n") == 1

@@ -21,10 +21,8 @@ from pathlib import Path
 import httpx
 import orjson
 
-# shared/ lies beside the checkout (CI clones elsewhere and copies it there too).
-_CANDIDATES = (Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe",
-               Path("/work/shared/fixtures/stripe"))
-FIXTURES = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[0])
+# Stripe's own example objects (tests/fixtures/stripe/README.md: source and licence).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stripe"
 
 
 class Killed(BaseException):

@@ -1,4 +1,4 @@
-"""Attribution: each order's revenue shared among the contact's touchpoints (CONTRACTS.md §4).
+"""Attribution: each order's revenue shared among the contact's touchpoints (docs/SPEC.md §4).
 
 Touchpoints are the contact's sessions that start in the lookback window
 ``[order time - N days, order time]``. Weights per order sum to 1: first_touch,

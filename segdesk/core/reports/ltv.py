@@ -1,4 +1,4 @@
-"""LTV and cohorts (CONTRACTS.md §3, §4): revenue of contacts grouped by first-touch key, tag or month.
+"""LTV and cohorts (docs/SPEC.md §3, §4): revenue of contacts grouped by first-touch key, tag or month.
 
 Per row: ``contacts``; ``customers`` (contacts with positive revenue in any
 currency); ``revenue`` (net of refunds, per currency); ``value_per_contact``

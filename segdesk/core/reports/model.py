@@ -1,6 +1,6 @@
 """What a report is: data that every front end renders (CLI table/JSON/CSV, the app, the PDF).
 
-Money cells are maps currency -> minor units (CONTRACTS.md §3); averages and
+Money cells are maps currency -> minor units (docs/SPEC.md, conventions); averages and
 fractional credits are floats in minor units rounded to 2 decimals. A series
 is ``{"name", "currency", "points": [(x, y)]}``, one per currency, so charts
 never add currencies.

@@ -1,4 +1,4 @@
-"""Sessions and touchpoints (CONTRACTS.md §4), kept up to date incrementally.
+"""Sessions and touchpoints (docs/SPEC.md §4), kept up to date incrementally.
 
 A session is a run of one device's page views with gaps under 30 minutes; a
 page view with a different non-direct channel starts a new one; a session's
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
 from ..event_rows import page_fields, stored_event
@@ -62,17 +63,30 @@ def _has_utm(conn, event_id: int) -> bool:
     where the email-link rule does not apply."""
     (raw,) = conn.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
     ev = stored_event(raw)
-    if any(k.startswith("utm_") and v.strip() for k, v in query_of(page_fields(ev)[0]).items()):
+    if any(k.startswith("utm_") and v.strip() for k, v in query_of(page_fields(ev).url).items()):
         return True
     campaign = (ev.get("context") or {}).get("campaign")
     return isinstance(campaign, dict) and any(str(v).strip() for v in campaign.values() if v is not None)
 
 
-def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda event_id: False) -> list[tuple]:
+class SessionRow(NamedTuple):
+    """One session as the ``sessions`` table stores it (after its ``anonymous_id``)."""
+
+    start_ts: str
+    last_ts: str
+    first_event_id: int
+    pages: int
+    source: str
+    medium: str
+    campaign: str | None
+    term: str | None
+    content: str | None
+
+
+def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda event_id: False) -> list[SessionRow]:
     """Pure: one device's page views ``(id, ts, source, medium, campaign, term, content)`` in
-    (ts, id) order -> session rows ``(start_ts, last_ts, first_event_id, pages, source, medium,
-    campaign, term, content)``. ``link_times`` are epoch seconds of the device's email-link
-    identifies; ``has_utm(event_id)`` is asked only for page views near one."""
+    (ts, id) order (rows of ``PAGE_SQL``) -> its sessions. ``link_times`` are epoch seconds of
+    the device's email-link identifies; ``has_utm(event_id)`` is asked only for page views near one."""
     out: list[list] = []
     prev_t = None
     current = None
@@ -91,7 +105,7 @@ def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda 
             current[1] = ts
             current[3] += 1
         prev_t = t
-    return [tuple(s) for s in out]
+    return [SessionRow._make(s) for s in out]
 
 
 def _rebuild_device(conn, aid: str, from_ts: str, from_id: int) -> int:

@@ -1,4 +1,4 @@
-"""The relay's pull API (CONTRACTS.md §2): pull pages, store each with its cursor, then ack.
+"""The relay's pull API (docs/SPEC.md §2): pull pages, store each with its cursor, then ack.
 
 ``GET /v1/events?after=<seq>&limit=5000`` gives events in ``seq`` order. A
 page and ``cursor = next`` are committed together; only after that commit
