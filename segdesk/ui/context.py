@@ -4,7 +4,10 @@ A view gets an :class:`AppContext` and never opens the database itself:
 
 - ``ctx.write(fn)`` runs ``fn(workspace, progress)`` on the single writer thread;
 - ``ctx.read(fn)`` runs ``fn(read_connection, progress)`` on a reader thread;
-- both return a :class:`~segdesk.ui.workers.Job` whose signals arrive in the GUI thread;
+- ``ctx.fetch(fn)`` runs ``fn(write, progress)`` on the network thread, where
+  ``write(step)`` runs ``step(workspace)`` on the writer (sync and erase: their
+  waits on the network never hold up the writer);
+- all three return a :class:`~segdesk.ui.workers.Job` whose signals arrive in the GUI thread;
 - ``ctx.reader()`` is a fresh read connection the caller owns (and closes);
 - ``ctx.dataChanged(Changes)`` fires after a sync, import, merge or erase, so each
   view refreshes only what the change touched (Anki's ``OpChanges``);
@@ -15,7 +18,7 @@ A view gets an :class:`AppContext` and never opens the database itself:
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,44 +26,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from ..core import useragent
+from ..core.changes import Changes
 from ..core.money import format_money, to_major
 from ..core.timeutil import parse_ts
-from .workers import DbWriter, Job, ReaderPool
+from .workers import DbWriter, Job, NetworkRunner, ReaderPool
 
 ORG = "SegDesk"
 APP = "SegDesk"
 
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹", "krw": "₩", "cny": "CN¥",
            "cad": "CA$", "aud": "A$", "nzd": "NZ$", "chf": "CHF ", "brl": "R$", "mxn": "MX$"}
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What a finished operation touched; views refresh only the parts that apply to them."""
-
-    contacts: bool = False   # contacts added, renamed, merged, erased
-    events: bool = False     # new page views / identifies / tracks
-    orders: bool = False     # orders, refunds, subscriptions
-    identity: bool = False   # device links, backfill, merges
-    spend: bool = False      # ad spend
-    sources: bool = False    # source configuration or sync state
-    emails: frozenset[str] = field(default_factory=frozenset)  # contacts known to be touched (may be empty)
-
-    @classmethod
-    def everything(cls) -> "Changes":
-        return cls(True, True, True, True, True, True)
-
-    def any(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self) if f.name != "emails")
-
-    def __or__(self, other: "Changes") -> "Changes":
-        kw = {f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self) if f.name != "emails"}
-        return Changes(**kw, emails=self.emails | other.emails)
-
-    @property
-    def reports(self) -> bool:
-        """True when report figures may have moved."""
-        return self.contacts or self.events or self.orders or self.identity or self.spend
 
 
 @dataclass(frozen=True)
@@ -102,6 +77,7 @@ class AppContext(QObject):
         self.workspace = self.writer.workspace  # touch .conn only on the writer thread
         self.workspace_path: Path = self.workspace.path
         self.readers = ReaderPool(self.workspace)
+        self.network = NetworkRunner(self.writer)
         self.display = display or DisplaySettings.load()
         self._closed = False
         # Device names' rules compile once (~0.1 s): after the window is up, not on the first journey.
@@ -119,6 +95,10 @@ class AppContext(QObject):
     def read(self, fn, label: str = "") -> Job:
         """Run ``fn(read_connection, progress)`` on a reader thread."""
         return self.readers.submit(fn, label)
+
+    def fetch(self, fn, label: str = "") -> Job:
+        """Run ``fn(write, progress)`` on the network thread; ``write(step)`` runs ``step(workspace)`` on the writer."""
+        return self.network.submit(fn, label)
 
     def reader(self) -> sqlite3.Connection:
         """A new read connection; the caller closes it."""
@@ -164,6 +144,7 @@ class AppContext(QObject):
             return
         self._closed = True
         self.readers.shutdown()
+        self.network.shutdown()  # before the writer: its last step may still be queued there
         self.writer.shutdown()
 
 

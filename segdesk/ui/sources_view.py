@@ -211,7 +211,8 @@ class SourcesView(QWidget):
             return
         self.test_btn.setEnabled(False)
         self.show_banner(f"Testing {name}…")
-        job = self.ctx.write(lambda ws, p: run_sync(ws, [name], p), f"test {name}")
+        ws = self.ctx.workspace  # its folder only; the database through `write`
+        job = self.ctx.fetch(lambda write, p: run_sync(ws, [name], p, write=write), f"test {name}")
         job.finished.connect(lambda report: self._tested(name, report))
         job.failed.connect(lambda reason: self.show_banner(f"{name}: {reason}", error=True))
 
@@ -223,7 +224,7 @@ class SourcesView(QWidget):
         else:
             counts = ", ".join(f"{v:,} {k}" for k, v in result.counts.items() if v) or "nothing new"
             self.show_banner(f"{name} works: {counts}.")
-        self.ctx.notify(Changes(contacts=True, events=True, orders=True, identity=True, sources=True))
+        self.ctx.notify(report.changes)
 
     def ask_remove(self) -> None:
         name = self.selected_name()
