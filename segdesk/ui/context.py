@@ -4,7 +4,7 @@ A view gets an :class:`AppContext` and never opens the database itself:
 
 - ``ctx.write(fn)`` runs ``fn(workspace, progress)`` on the single writer thread;
 - ``ctx.read(fn)`` runs ``fn(read_connection, progress)`` on a reader thread;
-- ``ctx.fetch(fn)`` runs ``fn(write, progress)`` on the network thread, where
+- ``ctx.fetch(fn)`` runs ``fn(write, progress)`` on a network thread, where
   ``write(step)`` runs ``step(workspace)`` on the writer (sync and erase: their
   waits on the network never hold up the writer);
 - all three return a :class:`~segdesk.ui.workers.Job` whose signals arrive in the GUI thread;
@@ -18,6 +18,7 @@ A view gets an :class:`AppContext` and never opens the database itself:
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
@@ -78,6 +79,7 @@ class AppContext(QObject):
         self.workspace_path: Path = self.workspace.path
         self.readers = ReaderPool(self.workspace)
         self.network = NetworkRunner(self.writer)
+        self._sync_lock = threading.Lock()
         self.display = display or DisplaySettings.load()
         self._closed = False
         # Device names' rules compile once (~0.1 s): after the window is up, not on the first journey.
@@ -97,8 +99,24 @@ class AppContext(QObject):
         return self.readers.submit(fn, label)
 
     def fetch(self, fn, label: str = "") -> Job:
-        """Run ``fn(write, progress)`` on the network thread; ``write(step)`` runs ``step(workspace)`` on the writer."""
+        """Run ``fn(write, progress)`` on a network thread; ``write(step)`` runs ``step(workspace)`` on the writer."""
         return self.network.submit(fn, label)
+
+    def sync(self, names: list[str] | None = None, *, on_source=None, options=None) -> Job:
+        """``run_sync`` (what ``segdesk sync`` runs) on a network thread; one sync at a time.
+
+        Its result is the engine's ``SyncReport``; ``report.changes`` is what to refresh.
+        """
+        ws, lock = self.workspace, self._sync_lock  # ws for its folder (secrets); the database through `write`
+
+        def job(write, progress):
+            from ..sync.engine import run_sync  # httpx and the connectors load on the first sync, not at start
+
+            kwargs = {"options": options} if options is not None else {}
+            with lock:  # two syncs at once would race for the same cursors
+                return run_sync(ws, names, progress, on_source=on_source, write=write, **kwargs)
+
+        return self.fetch(job, "sync")
 
     def reader(self) -> sqlite3.Connection:
         """A new read connection; the caller closes it."""

@@ -2,7 +2,7 @@
 
 Merge, unmerge and erase each ask for confirmation, then call the operation
 the CLI calls too (``core.operations``, ``sync.operations``): merges on the
-writer, the erase on the network thread (its relay calls must not hold up the
+writer, the erase on a network thread (its relay calls must not hold up the
 writer). The result shows in a banner (never a modal error), and the
 operation's own ``changes`` go out through ``ctx.dataChanged``.
 """

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..sync import sources as sync_sources
-from ..sync.engine import run_sync
 from .banner import Banner
 from .context import AppContext, Changes
 
@@ -211,8 +210,7 @@ class SourcesView(QWidget):
             return
         self.test_btn.setEnabled(False)
         self.show_banner(f"Testing {name}…")
-        ws = self.ctx.workspace  # its folder only; the database through `write`
-        job = self.ctx.fetch(lambda write, p: run_sync(ws, [name], p, write=write), f"test {name}")
+        job = self.ctx.sync([name])
         job.finished.connect(lambda report: self._tested(name, report))
         job.failed.connect(lambda reason: self.show_banner(f"{name}: {reason}", error=True))
 

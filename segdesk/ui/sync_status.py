@@ -1,6 +1,6 @@
 """Sync Now, as the status bar shows it: a bar per source, cancel, last sync time, failures with retry.
 
-The sync engine's ``run_sync`` runs on the network thread and hands each page
+The sync engine's ``run_sync`` runs on a network thread and hands each page
 to the one writer (``ctx.fetch``), so a merge queued during a slow sync runs
 between two pages. Its per-source progress callback crosses into the GUI
 thread as a queued signal, throttled, so the event loop stays free however
@@ -100,18 +100,8 @@ class SyncStatus(QWidget):
         self.message.setText("Syncing…")
         self.cancel_btn.show()
         self.cancel_btn.setEnabled(True)
-        options, bridge = self.http_options, self._bridge
-        names = list(names) if names else None
-
-        ws = self.ctx.workspace  # for its folder (secrets); its connection is only touched through `write`
-
-        def job_fn(write, progress):
-            from ..sync.engine import run_sync  # httpx and the connectors load on the first sync, not at start
-
-            kwargs = {"options": options} if options is not None else {}
-            return run_sync(ws, names, progress, on_source=bridge.on_source, write=write, **kwargs)
-
-        self.job = self.ctx.fetch(job_fn, "sync")
+        self.job = self.ctx.sync(list(names) if names else None, on_source=self._bridge.on_source,
+                                 options=self.http_options)
         self.job.finished.connect(self._done)
         self.job.failed.connect(self._failed)
         self.job.cancelled.connect(lambda: self._done(None))

@@ -1,11 +1,11 @@
-"""Work off the GUI thread: one database writer, a small pool of readers, one network thread.
+"""Work off the GUI thread: one database writer, a small pool of readers, network threads.
 
 STYLE.md's "one writer": every write (sync, import, merge, erase, settings)
 runs on :class:`DbWriter`'s single thread, which owns the workspace's writing
 connection. Reads (contact pages, journeys, reports) run on :class:`ReaderPool`,
 whose threads each keep their own WAL read connection, so a long sync never
 blocks a query. Waits on the network (a sync's pages, an erase at the relays)
-run on :class:`NetworkRunner`'s thread, which hands each database step to the
+run on :class:`NetworkRunner`'s threads, which hand each database step to the
 writer (:meth:`DbWriter.run`), so a slow API never holds up a merge queued
 behind it (Anki's network executor beside its collection executor).
 
@@ -211,16 +211,19 @@ class DbWriter(_Runner):
 
 
 class NetworkRunner(_Runner):
-    """One thread for jobs that wait on the network; their database steps go to the writer.
+    """Threads for jobs that wait on the network; their database steps go to the writer.
+
+    Two threads, so an erase at the relays does not wait for a slow sync
+    (syncs take turns among themselves: ``AppContext.sync``).
 
     A job is ``fn(write, progress)`` where ``write(step)`` runs ``step(workspace)``
     on the writer thread and returns its result (see sync/writer.py).
     """
 
-    def __init__(self, writer: DbWriter):
+    def __init__(self, writer: DbWriter, threads: int = 2):
         super().__init__()
         self._writer = writer
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdesk-network")
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="segdesk-network")
 
     def submit(self, fn: Callable[[Callable, Progress], Any], label: str = "") -> Job:
         job = Job(label)
