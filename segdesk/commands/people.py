@@ -101,8 +101,10 @@ def run_unmerge(args, ws) -> int:
 
 def run_erase(args, ws) -> int:
     from ..sync.operations import erase_everywhere
+    from .demo import relay_for_command
 
-    done = erase_everywhere(ws, args.email)
+    with relay_for_command(ws):  # the demo workspace's relay, when the app is not running it
+        done = erase_everywhere(ws, args.email)
     if args.json:
         print_json(done.as_dict())
     else:
