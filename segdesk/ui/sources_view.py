@@ -15,11 +15,8 @@ from ..sync import sources as sync_sources
 from .banner import Banner
 from .context import AppContext, Changes
 
-STATE_SQL = "SELECT source, last_success, last_error FROM sync_state"
-
-
 def load_sources(conn) -> list[dict]:
-    state = {name: (ok, err) for name, ok, err in conn.execute(STATE_SQL)}
+    state = sync_sources.sync_states(conn)
     out = []
     for s in sync_sources.list_sources(conn):
         ok, err = state.get(s.name, (None, None))

@@ -17,13 +17,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QWidget
 
 from ..core.progress import Progress
+from ..sync.sources import sync_overview
 from .banner import restyle
 from .context import AppContext
 
 THROTTLE_S = 0.05
-LAST_SYNC_SQL = "SELECT max(last_success) FROM sync_state"
-ERRORS_SQL = ("SELECT s.name, st.last_error FROM sources s JOIN sync_state st ON st.source = s.name "
-              "WHERE st.last_error IS NOT NULL ORDER BY s.name")
 
 
 class _Bridge(QObject):
@@ -193,8 +191,7 @@ class SyncStatus(QWidget):
 
     def refresh_state(self) -> None:
         """Last sync time and standing failures, from sync_state (read off the GUI thread)."""
-        job = self.ctx.read(lambda conn, _p: (conn.execute(LAST_SYNC_SQL).fetchone()[0],
-                                              conn.execute(ERRORS_SQL).fetchall()), "sync state")
+        job = self.ctx.read(lambda conn, _p: sync_overview(conn), "sync state")
         job.finished.connect(self._show_state)
 
     def _show_state(self, state) -> None:
