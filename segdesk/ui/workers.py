@@ -228,8 +228,14 @@ class NetworkRunner(_Runner):
     def submit(self, fn: Callable[[Callable, Progress], Any], label: str = "") -> Job:
         job = Job(label)
         self._track(job)
-        job.future = self._pool.submit(job._run, fn, self._writer.run)
+        job.future = self._pool.submit(self._run_quietly, job, fn)
         return job
+
+    def _run_quietly(self, job: Job, fn: Callable) -> None:
+        # Parsing a sync's pages allocates as much as writing them: no cyclic
+        # collections meanwhile either (see gc_paused).
+        with gc_paused():
+            job._run(fn, self._writer.run)
 
     def shutdown(self) -> None:
         """Cancel what runs (it stops at its next check) and wait: its last page still goes to the writer."""
