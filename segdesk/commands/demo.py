@@ -6,11 +6,13 @@ The workspace is a ``demo`` folder beside the default workspace unless
 the workspace's relay source) and a small trickle process posts simulated
 visits and sign-ups to it every few seconds, so Sync Now brings something new
 from the first minute. Both stop when the app closes. ``--no-open`` builds the
-workspace and prints where it is.
+workspace and prints where it is; ``segdesk sync`` and ``segdesk erase`` on it
+start the relay for their own duration (:func:`relay_for_command`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -131,17 +134,12 @@ def _secret_or_none(ws: Workspace, source) -> str | None:
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    import httpx
-
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise OSError(f"the demo relay stopped at start (exit status {proc.returncode})")
-        try:
-            httpx.get(f"{url}/healthz", timeout=1.0)  # any answer (401 without the token) means it is up
+        if _answers(url):
             return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.15)
     raise OSError(f"the demo relay did not answer at {url} within {timeout:.0f} s")
 
@@ -157,24 +155,84 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_background(relay: dict, port: int, log_dir: Path) -> list[subprocess.Popen]:
-    """Start the relay and the trickle; returns both processes (relay first)."""
+def _spawn(argv: list[str], log) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", *argv], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def start_relay(relay: dict, port: int, log_dir: Path) -> subprocess.Popen:
+    """The demo relay on ``port``, once it answers."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = open(log_dir / "demo-relay.log", "ab")
-    relay_proc = subprocess.Popen(
-        [sys.executable, "-m", "segdesk.collector_relay", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data", relay["data"]], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    proc = _spawn(["segdesk.collector_relay", "serve", "--host", "127.0.0.1", "--port", str(port),
+                   "--data", relay["data"]], log)
     try:
-        _wait_healthy(relay["url"], relay_proc)
+        _wait_healthy(relay["url"], proc)
     except OSError:
-        stop([relay_proc])
+        stop([proc])
         raise
-    trickle_proc = subprocess.Popen(
-        [sys.executable, "-m", "segdesk.commands.demo", "--trickle", relay["url"], relay["write_key"]],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    return proc
+
+
+def start_background(relay: dict, port: int, log_dir: Path) -> list[subprocess.Popen]:
+    """Start the relay and the trickle; returns both processes (relay first)."""
+    relay_proc = start_relay(relay, port, log_dir)
+    log = open(log_dir / "demo-relay.log", "ab")
+    trickle_proc = _spawn(["segdesk.commands.demo", "--trickle", relay["url"], relay["write_key"]], log)
     return [relay_proc, trickle_proc]
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        httpx.get(f"{url}/healthz", timeout=1.0)  # any answer (401 without the token) means it is up
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def relay_for_command(ws: Workspace) -> Iterator[None]:
+    """While ``segdesk sync`` or ``erase`` works on the demo workspace: its relay answers and its secret opens.
+
+    ``segdesk demo`` runs the relay only while the app is open. A command that
+    talks to it on its own starts it for its duration (on its usual port, or a
+    free one when that is taken), posts one round of simulated visits so a sync
+    has something new, and stops it after. Without a keychain the demo's pull
+    token is in the workspace's secrets file under the demo passphrase, which
+    is supplied here as when the demo was built. Any other workspace: nothing.
+    """
+    from ..collector_relay.config import CONFIG_NAME
+    from ..sync.secrets import PASSPHRASE_ENV
+
+    port = ws.setting(PORT_SETTING)
+    if port is None or not (ws.path / "relay" / CONFIG_NAME).exists():
+        yield
+        return
+    os.environ.setdefault(PASSPHRASE_ENV, DEMO_PASSPHRASE)
+    if _answers(f"http://127.0.0.1:{port}"):  # the app's demo relay is running
+        yield
+        return
+    port = free_port(int(port))
+    relay = configure_relay(ws, port)
+    proc = start_relay(relay, port, ws.path / "logs")
+    try:
+        _post_visits(relay)
+        yield
+    finally:
+        stop([proc])
+
+
+def _post_visits(relay: dict) -> None:
+    import httpx
+
+    batch = trickle_batch(random.Random(), [])
+    try:
+        httpx.post(f"{relay['url']}/v1/batch", json={"batch": batch}, auth=(relay["write_key"], ""), timeout=5.0)
+    except httpx.HTTPError:
+        pass  # a sync with nothing new is still a sync
 
 
 def stop(procs: list[subprocess.Popen]) -> None:

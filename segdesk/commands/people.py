@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..core import people
+from ..core import operations
 from ..core.contacts import list_contacts
 from ..core.journey import journey
 from ..core.money import format_money
@@ -92,25 +92,25 @@ def _report_stitch(args, result, verb: str) -> int:
 
 
 def run_merge(args, ws) -> int:
-    return _report_stitch(args, people.merge(ws, args.email_a, args.email_b), "merged")
+    return _report_stitch(args, operations.merge(ws, args.email_a, args.email_b).identity, "merged")
 
 
 def run_unmerge(args, ws) -> int:
-    return _report_stitch(args, people.unmerge(ws, args.email), "unmerged")
+    return _report_stitch(args, operations.unmerge(ws, args.email).identity, "unmerged")
 
 
 def run_erase(args, ws) -> int:
-    """The workspace first (it is ours and cannot fail half-way), then every relay's buffer."""
-    from ..sync.relay_erase import erase_remote
+    from ..sync.operations import erase_everywhere
+    from .demo import relay_for_command
 
-    result = people.erase(ws, args.email)
-    remote = erase_remote(ws, result.email)
+    with relay_for_command(ws):  # the demo workspace's relay, when the app is not running it
+        done = erase_everywhere(ws, args.email)
     if args.json:
-        print_json({**result.as_dict(), "relays": remote.as_dict()})
+        print_json(done.as_dict())
     else:
-        print(f"erased {result.email}: {result.events} events, {result.orders} orders")
-        for name, count in remote.erased.items():
+        print(f"erased {done.local.email}: {done.local.events} events, {done.local.orders} orders")
+        for name, count in done.relays.erased.items():
             print(f"relay {name}: {count} buffered events erased")
-    for name, reason in remote.failed.items():
+    for name, reason in done.relays.failed.items():
         print(f"segdesk: erased locally, but relay {name} failed: {reason}; run the erase again", file=sys.stderr)
-    return 0 if remote.ok else 1
+    return 0 if done.ok else 1

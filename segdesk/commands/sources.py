@@ -6,7 +6,8 @@ from ..core.orders import source_of_truth
 from ..core.store import WorkspaceError
 from ..core.timeutil import normalise_ts
 from ..sync import secrets
-from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
+from ..sync.sources import (CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source,
+                            sync_states)
 from .output import print_json, print_table
 
 TRUTH_KEY = "orders.source_of_truth"
@@ -96,7 +97,7 @@ def run_add(args, ws) -> int:
 
 
 def run_list(args, ws) -> int:
-    state = {r[0]: r[1:] for r in ws.conn.execute("SELECT source, last_success, last_error FROM sync_state")}
+    state = sync_states(ws.conn)
     rows = []
     for s in list_sources(ws.conn):
         row = s.as_dict()

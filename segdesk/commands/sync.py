@@ -10,6 +10,7 @@ from ..core.progress import Progress
 from ..core.store import WorkspaceError
 from ..sync.engine import run_sync
 from ..sync.sources import list_sources
+from .demo import relay_for_command
 from .output import TerminalProgress
 
 
@@ -56,7 +57,8 @@ def run(args, ws) -> int:
         bars = None
     else:
         bars = on_source = _Bars()
-    report = run_sync(ws, args.names or None, on_source=on_source)
+    with relay_for_command(ws):  # the demo workspace's relay, when the app is not running it
+        report = run_sync(ws, args.names or None, on_source=on_source)
     if bars is not None:
         bars.done()
     if args.json:

@@ -1,10 +1,12 @@
-"""What runs after new data arrives (sync, ``segdesk import``): the stitch, then report upkeep.
+"""The one refresh rule: after new data arrives, the stitch, then report upkeep.
 
-``refresh_after_import`` is the one call the sync engine and the import
-command make: it re-derives identity, brings sessions and touchpoints up to
-date from the events past their high-water mark, and rebuilds the counted-orders
-cache if orders, refunds or identity changed. It returns what changed so
-views refresh only that.
+``refresh_after_import`` is the one call made after every import and every
+sync, whoever runs it (``sync.engine.run_sync`` for ``segdesk sync`` and the
+app's Sync Now alike, ``segdesk import``): it re-derives identity, brings
+sessions and touchpoints up to date from the events past their high-water
+mark, and rebuilds the counted-orders cache if orders, refunds or identity
+changed. Merge, unmerge and erase (``core.operations``) stitch as part of
+the change and then call ``refresh_reports``, its second half.
 """
 
 from __future__ import annotations

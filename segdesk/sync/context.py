@@ -4,6 +4,10 @@ The one rule that makes a sync resumable: :meth:`SyncContext.commit` writes a
 page of data and the cursor that follows it in ONE transaction. A crash or a
 cancel between pages leaves the cursor pointing just after the last page
 stored, so the next run continues there and never stores a page twice.
+
+A connector fetches on its own thread and touches the database only inside
+``commit`` (or ``write`` for a step without a cursor): in the app those run on
+the one writer thread, so a slow vendor never holds up a merge (sync/writer.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ..core.store import Workspace
 from ..core.timeutil import now_ts
 from .http import ApiClient, HttpOptions, RateLimit
 from .sources import Source
+from .writer import Write, direct
 
 CURSOR_SQL = (
     "INSERT INTO sync_state(source, cursor, updated_at) VALUES (?, ?, ?) "
@@ -43,6 +48,11 @@ class SyncContext:
     notes: list[str] = field(default_factory=list)
     pages: int = 0
     clients: list[ApiClient] = field(default_factory=list)
+    write: Write | None = None  # runs fn(ws) where the workspace's connection lives
+
+    def __post_init__(self) -> None:
+        if self.write is None:
+            self.write = direct(self.ws)
 
     @property
     def origin(self) -> str:
@@ -63,13 +73,18 @@ class SyncContext:
             raise Cancelled("cancelled")
 
     def commit(self, cursor: dict, write: Callable | None = None):
-        """Store ``write(conn)``'s rows and the new cursor atomically."""
-        conn = self.ws.conn
-        with conn:
-            # The cursor goes first: it opens the transaction, so writers that
-            # commit through `with conn` themselves (core.events) commit it too.
-            conn.execute(CURSOR_SQL, (self.source.name, orjson.dumps(cursor).decode(), now_ts()))
-            result = write(conn) if write is not None else None
+        """Store ``write(conn)``'s rows and the new cursor atomically (on the writer)."""
+        cursor_json = orjson.dumps(cursor).decode()
+
+        def store(ws: Workspace):
+            conn = ws.conn
+            with conn:
+                # The cursor goes first: it opens the transaction, so writers that
+                # commit through `with conn` themselves (core.events) commit it too.
+                conn.execute(CURSOR_SQL, (self.source.name, cursor_json, now_ts()))
+                return write(conn) if write is not None else None
+
+        result = self.write(store)
         self.cursor = cursor
         self.pages += 1
         return result

@@ -1,11 +1,16 @@
-"""Sync Now: pull every configured source, then stitch identities once.
+"""Sync Now: pull every configured source, then refresh once (stitch, sessions, report caches).
 
 Each source runs as a plain function ``connector.sync(ctx)`` with its own
 progress object (sharing the caller's cancel flag) and its own cursor. A
 source that fails (rejected key, API down after retries, unreadable file)
 records ``last_error`` and the others still run. The returned
 :class:`SyncReport` says, per source, ok or failed with a one-line reason,
-what was fetched, and what actually changed.
+what was fetched, what actually changed, and the :class:`Changes` for views.
+
+``segdesk sync`` and the app's Sync Now both call :func:`run_sync`; the app
+runs it on its network thread and passes ``write`` (sync/writer.py), so every
+database step (cursor, page, stitch) runs on the one writer while the waits for
+the network leave the writer free.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ..core.changes import Changes, changes_of_counts
 from ..core.csv_import import CsvImportError
 from ..core.progress import Cancelled, Progress
-from ..core.stitch import stitch
+from ..core.refresh import RefreshResult, refresh_after_import
 from ..core.store import Workspace, WorkspaceError
 from ..core.timeutil import now_ts
 from .connectors import CONNECTORS
@@ -25,6 +31,7 @@ from .http import ApiError, HttpOptions
 from .reconcile import reconcile_orders
 from .secrets import SecretError
 from .sources import Source, get_source, list_sources, secret_of
+from .writer import Write, direct
 
 EXPECTED = (ApiError, SecretError, CsvImportError, WorkspaceError, OSError)
 
@@ -58,6 +65,16 @@ class SyncReport:
     changed_contacts: set[int] = field(default_factory=set)
     orders_matched: int = 0
     cancelled: bool = False
+    refreshed: RefreshResult | None = None
+
+    @property
+    def changes(self) -> Changes:
+        """What the views should refresh after this sync."""
+        changed: dict[str, int] = {}
+        for s in self.sources:
+            for key, n in s.changed.items():
+                changed[key] = changed.get(key, 0) + n
+        return changes_of_counts(changed, bool(self.changed_contacts), bool(self.identity.get("changed_devices")))
 
     @property
     def ok(self) -> bool:
@@ -89,13 +106,15 @@ def _selected(ws: Workspace, names: Iterable[str] | None) -> list[Source]:
     return [get_source(ws.conn, n) for n in dict.fromkeys(names)]
 
 
-def sync_source(ws: Workspace, source: Source, progress: Progress, options: HttpOptions) -> SourceResult:
+def sync_source(ws: Workspace, source: Source, progress: Progress, options: HttpOptions,
+                write: Write | None = None) -> SourceResult:
     """Run one source; never raises for the source's own failures (only Cancelled and BaseException)."""
+    write = write or direct(ws)
     result = SourceResult(source.name, source.kind, "ok")
     ctx = None
     try:
         ctx = SyncContext(ws, source, secret_of(ws, source), progress, options,
-                          cursor=load_cursor(ws.conn, source.name))
+                          cursor=write(lambda w: load_cursor(w.conn, source.name)), write=write)
         progress.update(f"{source.name}: starting", 0.0)
         CONNECTORS[source.kind].sync(ctx)
         progress.update(f"{source.name}: done", 1.0)
@@ -114,22 +133,24 @@ def sync_source(ws: Workspace, source: Source, progress: Progress, options: Http
             result.requests, result.retries = ctx.requests, ctx.retries
             result.notes.extend(ctx.notes)
     if result.status != "cancelled":
-        _record(ws.conn, source.name, None if result.ok else result.reason)
+        write(lambda w: _record(w.conn, source.name, None if result.ok else result.reason))
     return result
 
 
 def run_sync(ws: Workspace, names: Iterable[str] | None = None, progress: Progress | None = None, *,
              on_source: Callable[[str, Progress], None] | None = None,
-             options: HttpOptions | None = None) -> SyncReport:
-    """Pull the named sources (default: all), match orders across sources, stitch once.
+             options: HttpOptions | None = None, write: Write | None = None) -> SyncReport:
+    """Pull the named sources (default: all), match orders across sources, then refresh once.
 
     ``progress`` gets the overall fraction and cancel flag; ``on_source(name,
     progress)`` gets every update of each source's own progress (per-source
-    bars in the CLI and the app).
+    bars in the CLI and the app). ``write`` runs each database step where the
+    workspace's connection lives (default: here).
     """
     progress = progress or Progress()
     options = options or HttpOptions()
-    selected = _selected(ws, names)
+    write = write or direct(ws)
+    selected = write(lambda w: _selected(w, names))
     report = SyncReport()
     total = max(1, len(selected))
     for i, source in enumerate(selected):
@@ -139,17 +160,18 @@ def run_sync(ws: Workspace, names: Iterable[str] | None = None, progress: Progre
             progress.update(f"{name}: {p.status}", (i + (p.fraction or 0.0)) / total)
 
         source_progress = Progress(on_update=forward, _cancel=progress._cancel)
-        result = sync_source(ws, source, source_progress, options)
+        result = sync_source(ws, source, source_progress, options, write)
         report.sources.append(result)
         if result.status == "cancelled":
             report.cancelled = True
             break
-    report.orders_matched = reconcile_orders(ws.conn)
-    # Everything committed is consistent, so the stitch runs even after a cancel.
+    report.orders_matched = write(lambda w: reconcile_orders(w.conn))
+    # Everything committed is consistent, so the refresh runs even after a cancel
+    # (without the cancel flag: a cancelled sync still leaves stitch and caches current).
     progress.update("Stitching identities", 1.0 if not selected else None)
-    result = stitch(ws)
-    report.identity = result.as_dict()
-    report.changed_contacts = result.changed_contacts
+    report.refreshed = write(refresh_after_import)
+    report.identity = report.refreshed.identity.as_dict()
+    report.changed_contacts = report.refreshed.identity.changed_contacts
     progress.update("Sync finished" if not report.cancelled else "Sync cancelled", 1.0)
     return report
 

@@ -13,6 +13,7 @@ from ..core.store import Workspace, WorkspaceError
 from .http import ApiClient, ApiError, HttpOptions
 from .secrets import SecretError
 from .sources import list_sources, secret_of
+from .writer import Write, direct
 
 
 @dataclass
@@ -28,15 +29,19 @@ class RemoteErase:
         return {"erased": self.erased, "failed": self.failed}
 
 
-def erase_remote(ws: Workspace, email: str, *, options: HttpOptions | None = None) -> RemoteErase:
-    """Ask every relay source to drop the person's buffered events; one relay's failure does not stop the rest."""
+def erase_remote(ws: Workspace, email: str, *, options: HttpOptions | None = None,
+                 write: Write | None = None) -> RemoteErase:
+    """Ask every relay source to drop the person's buffered events; one relay's failure does not stop the rest.
+
+    The list of relays comes through ``write`` (see sync/writer.py); the HTTP
+    calls run on the caller's thread.
+    """
     normal = normalise_email(email)
     if normal is None:
         raise WorkspaceError(f"'{email}' is not an email address")
+    relays = (write or direct(ws))(lambda w: [s for s in list_sources(w.conn) if s.kind == "relay"])
     result = RemoteErase()
-    for source in list_sources(ws.conn):
-        if source.kind != "relay":
-            continue
+    for source in relays:
         try:
             token = secret_of(ws, source)
             with ApiClient(source.vendor, source.config["base_url"], kind="relay", options=options,

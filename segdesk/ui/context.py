@@ -4,7 +4,10 @@ A view gets an :class:`AppContext` and never opens the database itself:
 
 - ``ctx.write(fn)`` runs ``fn(workspace, progress)`` on the single writer thread;
 - ``ctx.read(fn)`` runs ``fn(read_connection, progress)`` on a reader thread;
-- both return a :class:`~segdesk.ui.workers.Job` whose signals arrive in the GUI thread;
+- ``ctx.fetch(fn)`` runs ``fn(write, progress)`` on a network thread, where
+  ``write(step)`` runs ``step(workspace)`` on the writer (sync and erase: their
+  waits on the network never hold up the writer);
+- all three return a :class:`~segdesk.ui.workers.Job` whose signals arrive in the GUI thread;
 - ``ctx.reader()`` is a fresh read connection the caller owns (and closes);
 - ``ctx.dataChanged(Changes)`` fires after a sync, import, merge or erase, so each
   view refreshes only what the change touched (Anki's ``OpChanges``);
@@ -15,7 +18,8 @@ A view gets an :class:`AppContext` and never opens the database itself:
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field, fields
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,44 +27,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from ..core import useragent
+from ..core.changes import Changes
 from ..core.money import format_money, to_major
 from ..core.timeutil import parse_ts
-from .workers import DbWriter, Job, ReaderPool
+from .workers import DbWriter, Job, NetworkRunner, ReaderPool
 
 ORG = "SegDesk"
 APP = "SegDesk"
 
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹", "krw": "₩", "cny": "CN¥",
            "cad": "CA$", "aud": "A$", "nzd": "NZ$", "chf": "CHF ", "brl": "R$", "mxn": "MX$"}
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What a finished operation touched; views refresh only the parts that apply to them."""
-
-    contacts: bool = False   # contacts added, renamed, merged, erased
-    events: bool = False     # new page views / identifies / tracks
-    orders: bool = False     # orders, refunds, subscriptions
-    identity: bool = False   # device links, backfill, merges
-    spend: bool = False      # ad spend
-    sources: bool = False    # source configuration or sync state
-    emails: frozenset[str] = field(default_factory=frozenset)  # contacts known to be touched (may be empty)
-
-    @classmethod
-    def everything(cls) -> "Changes":
-        return cls(True, True, True, True, True, True)
-
-    def any(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self) if f.name != "emails")
-
-    def __or__(self, other: "Changes") -> "Changes":
-        kw = {f.name: getattr(self, f.name) or getattr(other, f.name) for f in fields(self) if f.name != "emails"}
-        return Changes(**kw, emails=self.emails | other.emails)
-
-    @property
-    def reports(self) -> bool:
-        """True when report figures may have moved."""
-        return self.contacts or self.events or self.orders or self.identity or self.spend
 
 
 @dataclass(frozen=True)
@@ -102,6 +78,8 @@ class AppContext(QObject):
         self.workspace = self.writer.workspace  # touch .conn only on the writer thread
         self.workspace_path: Path = self.workspace.path
         self.readers = ReaderPool(self.workspace)
+        self.network = NetworkRunner(self.writer)
+        self._sync_lock = threading.Lock()
         self.display = display or DisplaySettings.load()
         self._closed = False
         # Device names' rules compile once (~0.1 s): after the window is up, not on the first journey.
@@ -119,6 +97,26 @@ class AppContext(QObject):
     def read(self, fn, label: str = "") -> Job:
         """Run ``fn(read_connection, progress)`` on a reader thread."""
         return self.readers.submit(fn, label)
+
+    def fetch(self, fn, label: str = "") -> Job:
+        """Run ``fn(write, progress)`` on a network thread; ``write(step)`` runs ``step(workspace)`` on the writer."""
+        return self.network.submit(fn, label)
+
+    def sync(self, names: list[str] | None = None, *, on_source=None, options=None) -> Job:
+        """``run_sync`` (what ``segdesk sync`` runs) on a network thread; one sync at a time.
+
+        Its result is the engine's ``SyncReport``; ``report.changes`` is what to refresh.
+        """
+        ws, lock = self.workspace, self._sync_lock  # ws for its folder (secrets); the database through `write`
+
+        def job(write, progress):
+            from ..sync.engine import run_sync  # httpx and the connectors load on the first sync, not at start
+
+            kwargs = {"options": options} if options is not None else {}
+            with lock:  # two syncs at once would race for the same cursors
+                return run_sync(ws, names, progress, on_source=on_source, write=write, **kwargs)
+
+        return self.fetch(job, "sync")
 
     def reader(self) -> sqlite3.Connection:
         """A new read connection; the caller closes it."""
@@ -164,6 +162,7 @@ class AppContext(QObject):
             return
         self._closed = True
         self.readers.shutdown()
+        self.network.shutdown()  # before the writer: its last step may still be queued there
         self.writer.shutdown()
 
 

@@ -1,4 +1,4 @@
-"""A journey (docs/SPEC.md §3) as timeline entries, and the journey page's reads and writes (no Qt here).
+"""A journey (docs/SPEC.md §3) as timeline entries, and the journey page's reads (no Qt here).
 
 A session is a run of one device's page views with gaps under 30 minutes; a
 page view with a different non-direct channel starts a new one; its channel is
@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core import people
 from ..core.event_rows import page_fields, stored_event
 from ..core.journey import contact_of_email, journey
-from ..core.refresh import refresh_reports
 from ..core.timeutil import parse_ts
-from ..sync.relay_erase import erase_remote
 
 SESSION_GAP_S = 30 * 60
 METHODS = {"form": "opt-in form", "link": "email link", "manual": "manual (page code)",
@@ -162,21 +159,3 @@ def load_journey(conn, email: str) -> dict:
     data = journey(conn, email)
     data["evidence"] = device_evidence(conn, email)
     return data
-
-
-def with_reports(ws, result):
-    """Bring sessions and counted orders up to date after an identity change; pass the result on."""
-    refresh_reports(ws)
-    return result
-
-
-def erase_everywhere(ws, email: str) -> str:
-    """Erase in the workspace, then at every relay; one line saying what happened."""
-    result = with_reports(ws, people.erase(ws, email))
-    line = f"Erased {result.email}: {result.events} events and {result.orders} orders deleted from this workspace"
-    remote = erase_remote(ws, result.email)
-    for name, n in remote.erased.items():
-        line += f"; relay “{name}”: {n} buffered events erased"
-    for name, reason in remote.failed.items():
-        line += f"; relay “{name}” could not erase ({reason})"
-    return line + "."

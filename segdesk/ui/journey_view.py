@@ -1,8 +1,10 @@
 """One contact's journey: header, devices with the evidence for each link, and the timeline.
 
-Merge, unmerge and erase each ask for confirmation, then run on the writer;
-the result shows in a banner (never a modal error), and ``ctx.dataChanged``
-tells the other views.
+Merge, unmerge and erase each ask for confirmation, then call the operation
+the CLI calls too (``core.operations``, ``sync.operations``): merges on the
+writer, the erase on a network thread (its relay calls must not hold up the
+writer). The result shows in a banner (never a modal error), and the
+operation's own ``changes`` go out through ``ctx.dataChanged``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, Q
                                QSizePolicy, QSplitter,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core import people
+from ..core import operations
 from .banner import Banner
 from .context import AppContext, Changes
-from .journey_timeline import METHODS, Entry, build_timeline, erase_everywhere, load_journey, with_reports
+from .journey_timeline import METHODS, Entry, build_timeline, load_journey
 
 BACKFILLED = "anonymous · backfilled"
 KIND_ICON = {"session": "◷", "identify": "★", "order": "＄", "refund": "↩", "subscription": "⟳", "tag": "#",
@@ -208,9 +210,7 @@ class JourneyView(QWidget):
             "You can undo this with Unmerge.")
         if answer == QMessageBox.StandardButton.Yes:
             email = self.email
-            self._write(lambda ws, _p: with_reports(ws, people.merge(ws, email, other)),
-                        f"Merged {other} with {email}.",
-                        Changes(contacts=True, identity=True, emails=frozenset({email, other})))
+            self._write(lambda ws, _p: operations.merge(ws, email, other), f"Merged {other} with {email}.")
 
     def ask_unmerge(self) -> None:
         emails = (self.data or {}).get("contact", {}).get("emails") or []
@@ -226,9 +226,7 @@ class JourneyView(QWidget):
         answer = QMessageBox.question(self, "Unmerge contacts",
                                       f"Undo the manual merge of {other}? It becomes a separate contact again.")
         if answer == QMessageBox.StandardButton.Yes:
-            self._write(lambda ws, _p: with_reports(ws, people.unmerge(ws, other)),
-                        f"{other} is a separate contact again.",
-                        Changes(contacts=True, identity=True, emails=frozenset(emails)))
+            self._write(lambda ws, _p: operations.unmerge(ws, other), f"{other} is a separate contact again.")
 
     def ask_erase(self) -> None:
         if not self.email:
@@ -241,25 +239,32 @@ class JourneyView(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        job = self.ctx.write(lambda ws, _p: erase_everywhere(ws, email), f"erase {email}")
-        job.finished.connect(lambda msg: self._erased(email, msg))
+        ws = self.ctx.workspace  # its folder (relay secrets); the database only through `write`
+
+        def erase(write, _p):
+            from ..sync.operations import erase_everywhere  # httpx loads on the first erase, not at start
+
+            return erase_everywhere(ws, email, write=write)
+
+        job = self.ctx.fetch(erase, f"erase {email}")
+        job.finished.connect(self._erased)
         job.failed.connect(lambda reason: self.show_banner(reason, error=True))
 
-    def _erased(self, email: str, message: str) -> None:
+    def _erased(self, done) -> None:
         self.email, self.data = None, None
-        self.ctx.notify(Changes(contacts=True, events=True, orders=True, identity=True, emails=frozenset({email})))
-        self.erased.emit(message)
+        self.ctx.notify(done.changes)
+        self.erased.emit(done.summary())
 
-    def _write(self, fn, success: str, changes: Changes) -> None:
+    def _write(self, fn, success: str) -> None:
         for b in (self.merge_btn, self.unmerge_btn, self.erase_btn):
             b.setEnabled(False)
         job = self.ctx.write(fn, success)
 
-        def done(_result):
+        def done(result):
             self.merge_btn.setEnabled(True)
             self.erase_btn.setEnabled(True)
             self.show_banner(success)
-            self.ctx.notify(changes)
+            self.ctx.notify(result.changes)
             if self.email and not self.isVisible():
                 self.show_contact(self.email)
 

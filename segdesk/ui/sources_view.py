@@ -12,15 +12,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..sync import sources as sync_sources
-from ..sync.engine import run_sync
 from .banner import Banner
 from .context import AppContext, Changes
 
-STATE_SQL = "SELECT source, last_success, last_error FROM sync_state"
-
-
 def load_sources(conn) -> list[dict]:
-    state = {name: (ok, err) for name, ok, err in conn.execute(STATE_SQL)}
+    state = sync_sources.sync_states(conn)
     out = []
     for s in sync_sources.list_sources(conn):
         ok, err = state.get(s.name, (None, None))
@@ -211,7 +207,7 @@ class SourcesView(QWidget):
             return
         self.test_btn.setEnabled(False)
         self.show_banner(f"Testing {name}…")
-        job = self.ctx.write(lambda ws, p: run_sync(ws, [name], p), f"test {name}")
+        job = self.ctx.sync([name])
         job.finished.connect(lambda report: self._tested(name, report))
         job.failed.connect(lambda reason: self.show_banner(f"{name}: {reason}", error=True))
 
@@ -223,7 +219,7 @@ class SourcesView(QWidget):
         else:
             counts = ", ".join(f"{v:,} {k}" for k, v in result.counts.items() if v) or "nothing new"
             self.show_banner(f"{name} works: {counts}.")
-        self.ctx.notify(Changes(contacts=True, events=True, orders=True, identity=True, sources=True))
+        self.ctx.notify(report.changes)
 
     def ask_remove(self) -> None:
         name = self.selected_name()

@@ -1,8 +1,11 @@
 """Sync Now, as the status bar shows it: a bar per source, cancel, last sync time, failures with retry.
 
-The sync engine's ``run_sync`` runs on the one writer thread; its per-source
-progress callback crosses into the GUI thread as a queued signal, throttled,
-so the event loop stays free however fast a source pages.
+The sync engine's ``run_sync`` runs on a network thread and hands each page
+to the one writer (``ctx.fetch``), so a merge queued during a slow sync runs
+between two pages. Its per-source progress callback crosses into the GUI
+thread as a queued signal, throttled, so the event loop stays free however
+fast a source pages. The engine itself refreshes stitch, sessions and report
+caches at the end, exactly as ``segdesk sync`` does.
 """
 
 from __future__ import annotations
@@ -14,31 +17,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QWidget
 
 from ..core.progress import Progress
-from ..core.refresh import refresh_reports
+from ..sync.sources import sync_overview
 from .banner import restyle
-from .context import AppContext, Changes
+from .context import AppContext
 
 THROTTLE_S = 0.05
-LAST_SYNC_SQL = "SELECT max(last_success) FROM sync_state"
-ERRORS_SQL = ("SELECT s.name, st.last_error FROM sources s JOIN sync_state st ON st.source = s.name "
-              "WHERE st.last_error IS NOT NULL ORDER BY s.name")
-
-
-def changes_of(report) -> Changes:
-    changed: dict[str, int] = {}
-    for s in report.sources:
-        for key, n in s.changed.items():
-            changed[key] = changed.get(key, 0) + n
-    identity = bool(report.changed_contacts) or bool(report.identity.get("changed_devices"))
-    return Changes(
-        contacts=bool(report.changed_contacts) or bool(changed.get("contacts")),
-        events=bool(changed.get("events")),
-        orders=any(changed.get(k) for k in ("orders", "refunds", "subscriptions")),
-        identity=identity,
-        spend=bool(changed.get("spend")),
-        sources=True,
-    ) | (Changes.everything() if set(changed) - {"events", "contacts", "orders", "refunds", "subscriptions",
-                                                 "spend", "tags", "keys"} else Changes())
 
 
 class _Bridge(QObject):
@@ -115,18 +98,8 @@ class SyncStatus(QWidget):
         self.message.setText("Syncing…")
         self.cancel_btn.show()
         self.cancel_btn.setEnabled(True)
-        options, bridge = self.http_options, self._bridge
-        names = list(names) if names else None
-
-        def job_fn(ws, progress):
-            from ..sync.engine import run_sync  # httpx and the connectors load on the first sync, not at start
-
-            kwargs = {"options": options} if options is not None else {}
-            report = run_sync(ws, names, progress, on_source=bridge.on_source, **kwargs)
-            refresh_reports(ws)  # sessions and counted orders for the dashboard; cheap when nothing changed
-            return report
-
-        self.job = self.ctx.write(job_fn, "sync")
+        self.job = self.ctx.sync(list(names) if names else None, on_source=self._bridge.on_source,
+                                 options=self.http_options)
         self.job.finished.connect(self._done)
         self.job.failed.connect(self._failed)
         self.job.cancelled.connect(lambda: self._done(None))
@@ -192,7 +165,7 @@ class SyncStatus(QWidget):
                 self.message.setText("No sources yet: add one on the Sources page")
             else:
                 self.message.setText(self._summary(report))
-            self.ctx.notify(changes_of(report))
+            self.ctx.notify(report.changes)
         self.refresh_state()
         self.ctx.syncFinished.emit(report)
         self.finished.emit(report)
@@ -218,8 +191,7 @@ class SyncStatus(QWidget):
 
     def refresh_state(self) -> None:
         """Last sync time and standing failures, from sync_state (read off the GUI thread)."""
-        job = self.ctx.read(lambda conn, _p: (conn.execute(LAST_SYNC_SQL).fetchone()[0],
-                                              conn.execute(ERRORS_SQL).fetchall()), "sync state")
+        job = self.ctx.read(lambda conn, _p: sync_overview(conn), "sync state")
         job.finished.connect(self._show_state)
 
     def _show_state(self, state) -> None:

@@ -1,10 +1,13 @@
-"""Work off the GUI thread: one database writer, a small pool of readers.
+"""Work off the GUI thread: one database writer, a small pool of readers, network threads.
 
 STYLE.md's "one writer": every write (sync, import, merge, erase, settings)
 runs on :class:`DbWriter`'s single thread, which owns the workspace's writing
 connection. Reads (contact pages, journeys, reports) run on :class:`ReaderPool`,
 whose threads each keep their own WAL read connection, so a long sync never
-blocks a query.
+blocks a query. Waits on the network (a sync's pages, an erase at the relays)
+run on :class:`NetworkRunner`'s threads, which hand each database step to the
+writer (:meth:`DbWriter.run`), so a slow API never holds up a merge queued
+behind it (Anki's network executor beside its collection executor).
 
 Both hand back a :class:`Job`: a QObject living in the GUI thread whose
 signals arrive there (queued), carrying progress, the result or a one-line
@@ -161,11 +164,56 @@ class DbWriter(_Runner):
         """Run ``fn(workspace)`` on the writer thread and wait for it (short setup calls only)."""
         return self._pool.submit(fn, self.workspace).result(timeout)
 
+    def run(self, fn: Callable[[Workspace], Any]) -> Any:
+        """``write`` for the network thread (sync/writer.py): queue ``fn(workspace)``, wait, return its result.
+
+        Never call it from the writer thread itself (it would wait for itself).
+        """
+        return self._pool.submit(self._call_quietly, fn).result()
+
+    def _call_quietly(self, fn: Callable[[Workspace], Any]) -> Any:
+        with gc_paused():
+            return fn(self.workspace)
+
     def shutdown(self) -> None:
         for job in self.live_jobs():
             job.cancel()
         self._pool.submit(self.workspace.close)
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+class NetworkRunner(_Runner):
+    """Threads for jobs that wait on the network; their database steps go to the writer.
+
+    Two threads, so an erase at the relays does not wait for a slow sync
+    (syncs take turns among themselves: ``AppContext.sync``).
+
+    A job is ``fn(write, progress)`` where ``write(step)`` runs ``step(workspace)``
+    on the writer thread and returns its result (see sync/writer.py).
+    """
+
+    def __init__(self, writer: DbWriter, threads: int = 2):
+        super().__init__()
+        self._writer = writer
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="segdesk-network")
+
+    def submit(self, fn: Callable[[Callable, Progress], Any], label: str = "") -> Job:
+        job = Job(label)
+        self._track(job)
+        job.future = self._pool.submit(self._run_quietly, job, fn)
+        return job
+
+    def _run_quietly(self, job: Job, fn: Callable) -> None:
+        # Parsing a sync's pages allocates as much as writing them: no cyclic
+        # collections meanwhile either (see gc_paused).
+        with gc_paused():
+            job._run(fn, self._writer.run)
+
+    def shutdown(self) -> None:
+        """Cancel what runs (it stops at its next check) and wait: its last page still goes to the writer."""
+        for job in self.live_jobs():
+            job.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ReaderPool(_Runner):

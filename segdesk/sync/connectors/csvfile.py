@@ -35,7 +35,7 @@ def sync(ctx: SyncContext) -> None:
     kind = ctx.source.config["csv_kind"]
     # The importer commits its rows in one transaction of its own; the hash is
     # stored after it, so a crash in between only means one more re-import.
-    result = IMPORTERS[kind](ctx.ws, text, origin=ctx.origin)
+    result = ctx.write(lambda ws: IMPORTERS[kind](ws, text, origin=ctx.origin))
     ctx.commit({"sha256": digest})
     ctx.add_changed(**{kind: result.inserted + result.updated})
     ctx.count(f"{result.rows} rows", 1.0, rows=result.rows, inserted=result.inserted, updated=result.updated)
