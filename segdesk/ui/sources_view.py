@@ -13,22 +13,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 
 from ..sync import sources as sync_sources
 from ..sync.engine import run_sync
+from ..sync.state import SourceState, source_states
 from .banner import Banner
 from .context import AppContext, Changes
-
-STATE_SQL = "SELECT source, last_success, last_error FROM sync_state"
-
-
-def load_sources(conn) -> list[dict]:
-    state = {name: (ok, err) for name, ok, err in conn.execute(STATE_SQL)}
-    out = []
-    for s in sync_sources.list_sources(conn):
-        ok, err = state.get(s.name, (None, None))
-        out.append({"name": s.name, "kind": s.kind, "vendor": s.vendor, "origin": s.origin,
-                    "address": s.config.get("base_url") or s.config.get("path") or "",
-                    "last_success": ok, "last_error": err})
-    return out
-
 
 class AddSourceDialog(QDialog):
     """Kind, name, address and secret of a new connection."""
@@ -120,7 +107,7 @@ class SourcesView(QWidget):
     def __init__(self, ctx: AppContext, parent=None):
         super().__init__(parent)
         self.ctx = ctx
-        self.rows: list[dict] = []
+        self.rows: list[SourceState] = []
         title = QLabel("Sources")
         title.setObjectName("pageTitle")
         sub = QLabel("Where SegDesk pulls from: the relay (your site's visits), payment processors and CRMs.")
@@ -159,20 +146,20 @@ class SourcesView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        job = self.ctx.read(lambda conn, _p: load_sources(conn), "sources")
+        job = self.ctx.read(lambda conn, _p: source_states(conn), "sources")
         job.finished.connect(self._show)
 
-    def _show(self, rows: list[dict]) -> None:
+    def _show(self, rows: list[SourceState]) -> None:
         selected = self.selected_name()
         self.rows = rows
         self.tree.clear()
         for r in rows:
-            item = QTreeWidgetItem([r["name"], r["vendor"], r["address"], self.ctx.time(r["last_success"], empty="—"),
-                                    r["last_error"] or ""])
-            item.setData(0, Qt.ItemDataRole.UserRole, r["name"])
-            item.setToolTip(4, r["last_error"] or "")
+            item = QTreeWidgetItem([r.name, r.vendor, r.address, self.ctx.time(r.last_success, empty="—"),
+                                    r.last_error or ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, r.name)
+            item.setToolTip(4, r.last_error or "")
             self.tree.addTopLevelItem(item)
-            if r["name"] == selected:
+            if r.name == selected:
                 item.setSelected(True)
         if not rows:
             empty = QTreeWidgetItem(["No sources yet — add the relay, a payment processor or a CRM."])

@@ -15,13 +15,11 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolBut
 
 from ..core.progress import Progress
 from ..core.refresh import refresh_reports
+from ..sync import state as sync_state
 from .banner import restyle
 from .context import AppContext, Changes
 
 THROTTLE_S = 0.05
-LAST_SYNC_SQL = "SELECT max(last_success) FROM sync_state"
-ERRORS_SQL = ("SELECT s.name, st.last_error FROM sources s JOIN sync_state st ON st.source = s.name "
-              "WHERE st.last_error IS NOT NULL ORDER BY s.name")
 
 
 def changes_of(report) -> Changes:
@@ -218,8 +216,7 @@ class SyncStatus(QWidget):
 
     def refresh_state(self) -> None:
         """Last sync time and standing failures, from sync_state (read off the GUI thread)."""
-        job = self.ctx.read(lambda conn, _p: (conn.execute(LAST_SYNC_SQL).fetchone()[0],
-                                              conn.execute(ERRORS_SQL).fetchall()), "sync state")
+        job = self.ctx.read(lambda conn, _p: (sync_state.last_sync(conn), sync_state.failures(conn)), "sync state")
         job.finished.connect(self._show_state)
 
     def _show_state(self, state) -> None:
