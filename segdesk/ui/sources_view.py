@@ -107,7 +107,7 @@ class SourcesView(QWidget):
     def __init__(self, ctx: AppContext, parent=None):
         super().__init__(parent)
         self.ctx = ctx
-        self.rows: list[SourceState] = []
+        self.rows: list[dict] = []  # SourceState as dicts, as shown
         title = QLabel("Sources")
         title.setObjectName("pageTitle")
         sub = QLabel("Where SegDesk pulls from: the relay (your site's visits), payment processors and CRMs.")
@@ -149,17 +149,17 @@ class SourcesView(QWidget):
         job = self.ctx.read(lambda conn, _p: source_states(conn), "sources")
         job.finished.connect(self._show)
 
-    def _show(self, rows: list[SourceState]) -> None:
+    def _show(self, states: list[SourceState]) -> None:
         selected = self.selected_name()
-        self.rows = rows
+        self.rows = rows = [s._asdict() for s in states]
         self.tree.clear()
         for r in rows:
-            item = QTreeWidgetItem([r.name, r.vendor, r.address, self.ctx.time(r.last_success, empty="—"),
-                                    r.last_error or ""])
-            item.setData(0, Qt.ItemDataRole.UserRole, r.name)
-            item.setToolTip(4, r.last_error or "")
+            item = QTreeWidgetItem([r["name"], r["vendor"], r["address"], self.ctx.time(r["last_success"], empty="—"),
+                                    r["last_error"] or ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, r["name"])
+            item.setToolTip(4, r["last_error"] or "")
             self.tree.addTopLevelItem(item)
-            if r.name == selected:
+            if r["name"] == selected:
                 item.setSelected(True)
         if not rows:
             empty = QTreeWidgetItem(["No sources yet — add the relay, a payment processor or a CRM."])
