@@ -14,11 +14,11 @@ themselves (never by their text, never by a sum across currencies).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..money import format_money
 from . import build_report
-from .model import FLOAT, INT, MONEY, PERCENT, TEXT, Column
+from .model import FLOAT, INT, MONEY, PERCENT, TEXT, Column, Report
 
 # How a chart draws its series (ui/charts.py picks one from the x values when not told).
 TIME, CATEGORY, NUMBER = "time", "category", "number"
@@ -26,17 +26,8 @@ MAX_LINES = 8  # more lines than colours stop being readable; reports list their
 
 
 @dataclass
-class ReportTable:
-    """The normalised report every renderer reads."""
-
-    name: str
-    title: str
-    parameters: dict
-    columns: list[Column]
-    rows: list[dict]
-    series: list[dict] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+class ReportTable(Report):
+    """The normalised report every renderer reads: a ``Report`` built from a Report or a dict of its shape."""
 
     @classmethod
     def of(cls, report) -> "ReportTable":
