@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..core.money import exponent, format_money
-from ..core.reports.table import CATEGORY, MAX_LINES, NUMBER, TIME
+from ..core.reports.table import CATEGORY, NUMBER, TIME
 from . import qtfix  # noqa: F401  (pyqtgraph's many void calls: PySide6 6.12.0's None leak)
 
 

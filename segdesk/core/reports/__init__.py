@@ -36,7 +36,7 @@ from .data import sessions_behind
 from .drill import drill_down
 from .ltv import ltv
 from .model import KEYS, Column, Range, Report, parse_range
-from .roas import BY as ROAS_BY, has_spend, roas
+from .roas import BY as ROAS_BY, roas
 from .summary import summary
 
 REPORTS = ("summary", "attribution", "ltv", "roas")
