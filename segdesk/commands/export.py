@@ -1,7 +1,8 @@
 """segdesk export pdf OUT.pdf [--report NAME ...]: the PDF the app exports, without a display.
 
-Qt lives in segdesk.ui only; it is imported inside the command so that
-``segdesk --help`` and every other command start without loading it.
+Core builds what the PDF holds (``core/reports/bundle.py``); only the painting
+is Qt's, imported inside the command so that ``segdesk --help`` and every
+other command start without loading it.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ def register(sub, common) -> None:
 
 
 def run_pdf(args, ws) -> int:
-    from ..ui.pdf_export import export_reports
+    from ..core.reports.bundle import report_bundle
+    from ..ui.pdf_export import write_bundle
 
     try:
-        pages = export_reports(ws, args.out, args.report, by=args.by, model=args.model,
+        bundle = report_bundle(ws.conn, args.report, by=args.by, model=args.model,
                                lookback_days=args.lookback_days, since=args.since, until=args.until)
+        pages = write_bundle(args.out, bundle)
     except (OSError, ValueError) as exc:
         print(f"segdesk: {exc}", file=sys.stderr)
         return 1

@@ -6,8 +6,8 @@ from ..core.orders import source_of_truth
 from ..core.store import WorkspaceError
 from ..core.timeutil import normalise_ts
 from ..sync import secrets
-from ..sync.sources import (CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source,
-                            sync_states)
+from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
+from ..sync.state import source_states
 from .output import print_json, print_table
 
 TRUTH_KEY = "orders.source_of_truth"
@@ -97,11 +97,11 @@ def run_add(args, ws) -> int:
 
 
 def run_list(args, ws) -> int:
-    state = sync_states(ws.conn)
+    state = {s.name: s for s in source_states(ws.conn)}
     rows = []
     for s in list_sources(ws.conn):
         row = s.as_dict()
-        row["last_success"], row["last_error"] = state.get(s.name, (None, None))
+        row["last_success"], row["last_error"] = state[s.name].last_success, state[s.name].last_error
         rows.append(row)
     if args.json:
         print_json({"sources": rows, "source_of_truth": source_of_truth(ws.conn)})

@@ -15,19 +15,18 @@ import sqlite3
 import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import parallel_import
 from .event_rows import COLUMNS, EventError, carries_identity, event_row, parse_lines
+from .import_result import ImportResult
 from .gcpause import gc_paused
 from .progress import Cancelled, Progress
 from .rejects import Reject
 
 if TYPE_CHECKING:  # parsing processes import this module: keep sqlite-utils out of their start-up
     from .store import Workspace
-
-MAX_ERRORS_KEPT = 200
 
 _VALUES = f"INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 INSERT_SQL = f"INSERT OR IGNORE {_VALUES}"
@@ -42,28 +41,6 @@ ON CONFLICT(anonymous_id) DO UPDATE SET
     last_seen = max(last_seen, excluded.last_seen),
     events = events + excluded.events
 """
-
-
-@dataclass
-class ImportResult:
-    imported: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    errors: list[Reject] = field(default_factory=list)
-    first_new_id: int | None = None
-
-    def reject(self, lineno: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(Reject(lineno, reason))
-
-    def as_dict(self) -> dict:
-        return {
-            "imported": self.imported,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
-        }
 
 
 def _max_id(conn) -> int:
@@ -399,7 +376,9 @@ def import_events_file(ws: Workspace, fileobj, *, origin: str = "import", progre
     if (path and workers > 1 and expected and expected >= PARALLEL_MIN_EVENTS
             and _bulk_wanted(ws.conn, expected)):
         result = ImportResult()
-        fill = parallel_import.FileFill(path, fileobj.tell(), size, origin=origin, workers=workers)
+        fill = parallel_import.FileFill(path, fileobj.tell(), size, origin=origin, workers=workers,
+                                        read_here=lambda lines: serial_fill(batches(parse_lines(lines), origin,
+                                                                                    BATCH_SIZE), None))
         with gc_paused():
             _bulk_load(ws, fill, result, progress)
         _report(progress, result, "Imported events", 1.0)

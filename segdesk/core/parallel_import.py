@@ -118,7 +118,8 @@ def _lines(path: str, start: int, end: int):
 def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, before: int) -> dict:
     """Parse one chunk into a fresh shard file; what the workspace needs to know about it."""
     # The worker's own imports: the parsing rules live there.
-    from . import event_rows, events
+    from . import event_rows
+    from .import_result import ImportResult
 
     conn = sqlite3.connect(shard, isolation_level=None)
     conn.execute("PRAGMA page_size=65536")  # fewer, fuller pages: cheaper to write and to copy out
@@ -130,7 +131,7 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
     rows = []
     imported = 0
     identity = False
-    kept = events.ImportResult()  # its rejects: counted, the first MAX_ERRORS_KEPT kept
+    kept = ImportResult()  # its rejects: counted, the first MAX_ERRORS_KEPT kept
     # parse_lines and event_row in one loop: this is the hot path of a big import.
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     event_row, EventError = event_rows.event_row, event_rows.EventError
@@ -233,9 +234,11 @@ class FileFill:
     rollback: shards can only be detached outside a transaction.
     """
 
-    def __init__(self, path: str, start: int, end: int, *, origin: str, workers: int,
+    def __init__(self, path: str, start: int, end: int, *, origin: str, workers: int, read_here,
                  before_chunk: Callable[[Chunk], None] | None = None):
         self.path, self.start, self.end, self.origin, self.workers = path, start, end, origin, workers
+        # ``read_here(lines) -> fill``: the serial fill (the importer's own) for when no process starts.
+        self.read_here = read_here
         # Runs in the worker before each chunk; a module-level function, as it is pickled to
         # the spawned process. Tests pass one that fails there.
         self.before_chunk = before_chunk
@@ -288,11 +291,8 @@ class FileFill:
         return identity, None
 
     def _read_here(self, conn, before: int, result, progress: Progress | None, report):
-        from . import event_rows, events
-
-        lines = _lines(self.path, self.start, self.end)
-        batches = events.batches(event_rows.parse_lines(lines), self.origin, events.BATCH_SIZE)
-        return events.serial_fill(batches, None)(conn, before, result, progress, report)
+        fill = self.read_here(_lines(self.path, self.start, self.end))
+        return fill(conn, before, result, progress, report)
 
     def _append(self, conn, chunk: Chunk, info: dict, result) -> bool:
         alias = f"shard{chunk.index}"

@@ -22,6 +22,19 @@ class WorkspaceError(Exception):
     """A problem the user can act on; its message is one readable line."""
 
 
+def read_setting(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    """A workspace setting through any connection (a reader thread's included)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """No contacts, no events and no sources yet: the app shows its first-run page."""
+    return not conn.execute(
+        "SELECT EXISTS(SELECT 1 FROM contacts) OR EXISTS(SELECT 1 FROM events) OR EXISTS(SELECT 1 FROM sources)"
+    ).fetchone()[0]
+
+
 def _tune(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -78,8 +91,7 @@ class Workspace:
         return conn
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
+        return read_setting(self.conn, key, default)
 
     def set_setting(self, key: str, value: str) -> None:
         with self.conn:

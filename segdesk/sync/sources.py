@@ -129,16 +129,3 @@ def secret_of(ws: Workspace, source: Source) -> str | None:
         return None
     return secrets.load_secret(ws.path, source.secret_ref)
 
-
-def sync_states(conn) -> dict[str, tuple[str | None, str | None]]:
-    """Each synced source's ``(last_success, last_error)``: the CLI's list and the app's Sources page."""
-    return {name: (ok, err) for name, ok, err in
-            conn.execute("SELECT source, last_success, last_error FROM sync_state")}
-
-
-def sync_overview(conn) -> tuple[str | None, list[tuple[str, str]]]:
-    """When any source last synced, and the configured sources whose last sync failed (the status bar)."""
-    last = conn.execute("SELECT max(last_success) FROM sync_state").fetchone()[0]
-    failed = conn.execute("SELECT s.name, st.last_error FROM sources s JOIN sync_state st ON st.source = s.name "
-                          "WHERE st.last_error IS NOT NULL ORDER BY s.name").fetchall()
-    return last, [(name, error) for name, error in failed]

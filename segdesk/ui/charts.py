@@ -20,13 +20,12 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..core.money import exponent, format_money
+from ..core.reports.table import CATEGORY, NUMBER, TIME
 from . import qtfix  # noqa: F401  (pyqtgraph's many void calls: PySide6 6.12.0's None leak)
 
 
 # Colour-blind-safe (Okabe-Ito), readable on white and in print.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-TIME, CATEGORY, NUMBER = "time", "category", "number"
-MAX_LINES = 8  # more lines than colours stop being readable; reports list their biggest groups first
 
 
 def _epoch(x) -> float | None:
@@ -238,48 +237,6 @@ class ChartWidget(QWidget):
         self.plot_widget.render(p, QRectF(0, 0, pixel_width, height))
         p.end()
         painter.drawImage(target, image)
-
-
-def chart_series(table, limit: int = 20) -> list[dict]:
-    """What to chart for a report: its own series, else bars of its first money column per currency."""
-    if table.series:
-        # An explicit currency of None (a ratio such as ROAS) stays unscaled; only unlabeled series are guessed.
-        out = [s if "currency" in s else dict(s, currency=_currency_in(s["name"])) for s in table.series]
-        return out[:MAX_LINES]
-    money = next((c for c in table.columns if c.kind == "money"), None)
-    if money is None:
-        return []
-    out = []
-    for cur in table.currencies():
-        rows = [r for r in table.rows if (r.get(money.key) or {}).get(cur)]
-        rows.sort(key=lambda r: -(r[money.key][cur]))
-        points = [(str(r.get("key", "")), r[money.key][cur]) for r in rows[:limit]]
-        out.append({"name": f"{money.label} ({cur.upper()})", "currency": cur, "points": points})
-    return out
-
-
-def chart_title(table) -> str:
-    if table.extra.get("chart"):
-        return str(table.extra["chart"])
-    if table.series and table.name == "ltv":
-        return "Lead value by days after first touch"
-    if table.series:
-        return table.title
-    money = next((c for c in table.columns if c.kind == "money"), None)
-    by = table.parameters.get("by")
-    return f"{money.label} by {str(by).replace('_', ' ')}" if money and by else table.title
-
-
-def chart_x_label(table) -> str:
-    return "days after first touch" if table.name == "ltv" and table.series else ""
-
-
-def _currency_in(name: str) -> str | None:
-    """'usd', 'facebook (usd)' or 'Revenue USD' name their currency; other names do not."""
-    tail = name.strip().rstrip(")").replace("(", " ").split()[-1:] if name else []
-    code = tail[0].lower() if tail else ""
-    return code if len(code) == 3 and code.isalpha() and (code == name.strip().lower() or code.upper() in name
-                                                         or f"({code})" in name) else None
 
 
 def chart_for_pdf(series: list[dict], title: str, *, kind: str | None = None,

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
-from .contacts_query import COLUMNS, ordered_ids, rows_for
+from ..core.contacts import COLUMNS, ordered_ids, rows_for
 from .context import AppContext, Changes
 
 HEADERS = {"email": "Email", "name": "Name", "first_touch": "First touch", "devices": "Devices",

@@ -1,9 +1,8 @@
 """The Dashboard: today's numbers for a date range, two charts and the top campaigns.
 
-:func:`load_dashboard` is a plain function of a read connection (it runs on
-the reader pool, and ``segdesk export pdf`` calls it too); the widget only
-shows its answer. The headline figures are the core summary report's own
-numbers, so the dashboard and ``segdesk report summary`` always agree.
+What it shows is core's (``core/reports/dashboard.py``: three parts, each a
+plain function of a read connection, run at once on the reader pool); the
+widget only paints the answers as they arrive.
 """
 
 from __future__ import annotations
@@ -13,92 +12,12 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from ..core.money import format_money
-from .charts import CATEGORY, ChartWidget, chart_series
+from ..core.reports.bundle import dashboard_sections
+from ..core.reports.dashboard import FIGURES, PARTS, TOP_CAMPAIGNS, figure_text
+from ..core.reports.table import CATEGORY, range_text
+from .charts import ChartWidget
 from .range_picker import RangePicker
-from .report_table_model import (MONEY, ReportTable, ReportTableModel, build_report, fit_columns, make_table_view,
-                                 range_text, when_done)
-
-FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
-           ("lead_value", "Lead value"), ("conversion_rate", "Conversion rate")]
-TOP_CAMPAIGNS = 10
-
-
-def load_figures(conn, since: str | None, until: str | None) -> dict:
-    """The headline figures and revenue per month: the summary report's own numbers."""
-    summary = ReportTable.of(build_report(conn, "summary", since=since, until=until))
-    return {"figures": headline(summary), "summary": summary,
-            "revenue_series": [dict(s, name=(s.get("currency") or s["name"]).upper()) for s in summary.series
-                               if s["points"]]}
-
-
-def load_ltv_curve(conn, since: str | None, until: str | None) -> dict:
-    ltv = ReportTable.of(build_report(conn, "ltv", by="source", since=since, until=until))
-    # Only the curve itself: with no contact old enough for a 30-day point there is nothing to draw
-    # (chart_series would fall back to revenue bars, which is not this chart).
-    return {"ltv_series": chart_series(ltv) if ltv.series else []}
-
-
-def load_top_campaigns(conn, since: str | None, until: str | None) -> dict:
-    campaigns = ReportTable.of(build_report(conn, "ltv", by="campaign", since=since, until=until))
-    money = next((c.key for c in campaigns.columns if c.kind == MONEY), None)
-    currencies = campaigns.currencies()
-    if money:
-        # Top by the largest currency; a campaign's other currencies ride along, never summed in.
-        campaigns.rows.sort(key=lambda r: tuple(-(r.get(money) or {}).get(c, 0) for c in currencies))
-    campaigns.rows = campaigns.rows[:TOP_CAMPAIGNS]
-    campaigns.title = "Top campaigns"
-    return {"campaigns": campaigns}
-
-
-PARTS = (load_figures, load_ltv_curve, load_top_campaigns)
-
-
-def load_dashboard(conn, since: str | None = None, until: str | None = None) -> dict:
-    """Everything the dashboard shows, as data: figures, two chart series and the top campaigns."""
-    data = {"since": since, "until": until}
-    for part in PARTS:
-        data.update(part(conn, since, until))
-    return data
-
-
-def headline(summary: ReportTable) -> dict:
-    """The five headline values from the summary report, whichever of its shapes it has."""
-    values: dict = {}
-    if summary.rows and "metric" in summary.rows[0]:
-        for r in summary.rows:
-            values[r["metric"]] = r.get("value")
-    elif summary.rows:
-        values.update(summary.rows[0])
-    values.update({k: v for k, v in summary.extra.items() if k in dict(FIGURES)})
-    return {key: values.get(key) for key, _ in FIGURES}
-
-
-def figure_text(key: str, value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dict):
-        # One currency per line, the largest amount first; never a sum across currencies.
-        items = sorted(value.items(), key=lambda kv: (-(kv[1] or 0), kv[0]))
-        return "\n".join(format_money(v, c) for c, v in items if v is not None) or "—"
-    if key == "conversion_rate":
-        return f"{value * 100:.1f}%"
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
-
-
-def dashboard_sections(data: dict) -> list:
-    """The dashboard as PDF sections (the 'dashboard bundle')."""
-    from .pdf_export import Section
-
-    figures = [(label, figure_text(key, data["figures"].get(key))) for key, label in FIGURES]
-    charts = []
-    if data["revenue_series"]:
-        charts.append({"title": "Revenue per month", "series": data["revenue_series"], "kind": CATEGORY})
-    if data["ltv_series"]:
-        charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
-    return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
-                    table=data["campaigns"], table_title="Top campaigns (first touch)")]
-
+from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
 class DashboardView(QWidget):
     """Part A embeds this; ``export_pdf_action()`` exports the dashboard bundle."""

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, Q
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..core import operations
+from ..core.timeline import METHODS, Entry, JourneyPage, build_timeline, load_journey
 from .banner import Banner
 from .context import AppContext, Changes
-from .journey_timeline import METHODS, Entry, build_timeline, load_journey
 
 BACKFILLED = "anonymous · backfilled"
 KIND_ICON = {"session": "◷", "identify": "★", "order": "＄", "refund": "↩", "subscription": "⟳", "tag": "#",
@@ -34,7 +34,8 @@ class JourneyView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.email: str | None = None
-        self.data: dict | None = None
+        self.data: dict | None = None           # the journey (core/journey.py's shape)
+        self.evidence: dict[str, list[str]] = {}  # device -> lines saying what tied it to the contact
         self._job = None
         self._build()
         ctx.dataChanged.connect(self._on_changes)
@@ -118,10 +119,10 @@ class JourneyView(QWidget):
         job.finished.connect(lambda data: self._arrived(email, data))
         job.failed.connect(lambda reason: self._failed(email, reason))
 
-    def _arrived(self, email: str, data: dict) -> None:
+    def _arrived(self, email: str, page: JourneyPage) -> None:
         if email != self.email:
             return
-        self.data = data
+        self.data, self.evidence = page.journey, page.evidence
         self._render()
         self.loaded.emit(email)
 
@@ -155,7 +156,7 @@ class JourneyView(QWidget):
 
     def _render_devices(self) -> None:
         self.devices.clear()
-        evidence = self.data.get("evidence", {})
+        evidence = self.evidence
         for d in self.data["devices"]:
             aid = d["anonymous_id"]
             name = aid + ("  (shared)" if d["shared"] else "")

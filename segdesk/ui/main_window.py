@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QSizePolicy,
                                QStackedWidget, QToolBar, QToolButton, QVBoxLayout, QWidget)
 
+from ..core.store import is_empty
 from .context import APP, ORG, AppContext, Changes
 from .style import app_icon, icon
 from .sync_status import SyncStatus
@@ -22,8 +23,6 @@ from .sync_status import SyncStatus
 PAGES = (("dashboard", "Dashboard"), ("contacts", "Contacts"), ("reports", "Reports"),
          ("sources", "Sources"), ("relay", "Relay"))
 SWITCH_INTERVAL_S = 0.001
-EMPTY_SQL = ("SELECT (SELECT count(*) FROM (SELECT 1 FROM contacts LIMIT 1)) + "
-             "(SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)) + (SELECT count(*) FROM sources)")
 
 
 def placeholder(title: str) -> QWidget:
@@ -65,7 +64,7 @@ class DashboardPage(QStackedWidget):
         self.check_empty()
 
     def check_empty(self) -> None:
-        job = self.ctx.read(lambda conn, _p: conn.execute(EMPTY_SQL).fetchone()[0] == 0, "is empty")
+        job = self.ctx.read(lambda conn, _p: is_empty(conn), "is empty")
         job.finished.connect(self._set_empty)
 
     def _set_empty(self, empty: bool) -> None:

@@ -6,62 +6,29 @@ measures every block and breaks pages, the second paints, so each footer can
 say "page n of N" and a table cut by a page break repeats its header row.
 Charts are the app's own pyqtgraph charts painted as vectors.
 
-The app calls :func:`write_pdf`; ``segdesk export pdf`` calls
-:func:`export_reports`, which also makes an offscreen QApplication when the
+What a PDF holds (sections of figures, chart series and tables) is built
+without Qt in ``core/reports/bundle.py``; this module only paints it. The
+app calls :func:`write_pdf`; ``segdesk export pdf`` calls
+:func:`write_bundle`, which also makes an offscreen QApplication when the
 command line has none (no display needed).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
-from .report_table_model import TEXT, ReportTable, format_cell, range_text
+from ..core.reports.bundle import Bundle, Section
+from ..core.reports.model import TEXT
+from ..core.reports.table import ReportTable, format_cell
 
 DPI = 300
 MARGIN_MM = 15
 INK, MUTED, RULE, STRIPE, ACCENT = QColor("#1a1a1a"), QColor("#666"), QColor("#bbb"), QColor("#f2f5f9"), QColor("#0072B2")
-
-
-@dataclass
-class Section:
-    title: str
-    subtitle: str = ""
-    figures: list[tuple[str, str]] = field(default_factory=list)
-    charts: list[dict] = field(default_factory=list)  # {"title", "series", "kind"?}
-    table: ReportTable | None = None
-    table_title: str = ""
-
-
-def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
-    """One report as a section: its chart (when it has series) above its table."""
-    from .charts import chart_series, chart_x_label
-    from .charts import chart_title as default_chart_title
-
-    t = ReportTable.of(report)
-    series = chart_series(t)
-    charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind,
-               "x_label": chart_x_label(t)}] if series else []
-    if not subtitle:
-        subtitle = " · ".join(x for x in [describe(t.parameters), range_text(t.parameters)] + t.notes if x)
-    return Section(title=t.title, subtitle=subtitle, charts=charts, table=t)
-
-
-def describe(params: dict) -> str:
-    """Parameters as one readable line ("model: linear · lookback: 90 days")."""
-    parts = []
-    for k, v in params.items():
-        if v in (None, "", [], {}) or k in ("since", "until", "timezone", "name"):
-            continue
-        if k in ("lookback_days", "lookback"):
-            v = f"{v} days"
-        parts.append(f"{k.replace('_', ' ')}: {v}")
-    return " · ".join(parts)
 
 
 def _font(pt: float, bold: bool = False) -> QFont:
@@ -341,30 +308,7 @@ def ensure_app():
     return app
 
 
-REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
-                   "roas": {"by": "source"}, "summary": {}}
-
-
-def export_reports(ws, out: str | Path, names=(), **params) -> int:
-    """``segdesk export pdf``: the dashboard bundle (no names) or the named reports; returns pages.
-
-    ``params`` (by, model, lookback_days, since, until) apply to the reports that take them.
-    """
-    from .dashboard_view import dashboard_sections, load_dashboard
-    from .report_table_model import build_report
-
+def write_bundle(path: str | Path, bundle: Bundle) -> int:
+    """Paint core's report bundle (``core/reports/bundle.py``) into a PDF, with or without a display."""
     ensure_app()
-    given = {k: v for k, v in params.items() if v not in (None, "")}
-    rng = {k: given[k] for k in ("since", "until") if k in given}
-    sections: list[Section] = []
-    for name in names or ["dashboard"]:
-        if name == "dashboard":
-            sections += dashboard_sections(load_dashboard(ws.conn, rng.get("since"), rng.get("until")))
-            continue
-        if name not in REPORT_DEFAULTS:
-            raise ValueError(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
-        p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
-        sections.append(section_of(build_report(ws.conn, name, **p)))
-    title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
-        if len(sections) == 1 else "SegDesk reports"
-    return write_pdf(out, sections, title=title, date_range=range_text(rng))
+    return write_pdf(path, bundle.sections, title=bundle.title, date_range=bundle.date_range)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
+from ..core.store import read_setting
 from ..sync import secrets
 from ..sync import sources as sync_sources
 from .banner import Banner
@@ -37,9 +38,8 @@ def snippet(url: str, write_key: str) -> str:
 
 def load_relay(conn) -> dict:
     relay = next((s for s in sync_sources.list_sources(conn) if s.kind == "relay"), None)
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (WRITE_KEY_SETTING,)).fetchone()
     return {"name": relay.name if relay else None, "url": relay.config.get("base_url", "") if relay else "",
-            "write_key": row[0] if row else ""}
+            "write_key": read_setting(conn, WRITE_KEY_SETTING, "")}
 
 
 def save_relay(ws, old_name: str | None, url: str, token: str | None, write_key: str) -> str:

@@ -15,10 +15,13 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from .charts import ChartWidget, chart_series, chart_title, chart_x_label
+from ..core.reports import drill_down
+from ..core.reports.bundle import section_of
+from ..core.reports.roas import has_spend
+from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text, report_table
+from .charts import ChartWidget
 from .range_picker import RangePicker
-from .report_table_model import (ReportTable, ReportTableModel, build_report, drill_down, fit_columns,
-                                 make_table_view, range_text, when_done)
+from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
 REPORTS = [("ltv", "Lifetime value"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
 GROUPINGS = {
@@ -215,8 +218,7 @@ class ReportsView(QWidget):
     def _check_spend(self) -> None:
         """ROAS needs imported ad spend; without any, its entry is greyed out."""
         try:
-            job = self.ctx.read(lambda conn, progress: conn.execute("SELECT EXISTS(SELECT 1 FROM ad_spend)").fetchone()[0],
-                                "has spend")
+            job = self.ctx.read(lambda conn, progress: has_spend(conn), "has spend")
         except RuntimeError:
             return
         when_done(job, self._set_spend, lambda reason: None)
@@ -248,7 +250,7 @@ class ReportsView(QWidget):
         running = self._inflight.get(key)
         if running and running[1] == version and not running[0].is_cancelled():
             return running[0]
-        job = self.ctx.read(lambda conn, progress: ReportTable.of(build_report(conn, name, **params)), label)
+        job = self.ctx.read(lambda conn, progress: report_table(conn, name, **params), label)
         self._inflight[key] = (job, version)
 
         def forget(*_):
@@ -322,7 +324,7 @@ class ReportsView(QWidget):
 
     def export_pdf(self, path: str) -> int:
         """The report on screen (chart and table, in the user's sort order) as a PDF; returns pages."""
-        from .pdf_export import section_of, write_pdf
+        from .pdf_export import write_pdf
 
         table = self.model.sorted_table()
         if table is None:
@@ -391,7 +393,7 @@ class DrillDownDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(tabs, 1)
         layout.addWidget(buttons)
-        job = ctx.read(lambda conn, progress: drill_down(conn, report, params, key), "drill-down")
+        job = ctx.read(lambda conn, progress: drill_down(conn, dict(params, name=report), key), "drill-down")
         self._job = job
         when_done(job, self._show, lambda reason: self.summary.setText(f"Could not load: {reason}"))
 

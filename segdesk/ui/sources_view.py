@@ -12,18 +12,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..sync import sources as sync_sources
+from ..sync.state import SourceState, source_states
 from .banner import Banner
 from .context import AppContext, Changes
-
-def load_sources(conn) -> list[dict]:
-    state = sync_sources.sync_states(conn)
-    out = []
-    for s in sync_sources.list_sources(conn):
-        ok, err = state.get(s.name, (None, None))
-        out.append({"name": s.name, "kind": s.kind, "vendor": s.vendor, "origin": s.origin,
-                    "address": s.config.get("base_url") or s.config.get("path") or "",
-                    "last_success": ok, "last_error": err})
-    return out
 
 
 class AddSourceDialog(QDialog):
@@ -116,7 +107,7 @@ class SourcesView(QWidget):
     def __init__(self, ctx: AppContext, parent=None):
         super().__init__(parent)
         self.ctx = ctx
-        self.rows: list[dict] = []
+        self.rows: list[dict] = []  # SourceState as dicts, as shown
         title = QLabel("Sources")
         title.setObjectName("pageTitle")
         sub = QLabel("Where SegDesk pulls from: the relay (your site's visits), payment processors and CRMs.")
@@ -155,12 +146,12 @@ class SourcesView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        job = self.ctx.read(lambda conn, _p: load_sources(conn), "sources")
+        job = self.ctx.read(lambda conn, _p: source_states(conn), "sources")
         job.finished.connect(self._show)
 
-    def _show(self, rows: list[dict]) -> None:
+    def _show(self, states: list[SourceState]) -> None:
         selected = self.selected_name()
-        self.rows = rows
+        self.rows = rows = [s._asdict() for s in states]
         self.tree.clear()
         for r in rows:
             item = QTreeWidgetItem([r["name"], r["vendor"], r["address"], self.ctx.time(r["last_success"], empty="—"),

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolButton, QWidget
 
 from ..core.progress import Progress
-from ..sync.sources import sync_overview
+from ..sync import state as sync_state
 from .banner import restyle
 from .context import AppContext
 
@@ -191,7 +191,7 @@ class SyncStatus(QWidget):
 
     def refresh_state(self) -> None:
         """Last sync time and standing failures, from sync_state (read off the GUI thread)."""
-        job = self.ctx.read(lambda conn, _p: sync_overview(conn), "sync state")
+        job = self.ctx.read(lambda conn, _p: (sync_state.last_sync(conn), sync_state.failures(conn)), "sync state")
         job.finished.connect(self._show_state)
 
     def _show_state(self, state) -> None:

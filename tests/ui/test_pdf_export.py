@@ -46,7 +46,8 @@ def long_report(n: int = 150) -> dict:
 
 @needs_poppler
 def test_long_table_paginates_with_numbered_non_blank_pages(qapp, tmp_path):
-    from segdesk.ui.pdf_export import section_of, write_pdf
+    from segdesk.core.reports.bundle import section_of
+    from segdesk.ui.pdf_export import write_pdf
 
     pdf = tmp_path / "long.pdf"
     pages = write_pdf(pdf, [section_of(long_report())], title="Long", date_range="All time")

@@ -153,8 +153,9 @@ def test_ltv_sorts_money_numerically_and_exports_csv(ctx, qtbot, tmp_path):
 
 def test_dashboard_figures_equal_core_summary(ctx, qtbot, screenshot):
     from segdesk.core.reports import build_report
-    from segdesk.ui.dashboard_view import DashboardView, figure_text, headline
-    from segdesk.ui.report_table_model import ReportTable
+    from segdesk.core.reports.dashboard import figure_text, headline
+    from segdesk.core.reports.table import ReportTable
+    from segdesk.ui.dashboard_view import DashboardView
 
     view = DashboardView(ctx)
     qtbot.addWidget(view)

@@ -18,6 +18,11 @@ from .model import INT, MONEY, NOT_SET, TEXT, Column, Range, Report, money_per
 BY = ("source", "campaign")
 
 
+def has_spend(conn) -> bool:
+    """Whether any ad spend was imported (without it ROAS has nothing to divide by)."""
+    return bool(conn.execute("SELECT EXISTS(SELECT 1 FROM ad_spend)").fetchone()[0])
+
+
 def _local_date(ts: str | None, rng: Range) -> str | None:
     return datetime.fromisoformat(ts).astimezone(rng.zone).date().isoformat() if ts else None
 

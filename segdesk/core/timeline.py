@@ -1,20 +1,27 @@
-"""A journey (docs/SPEC.md §3) as timeline entries, and the journey page's reads (no Qt here).
+"""A contact's journey as the app's journey page shows it: timeline entries and device evidence.
 
-A session is a run of one device's page views with gaps under 30 minutes; a
-page view with a different non-direct channel starts a new one; its channel is
-that of its first page view (docs/SPEC.md §4). Everything else (identify,
-purchase, refund, subscription, tag, track) is an entry of its own.
+The read model below the journey page (the widget only paints it):
+:func:`load_journey` reads the journey (``journey.py``, the shape of
+``segdesk journey --json``) and, for each device, the evidence that tied it to
+the contact; :func:`build_timeline` turns a journey into entries in time order.
+
+Sessions come from the one sessionizer, :func:`reports.sessions.sessionize`,
+fed each device's page views with the channel the journey gives them (the
+email-link rule is already applied there), so a session breaks where the
+reports' sessions break: a gap of 30 minutes or a new non-direct channel.
+Everything else (identify, purchase, refund, subscription, tag, track) is an
+entry of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.event_rows import page_fields, stored_event
-from ..core.journey import contact_of_email, journey
-from ..core.timeutil import parse_ts
+from .event_rows import page_fields, stored_event
+from .journey import contact_of_email, journey
+from .reports.sessions import sessionize
 
-SESSION_GAP_S = 30 * 60
+# How a device was tied to its contact, in words (the ``method`` of an identify, or ``linked_by``).
 METHODS = {"form": "opt-in form", "link": "email link", "manual": "manual (page code)",
            "server": "server", "merge": "manual merge", None: "identify"}
 
@@ -32,6 +39,19 @@ class Entry:
     raw: dict = field(default_factory=dict)
 
 
+@dataclass
+class JourneyPage:
+    """Everything the journey page shows, read at once: the journey and each device's evidence lines."""
+
+    journey: dict                        # journey.journey(): contact, devices, events
+    evidence: dict[str, list[str]]       # anonymous id -> one line per link
+
+
+def load_journey(conn, email: str) -> JourneyPage:
+    """One read (the app runs it on a reader thread); WorkspaceError when nobody has the email."""
+    return JourneyPage(journey(conn, email), device_evidence(conn, email))
+
+
 def channel_text(ch: dict | None) -> str:
     if not ch:
         return "(direct) / (none)"
@@ -41,10 +61,6 @@ def channel_text(ch: dict | None) -> str:
     return " / ".join(parts)
 
 
-def _direct(ch: dict | None) -> bool:
-    return not ch or (ch.get("source") in (None, "(direct)") and ch.get("medium") in (None, "(none)"))
-
-
 def _page_entry(e: dict) -> Entry:
     detail = e.get("title") or ""
     if e.get("url"):
@@ -52,42 +68,46 @@ def _page_entry(e: dict) -> Entry:
     return Entry(e["time"], "page", "Page view", detail, e.get("anonymous_id"), bool(e.get("backfilled")), raw=e)
 
 
-def _close_session(s: Entry) -> None:
-    pages = s.children
-    s.backfilled = all(p.backfilled for p in pages)
-    landing = pages[0].raw.get("url") or ""
+def _session_entry(first: dict, pages: list[Entry]) -> Entry:
     n = len(pages)
-    s.detail = f"{n} page view{'s' if n != 1 else ''}" + (f", landed on {landing}" if landing else "")
+    landing = pages[0].raw.get("url") or ""
+    detail = f"{n} page view{'s' if n != 1 else ''}" + (f", landed on {landing}" if landing else "")
+    return Entry(first["time"], "session", f"Session · {channel_text(first.get('channel'))}", detail,
+                 first.get("anonymous_id"), all(p.backfilled for p in pages), children=pages,
+                 raw={"channel": first.get("channel")})
+
+
+def sessions_of(events: list[dict]) -> dict[int, list[int]]:
+    """Index of each session's first page view -> indexes of its page views, by the one sessionizer."""
+    per_device: dict[str | None, list[int]] = {}
+    for i, e in enumerate(events):
+        if e["kind"] == "page":
+            per_device.setdefault(e.get("anonymous_id"), []).append(i)
+    out: dict[int, list[int]] = {}
+    for indexes in per_device.values():
+        pages = []
+        for i in indexes:  # the journey lists a device's page views in time order
+            ch = events[i].get("channel") or {}
+            pages.append((i, events[i]["time"], ch.get("source"), ch.get("medium"), ch.get("campaign"), None, None))
+        at = 0
+        for session in sessionize(pages):
+            count = session[3]
+            out[indexes[at]] = indexes[at:at + count]
+            at += count
+    return out
 
 
 def build_timeline(data: dict, money) -> list[Entry]:
-    """Entries in time order; ``money(amounts_dict) -> str`` formats amounts."""
+    """A journey's entries in time order; ``money(amounts_dict) -> str`` formats amounts."""
     linked = {(d["anonymous_id"], d["linked_at"]) for d in data.get("devices", [])}
+    events = data.get("events", [])
+    sessions = sessions_of(events)
     entries: list[Entry] = []
-    open_sessions: dict[str | None, tuple[Entry, float]] = {}
-    for e in data.get("events", []):
-        kind, device = e["kind"], e.get("anonymous_id")
-        if kind == "page":
-            t = parse_ts(e["time"]).timestamp()
-            page = _page_entry(e)
-            current = open_sessions.get(device)
-            if current is not None:
-                session, last_t = current
-                ch, first_ch = e.get("channel"), session.raw.get("channel")
-                new_channel = not _direct(ch) and channel_text(ch) != channel_text(first_ch)
-                if t - last_t < SESSION_GAP_S and not new_channel:
-                    session.children.append(page)
-                    open_sessions[device] = (session, t)
-                    continue
-                _close_session(session)
-            session = Entry(e["time"], "session", f"Session · {channel_text(e.get('channel'))}",
-                            device=device, children=[page], raw={"channel": e.get("channel")})
-            entries.append(session)
-            open_sessions[device] = (session, t)
-            continue
-        entries.append(_other_entry(e, linked, money))
-    for session, _t in open_sessions.values():
-        _close_session(session)
+    for i, e in enumerate(events):
+        if e["kind"] != "page":
+            entries.append(_other_entry(e, linked, money))
+        elif i in sessions:  # a session stands where its first page view is; the others are its children
+            entries.append(_session_entry(e, [_page_entry(events[k]) for k in sessions[i]]))
     return entries
 
 
@@ -132,7 +152,7 @@ def device_evidence(conn, email: str) -> dict[str, list[str]]:
     """For each device of the contact, one line per link saying what tied it and when."""
     cid = contact_of_email(conn, email)
     out: dict[str, list[str]] = {}
-    for aid, start, end, linked_by, linked_at, etype, method, raw, ev_email, key, user_id, ts in conn.execute(
+    for aid, start, end, linked_by, _at, etype, method, raw, ev_email, key, user_id, _ts in conn.execute(
         EVIDENCE_SQL, (cid,)
     ):
         if linked_by == "merge":
@@ -152,10 +172,3 @@ def device_evidence(conn, email: str) -> dict[str, list[str]]:
             line += f" (until {end[:16].replace('T', ' ')}, then another person)"
         out.setdefault(aid, []).append(line)
     return out
-
-
-def load_journey(conn, email: str) -> dict:
-    """Everything the view shows, in one read (runs on a reader thread)."""
-    data = journey(conn, email)
-    data["evidence"] = device_evidence(conn, email)
-    return data

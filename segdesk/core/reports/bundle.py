@@ -1,0 +1,92 @@
+"""What a PDF holds, as data: sections of titles, figures, chart series and tables.
+
+``segdesk export pdf`` and the app's "Export PDF" build a :class:`Bundle`
+here and hand it to the painter (``ui/pdf_export.py``, Qt's PDF writer), so
+which reports, figures and rows a PDF shows is decided without Qt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .dashboard import FIGURES, figure_text, load_dashboard
+from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, report_table
+from .table import chart_title as default_chart_title
+
+REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
+                   "roas": {"by": "source"}, "summary": {}}
+
+
+@dataclass
+class Section:
+    title: str
+    subtitle: str = ""
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    charts: list[dict] = field(default_factory=list)  # {"title", "series", "kind"?, "x_label"?}
+    table: ReportTable | None = None
+    table_title: str = ""
+
+
+@dataclass
+class Bundle:
+    """A whole document: its title, the date range for its header, and its sections in order."""
+
+    title: str
+    date_range: str
+    sections: list[Section]
+
+
+def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
+    """One report as a section: its chart (when it has series) above its table."""
+    t = ReportTable.of(report)
+    series = chart_series(t)
+    charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind,
+               "x_label": chart_x_label(t)}] if series else []
+    if not subtitle:
+        subtitle = " · ".join(x for x in [describe(t.parameters), range_text(t.parameters)] + t.notes if x)
+    return Section(title=t.title, subtitle=subtitle, charts=charts, table=t)
+
+
+def describe(params: dict) -> str:
+    """Parameters as one readable line ("model: linear · lookback: 90 days")."""
+    parts = []
+    for k, v in params.items():
+        if v in (None, "", [], {}) or k in ("since", "until", "timezone", "name"):
+            continue
+        if k in ("lookback_days", "lookback"):
+            v = f"{v} days"
+        parts.append(f"{k.replace('_', ' ')}: {v}")
+    return " · ".join(parts)
+
+
+def dashboard_sections(data: dict) -> list[Section]:
+    """The dashboard (``load_dashboard``'s answer) as PDF sections."""
+    figures = [(label, figure_text(key, data["figures"].get(key))) for key, label in FIGURES]
+    charts = []
+    if data["revenue_series"]:
+        charts.append({"title": "Revenue per month", "series": data["revenue_series"], "kind": CATEGORY})
+    if data["ltv_series"]:
+        charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
+    return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
+                    table=data["campaigns"], table_title="Top campaigns (first touch)")]
+
+
+def report_bundle(conn, names=(), **params) -> Bundle:
+    """The dashboard (no names) or the named reports, in order.
+
+    ``params`` (by, model, lookback_days, since, until) apply to the reports that take them.
+    """
+    given = {k: v for k, v in params.items() if v not in (None, "")}
+    rng = {k: given[k] for k in ("since", "until") if k in given}
+    sections: list[Section] = []
+    for name in names or ["dashboard"]:
+        if name == "dashboard":
+            sections += dashboard_sections(load_dashboard(conn, rng.get("since"), rng.get("until")))
+            continue
+        if name not in REPORT_DEFAULTS:
+            raise ValueError(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
+        p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
+        sections.append(section_of(report_table(conn, name, **p)))
+    title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
+        if len(sections) == 1 else "SegDesk reports"
+    return Bundle(title, range_text(rng), sections)
