@@ -11,7 +11,7 @@ import sqlite3
 
 from .channels import Channel, DIRECT, with_email_link
 from .event_rows import page_fields, stored_event
-from .identifiers import normalise_email
+from .identifiers import USER_DEVICE, normalise_email
 from .orders import orders_of_contact
 from .store import WorkspaceError
 from .timeutil import parse_ts
@@ -85,6 +85,8 @@ def journey(conn, email: str) -> dict:
     conn.row_factory = sqlite3.Row
     try:
         for aid, start, end, linked_by, linked_at, shared in segments:
+            if aid.startswith(USER_DEVICE):
+                continue  # server-side page views: listed below with the user's other device-less events
             dev = devices.setdefault(aid, {
                 "anonymous_id": aid, "first_seen": None, "last_seen": None,
                 "linked_by": linked_by, "linked_at": linked_at, "shared": bool(shared),
@@ -122,15 +124,24 @@ def journey(conn, email: str) -> dict:
                 events.append(item)
             _name_device(dev, agent)
         user_ids = [k[5:] for k in keys if k.startswith("user:")]
+        user_ids += [s[0][len(USER_DEVICE):] for s in segments if s[0].startswith(USER_DEVICE)]
+        user_ids = sorted(set(user_ids))
         if user_ids:
             marks = ",".join("?" * len(user_ids))
             for row in conn.execute(
-                f"SELECT type, ts, name FROM events WHERE anonymous_id IS NULL AND user_id IN ({marks})",
-                user_ids,
+                f"SELECT type, ts, name, raw, ch_source, ch_medium, ch_campaign FROM events "
+                f"WHERE anonymous_id IS NULL AND user_id IN ({marks})", user_ids,
             ):
                 item = {"time": row["ts"], "kind": KIND[row["type"]], "anonymous_id": None}
                 if row["name"]:
                     item["name"] = row["name"]
+                if row["type"] in ("page", "screen"):
+                    url, _, title = page_fields(stored_event(row["raw"]))
+                    if url:
+                        item["url"] = url
+                    item["channel"] = _page_channel(row, [])
+                    if title:
+                        item["title"] = title
                 events.append(item)
     finally:
         conn.row_factory = conn_rf

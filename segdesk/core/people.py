@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .identifiers import email_node, normalise_email
+from .identifiers import USER_DEVICE, email_node, normalise_email
 from .stitch import StitchResult, stitch
 from .store import Workspace, WorkspaceError
 from .timeutil import now_ts
@@ -86,6 +86,11 @@ def erase(ws: Workspace, email: str) -> EraseResult:
     em = ",".join("?" * len(emails))
     with conn:
         for aid, start, end in spans:
+            if aid.startswith(USER_DEVICE):  # server-side page views of a userId (an email, say)
+                events += conn.execute("DELETE FROM events WHERE user_id = ? AND anonymous_id IS NULL",
+                                       (aid[len(USER_DEVICE):],)).rowcount
+                conn.execute("INSERT OR IGNORE INTO sessions_dirty(anonymous_id) VALUES (?)", (aid,))
+                continue
             events += conn.execute(
                 "DELETE FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?)",
                 (aid, start, end, end),
@@ -110,7 +115,7 @@ def erase(ws: Workspace, email: str) -> EraseResult:
         conn.execute("DELETE FROM device_segments WHERE contact_id = ?", (cid,))
         conn.execute(f"DELETE FROM contacts WHERE email IN ({em})", emails)
         # Devices with no event left go too; the others get their counts back.
-        aids = sorted({s[0] for s in spans})
+        aids = sorted({s[0] for s in spans if not s[0].startswith(USER_DEVICE)})
         for aid in aids:
             row = conn.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = ?", (aid,)).fetchone()
             if row[2] == 0:

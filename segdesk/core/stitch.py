@@ -14,7 +14,7 @@ from itertools import chain, islice
 
 import orjson
 
-from .identifiers import contact_key_node, customer_node, email_node, user_node
+from .identifiers import contact_key_node, customer_node, email_node, user_device, user_id_node, user_node
 from .gcpause import gc_paused
 from .identity import Evidence, DeviceLink, Resolution, resolve
 from .progress import Progress
@@ -92,8 +92,16 @@ def gather(conn) -> Evidence:
         # user_id first: grouping by anonymous_id led SQLite to walk the device index over every event.
         "GROUP BY user_id, anonymous_id"
     ):
-        node = email_node(uid.lower()) if "@" in uid else user_node(uid)
+        node = user_id_node(uid)
         ev.links.append(DeviceLink(aid, node, ts, "manual", eid, mid))
+        ev.nodes.add(node)
+    # Server-side page views (no anonymousId): the user's pseudo device is theirs from the start.
+    for uid, ts, eid, mid in conn.execute(
+        "SELECT user_id, min(ts), min(id), min(message_id) FROM events "
+        "WHERE user_id IS NOT NULL AND anonymous_id IS NULL AND type IN ('page', 'screen') GROUP BY user_id"
+    ):
+        node = user_id_node(uid)
+        ev.links.append(DeviceLink(user_device(uid), node, ts, "server", eid, mid))
         ev.nodes.add(node)
     same_person = ev.same_person.append
     for key, kind, email in conn.execute("SELECT key, kind, email FROM contact_keys"):

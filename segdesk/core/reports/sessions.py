@@ -12,15 +12,22 @@ history. Devices whose events were deleted (erase) are rebuilt whole.
 Contacts are not stored on sessions: reports map a session to a contact
 through ``device_segments`` at query time, so identity changes cost nothing
 here beyond refreshing ``contact_touches`` (``touches.py``).
+
+Page views with a ``userId`` and no ``anonymousId`` (server-side Segment
+``page`` calls) have no device; their sessions live under the pseudo device
+``userId:<id>`` (``identifiers.user_device``), which the stitch ties to the user's
+contact like any device, so they are touches of that contact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
 from ..event_rows import page_fields, stored_event
+from ..identifiers import USER_DEVICE
 from ..progress import Progress
 from ..store import Workspace
 from ..timeutil import UTC, format_ts
@@ -35,6 +42,10 @@ INSERT_SQL = ("INSERT INTO sessions(anonymous_id, start_ts, last_ts, first_event
 PAGE_SQL = ("SELECT id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content FROM events "
             "WHERE anonymous_id = ? AND type IN ('page', 'screen') AND (ts > ? OR (ts = ? AND id >= ?)) "
             "ORDER BY ts, id")
+# A user's server-side page views (no anonymousId), by the events_user index.
+USER_PAGE_SQL = ("SELECT id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content FROM events "
+                 "WHERE user_id = ? AND anonymous_id IS NULL AND type IN ('page', 'screen') "
+                 "AND (ts > ? OR (ts = ? AND id >= ?)) ORDER BY ts, id")
 LINK_SQL = ("SELECT ts FROM events WHERE anonymous_id = ? AND type = 'identify' AND method = 'link' "
             "AND ts >= ? ORDER BY ts")
 
@@ -98,7 +109,10 @@ def _rebuild_device(conn, aid: str, from_ts: str, from_id: int) -> int:
     """Replace the device's sessions from (from_ts, from_id) on; returns sessions written."""
     conn.execute("DELETE FROM sessions WHERE anonymous_id = ? AND (start_ts > ? OR (start_ts = ? AND first_event_id >= ?))",
                  (aid, from_ts, from_ts, from_id))
-    pages = conn.execute(PAGE_SQL, (aid, from_ts, from_ts, from_id)).fetchall()
+    if aid.startswith(USER_DEVICE):
+        pages = conn.execute(USER_PAGE_SQL, (aid[len(USER_DEVICE):], from_ts, from_ts, from_id)).fetchall()
+    else:
+        pages = conn.execute(PAGE_SQL, (aid, from_ts, from_ts, from_id)).fetchall()
     if not pages:
         return 0
     link_from = _utc_text(_epoch(pages[0][1]) - EMAIL_LINK_WINDOW_S - 1) if from_ts else ""
@@ -116,9 +130,10 @@ def _affected(conn, upto: int) -> dict[str, str]:
     """Device -> earliest time new events (past ``upto``) can change its sessions."""
     out: dict[str, str] = {}
     for aid, is_link, ts in conn.execute(
-        "SELECT anonymous_id, type = 'identify', min(ts) FROM events WHERE id > ? AND anonymous_id IS NOT NULL "
+        f"SELECT coalesce(anonymous_id, '{USER_DEVICE}' || user_id) AS device, type = 'identify', min(ts) "
+        "FROM events WHERE id > ? AND (anonymous_id IS NOT NULL OR (user_id IS NOT NULL AND type IN ('page', 'screen'))) "
         "AND (type IN ('page', 'screen') OR (type = 'identify' AND method = 'link')) "
-        "GROUP BY anonymous_id, type = 'identify'", (upto,)
+        "GROUP BY device, type = 'identify'", (upto,)
     ):
         if is_link:  # a link identify re-labels page views up to 10 s before it
             ts = _utc_text(_epoch(ts) - EMAIL_LINK_WINDOW_S)
@@ -190,9 +205,13 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
             written += len(rows)
             devices.add(aid_now)
 
-    reader = conn.execute(
+    reader = chain(conn.execute(
         "SELECT anonymous_id, id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content FROM events "
-        "WHERE type IN ('page', 'screen') AND anonymous_id IS NOT NULL ORDER BY anonymous_id, ts, id")
+        "WHERE type IN ('page', 'screen') AND anonymous_id IS NOT NULL ORDER BY anonymous_id, ts, id"
+    ), conn.execute(
+        f"SELECT '{USER_DEVICE}' || user_id, id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content "
+        "FROM events WHERE type IN ('page', 'screen') AND anonymous_id IS NULL AND user_id IS NOT NULL "
+        "ORDER BY user_id, ts, id"))
     for aid, *page in reader:
         if aid != aid_now:
             flush()
