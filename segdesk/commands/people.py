@@ -73,6 +73,9 @@ def run_journey(args, ws) -> int:
         detail = e.get("url") or e.get("order_id") or e.get("name") or e.get("tag") or ""
         if e["kind"] == "identify":
             detail = f"identified by {e.get('method')}" + (f" as {e['email']}" if e.get("email") else "")
+            if e.get("not_followed"):
+                detail = (f"link for {e.get('email') or 'a contact id'} on a device identified as "
+                          f"{e['not_followed']['device_contact']}, not followed")
         if "channel" in e:
             ch = e["channel"]
             detail += f"  [{ch['source']} / {ch['medium']}" + (f" / {ch['campaign']}]" if ch["campaign"] else "]")

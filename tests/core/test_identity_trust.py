@@ -55,3 +55,51 @@ def test_server_side_page_views_keep_their_channel_and_are_touches(tmp_path, cap
     assert report["rows"] == [{"key": "newsletter", "credit": {"usd": 10000}, "orders": 1},
                               {"key": "partner", "credit": {"usd": 3000}, "orders": 1}]
     assert report["unattributed"] == {"usd": 0} and report["total"] == {"usd": 13000}
+
+
+def _pages(journey_json):
+    return [(e["anonymous_id"], e["time"]) for e in journey_json["events"] if e["kind"] == "page"]
+
+
+def test_a_forwarded_email_link_does_not_move_a_device_identified_by_form(tmp_path, capsys):
+    _import(tmp_path, capsys, [
+        page("pc", at(0)), identify("pc", at(0, minutes=1), email="carl@example.com", method="form"),
+        # Carl forwards a newsletter that was sent to Ann and clicks it on his computer.
+        identify("pc", at(1), email="ann@example.com", method="link"), page("pc", at(1, minutes=0.01)),
+        # A link on a device known only by a link identifies it, and a second link moves it, as before.
+        identify("phone", at(0), email="bob@example.com", method="link"), page("phone", at(0, minutes=0.01)),
+        identify("phone", at(1), email="dan@example.com", method="link"), page("phone", at(1, minutes=0.01)),
+        # A form on the shared computer still splits it at that moment.
+        identify("pc", at(2), email="ann@example.com", method="form"), page("pc", at(2, minutes=0.01)),
+    ])
+    carl = _run(capsys, "journey", "carl@example.com")
+    assert _pages(carl) == [("pc", at(0)), ("pc", at(1, minutes=0.01))]
+    link = [e for e in carl["events"] if e["kind"] == "identify" and e["method"] == "link"]
+    assert link == [{"time": at(1), "kind": "identify", "anonymous_id": "pc", "method": "link",
+                     "email": "ann@example.com", "backfilled": False,
+                     "not_followed": {"device_contact": "carl@example.com", "device_linked_by": "form"}}]
+    ann = _run(capsys, "journey", "ann@example.com")
+    assert _pages(ann) == [("pc", at(2, minutes=0.01))]
+    assert [(d["anonymous_id"], d["linked_by"], d["linked_at"]) for d in ann["devices"]] == [("pc", "form", at(2))]
+    assert [e.get("not_followed") for e in ann["events"] if e["kind"] == "identify"] == [
+        {"device_contact": "carl@example.com", "device_linked_by": "form"}, None]
+    assert _pages(_run(capsys, "journey", "bob@example.com")) == [("phone", at(0, minutes=0.01))]
+    assert _pages(_run(capsys, "journey", "dan@example.com")) == [("phone", at(1, minutes=0.01))]
+
+    assert main(["journey", "carl@example.com"]) == 0
+    assert ("link for ann@example.com on a device identified as carl@example.com, not followed"
+            in capsys.readouterr().out)
+
+
+def test_the_app_shows_a_link_not_followed(tmp_path, capsys):
+    from segdesk.core.store import open_workspace
+    from segdesk.ui.journey_timeline import build_timeline, load_journey
+
+    _import(tmp_path, capsys, [identify("pc", at(0), email="carl@example.com", method="form"),
+                               identify("pc", at(1), email="ann@example.com", method="link")])
+    with open_workspace(tmp_path / "workspace") as ws:
+        entries = build_timeline(load_journey(ws.conn, "carl@example.com"), money=str)
+    assert [(e.what, e.detail) for e in entries] == [
+        ("Identified by opt-in form", "carl@example.com"),
+        ("Email link not followed", "link for ann@example.com on a device identified as carl@example.com, not followed"),
+    ]
