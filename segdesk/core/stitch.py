@@ -207,6 +207,7 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
                "DELETE FROM device_segments WHERE anonymous_id IN (SELECT anonymous_id FROM temp.stitch_rows)")
     columns = "anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, evidence_event_id"
     _set_based(conn, columns, new, f"INSERT INTO device_segments({columns}) SELECT {columns} FROM temp.stitch_rows")
+    _mark_handovers(conn, old, new)
     counts = res.device_contacts
     flags = ((aid, counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0) for aid in sorted(changed))
     # Most flags stay as they were: a row left alone is cheaper than one rewritten.
@@ -215,6 +216,21 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
                "WHERE devices.anonymous_id = f.anonymous_id "
                "AND (devices.contacts != f.contacts OR devices.shared != f.shared)")
     return changed, {r[3] for r in old} | {r[3] for r in new}
+
+
+def _mark_handovers(conn, old: list[tuple], new: list[tuple]) -> None:
+    """Devices whose handover times (span starts after the first) changed get their sessions
+    rebuilt: a session never runs across a handover (reports/sessions.py)."""
+    def starts(rows):
+        out: dict[str, set[str]] = {}
+        for r in rows:
+            if r[1]:
+                out.setdefault(r[0], set()).add(r[1])
+        return out
+
+    before, after = starts(old), starts(new)
+    moved = sorted(aid for aid in before.keys() | after.keys() if before.get(aid) != after.get(aid))
+    conn.executemany("INSERT OR IGNORE INTO sessions_dirty(anonymous_id) VALUES (?)", ((a,) for a in moved))
 
 
 FIRST_SEEN_SOURCES = (

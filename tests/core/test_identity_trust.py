@@ -103,3 +103,36 @@ def test_the_app_shows_a_link_not_followed(tmp_path, capsys):
         ("Identified by opt-in form", "carl@example.com"),
         ("Email link not followed", "link for ann@example.com on a device identified as carl@example.com, not followed"),
     ]
+
+
+def test_a_shared_computer_session_ends_at_the_handover(tmp_path, capsys):
+    ad = SHOP + "?utm_source=google&utm_medium=cpc&utm_campaign=brand"
+    _import(tmp_path, capsys, [
+        page("pc", at(0), ad), identify("pc", at(0, minutes=1), email="carl@example.com", method="form"),
+        page("pc", at(0, minutes=5)),
+        # Five minutes later Ann sits down at the same browser and signs up: no gap, no new channel.
+        identify("pc", at(0, minutes=10), email="ann@example.com", method="form"),
+        page("pc", at(0, minutes=11)), page("pc", at(0, minutes=12)),
+    ], orders=["o1,ann@example.com,50.00,usd,2026-03-01T10:00:00Z",
+               "o2,carl@example.com,20.00,usd,2026-03-01T09:30:00Z"])
+    # Ann's order is credited to her own session (direct, from 09:11), Carl's to his ad.
+    report = _run(capsys, "report", "attribution", "--model", "last_touch", "--by", "source")
+    assert report["rows"] == [{"key": "(direct)", "credit": {"usd": 5000}, "orders": 1},
+                              {"key": "google", "credit": {"usd": 2000}, "orders": 1}]
+    assert report["unattributed"] == {"usd": 0}
+    ltv = _run(capsys, "report", "ltv", "--by", "source")
+    assert sorted((r["key"], r["contacts"], r["revenue"]) for r in ltv["rows"]) == [
+        ("(direct)", 1, {"usd": 5000}), ("google", 1, {"usd": 2000})]
+
+
+def test_a_handover_found_later_splits_the_stored_session(tmp_path, capsys):
+    """Ann's identify arrives in a later sync than the page views it splits."""
+    _import(tmp_path, capsys, [page("pc", at(0), SHOP + "?utm_source=google&utm_medium=cpc"),
+                               identify("pc", at(0, minutes=1), email="carl@example.com", method="form"),
+                               page("pc", at(0, minutes=11))],
+            orders=["o1,ann@example.com,50.00,usd,2026-03-01T10:00:00Z"])
+    assert _run(capsys, "report", "attribution", "--model", "last_touch", "--by", "source")["unattributed"] == {"usd": 5000}
+    _import(tmp_path, capsys, [identify("pc", at(0, minutes=10), email="ann@example.com", method="form")])
+    report = _run(capsys, "report", "attribution", "--model", "last_touch", "--by", "source")
+    assert report["rows"] == [{"key": "(direct)", "credit": {"usd": 5000}, "orders": 1}]
+    assert report["unattributed"] == {"usd": 0}

@@ -8,7 +8,8 @@ channel is its first page view's. Every session is a touchpoint.
 device they touch it rebuilds from the last session that starts at or before
 the earliest new event (a session boundary before that point depends only on
 older events, which are immutable), so a sync never recomputes years of
-history. Devices whose events were deleted (erase) are rebuilt whole.
+history. Devices whose events were deleted (erase), or whose handover times
+changed in a stitch (a second person identified on them), are rebuilt whole.
 Contacts are not stored on sessions: reports map a session to a contact
 through ``device_segments`` at query time, so identity changes cost nothing
 here beyond refreshing ``contact_touches`` (``touches.py``).
@@ -22,6 +23,7 @@ contact like any device, so they are touches of that contact.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from bisect import bisect_right
 from datetime import datetime
 from itertools import chain
 
@@ -46,6 +48,7 @@ PAGE_SQL = ("SELECT id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_conte
 USER_PAGE_SQL = ("SELECT id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content FROM events "
                  "WHERE user_id = ? AND anonymous_id IS NULL AND type IN ('page', 'screen') "
                  "AND (ts > ? OR (ts = ? AND id >= ?)) ORDER BY ts, id")
+HANDOVER_SQL = "SELECT start_ts FROM device_segments WHERE anonymous_id = ? AND start_ts != '' ORDER BY start_ts"
 LINK_SQL = ("SELECT ts FROM events WHERE anonymous_id = ? AND type = 'identify' AND method = 'link' "
             "AND ts >= ? ORDER BY ts")
 
@@ -79,14 +82,18 @@ def _has_utm(conn, event_id: int) -> bool:
     return isinstance(campaign, dict) and any(str(v).strip() for v in campaign.values() if v is not None)
 
 
-def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda event_id: False) -> list[tuple]:
+def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda event_id: False,
+               handovers: list[str] = ()) -> list[tuple]:
     """Pure: one device's page views ``(id, ts, source, medium, campaign, term, content)`` in
     (ts, id) order -> session rows ``(start_ts, last_ts, first_event_id, pages, source, medium,
     campaign, term, content)``. ``link_times`` are epoch seconds of the device's email-link
-    identifies; ``has_utm(event_id)`` is asked only for page views near one."""
+    identifies; ``has_utm(event_id)`` is asked only for page views near one. ``handovers`` are
+    the sorted times another person took the device over (its spans' starts): a session
+    never runs across one, so the new person's activity is a session, a touch, of their own."""
     out: list[list] = []
     prev_t = None
     current = None
+    span = 0
     for eid, ts, source, medium, campaign, term, content in pages:
         t = _epoch(ts)
         ch = Channel(source or DIRECT, medium or NONE, campaign, term, content)
@@ -95,6 +102,9 @@ def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda 
         key = ch[:3]
         new = (current is None or t - prev_t >= SESSION_GAP_S
                or (ch.source != DIRECT and key != tuple(current[4:7])))
+        if handovers:
+            now_span = bisect_right(handovers, ts)
+            new, span = new or now_span != span, now_span
         if new:
             current = [ts, ts, eid, 1, ch.source, ch.medium, ch.campaign, ch.term, ch.content]
             out.append(current)
@@ -117,7 +127,8 @@ def _rebuild_device(conn, aid: str, from_ts: str, from_id: int) -> int:
         return 0
     link_from = _utc_text(_epoch(pages[0][1]) - EMAIL_LINK_WINDOW_S - 1) if from_ts else ""
     links = [_epoch(r[0]) for r in conn.execute(LINK_SQL, (aid, link_from))]
-    rows = sessionize(pages, links, lambda eid: _has_utm(conn, eid))
+    handovers = [r[0] for r in conn.execute(HANDOVER_SQL, (aid,))]
+    rows = sessionize(pages, links, lambda eid: _has_utm(conn, eid), handovers)
     conn.executemany(INSERT_SQL, ((aid, *r) for r in rows))
     return len(rows)
 
@@ -192,6 +203,10 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
     for aid, ts in conn.execute("SELECT anonymous_id, ts FROM events WHERE type = 'identify' AND method = 'link' "
                                 "AND anonymous_id IS NOT NULL"):
         links.setdefault(aid, []).append(_epoch(ts))
+    handovers: dict[str, list[str]] = {}
+    for aid, ts in conn.execute("SELECT anonymous_id, start_ts FROM device_segments WHERE start_ts != '' "
+                                "ORDER BY anonymous_id, start_ts"):
+        handovers.setdefault(aid, []).append(ts)
     devices: set[str] = set()
     written = 0
     batch: list[tuple] = []
@@ -200,7 +215,8 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
     def flush():
         nonlocal written
         if pages:
-            rows = sessionize(pages, links.get(aid_now, ()), lambda eid: _has_utm(conn, eid))
+            rows = sessionize(pages, links.get(aid_now, ()), lambda eid: _has_utm(conn, eid),
+                              handovers.get(aid_now, ()))
             batch.extend((aid_now, *r) for r in rows)
             written += len(rows)
             devices.add(aid_now)
