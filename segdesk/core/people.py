@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .identifiers import USER_DEVICE, email_node, normalise_email
-from .stitch import StitchResult, stitch
+from .identifiers import USER_DEVICE, contact_key_node, email_node, normalise_email
+from .stitch import KEY_NODE, StitchResult, stitch
+from .suppression import active, suppress, suppressed_nodes
 from .store import Workspace, WorkspaceError
 from .timeutil import now_ts
 
@@ -114,6 +115,8 @@ def erase(ws: Workspace, email: str) -> EraseResult:
         conn.execute(f"DELETE FROM identity_nodes WHERE node IN ({nm})", nodes)
         conn.execute("DELETE FROM device_segments WHERE contact_id = ?", (cid,))
         conn.execute(f"DELETE FROM contacts WHERE email IN ({em})", emails)
+        # Kept as keyed hashes, so the next import or sync does not bring the person back.
+        suppress(conn, nodes)
         # Devices with no event left go too; the others get their counts back.
         aids = sorted({s[0] for s in spans if not s[0].startswith(USER_DEVICE)})
         for aid in aids:
@@ -125,3 +128,66 @@ def erase(ws: Workspace, email: str) -> EraseResult:
                              (*row, aid))
     stitch(ws)
     return EraseResult(e, events, orders, aids)
+
+
+def enforce_suppressions(ws: Workspace) -> int:
+    """Erase again whoever a suppressed identifier resolves to after a stitch (a CRM, payment,
+    CSV or relay copy of an erased person), and the rows of suppressed ids that reach no
+    contact (a payment under an erased customer id); returns rows deleted. Cheap when the list
+    is empty."""
+    conn = ws.conn
+    if not active(conn):
+        return 0
+    hits = suppressed_nodes(conn, [n for (n,) in conn.execute(
+        "SELECT node FROM identity_nodes WHERE contact_id IS NOT NULL")])
+    marks = ",".join("?" * len(hits))
+    emails = [e for (e,) in conn.execute(
+        f"SELECT DISTINCT c.email FROM identity_nodes n JOIN contacts c ON c.id = n.contact_id "
+        f"WHERE n.node IN ({marks}) ORDER BY c.email", hits)] if hits else []
+    deleted = 0
+    for email in emails:
+        result = erase(ws, email)
+        deleted += 1 + result.events + result.orders
+    with conn:
+        deleted += _purge_unowned(conn)
+    return deleted
+
+
+# Outside ids that can arrive without any email: (candidate node query, rows to delete per node).
+UNOWNED = (
+    ("SELECT DISTINCT 'cus:' || customer_key FROM orders WHERE customer_key IS NOT NULL",
+     ("DELETE FROM refunds WHERE EXISTS (SELECT 1 FROM orders o WHERE o.origin = refunds.origin "
+      "AND o.order_id = refunds.order_id AND 'cus:' || o.customer_key = ?1)",
+      "DELETE FROM orders WHERE 'cus:' || customer_key = ?1")),
+    ("SELECT DISTINCT 'cus:' || customer_key FROM subscriptions WHERE customer_key IS NOT NULL",
+     ("DELETE FROM subscriptions WHERE 'cus:' || customer_key = ?1",)),
+    ("SELECT DISTINCT identifier FROM tags", ("DELETE FROM tags WHERE identifier = ?1",)),
+    ("SELECT DISTINCT 'cid:' || contact_key FROM events WHERE contact_key IS NOT NULL",
+     ("DELETE FROM events WHERE 'cid:' || contact_key = ?1",)),
+    ("SELECT DISTINCT 'user:' || user_id FROM events WHERE user_id IS NOT NULL",
+     ("DELETE FROM events WHERE 'user:' || user_id = ?1",)),
+)
+
+
+def _purge_unowned(conn) -> int:
+    deleted = 0
+    for candidates, statements in UNOWNED:
+        for node in suppressed_nodes(conn, [n for (n,) in conn.execute(candidates)]):
+            for sql in statements:
+                deleted += conn.execute(sql, (node,)).rowcount
+    keys = {KEY_NODE.get(kind, contact_key_node)(key): (key, kind)
+            for key, kind in conn.execute("SELECT key, kind FROM contact_keys")}
+    for node in suppressed_nodes(conn, list(keys)):
+        deleted += conn.execute("DELETE FROM contact_keys WHERE key = ? AND kind = ?", keys[node]).rowcount
+    return deleted
+
+
+def stitch_honouring_suppressions(ws: Workspace, progress=None) -> StitchResult:
+    """The stitch every import and sync ends with, then the suppression list enforced."""
+    result = stitch(ws, progress)
+    if enforce_suppressions(ws):
+        again = stitch(ws)  # the counts after the erase; what changed is both stitches' news
+        again.changed_contacts |= result.changed_contacts
+        again.changed_devices |= result.changed_devices
+        result = again
+    return result

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..core.csv_import import CsvImportError
+from ..core.people import stitch_honouring_suppressions
 from ..core.progress import Cancelled, Progress
-from ..core.stitch import stitch
 from ..core.store import Workspace, WorkspaceError
 from ..core.timeutil import now_ts
 from .connectors import CONNECTORS
@@ -147,7 +147,7 @@ def run_sync(ws: Workspace, names: Iterable[str] | None = None, progress: Progre
     report.orders_matched = reconcile_orders(ws.conn)
     # Everything committed is consistent, so the stitch runs even after a cancel.
     progress.update("Stitching identities", 1.0 if not selected else None)
-    result = stitch(ws)
+    result = stitch_honouring_suppressions(ws)  # an erased person a source still has stays gone
     report.identity = result.as_dict()
     report.changed_contacts = result.changed_contacts
     progress.update("Sync finished" if not report.cancelled else "Sync cancelled", 1.0)
