@@ -91,20 +91,6 @@ def test_a_forwarded_email_link_does_not_move_a_device_identified_by_form(tmp_pa
             in capsys.readouterr().out)
 
 
-def test_the_app_shows_a_link_not_followed(tmp_path, capsys):
-    from segdesk.core.store import open_workspace
-    from segdesk.ui.journey_timeline import build_timeline, load_journey
-
-    _import(tmp_path, capsys, [identify("pc", at(0), email="carl@example.com", method="form"),
-                               identify("pc", at(1), email="ann@example.com", method="link")])
-    with open_workspace(tmp_path / "workspace") as ws:
-        entries = build_timeline(load_journey(ws.conn, "carl@example.com"), money=str)
-    assert [(e.what, e.detail) for e in entries] == [
-        ("Identified by opt-in form", "carl@example.com"),
-        ("Email link not followed", "link for ann@example.com on a device identified as carl@example.com, not followed"),
-    ]
-
-
 def test_a_shared_computer_session_ends_at_the_handover(tmp_path, capsys):
     ad = SHOP + "?utm_source=google&utm_medium=cpc&utm_campaign=brand"
     _import(tmp_path, capsys, [
