@@ -73,24 +73,6 @@ def _link_contact(conn, row) -> int | None:
     return found[0] if found else None
 
 
-def _links_not_followed(conn, cid: int, emails: list[str], keys: list[str]) -> list[dict]:
-    """This contact's email links that landed on a device strongly tied to someone else (a forwarded
-    email): kept as evidence, shown, never followed (CONTRACTS.md §4, evidence has strength)."""
-    contact_keys = [k[4:] for k in keys if k.startswith("cid:")]
-    marks_e, marks_k = ",".join("?" * len(emails)), ",".join("?" * len(contact_keys))
-    rows = conn.execute(
-        "SELECT e.anonymous_id, e.ts, e.email, c.email AS device_contact, s.linked_by "
-        "FROM events e JOIN device_segments s ON s.anonymous_id = e.anonymous_id AND e.ts >= s.start_ts "
-        "AND (s.end_ts IS NULL OR e.ts < s.end_ts) JOIN contacts c ON c.id = s.contact_id "
-        f"WHERE e.type = 'identify' AND e.method = 'link' AND s.contact_id != ? "
-        f"AND (e.email IN ({marks_e}) OR e.contact_key IN ({marks_k or 'NULL'}))",
-        (cid, *emails, *contact_keys)).fetchall()
-    return [{"time": ts, "kind": "identify", "anonymous_id": aid, "method": "link",
-             **({"email": email} if email else {}),
-             "not_followed": {"device_contact": device_contact, "device_linked_by": linked_by}}
-            for aid, ts, email, device_contact, linked_by in rows]
-
-
 def journey(conn, email: str) -> dict:
     cid = contact_of_email(conn, email)
     conn_rf = conn.row_factory
@@ -170,7 +152,6 @@ def journey(conn, email: str) -> dict:
                     if title:
                         item["title"] = title
                 events.append(item)
-        events.extend(_links_not_followed(conn, cid, emails, keys))
     finally:
         conn.row_factory = conn_rf
 
