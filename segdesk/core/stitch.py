@@ -30,6 +30,7 @@ class StitchResult:
     changed_contacts: set[int] = field(default_factory=set)
     changed_devices: set[str] = field(default_factory=set)
     shared_devices: int = 0
+    evidence_changed: bool = False  # the evidence was resolved again (not the page-views-only shortcut)
 
     def as_dict(self) -> dict:
         return {
@@ -293,7 +294,7 @@ def _stitch(ws: Workspace, progress: Progress | None) -> StitchResult:
     res = resolve(gather(conn))
     if progress:
         progress.update("Stitching identities", 0.5)
-    result = StitchResult()
+    result = StitchResult(evidence_changed=True)
     with conn:
         if not conn.in_transaction:
             conn.execute("BEGIN")  # now, so the scratch table comes and goes inside it
