@@ -159,3 +159,18 @@ def test_incremental_sessions_equal_a_full_rebuild_on_shared_devices():
             refresh_after_import(full)
             assert inc.conn.execute(cols).fetchall() == full.conn.execute(cols).fetchall()
             assert inc.conn.execute(touches).fetchall() == full.conn.execute(touches).fetchall()
+
+
+def test_mail_and_social_app_referrers_through_the_cli(tmp_path, capsys):
+    _import(tmp_path, capsys, [
+        page("eve-phone", at(0), SHOP, "android-app://com.google.android.gm/"),
+        identify("eve-phone", at(0, minutes=1), email="eve@example.com"),
+        page("fay-phone", at(0), SHOP, "android-app://com.instagram.android/"),
+        identify("fay-phone", at(0, minutes=1), email="fay@example.com"),
+    ], orders=["o1,eve@example.com,12.00,usd,2026-03-02T09:00:00Z", "o2,fay@example.com,8.00,usd,2026-03-02T09:00:00Z"])
+    eve = _run(capsys, "journey", "eve@example.com")
+    assert [e["channel"] for e in eve["events"] if e["kind"] == "page"] == [
+        {"source": "mail.google.com", "medium": "email", "campaign": None}]
+    report = _run(capsys, "report", "attribution", "--model", "first_touch", "--by", "medium")
+    assert report["rows"] == [{"key": "email", "credit": {"usd": 1200}, "orders": 1},
+                              {"key": "social", "credit": {"usd": 800}, "orders": 1}]
