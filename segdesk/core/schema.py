@@ -439,3 +439,27 @@ def m0006_events_lean(db):
         BEGIN UPDATE identity_state SET dirty = 1 WHERE dirty = 0; END;
         """
     )
+
+
+@migrations(name="0007_suppressions")
+def m0007_suppressions(db):
+    """Erased people's identifiers, as keyed hashes only, so no import or sync brings them back.
+
+    An entry is one erase; its identifiers are HMAC-SHA256 digests of the stitch's
+    node names under the workspace's own random key (``core/suppression.py``), never
+    the addresses. Lifting an entry deletes it and its digests.
+    """
+    db.executescript(
+        """
+        CREATE TABLE suppression_entries (
+            id INTEGER PRIMARY KEY,
+            erased_at TEXT NOT NULL
+        );
+        CREATE TABLE suppressed_ids (
+            digest TEXT PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES suppression_entries(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX suppressed_ids_entry ON suppressed_ids(entry_id);
+        """
+    )
