@@ -59,7 +59,7 @@ def _ltv_groups(ms: dict, end_epoch: float | None) -> dict:
 
 
 def _oracle(conn, rng, by) -> dict:
-    end = as_of(conn, rng)
+    end = as_of(conn)
     out = {}
     for key, g in _ltv_groups(members(conn, rng, by), epoch(end) if end else None).items():
         out[key] = {"contacts": g["contacts"], "customers": g["customers"], "revenue": dict(sorted(g["revenue"].items())),

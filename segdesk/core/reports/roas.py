@@ -32,15 +32,16 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
     ):
         spend.setdefault(key, {})[cur] = amount
     # Leads, customers and revenue per first-touch key, grouped in SQL (grouped.py).
-    groups = {key: {"leads": g["contacts"], "customers": g["customers"], "revenue": g["revenue"]}
+    groups = {key: {"leads": g["contacts"], "customers": g["customers"], "paid_in": g["customers_per_currency"],
+                    "revenue": g["revenue"]}
               for key, g in sql_groups(conn, rng, by, ltv=False).items()}
     rows = []
     for key in sorted(set(spend) | set(groups)):
-        g = groups.get(key, {"leads": 0, "customers": 0, "revenue": {}})
+        g = groups.get(key, {"leads": 0, "customers": 0, "paid_in": {}, "revenue": {}})
         cost = dict(sorted(spend.get(key, {}).items()))
         revenue = dict(sorted(g["revenue"].items()))
         rows.append({"key": key, "spend": cost, "leads": g["leads"], "customers": g["customers"], "revenue": revenue,
-                     "cost_per_lead": money_per(cost, g["leads"]), "cost_per_customer": money_per(cost, g["customers"]),
+                     "cost_per_lead": money_per(cost, g["leads"]), "cost_per_customer": money_per(cost, g["paid_in"]),
                      "roas": {cur: round(revenue.get(cur, 0) / v, 4) for cur, v in cost.items() if v}})
     rows.sort(key=lambda r: (-sum(r["spend"].values()), -r["leads"], r["key"]))
     series = [{"name": f"ROAS ({cur.upper()})", "currency": None,
