@@ -6,11 +6,14 @@ Every expected value is computed by hand in the comments above it.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from segdesk.cli import main
-from segdesk.core.csv_import import import_orders
+from segdesk.core.csv_import import import_orders, import_spend
 from segdesk.core.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
@@ -133,3 +136,95 @@ def test_a_date_filter_chooses_the_cohort_not_the_clock(cohorts, capsys):
     # The same through the source grouping the dashboard's LTV curve uses.
     by_source = _cli_json(capsys, "report", "ltv", "--since", "2024-01-01", "--until", "2024-01-31")["rows"]
     assert by_source[0]["ltv_at_days"] == expected
+
+
+@pytest.fixture
+def spend(_fresh_workspace):
+    """A google/cpc (campaign brand), B google/organic, C direct, D facebook/cpc/spring, E facebook/cpc/autumn."""
+    w = open_workspace(_fresh_workspace)
+    shop = "https://s.example.com/"
+    events = []
+    for n, (who, url) in enumerate([
+        ("a", shop + "?utm_source=google&utm_medium=cpc&utm_campaign=brand"),
+        ("b", shop + "?utm_source=google&utm_medium=organic"), ("c", shop),
+        ("d", shop + "?utm_source=facebook&utm_medium=cpc&utm_campaign=spring"),
+        ("e", shop + "?utm_source=facebook&utm_medium=cpc&utm_campaign=autumn"),
+    ]):
+        events += [page(f"{who}1", f"2026-03-01T1{n}:00:00.000Z", url),
+                   identify(f"{who}1", f"2026-03-01T1{n}:01:00.000Z", email=f"{who}@x.com")]
+    import_events(w, events, origin="test")
+    import_orders(w, "order_id,email,amount,currency,created_at\n"
+                     "1,a@x.com,50.00,usd,2026-03-02T10:00:00Z\n2,a@x.com,20.00,eur,2026-03-02T11:00:00Z\n"
+                     "3,b@x.com,30.00,usd,2026-03-02T10:00:00Z\n4,c@x.com,9.00,usd,2026-03-02T10:00:00Z\n"
+                     "5,d@x.com,100.00,usd,2026-03-02T10:00:00Z\n6,e@x.com,7.00,usd,2026-03-02T10:00:00Z\n")
+    import_spend(w, "date,source,medium,campaign,spend,currency\n2026-03-01,google,cpc,,100.00,usd\n"
+                    "2026-03-01,facebook,cpc,spring,40.00,usd\n")
+    refresh_after_import(w)
+    w.close()
+    return _fresh_workspace
+
+
+def test_spend_matches_the_touches_it_bought(spend, capsys):
+    r = _cli_json(capsys, "report", "roas", "--by", "source")
+    rows = {row["key"]: row for row in r["rows"]}
+    assert set(rows) == {"google", "facebook"} and r["compared_currencies"] == ["usd"]
+    # google/cpc without a campaign bought A only: B (organic) and C (direct) never absorb it.
+    g = rows["google"]
+    assert (g["spend"], g["leads"], g["customers"]) == ({"usd": 10000}, 1, 1)
+    assert g["revenue"] == {"eur": 2000, "usd": 5000} and g["uncompared_revenue"] == {"eur": 2000}
+    assert (g["cost_per_lead"], g["cost_per_customer"], g["roas"]) == ({"usd": 10000.0}, {"usd": 10000.0}, {"usd": 0.5})
+    # facebook/cpc/spring bought D (100.00: ROAS 2.5); E's campaign autumn has no spend line.
+    f = rows["facebook"]
+    assert (f["leads"], f["revenue"], f["roas"]) == (1, {"usd": 10000}, {"usd": 2.5})
+    by_campaign = {row["key"]: row["leads"] for row in _cli_json(capsys, "report", "roas", "--by", "campaign")["rows"]}
+    assert by_campaign == {"(not set)": 1, "spring": 1}
+    capsys.readouterr()
+    assert main(["report", "roas"]) == 0
+    assert "note: revenue in EUR has no spend in that currency to compare with" in capsys.readouterr().err
+
+
+def test_attribution_rows_plus_unattributed_equal_the_total_per_currency(spend):
+    with open_workspace(spend) as w:
+        for model in ("linear", "first_touch", "time_decay", "position_based"):
+            for lookback in (0, 1, 90):
+                r = build_report(w.conn, "attribution", model=model, lookback_days=lookback).to_json()
+                for cur, total in r["total"].items():
+                    rows = sum(row["credit"].get(cur, 0) for row in r["rows"])
+                    assert round(rows + r["unattributed"][cur], 6) == total
+
+
+SOURCES = ["https://s.example.com/?utm_source=news&utm_medium=email", "https://s.example.com/",
+           "https://s.example.com/?utm_source=google&utm_medium=cpc&utm_campaign=x",
+           "https://s.example.com/?gclid=1"]
+
+
+# No shrinking: each example builds a workspace, and a shrink runs for minutes; the failing example is printed.
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(touches=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 40 * 24), st.sampled_from(SOURCES)), max_size=12),
+       orders=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40 * 24), st.integers(1, 99_999),
+                                 st.sampled_from(["usd", "eur", "jpy"]), st.integers(0, 100)), min_size=1, max_size=8),
+       model=st.sampled_from(["linear", "first_touch", "last_non_direct", "time_decay", "position_based"]),
+       lookback=st.sampled_from([0, 1, 7, 90]), by=st.sampled_from(["source", "campaign", "source_medium"]))
+def test_property_rows_plus_unattributed_equal_the_total(tmp_path_factory, touches, orders, model, lookback, by):
+    def ts(hours):
+        return (datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    with open_workspace(tmp_path_factory.mktemp("prop") / "ws") as w:
+        events = [identify(f"d{c}", ts(0), email=f"c{c}@x.com") for c in range(3)]
+        events += [page(f"d{c}", ts(h), url) for c, h, url in touches]
+        import_events(w, events, origin="test")
+        lines = [f"{i},c{c}@x.com,{a if cur == 'jpy' else a / 100:.{0 if cur == 'jpy' else 2}f},{cur},{ts(h)},"
+                 f"{(a * pct // 100) if cur == 'jpy' else (a * pct // 100) / 100:.{0 if cur == 'jpy' else 2}f}"
+                 for i, (c, h, a, cur, pct) in enumerate(orders)]
+        import_orders(w, "order_id,email,amount,currency,created_at,refunded_amount\n" + "\n".join(lines) + "\n")
+        refresh_after_import(w)
+        r = build_report(w.conn, "attribution", model=model, lookback_days=lookback, by=by).to_json()
+    expected: dict[str, int] = {}
+    for c, h, a, cur, pct in orders:
+        if a - a * pct // 100 > 0:
+            expected[cur] = expected.get(cur, 0) + a - a * pct // 100
+    assert {k: v for k, v in r["total"].items() if v} == expected
+    for cur, total in r["total"].items():
+        credited = sum(round(row["credit"].get(cur, 0) * 100) for row in r["rows"])  # hundredths of a minor unit
+        assert credited + r["unattributed"][cur] * 100 == total * 100
