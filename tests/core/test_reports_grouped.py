@@ -114,12 +114,12 @@ def test_ltv_matches_python_grouping(ws, by, params):
 def test_roas_matches_python_grouping(ws, by, params):
     from segdesk.core.reports.model import parse_range
 
-    from segdesk.core.reports.roas import _spend_lines, matching_line
+    from segdesk.core.reports.roas import spend_lines, matching_line
 
     rng = parse_range(ws.conn, params.get("since"), params.get("until"), params.get("timezone"))
     # A ROAS row's leads are the contacts its spend bought (issue 12 item 3): this oracle grouped every
     # contact by first-touch key, organic and direct ones under a paid key included.
-    lines = _spend_lines(ws.conn, rng)
+    lines = spend_lines(ws.conn, rng)
     expected = {}
     for m in members(ws.conn, rng, by).values():
         line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None

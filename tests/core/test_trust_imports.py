@@ -121,3 +121,16 @@ def test_nothing_of_a_refused_file_is_stored_through_the_core_api(tmp_path):
             import_orders(ws, ORDERS + "1,keep@x.com,10.00,usd,2026-03-01\n2,keep@x.com,10.00,usd,0001-01-01\n")
         assert ws.conn.execute("SELECT email FROM contacts").fetchall() == [("keep@x.com",)]
         assert ws.conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+
+
+def test_a_crm_sync_adds_tags_in_the_workspaces_spelling(tmp_path):
+    from segdesk.sync import records
+
+    with open_workspace(tmp_path / "ws") as ws:
+        import_contacts(ws, "email,tags\na@x.com,VIP\n")
+        with ws.conn:
+            # The same tag from the CRM in another case is already there for a; for b it is added as "VIP".
+            added = records.tags(ws.conn, [("email:a@x.com", "vip", "csv", None), ("email:b@x.com", "Vip", "kit", None)])
+        assert added == 1
+        assert ws.conn.execute("SELECT identifier, tag FROM tags ORDER BY identifier").fetchall() == [
+            ("email:a@x.com", "VIP"), ("email:b@x.com", "VIP")]

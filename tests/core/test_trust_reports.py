@@ -228,3 +228,14 @@ def test_property_rows_plus_unattributed_equal_the_total(tmp_path_factory, touch
     for cur, total in r["total"].items():
         credited = sum(round(row["credit"].get(cur, 0) * 100) for row in r["rows"])  # hundredths of a minor unit
         assert credited + r["unattributed"][cur] * 100 == total * 100
+
+
+def test_a_roas_rows_drill_down_lists_the_leads_its_spend_bought(spend, capsys):
+    rows = _cli_json(capsys, "report", "roas", "--rows", "google")
+    assert [c["email"] for c in rows["contacts"]] == ["a@x.com"]
+    assert sorted(o["order_id"] for o in rows["orders"]) == ["1", "2"]
+    zero = _cli_json(capsys, "report", "attribution", "--lookback-days", "0", "--rows", "unattributed")
+    # Every order is the day after its touch: all six are unattributed on the order's own day...
+    assert sorted(o["order_id"] for o in zero["orders"]) == ["1", "2", "3", "4", "5", "6"]
+    # ...and none in 90 days.
+    assert _cli_json(capsys, "report", "attribution", "--rows", "unattributed")["orders"] == []

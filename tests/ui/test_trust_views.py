@@ -70,3 +70,20 @@ def test_lookback_zero_in_the_app(ctx, qtbot):
         view.set_report("attribution", by="source", model="linear", lookback_days=0)
     assert view.lookback.value() == 0 and view.params()["lookback_days"] == 0
     assert "120.00 USD" in _row(view, "news")["Credit"]
+
+
+def test_the_pdf_shows_the_per_currency_figure_and_says_what_it_divides_by(ctx, qtbot, tmp_path):
+    import shutil
+    import subprocess
+
+    from segdesk.core.store import open_workspace as reopen
+    from segdesk.ui.pdf_export import export_reports
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    pdf = tmp_path / "ltv.pdf"
+    with reopen(ctx.workspace.path) as ws:
+        export_reports(ws, pdf, ["ltv", "summary"])
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
+    assert "60.00 USD" in text and "30.00 EUR" in text
+    assert "Value per customer: a currency's revenue divided by the contacts who paid in that currency." in text

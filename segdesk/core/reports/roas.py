@@ -33,7 +33,7 @@ def _local_date(ts: str | None, rng: Range) -> str | None:
     return datetime.fromisoformat(ts).astimezone(rng.zone).date().isoformat() if ts else None
 
 
-def _spend_lines(conn, rng: Range) -> dict[tuple, dict[str, int]]:
+def spend_lines(conn, rng: Range) -> dict[tuple, dict[str, int]]:
     """(source, medium, campaign) -> {currency: spend} on days in the range."""
     out: dict[tuple, dict[str, int]] = {}
     for source, medium, campaign, cur, amount in conn.execute(
@@ -58,7 +58,7 @@ def matching_line(lines, source: str, medium: str, campaign: str) -> tuple | Non
 
 
 def roas(conn, rng: Range, by: str = "source") -> Report:
-    lines = _spend_lines(conn, rng)
+    lines = spend_lines(conn, rng)
 
     def row_key(line: tuple) -> str:
         return line[0] if by == "source" else (line[2] or NOT_SET)
