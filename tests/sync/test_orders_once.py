@@ -45,6 +45,8 @@ def test_the_same_file_imported_and_added_as_a_csv_source_counts_once(tmp_path, 
     ltv = _json(capsys, "report", "ltv")["rows"]
     assert [r["value_per_customer"] for r in ltv] == [{"eur": 2500.0, "usd": 12400.0}]
     assert _json(capsys, "contacts")["contacts"][0]["revenue"] in ({"usd": 12400}, {"eur": 2500})
+    journey = _json(capsys, "journey", "bob@x.com")  # the drill into one person: one order, one refund
+    assert [e["kind"] for e in journey["events"] if e["kind"] in ("order", "refund")] == ["order", "refund"]
     # Re-routing a corrected file updates the one order: 124.00 becomes 120.00, never a second order.
     f.write_text(HEADER + "1001,ann@x.com,120.00,usd,2026-03-01T10:00:00Z,\n"
                           "1002,bob@x.com,30.00,eur,2026-03-02T10:00:00Z,5.00\n")
