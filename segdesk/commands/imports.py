@@ -83,4 +83,9 @@ def run(args, ws) -> int:
     else:
         print(f"{summary['rows']} rows: {summary['inserted']} new, {summary['updated']} updated, "
               f"{summary['unchanged']} unchanged")
+    if summary.get("rejected"):
+        # A script must not read "some lines were dropped" as success; the good lines stay stored.
+        print(f"segdesk: {summary['rejected']} lines rejected, {summary['imported']} imported, "
+              f"{summary['duplicates']} duplicates; the imported lines are stored", file=sys.stderr)
+        return 1
     return 0

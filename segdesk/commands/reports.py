@@ -94,6 +94,9 @@ def _print_text(report) -> None:
     for name in ("total", "unattributed", "revenue", "lead_value", "period_revenue"):
         if isinstance(report.extra.get(name), dict):
             print(f"{name.replace('_', ' ')}: {_money_text(report.extra[name])}")
+    for c in report.columns:
+        if c.help:
+            print(f"{c.label}: {c.help}")
 
 
 def _print_drill(args, data) -> int:

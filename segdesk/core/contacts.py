@@ -123,8 +123,8 @@ SELECT o.currency, sum(o.amount - coalesce((SELECT sum(f.amount) FROM refunds f
        WHERE f.origin = o.origin AND f.order_id = o.order_id), 0))
 FROM orders o WHERE (o.email IN (SELECT email FROM contacts WHERE canonical_id = :cid)
    OR o.customer_key IN (SELECT substr(node, 5) FROM identity_nodes WHERE contact_id = :cid AND node LIKE 'cus:%'))
-  AND (o.dedupe_key IS NULL OR o.id = (
-       SELECT g.id FROM orders g WHERE g.dedupe_key = o.dedupe_key
+  AND (o.id = (
+       SELECT g.id FROM orders g WHERE coalesce(g.dedupe_key, g.order_id) = coalesce(o.dedupe_key, o.order_id)
        ORDER BY CASE WHEN :truth IS NOT NULL AND g.origin LIKE :truth || '%' THEN 0
                      WHEN g.origin LIKE 'stripe%' OR g.origin LIKE 'paypal%' THEN 1 ELSE 2 END, g.id LIMIT 1))
 GROUP BY o.currency

@@ -1,4 +1,4 @@
-"""The suppression list: erased people stay erased (CONTRACTS.md §4, Erasure).
+"""The suppression list: erased people stay erased (docs/SPEC.md §4, Erasure).
 
 ``segdesk erase`` deletes a person and puts every identifier they had (emails,
 CRM contact ids, payment customer ids, user ids: the stitch's node names) on

@@ -204,6 +204,9 @@ class _Layout:
             self.y += row_h
         if not cells:
             self.text("No rows for these parameters.", _font(8), MUTED)
+        for c in cols:  # what a figure divides by is not obvious from its label (README "What the numbers mean")
+            if getattr(c, "help", ""):
+                self.text(f"{c.label}: {c.help}.", _font(7), MUTED, gap=0.1)
         if self.p:
             self.p.setPen(QPen(RULE, 0.2 * self.mm))
             self.p.drawLine(0, int(self.y), int(self.width), int(self.y))

@@ -43,6 +43,8 @@ class ReportTableModel(QAbstractTableModel):
         return 0 if parent.isValid() or not self.table else len(self.table.columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ToolTipRole and self.table and orientation == Qt.Orientation.Horizontal:
+            return (getattr(self.table.columns[section], "help", "") or None) if section < len(self.table.columns) else None
         if role == Qt.ItemDataRole.DisplayRole and self.table:
             if orientation == Qt.Orientation.Horizontal and section < len(self.table.columns):
                 return self.table.columns[section].label

@@ -120,7 +120,7 @@ class ReportsView(QWidget):
             self.model_box.addItem(_label(m), m)
         self.model_box.setCurrentIndex(MODELS.index("linear"))
         self.lookback = QSpinBox()
-        self.lookback.setRange(1, 3650)
+        self.lookback.setRange(0, 3650)  # 0: the order's own day
         self.lookback.setValue(90)
         self.lookback.setSuffix(" days")
         self.lookback.setKeyboardTracking(False)  # typing "180" must not query for 1 and 18 first
