@@ -54,13 +54,13 @@ def test_reports_view_credits_each_person_their_own_touches(tmp_path, qtbot):
 
 
 def test_the_journey_shows_a_link_not_followed(tmp_path):
-    from segdesk.ui.journey_timeline import build_timeline, load_journey
+    from segdesk.core.timeline import build_timeline, load_journey
 
     with open_workspace(tmp_path / "ws") as ws:
         import_events(ws, [identify("pc", at(0), email="carl@example.com", method="form"),
                            identify("pc", at(1), email="ann@example.com", method="link")], origin="test")
         refresh_after_import(ws)
-        entries = build_timeline(load_journey(ws.conn, "carl@example.com"), money=str)
+        entries = build_timeline(load_journey(ws.conn, "carl@example.com").journey, money=str)
     assert [(e.what, e.detail) for e in entries] == [
         ("Identified by opt-in form", "carl@example.com"),
         ("Email link not followed", "link for ann@example.com on a device identified as carl@example.com, not followed"),

@@ -77,13 +77,14 @@ def test_the_pdf_shows_the_per_currency_figure_and_says_what_it_divides_by(ctx, 
     import subprocess
 
     from segdesk.core.store import open_workspace as reopen
-    from segdesk.ui.pdf_export import export_reports
+    from segdesk.core.reports.bundle import report_bundle
+    from segdesk.ui.pdf_export import write_bundle
 
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext (poppler-utils) is not installed")
     pdf = tmp_path / "ltv.pdf"
     with reopen(ctx.workspace.path) as ws:
-        export_reports(ws, pdf, ["ltv", "summary"])
+        write_bundle(pdf, report_bundle(ws.conn, ["ltv", "summary"]))
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
     assert "60.00 USD" in text and "30.00 EUR" in text
     assert "Value per customer: a currency's revenue divided by the contacts who paid in that currency." in text
