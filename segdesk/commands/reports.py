@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 
+from ..core import csvsafe
 from ..core.money import format_money, to_major
 from ..core.refresh import refresh_reports
 from ..core.reports import KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
@@ -76,7 +76,7 @@ def _print_csv(report) -> None:
         else:
             header.append(col.key)
             cells.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
-    writer = csv.writer(sys.stdout)
+    writer = csvsafe.writer(sys.stdout)
     writer.writerow(header)
     for r in report.rows:
         writer.writerow([cell(r) for cell in cells])
@@ -106,7 +106,7 @@ def _print_drill(args, data) -> int:
     orders = [{"order_id": o["order_id"], "email": o["email"], "time": o["time"], "revenue": _money_text(o["revenue"]),
                **({"credit": o["credit"]} if "credit" in o else {})} for o in data["orders"]]
     if args.csv:
-        writer = csv.writer(sys.stdout)
+        writer = csvsafe.writer(sys.stdout)
         writer.writerow(["kind", "email", "order_id", "time", "revenue", "credit"])
         for c in contacts:
             writer.writerow(["contact", c["email"], "", c["first_touch"] or "", c["revenue"], ""])

@@ -12,12 +12,12 @@ themselves (never by their text, never by a sum across currencies).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QHeaderView, QTableView
 
+from ..core import csvsafe
 from ..core.money import format_money
 # The column and its kinds (what cells know how to show and sort) are the core report's own.
 from ..core.reports.model import FLOAT, INT, MONEY, PERCENT, TEXT, Column
@@ -78,7 +78,7 @@ class ReportTable:
             else:
                 header.append(col.label)
                 getters.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
-        writer = csv.writer(fileobj)
+        writer = csvsafe.writer(fileobj)
         writer.writerow(header)
         for r in self.rows:
             writer.writerow([g(r) for g in getters])
