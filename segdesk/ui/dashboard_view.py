@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QL
 
 from ..core.money import format_money
 from .charts import CATEGORY, ChartWidget, chart_series
+from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .report_table_model import (MONEY, ReportTable, ReportTableModel, build_report, fit_columns, make_table_view,
                                  range_text, when_done)
@@ -133,7 +134,7 @@ class DashboardView(QWidget):
         body.addWidget(table_box)
         body.setSizes([360, 240])
         layout.addWidget(body, 1)
-        self.status = QLabel("")
+        self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
         layout.addWidget(self.status)
         self._stale = False
@@ -161,7 +162,7 @@ class DashboardView(QWidget):
             box = QVBoxLayout(card)
             title = QLabel(label.upper())
             title.setStyleSheet("color: palette(mid); font-size: 9pt;")
-            value = QLabel("—")
+            value = plain_label("—")
             value.setStyleSheet("font-size: 16pt; font-weight: 600;")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             box.addWidget(title)
@@ -249,7 +250,7 @@ class DashboardView(QWidget):
             try:
                 self.export_pdf(path)
             except (OSError, ValueError) as exc:
-                QMessageBox.warning(self, "Export failed", str(exc))
+                QMessageBox.warning(self, "Export failed", as_text(str(exc)))
 
     def export_pdf_action(self, parent=None) -> QAction:
         action = QAction("Export Dashboard as PDF…", parent or self)

@@ -21,6 +21,7 @@ from ..core import csvsafe
 from ..core.money import format_money
 # The column and its kinds (what cells know how to show and sort) are the core report's own.
 from ..core.reports.model import FLOAT, INT, MONEY, PERCENT, TEXT, Column
+from .plaintext import as_text
 
 
 @dataclass
@@ -206,8 +207,10 @@ class ReportTableModel(QAbstractTableModel):
             return None
         col = self.table.columns[index.column()]
         value = self.table.rows[self._order[index.row()]].get(col.key)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return format_cell(value, col.kind, self._currencies)
+        if role == Qt.ItemDataRole.ToolTipRole:  # tooltips guess the format; cells are data
+            return as_text(format_cell(value, col.kind, self._currencies))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             numeric = col.kind != TEXT or isinstance(value, dict)
             align = Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft

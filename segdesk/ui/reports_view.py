@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QWidget)
 
 from .charts import ChartWidget, chart_series, chart_title, chart_x_label
+from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .report_table_model import (ReportTable, ReportTableModel, build_report, drill_down, fit_columns,
                                  make_table_view, range_text, when_done)
@@ -98,7 +99,7 @@ class ReportsView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._controls)
         layout.addWidget(split, 1)
-        self.status = QLabel("")
+        self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
         layout.addWidget(self.status)
         self._sync_controls()
@@ -346,7 +347,7 @@ class ReportsView(QWidget):
         try:
             fn()
         except (OSError, ValueError) as exc:
-            QMessageBox.warning(self, "Export failed", str(exc))
+            QMessageBox.warning(self, "Export failed", as_text(str(exc)))
 
 
 CONTACT_COLUMNS = [("email", "Email", "text"), ("first_touch", "First touch", "text"),
@@ -384,7 +385,7 @@ class DrillDownDialog(QDialog):
         tabs.addTab(contacts_view, "Contacts")
         tabs.addTab(orders_view, "Orders")
         self.tabs = tabs
-        self.summary = QLabel("Loading…")
+        self.summary = plain_label("Loading…")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
