@@ -17,6 +17,13 @@ from segdesk.collector_relay.config import ConfigError
 DEFAULT_PORT = 8787
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535 (a wrong one is wrong usage)."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segdesk-relay", description="The SegDesk collector relay.")
@@ -29,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the relay")
     serve.add_argument("--host", default=os.environ.get("SEGDESK_RELAY_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int,
-                       default=int(os.environ.get("SEGDESK_RELAY_PORT", DEFAULT_PORT)))
+    serve.add_argument("--port", type=_port,
+                       default=os.environ.get("SEGDESK_RELAY_PORT", str(DEFAULT_PORT)))
     serve.add_argument("--data", default=None,
                        help=f"the data folder (default: ${relay_config.ENV_DATA})")
 
@@ -40,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--origin", action="append", default=[],
                         help="a site origin allowed to send, e.g. https://example.com (repeatable)")
     deploy.add_argument("--identity", help="SSH private key file")
-    deploy.add_argument("--port", type=int, default=DEFAULT_PORT, help="the relay's port on the server")
+    deploy.add_argument("--port", type=_port, default=DEFAULT_PORT, help="the relay's port on the server")
     deploy.add_argument("--prefix", default="/opt/segdesk-relay", help="install folder on the server")
     deploy.add_argument("--ssh-option", action="append", default=[], metavar="OPT",
                         help="extra `ssh -o` option, e.g. UserKnownHostsFile=... (repeatable)")

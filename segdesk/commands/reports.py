@@ -10,6 +10,7 @@ from ..core.refresh import refresh_reports
 from ..core.reports import KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
 from ..core.reports.model import MONEY
 from ..core.store import WorkspaceError
+from .argtypes import lookback_days
 from .output import add_format_flags, print_json, print_table
 
 
@@ -28,7 +29,7 @@ def register(sub, common) -> None:
             k.add_argument("--by", choices=keys, default="source", help="group rows by (default: source)")
         if name == "attribution":
             k.add_argument("--model", choices=MODELS, default="linear")
-            k.add_argument("--lookback-days", type=int, default=90, metavar="N")
+            k.add_argument("--lookback-days", type=lookback_days, default=90, metavar="N")
         k.add_argument("--since", metavar="DATE", help="from this date (YYYY-MM-DD, workspace timezone)")
         k.add_argument("--until", metavar="DATE", help="to this date, inclusive")
         k.add_argument("--timezone", metavar="TZ", help="IANA name; default the workspace setting, else UTC")

@@ -7,6 +7,17 @@ import orjson
 from .orders import source_of_truth
 from .reports.data import orders_source
 
+# Search text is matched literally: `_` and `%` are LIKE's wildcards (`_` matched
+# every contact), so they and the escape character are escaped.
+LIKE = "LIKE :q ESCAPE '\\'"
+
+
+def contains_pattern(search: str) -> str:
+    """The pattern for `LIKE` above: contains `search`, trimmed and lower-cased."""
+    text = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{text}%"
+
+
 LIST_SQL = """
 SELECT c.id, c.email, c.first_name, c.last_name, c.first_seen,
        (SELECT count(DISTINCT s.anonymous_id) FROM device_segments s WHERE s.contact_id = c.id) AS devices,
@@ -28,9 +39,9 @@ def list_contacts(conn, search: str | None = None, limit: int = 1000, offset: in
     where = ""
     params: dict = {"limit": limit, "offset": offset, "truth": source_of_truth(conn)}
     if search:
-        where = ("AND (c.email LIKE :q OR c.first_name LIKE :q OR c.last_name LIKE :q "
-                 "OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email LIKE :q))")
-        params["q"] = f"%{search.strip().lower()}%"
+        where = (f"AND (c.email {LIKE} OR c.first_name {LIKE} OR c.last_name {LIKE} "
+                 f"OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email {LIKE}))")
+        params["q"] = contains_pattern(search)
     sql = LIST_SQL.format(where=where, order="c.first_seen IS NULL, c.first_seen, c.email", orders=orders_source(conn))
     rows = conn.execute(sql, params)
     out = []

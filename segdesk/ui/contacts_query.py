@@ -10,13 +10,14 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 
+from ..core.contacts import LIKE, contains_pattern
 from ..core.orders import counted_orders_sql
 
 COLUMNS = ("email", "name", "first_touch", "devices", "revenue", "last_seen", "tags")
 
 _NAME = "trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, ''))"
-_SEARCH = ("AND (c.email LIKE :q OR c.first_name LIKE :q OR c.last_name LIKE :q OR "
-           + _NAME + " LIKE :q OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email LIKE :q))")
+_SEARCH = (f"AND (c.email {LIKE} OR c.first_name {LIKE} OR c.last_name {LIKE} OR "
+           f"{_NAME} {LIKE} OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email {LIKE}))")
 
 # Sort keys computed for every contact at once: (contact id, key).
 _KEYS = {
@@ -39,7 +40,7 @@ _KEYS = {
 
 def _where(search: str | None) -> tuple[str, dict]:
     if search and search.strip():
-        return _SEARCH, {"q": f"%{search.strip().lower()}%"}
+        return _SEARCH, {"q": contains_pattern(search)}
     return "", {}
 
 
