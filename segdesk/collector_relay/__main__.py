@@ -54,7 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warn_if_open(data) -> None:
+    from pathlib import Path
+
+    if data and Path(data).is_dir():
+        warning = relay_config.private_data_dir(Path(data))
+        if warning:
+            print(f"segdesk-relay: {warning}", file=sys.stderr)
+
+
 def _init(args) -> int:
+    _warn_if_open(args.data)
     keys = relay_config.init(args.data, rotate=args.rotate)
     if args.json:
         print(json.dumps(keys))
@@ -71,6 +81,7 @@ def _serve(args) -> int:
     from segdesk.collector_relay.app import create_app
 
     config = relay_config.load(args.data)
+    _warn_if_open(config.data_dir)
     app = create_app(config)
     # proxy_headers off: uvicorn would otherwise trust X-Forwarded-For from
     # 127.0.0.1 on its own; the relay decides that itself (trust_proxy).

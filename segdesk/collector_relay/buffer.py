@@ -18,6 +18,7 @@ crosses SQLite's threshold, so no ingest request waits for one.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
@@ -108,6 +109,14 @@ class _Mailbox:
 class Buffer:
     def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
+        # Owner-only before SQLite creates it (its -wal and -shm copy this mode),
+        # set explicitly: the umask could only narrow os.open's mode, not fix it.
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            if os.name == "posix" and os.fstat(fd).st_size == 0:
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
         self._synchronous = synchronous.upper()
         conn = _connect(self.path, self._synchronous)
         conn.executescript(SCHEMA)

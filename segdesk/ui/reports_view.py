@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from ..core.private import open_private
 from .charts import ChartWidget, chart_series, chart_title, chart_x_label
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
@@ -312,7 +313,7 @@ class ReportsView(QWidget):
 
     def export_csv(self, path: str) -> None:
         table = self.model.sorted_table()
-        with open(path, "w", newline="", encoding="utf-8") as f:
+        with open_private(path, "w", newline="", encoding="utf-8") as f:
             if table:
                 table.write_csv(f)
 
