@@ -25,7 +25,9 @@ import queue
 import shutil
 import signal
 import sqlite3
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,8 @@ from .progress import Cancelled, Progress
 CHUNKS = 8  # SQLite attaches at most 10 databases; progress moves in eighths
 MAX_WORKERS = 4
 POLL_S = 0.25
+PARENT_POLL_S = 0.5  # how often a worker checks that the importing process still lives
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SHARD_PREFIX = ".import-"  # shard folders, next to the workspace's database
 
 
@@ -158,9 +162,53 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
             "identity": identity}
 
 
-def _worker_main(path, schema, origin, before, shard_dir, tasks, results) -> None:
+def _die_with_parent(parent: int, shard_dir: str) -> None:
+    """Stop when the importing process is gone (a SIGKILL, a crash): nobody would
+    read the shards, so parsing on only wastes the cores, and the shards go too.
+
+    Linux tells us at once (PR_SET_PDEATHSIG); everywhere, a thread also polls
+    the parent id, which changes when the parent dies and we are re-parented.
+    """
+    import threading
+
+    def orphaned() -> bool:
+        return os.getppid() != parent
+
+    def leave() -> None:
+        shutil.rmtree(shard_dir, ignore_errors=True)
+        os._exit(1)
+
+    def on_term(signum, frame) -> None:
+        # The parent's own terminate() sends SIGTERM too; then it cleans up itself.
+        if orphaned():
+            leave()
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, on_term)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the poll below still notices
+    if orphaned():  # the parent died before the request took effect
+        leave()
+
+    def poll() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if orphaned():
+                leave()
+
+    threading.Thread(target=poll, name="parent-watch", daemon=True).start()
+
+
+def _worker_main(path, schema, origin, before, shard_dir, parent, tasks, results) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent, shard_dir)
     from .gcpause import gc_paused
 
     with gc_paused():
@@ -259,7 +307,7 @@ class FileFill:
             shutil.rmtree(stale, ignore_errors=True)
         self.shard_dir = tempfile.mkdtemp(prefix=SHARD_PREFIX, dir=db_dir)
         try:
-            pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir))
+            pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir, os.getpid()))
         except OSError:
             # No processes to be had (no /dev/shm for their queues' locks, a process limit):
             # the same file, read here.
