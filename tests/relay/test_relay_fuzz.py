@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 from datetime import datetime
 
 import httpx
@@ -124,7 +125,8 @@ FIELDS = [("type",), ("anonymousId",), ("userId",), ("messageId",), ("event",), 
 ENVELOPE = ["batch", "sentAt", "writeKey", "context", "integrations"]
 WRONG = st.sampled_from([None, True, False, 0, -1, 7, 2**63 - 1, -2**63, 1.5, -0.0, 1e308, "", " ",
                          "x", "page", "2024-01-01T00:00:00Z", "<b>", [], [1, "a"], ["page"], {},
-                         {"a": [1]}, {"type": "page"}, [[[]]], "a" * 300])
+                         {"a": [1]}, {"type": "page"}, [[[]]], "a" * 300]).map(copy.deepcopy)
+# (a copy each time: a later mutation may write into an object this list holds)
 ENDPOINTS = ["/v1/batch", "/v1/p.gif"] + [f"/v1/{k}" for k in sorted(TYPES)]
 _BROWSER_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
                "(KHTML, like Gecko) Version/17.4 Safari/605.1.15")
