@@ -175,13 +175,24 @@ def _die_with_parent(parent: int, shard_dir: str) -> None:
         return os.getppid() != parent
 
     def leave() -> None:
-        shutil.rmtree(shard_dir, ignore_errors=True)
+        # A sibling may be creating its next shard meanwhile: try again until gone.
+        for _ in range(20):
+            shutil.rmtree(shard_dir, ignore_errors=True)
+            if not os.path.exists(shard_dir):
+                break
+            time.sleep(0.05)
         os._exit(1)
 
     def on_term(signum, frame) -> None:
-        # The parent's own terminate() sends SIGTERM too; then it cleans up itself.
-        if orphaned():
-            leave()
+        # The death signal comes when the parent's main thread exits, which can be
+        # a moment before the whole process is gone: until then we belong to its
+        # other threads and getppid() has not changed yet. (The parent itself
+        # stops its workers with SIGKILL, never SIGTERM.)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            if orphaned():
+                leave()
+            time.sleep(0.01)
         os._exit(1)
 
     signal.signal(signal.SIGTERM, on_term)
@@ -217,6 +228,9 @@ def _worker_main(path, schema, origin, before, shard_dir, parent, tasks, results
                 _fault(chunk)
                 results.put(("done", load_chunk(path, chunk, shard_path(shard_dir, chunk), schema, origin, before)))
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+                if os.getppid() != parent:  # our shard vanished because the parent died: clean up and go
+                    shutil.rmtree(shard_dir, ignore_errors=True)
+                    os._exit(1)
                 reason = f"a parsing process failed on the lines from byte {chunk.start:,}: {type(exc).__name__}: {exc}"
                 results.put(("error", reason))
                 return
@@ -272,7 +286,7 @@ class _Workers:
     def close(self) -> None:
         for p in self.procs:
             if p.is_alive():
-                p.terminate()
+                p.kill()  # SIGTERM means "the importing process died" to a worker; we clean up ourselves
         for p in self.procs:
             p.join()
         for q in (self.tasks, self.results):

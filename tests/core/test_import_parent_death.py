@@ -65,10 +65,10 @@ def test_sigkill_of_the_import_stops_its_workers_and_leaves_no_shards(tmp_path):
                                 "timestamp": "2024-01-01T00:00:00Z",
                                 "context": {"page": {"url": f"https://shop.example.com/p/{i}"}}}) + "\n")
     workspace = tmp_path / "ws"
-    proc = subprocess.Popen([sys.executable, "-m", "segdesk.cli", "--workspace", str(workspace),
-                             "import", "events", str(events)],
-                            env={**os.environ, "PYTHONPATH": str(REPO)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with (tmp_path / "stderr").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "segdesk.cli", "--workspace", str(workspace),
+                                 "import", "events", str(events)],
+                                env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=log)
     try:
         # Kill once the workers are parsing: their shard folder exists and holds a shard.
         workers = _wait(lambda: len(_workers_of(proc.pid)) >= 2 and list(workspace.glob(".import-*/chunk*"))
@@ -76,7 +76,9 @@ def test_sigkill_of_the_import_stops_its_workers_and_leaves_no_shards(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         _wait(lambda: not any(_alive(w) for w in workers), 20, f"workers {workers} to stop")
-        _wait(lambda: not list(workspace.glob(".import-*")), 10, "the shard folder to go")
+        _wait(lambda: not list(workspace.glob(".import-*")), 10,
+              f"the shard folder to go: {[p.name for p in workspace.glob('.import-*/*')]} "
+              f"{(tmp_path / 'stderr').read_text()[-2000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()
