@@ -9,6 +9,7 @@ from ..core.contacts import list_contacts
 from ..core.journey import journey
 from ..core.money import format_money
 from ..core.reports.data import refresh_report_orders
+from .argtypes import MAX_LIST_LIMIT, bounded_int
 from .output import add_format_flags, print_csv, print_json, print_table
 
 CONTACT_COLUMNS = ["email", "name", "first_seen", "last_seen", "devices", "customer", "revenue", "tags"]
@@ -17,7 +18,7 @@ CONTACT_COLUMNS = ["email", "name", "first_seen", "last_seen", "devices", "custo
 def register(sub, common) -> None:
     p = sub.add_parser("contacts", help="list contacts", parents=[common])
     p.add_argument("--search", metavar="Q", help="part of an email or name")
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=bounded_int(1, MAX_LIST_LIMIT), default=1000)
     add_format_flags(p)
     p.set_defaults(run=run_contacts)
 

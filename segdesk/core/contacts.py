@@ -18,11 +18,22 @@ import orjson
 from .orders import counted_orders_sql, source_of_truth
 from .reports.data import orders_source
 
+# Search text is matched literally: `_` and `%` are LIKE's wildcards (`_` matched
+# every contact), so they and the escape character are escaped.
+LIKE = "LIKE :q ESCAPE '\\'"
+
+
+def contains_pattern(search: str) -> str:
+    """The pattern for `LIKE` above: contains `search`, trimmed and lower-cased."""
+    text = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{text}%"
+
+
 COLUMNS = ("email", "name", "first_touch", "devices", "revenue", "last_seen", "tags")
 
 _NAME = "trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, ''))"
-_SEARCH = ("AND (c.email LIKE :q OR c.first_name LIKE :q OR c.last_name LIKE :q OR "
-           + _NAME + " LIKE :q OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email LIKE :q))")
+_SEARCH = (f"AND (c.email {LIKE} OR c.first_name {LIKE} OR c.last_name {LIKE} OR "
+           f"{_NAME} {LIKE} OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email {LIKE}))")
 
 # Sort keys computed for every contact at once: (contact id, key).
 _KEYS = {
@@ -46,7 +57,7 @@ _KEYS = {
 def search_clause(search: str | None) -> tuple[str, dict]:
     """``AND (...)`` on canonical contacts ``c`` matching part of an email (any joined one) or name, and its parameters."""
     if search and search.strip():
-        return _SEARCH, {"q": f"%{search.strip().lower()}%"}
+        return _SEARCH, {"q": contains_pattern(search)}
     return "", {}
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
+from ..core.private import create_private_file, restrict
 from ..core.reports.bundle import Bundle, Section
 from ..core.reports.model import TEXT
 from ..core.reports.table import ReportTable, format_cell
@@ -278,6 +279,9 @@ def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDes
     folder = Path(path).resolve().parent
     if not folder.is_dir():
         raise OSError(f"cannot write {path}: no folder {folder}")
+    # A report names customers and their revenue: owner-only before Qt writes into it.
+    create_private_file(Path(path))
+    restrict(Path(path))
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setTitle(title)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHeaderView, QTableView
 # The column kinds (what cells know how to show and sort) are the core report's own.
 from ..core.reports.model import MONEY, TEXT
 from ..core.reports.table import ReportTable, format_cell
+from .plaintext import as_text
 
 
 class ReportTableModel(QAbstractTableModel):
@@ -57,8 +58,10 @@ class ReportTableModel(QAbstractTableModel):
             return None
         col = self.table.columns[index.column()]
         value = self.table.rows[self._order[index.row()]].get(col.key)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return format_cell(value, col.kind, self._currencies)
+        if role == Qt.ItemDataRole.ToolTipRole:  # tooltips guess the format; cells are data
+            return as_text(format_cell(value, col.kind, self._currencies))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             numeric = col.kind != TEXT or isinstance(value, dict)
             align = Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft
