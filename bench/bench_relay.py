@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from segdesk.collector_relay import config as relay_config  # noqa: E402
-from segdesk.collector_relay.buffer import INSERT, SCHEMA  # noqa: E402
+from segdesk.collector_relay.buffer_sqlite import INSERT, SCHEMA  # noqa: E402
 
 UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
 BARE_APP = """
