@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from segdesk.collector_relay import deploy_scripts
+from segdesk.collector_relay.config import ConfigError, check_database_url
 from segdesk.collector_relay.wheel import build_wheel
 
 SNIPPET = ('<script>window.segdesk=window.segdesk||function(){(segdesk.q=segdesk.q||[]).push(arguments)};'
@@ -135,13 +136,19 @@ def cookie_domain_for(domain: str) -> str | None:
 
 def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | None = None,
            identity: str | None = None, port: int = 8787, prefix: str = "/opt/segdesk-relay",
-           ssh_options: list[str] | None = None, echo=print) -> dict:
+           ssh_options: list[str] | None = None, database_url: str | None = None,
+           echo=print) -> dict:
     test_mode = os.environ.get("SEGDESK_DEPLOY_NO_SYSTEMD") == "1"
     target = parse_target(target_text)
     if domain and not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain):
         raise DeployError(f"--domain must be a host name like t.example.com, not {domain!r}")
     if not re.fullmatch(r"/[A-Za-z0-9._/-]+", prefix):
         raise DeployError(f"--prefix must be an absolute path of plain characters, not {prefix!r}")
+    if database_url is not None:
+        try:
+            database_url = check_database_url(database_url)
+        except ConfigError as exc:
+            raise DeployError(str(exc)) from None
     remote = Remote(target, identity, ssh_options or [])
 
     facts = _values(remote.run(deploy_scripts.check_script(prefix)))
@@ -165,6 +172,10 @@ def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | 
         settings["SEGDESK_RELAY_ORIGINS"] = ",".join(o.rstrip("/") for o in origins)
     if cookie_domain:
         settings["SEGDESK_RELAY_COOKIE_DOMAIN"] = cookie_domain
+    if database_url:
+        # Quoted for both readers of relay.env, sh and systemd's EnvironmentFile;
+        # check_database_url already refused quotes, $, ` and backslashes.
+        settings["SEGDESK_RELAY_DATABASE_URL"] = shlex.quote(database_url)
 
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(tmp)
