@@ -44,8 +44,9 @@ def _free_port() -> int:
 class Cluster:
     """One PostgreSQL server; stop() and start() simulate a restart."""
 
-    def __init__(self, root: Path, bin_dir: Path) -> None:
+    def __init__(self, root: Path, bin_dir: Path, fsync: bool = False) -> None:
         self.root = root
+        self.fsync = fsync
         self.bin = bin_dir
         self.data = root / "data"
         self.port = _free_port()
@@ -74,11 +75,11 @@ class Cluster:
                   "-U", "postgres", "-E", "UTF8", "--no-sync")
 
     def start(self) -> None:
-        # fsync off: the tests prove the relay's logic, not the disk's; the
-        # benchmark keeps fsync on. The socket lives in our folder, not /run.
+        # fsync off for tests: they prove the relay's logic, not the disk's;
+        # the benchmark keeps it on. The socket lives in our folder, not /run.
         self.proc = subprocess.Popen(
             [*self.prefix, str(self.bin / "postgres"), "-D", str(self.data), "-k", str(self.root),
-             "-p", str(self.port), "-h", "127.0.0.1", "-c", "fsync=off",
+             "-p", str(self.port), "-h", "127.0.0.1", "-c", f"fsync={'on' if self.fsync else 'off'}",
              "-c", "max_connections=200"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30

@@ -105,7 +105,7 @@ class PostgresBuffer(Buffer):
         def write(conn) -> None:
             with conn.cursor() as cur:
                 if rows:
-                    cur.executemany(schema.INSERT, rows)
+                    cur.execute(schema.INSERT, [list(column) for column in zip(*rows)])
                 if counts:
                     # Sorted: two relays bumping the same counters lock them in
                     # one order, so they queue rather than deadlock.

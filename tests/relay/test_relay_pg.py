@@ -24,9 +24,11 @@ def relay_buffer() -> str:
     return "postgres"
 
 
-def stored_row(message_id: str) -> tuple:
+def stored_row(message_id: str) -> list:
+    """One event as the relay's INSERT takes a group: one list per column."""
     body = b'{"type":"track","event":"Buy","messageId":"%s"}' % message_id.encode()
-    return (message_id, "2026-01-01T00:00:00.000Z", 1767225600.0, "anon", None, None, body)
+    row = (message_id, "2026-01-01T00:00:00.000Z", 1767225600.0, "anon", None, None, body)
+    return [[value] for value in row]
 
 
 def pull_all(pull: httpx.Client, after: int = 0, limit: int = 1000) -> tuple[list[str], int]:
