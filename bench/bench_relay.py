@@ -62,10 +62,13 @@ def wait_port(port: int) -> None:
     raise RuntimeError(f"port {port} never opened")
 
 
-def start_relay(data: Path, port: int, synchronous: str | None = None) -> subprocess.Popen:
+def start_relay(data: Path, port: int, synchronous: str | None = None,
+                database_url: str = "") -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SEGDESK_RELAY_RATE": "0"}
     if synchronous:
         env["SEGDESK_RELAY_SYNCHRONOUS"] = synchronous
+    if database_url:  # the PostgreSQL buffer (bench_relay_pg.py)
+        env["SEGDESK_RELAY_DATABASE_URL"] = database_url
     proc = subprocess.Popen([sys.executable, "-m", "segdesk.collector_relay", "serve", "--data",
                              str(data), "--port", str(port)], env=env)
     wait_port(port)

@@ -22,7 +22,6 @@ import multiprocessing as mp
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_relay import (  # noqa: E402
-    REPO, UA, _load_worker, free_port, pull_all, run_load, wait_port,
+    UA, _load_worker, fill_buffer, free_port, pull_all, start_relay,
 )
 
 from segdesk.collector_relay import config as relay_config  # noqa: E402
@@ -41,14 +40,7 @@ from segdesk.collector_relay.buffer_pg import PostgresBuffer  # noqa: E402
 from tests.pg import Cluster, server_bin  # noqa: E402
 
 
-def start_relay(data: Path, port: int, database_url: str = "") -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "SEGDESK_RELAY_RATE": "0"}
-    if database_url:
-        env["SEGDESK_RELAY_DATABASE_URL"] = database_url
-    proc = subprocess.Popen([sys.executable, "-m", "segdesk.collector_relay", "serve", "--data",
-                             str(data), "--port", str(port)], env=env)
-    wait_port(port)
-    return proc
+TOKEN = "bench-pull-token"
 
 
 def load_split(ports: list[int], key: str, tag: str, seconds: float, conns: int) -> float:
@@ -112,45 +104,47 @@ def main() -> None:
         cluster = Cluster(Path(tempfile.mkdtemp(prefix="segdesk-pg-bench-")), bin_dir, fsync=True)
         cluster.init()
         cluster.start()
-        procs = []
+        key = relay_config.init(tmp / "sqlite")["write_key"]
+        os.environ.update({"SEGDESK_RELAY_WRITE_KEY": key, "SEGDESK_RELAY_PULL_TOKEN": TOKEN})
         try:
-            key = relay_config.init(tmp / "sqlite")["write_key"]
-            keys = {"SEGDESK_RELAY_WRITE_KEY": key, "SEGDESK_RELAY_PULL_TOKEN": "bench-token"}
-            os.environ.update(keys)
-            url = cluster.new_database()
-            ports = {name: free_port() for name in ("sqlite", "pg1", "pg2a", "pg2b")}
-            procs.append(start_relay(tmp / "sqlite", ports["sqlite"]))
-            for name in ("pg1", "pg2a", "pg2b"):
-                procs.append(start_relay(tmp / name, ports[name], url))
-            setups = {"SQLite, one relay": [ports["sqlite"]],
-                      "PostgreSQL, one relay": [ports["pg1"]],
-                      "PostgreSQL, two relays": [ports["pg2a"], ports["pg2b"]]}
-            for name, used in setups.items():  # warm up
-                load_split(used, key, f"warm{name[:6]}{len(used)}", 2.0, args.connections)
-            runs: dict[str, list[float]] = {name: [] for name in setups}
-            for rnd in range(args.rounds):
-                for name, used in setups.items():
-                    runs[name].append(load_split(used, key, f"r{rnd}{name[:6]}{len(used)}",
-                                                 args.seconds, args.connections))
-                print(f"  round {rnd + 1}: " + ", ".join(
-                    f"{name} {r[-1]:,.0f}/s" for name, r in runs.items()), flush=True)
-            base = statistics.median(runs["SQLite, one relay"])
-            print(f"single-event ingest, {args.connections} connections, "
-                  f"median of {args.rounds} rounds of {args.seconds:g} s:")
-            for name, r in runs.items():
-                print(f"  {name:24s} {statistics.median(r):7,.0f}/s  "
-                      f"({statistics.median(r) / base:.0%} of SQLite)")
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait()
-
-        try:
+            if args.rounds > 0:
+                ingest_side(cluster, tmp, key, args)
             if args.pull_events > 0:
                 pull_side(cluster, tmp, args.pull_events)
         finally:
             cluster.stop()
             shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def ingest_side(cluster: Cluster, tmp: Path, key: str, args) -> None:
+    url = cluster.new_database()
+    ports = {name: free_port() for name in ("sqlite", "pg1", "pg2a", "pg2b")}
+    procs = [start_relay(tmp / "sqlite", ports["sqlite"])]
+    try:
+        for name in ("pg1", "pg2a", "pg2b"):
+            procs.append(start_relay(tmp / name, ports[name], database_url=url))
+        setups = {"SQLite, one relay": [ports["sqlite"]],
+                  "PostgreSQL, one relay": [ports["pg1"]],
+                  "PostgreSQL, two relays": [ports["pg2a"], ports["pg2b"]]}
+        for name, used in setups.items():  # warm up
+            load_split(used, key, f"warm{name[:6]}{len(used)}", 2.0, args.connections)
+        runs: dict[str, list[float]] = {name: [] for name in setups}
+        for rnd in range(args.rounds):
+            for name, used in setups.items():
+                runs[name].append(load_split(used, key, f"r{rnd}{name[:6]}{len(used)}",
+                                             args.seconds, args.connections))
+            print(f"  round {rnd + 1}: " + ", ".join(
+                f"{name} {r[-1]:,.0f}/s" for name, r in runs.items()), flush=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+    base = statistics.median(runs["SQLite, one relay"])
+    print(f"single-event ingest, {args.connections} connections, "
+          f"median of {args.rounds} rounds of {args.seconds:g} s:")
+    for name, r in runs.items():
+        print(f"  {name:24s} {statistics.median(r):7,.0f}/s  "
+              f"({statistics.median(r) / base:.0%} of SQLite)")
 
 
 def pull_side(cluster: Cluster, tmp: Path, count: int) -> None:
@@ -163,21 +157,34 @@ def pull_side(cluster: Cluster, tmp: Path, count: int) -> None:
     fill_postgres(url, count)
     print(f"filled {count:,} events in {time.perf_counter() - t0:.1f} s; database "
           f"{(database_mib(url) - empty) / count * 1e6:,.0f} MiB per million events as stored")
-    port = free_port()
-    relay = start_relay(tmp / "pull", port, url)
-    try:
-        pulled, took = pull_all(f"http://127.0.0.1:{port}", "bench-token", 10_000)
-    finally:
-        relay.terminate()
-        relay.wait()
-    print(f"pulled {pulled:,} events with limit=10000 in {took:.1f} s "
-          f"({pulled / took:,.0f} events/s, numbering included)")
+    took = {"PostgreSQL": pull_through(tmp / "pull-pg", count, database_url=url)}
     numbered = database_mib(url) - empty
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM relay_events")
     print(f"database after numbering: {numbered / count * 1e6:,.0f} MiB per million events "
           f"(the numbering rewrites each row once; VACUUM makes the space reusable, "
           f"{(database_mib(url) - empty) / count * 1e6:,.0f} MiB after it)")
+    relay_config.init(tmp / "pull-sqlite")
+    fill_buffer(tmp / "pull-sqlite", count)  # the same events, in SQLite
+    sqlite_mib = (tmp / "pull-sqlite" / relay_config.BUFFER_NAME).stat().st_size / 2**20
+    print(f"SQLite buffer: {sqlite_mib / count * 1e6:,.0f} MiB per million events")
+    took["SQLite"] = pull_through(tmp / "pull-sqlite", count)
+    print(f"pull of {count:,} with limit=10000: PostgreSQL {took['PostgreSQL']:.1f} s "
+          f"({count / took['PostgreSQL']:,.0f} events/s, numbering included), "
+          f"SQLite {took['SQLite']:.1f} s ({count / took['SQLite']:,.0f} events/s); "
+          f"PostgreSQL takes {took['PostgreSQL'] / took['SQLite']:.1f}x as long")
+
+
+def pull_through(data: Path, count: int, database_url: str = "") -> float:
+    port = free_port()
+    relay = start_relay(data, port, database_url=database_url)
+    try:
+        pulled, took = pull_all(f"http://127.0.0.1:{port}", TOKEN, 10_000)
+    finally:
+        relay.terminate()
+        relay.wait()
+    assert pulled == count, (pulled, count)
+    return took
 
 
 if __name__ == "__main__":

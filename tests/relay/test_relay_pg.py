@@ -194,7 +194,12 @@ def test_database_restart_under_load_answers_503_then_recovers(tmp_path, relay_d
         time.sleep(1.5)
         cluster.stop()  # fast shutdown: open transactions are cut off
         down_at = len(statuses)
-        time.sleep(8)
+        health = httpx.get(f"{relay.url}/healthz", timeout=30,
+                           headers={"Authorization": f"Bearer {keys['pull_token']}"})
+        assert health.status_code == 503 and health.headers["retry-after"] == "5"
+        assert health.json() == {"success": False,
+                                 "error": "database unavailable: PoolTimeout"}
+        time.sleep(3)
         cluster.start()
         restarted = time.monotonic()
         # No relay restart: it answers 2xx again once the server is back.
