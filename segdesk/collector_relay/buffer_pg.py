@@ -71,7 +71,7 @@ class PostgresBuffer(Buffer):
         try:
             with self.pool.connection() as conn:
                 yield conn
-        except psycopg.errors.TransactionRollbackError:
+        except psycopg.errors.TransactionRollback:
             raise  # a deadlock or serialization failure: the caller retries
         except psycopg.OperationalError as exc:  # down, restarting, pool timed out
             raise BufferUnavailable(f"database unavailable: {type(exc).__name__}") from exc
@@ -81,7 +81,7 @@ class PostgresBuffer(Buffer):
             try:
                 with self._connection() as conn, conn.transaction():
                     return fn(conn)
-            except psycopg.errors.TransactionRollbackError:
+            except psycopg.errors.TransactionRollback:
                 if attempt == ATTEMPTS - 1:
                     raise
 
