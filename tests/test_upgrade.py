@@ -25,6 +25,9 @@ def _names() -> list[str]:
 
 
 NEWEST = _names()[-1]
+# The release these rows are written for: the last whose events table had a url
+# column (0006 rebuilt it). Later migrations are applied on top in the same upgrade.
+PREVIOUS_STOP = "0006_events_lean"
 
 EVENTS = [
     # an anonymous visit from an ad, then the same browser identifies on a form
@@ -39,7 +42,7 @@ def _previous_release_workspace(folder) -> None:
     folder.mkdir(parents=True)
     conn = sqlite3.connect(paths.database_path(folder))
     db = sqlite_utils.Database(conn)
-    migrations.apply(db, stop_before=NEWEST)
+    migrations.apply(db, stop_before=PREVIOUS_STOP)
     with conn:
         for message_id, kind, anon, user, ts, url, email, method in EVENTS:
             raw = {"messageId": message_id, "type": kind, "anonymousId": anon, "timestamp": ts}

@@ -34,7 +34,10 @@ def register(sub, common) -> None:
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
     a.add_argument("--currency", help="keap: the account's currency (default usd)")
-    a.add_argument("--since", help="paypal: first day to read (default: three years back)")
+    a.add_argument("--since", help="paypal, ad platforms: first day to read (default: three years / one year back)")
+    a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id")
+    a.add_argument("--utm-source", help="ad platforms: the utm_source your ads carry (default facebook/google/bing)")
+    a.add_argument("--utm-medium", help="ad platforms: the utm_medium your ads carry (default cpc)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_add)
 
@@ -66,6 +69,9 @@ def _config(args) -> dict:
         config["sandbox"] = True
     if args.currency:
         config["currency"] = args.currency.strip().lower()
+    for key in ("account_id", "utm_source", "utm_medium"):
+        if getattr(args, key, None):
+            config[key] = getattr(args, key).strip()
     if args.since:
         try:
             config["since"] = normalise_ts(args.since)

@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "csv": ("CSV", False, ""),
+    "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
@@ -78,6 +79,8 @@ def check_config(kind: str, config: dict) -> None:
         raise WorkspaceError("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
     if kind == "paypal" and not config.get("client_id"):
         raise WorkspaceError("a PayPal source needs --client-id")
+    if kind == "meta-ads" and not re.fullmatch(r"act_\d+", str(config.get("account_id") or "")):
+        raise WorkspaceError("a Meta Ads source needs --account-id act_NUMBER (the ad account's id)")
     if kind == "csv":
         if not config.get("path"):
             raise WorkspaceError("a CSV source needs --path FILE")

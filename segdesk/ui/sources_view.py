@@ -17,6 +17,10 @@ from .banner import Banner
 from .context import AppContext, Changes
 
 
+# Ad platforms: the config key of the account field, and what it looks like.
+AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890")}
+
+
 class AddSourceDialog(QDialog):
     """Kind, name, address and secret of a new connection."""
 
@@ -30,6 +34,7 @@ class AddSourceDialog(QDialog):
         self.name.setPlaceholderText("default: the kind, e.g. stripe")
         self.base_url = QLineEdit()
         self.client_id = QLineEdit()
+        self.account = QLineEdit()  # ad platforms: the account the spend is read from
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -48,6 +53,7 @@ class AddSourceDialog(QDialog):
         self.form.addRow("Name", self.name)
         self.form.addRow("Address", self.base_url)
         self.form.addRow("Client id", self.client_id)
+        self.form.addRow("Ad account", self.account)
         self.form.addRow("File", path_row)
         self.form.addRow("CSV holds", self.csv_kind)
         self.form.addRow("Secret", self.secret)
@@ -76,6 +82,8 @@ class AddSourceDialog(QDialog):
         self.form.setRowVisible(self.base_url, kind in ("relay", "activecampaign", "stripe", "paypal", "hubspot",
                                                         "kit", "keap"))
         self.form.setRowVisible(self.client_id, kind == "paypal")
+        self.form.setRowVisible(self.account, kind in AD_ACCOUNT)
+        self.account.setPlaceholderText(AD_ACCOUNT.get(kind, ("", ""))[1])
         self.form.setRowVisible(self._path_row, kind == "csv")
         self.form.setRowVisible(self.csv_kind, kind == "csv")
         self.form.setRowVisible(self.secret, needs_secret)
@@ -94,6 +102,8 @@ class AddSourceDialog(QDialog):
             config["base_url"] = self.base_url.text().strip().rstrip("/")
         if kind == "paypal" and self.client_id.text().strip():
             config["client_id"] = self.client_id.text().strip()
+        if kind in AD_ACCOUNT and self.account.text().strip():
+            config[AD_ACCOUNT[kind][0]] = self.account.text().strip()
         if kind == "csv":
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()

@@ -6,6 +6,8 @@ is in the range, the customers among them and their revenue (all of it, net
 of refunds, as in LTV). cost_per_lead = spend / leads, cost_per_customer =
 spend / customers, roas = revenue / spend: each per currency, and only where
 spend and revenue share the currency (currencies are never converted).
+Spend is CSV imports and ad platforms alike (the ``spend_rows`` view); spend
+no touch matches is listed apart as ``unmatched_spend`` (spend_match.py).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from datetime import datetime
 
 from .grouped import groups as sql_groups
 from .model import INT, MONEY, NOT_SET, TEXT, Column, Range, Report, money_per
+from .spend_match import unmatched_spend
 
 BY = ("source", "campaign")
 
 
 def has_spend(conn) -> bool:
     """Whether any ad spend was imported (without it ROAS has nothing to divide by)."""
-    return bool(conn.execute("SELECT EXISTS(SELECT 1 FROM ad_spend)").fetchone()[0])
+    return bool(conn.execute("SELECT EXISTS(SELECT 1 FROM spend_rows)").fetchone()[0])
 
 
 def _local_date(ts: str | None, rng: Range) -> str | None:
@@ -30,10 +33,10 @@ def _local_date(ts: str | None, rng: Range) -> str | None:
 def roas(conn, rng: Range, by: str = "source") -> Report:
     key_sql = "source" if by == "source" else f"coalesce(nullif(campaign, ''), '{NOT_SET}')"
     spend: dict[str, dict[str, int]] = {}
+    days = {"since": _local_date(rng.since, rng), "until": _local_date(rng.until, rng)}
     for key, cur, amount in conn.execute(
-        f"SELECT {key_sql}, currency, sum(spend) FROM ad_spend WHERE (:since IS NULL OR date >= :since) "
-        f"AND (:until IS NULL OR date < :until) GROUP BY 1, 2",
-        {"since": _local_date(rng.since, rng), "until": _local_date(rng.until, rng)},
+        f"SELECT {key_sql}, currency, sum(spend) FROM spend_rows WHERE (:since IS NULL OR date >= :since) "
+        f"AND (:until IS NULL OR date < :until) GROUP BY 1, 2", days,
     ):
         spend.setdefault(key, {})[cur] = amount
     # Leads, customers and revenue per first-touch key, grouped in SQL (grouped.py).
@@ -57,4 +60,4 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
                  Column("customers", "Customers", INT), Column("revenue", "Revenue", MONEY),
                  Column("cost_per_lead", "Cost per lead", MONEY), Column("cost_per_customer", "Cost per customer", MONEY),
                  Column("roas", "ROAS (revenue / spend)", TEXT)],
-        rows=rows, series=series, extra={"by": by})
+        rows=rows, series=series, extra={"by": by, "unmatched_spend": unmatched_spend(conn, **days)})

@@ -1,0 +1,23 @@
+"""The Add-source dialog offers the ad platforms with their account field."""
+
+from __future__ import annotations
+
+from segdesk.core.store import open_workspace
+from segdesk.sync.sources import list_sources
+
+
+def test_add_meta_ads_with_its_ad_account(tmp_path, qtbot, open_window, memory_keyring):
+    window = open_window(tmp_path / "ws")
+    window.show_page("sources")
+    view = window.page("sources")
+    dialog = view.ask_add("meta-ads")
+    assert dialog.form.isRowVisible(dialog.account) and not dialog.form.isRowVisible(dialog.client_id)
+    qtbot.keyClicks(dialog.account, "act_99")
+    qtbot.keyClicks(dialog.secret, "EAAB-token")
+    with qtbot.waitSignal(view.changed, timeout=5000):
+        dialog.accept()
+    qtbot.waitUntil(lambda: [r["name"] for r in view.rows] == ["meta-ads"], timeout=5000)
+    ws = open_workspace(tmp_path / "ws")
+    assert [(s.kind, s.config) for s in list_sources(ws.conn)] == [("meta-ads", {"account_id": "act_99"})]
+    ws.close()
+    assert list(memory_keyring.items.values()) == ["EAAB-token"]
