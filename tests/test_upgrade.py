@@ -38,7 +38,7 @@ EVENTS = [
 
 
 def _previous_release_workspace(folder) -> None:
-    """A workspace as the release before this one left it: every migration but the newest, with data."""
+    """A workspace as a release before 0006 left it, with data; the upgrade applies every later migration."""
     folder.mkdir(parents=True)
     conn = sqlite3.connect(paths.database_path(folder))
     db = sqlite_utils.Database(conn)

@@ -28,6 +28,8 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "csv": ("CSV", False, ""),
     "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
+    "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
+                   '"client_secret"[, "refresh_token"]})'),
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
@@ -81,6 +83,11 @@ def check_config(kind: str, config: dict) -> None:
         raise WorkspaceError("a PayPal source needs --client-id")
     if kind == "meta-ads" and not re.fullmatch(r"act_\d+", str(config.get("account_id") or "")):
         raise WorkspaceError("a Meta Ads source needs --account-id act_NUMBER (the ad account's id)")
+    for key in ("customer_id", "login_customer_id"):
+        if kind == "google-ads" and (config.get(key) or key == "customer_id") \
+                and not re.fullmatch(r"\d{10}", str(config.get(key) or "").replace("-", "")):
+            raise WorkspaceError(f"a Google Ads source needs --{key.replace('_', '-')} as the 10-digit "
+                                 "customer id (123-456-7890)")
     if kind == "csv":
         if not config.get("path"):
             raise WorkspaceError("a CSV source needs --path FILE")
@@ -100,6 +107,9 @@ def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
     if KINDS[kind][1]:
         if not secret:
             raise WorkspaceError(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
+        if kind == "google-ads" and not _has_refresh_token(secret):
+            raise WorkspaceError("Google Ads needs a signed-in grant: sign in with 'segdesk sources add google-ads' "
+                                 "or give the JSON with its refresh_token")
         try:
             ref = secrets.store_secret(ws.path, name, secret, store)
         except secrets.SecretError as exc:
@@ -111,6 +121,14 @@ def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
             (name, kind, orjson.dumps(config).decode(), ref, source.created_at),
         )
     return source
+
+
+def _has_refresh_token(secret: str) -> bool:
+    try:
+        grant = orjson.loads(secret)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(grant, dict) and bool(grant.get("refresh_token"))
 
 
 def remove_source(ws: Workspace, name: str) -> Source:

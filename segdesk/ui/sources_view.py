@@ -18,7 +18,7 @@ from .context import AppContext, Changes
 
 
 # Ad platforms: the config key of the account field, and what it looks like.
-AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890")}
+AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("customer_id", "123-456-7890")}
 
 
 class AddSourceDialog(QDialog):
@@ -92,7 +92,9 @@ class AddSourceDialog(QDialog):
         placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com"}
         self.base_url.setPlaceholderText(placeholders.get(kind, "optional: another API host (regional, test)"))
         notes = {"relay": "The relay's address and the pull token that 'segdesk relay init' printed.",
-                 "csv": "The file is read again on every sync; rows already imported are skipped."}
+                 "csv": "The file is read again on every sync; rows already imported are skipped.",
+                 "google-ads": "Paste the JSON with a refresh_token, or sign in in the browser with "
+                               "'segdesk sources add google-ads'."}
         self.note.setText(notes.get(kind, f"The {what} is kept in your system keychain." if needs_secret else ""))
 
     def values(self) -> tuple[str, str | None, dict, str | None]:

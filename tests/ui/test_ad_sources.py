@@ -21,3 +21,17 @@ def test_add_meta_ads_with_its_ad_account(tmp_path, qtbot, open_window, memory_k
     assert [(s.kind, s.config) for s in list_sources(ws.conn)] == [("meta-ads", {"account_id": "act_99"})]
     ws.close()
     assert list(memory_keyring.items.values()) == ["EAAB-token"]
+
+
+def test_google_ads_without_a_sign_in_is_refused_with_the_way_to_sign_in(tmp_path, qtbot, open_window,
+                                                                          memory_keyring):
+    window = open_window(tmp_path / "ws")
+    window.show_page("sources")
+    view = window.page("sources")
+    dialog = view.ask_add("google-ads")
+    assert dialog.form.isRowVisible(dialog.account)
+    qtbot.keyClicks(dialog.account, "123-456-7890")
+    qtbot.keyClicks(dialog.secret, '{"developer_token": "d", "client_id": "c", "client_secret": "s"}')
+    dialog.accept()
+    qtbot.waitUntil(lambda: "sign in with 'segdesk sources add google-ads'" in view.banner.text(), timeout=5000)
+    assert view.rows == [] and memory_keyring.items == {}

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
+from ..click_ids import credit_clicks, has_clicks
 from ..event_rows import page_fields, stored_event
 from ..progress import Progress
 from ..store import Workspace
@@ -115,6 +116,8 @@ def _rebuild_device(conn, aid: str, from_ts: str, from_id: int) -> int:
     pages = conn.execute(PAGE_SQL, (aid, from_ts, from_ts, from_id)).fetchall()
     if not pages:
         return 0
+    if has_clicks(conn):
+        pages = credit_clicks(conn, pages)
     link_from = _utc_text(_epoch(pages[0][1]) - EMAIL_LINK_WINDOW_S - 1) if from_ts else ""
     links = [_epoch(r[0]) for r in conn.execute(LINK_SQL, (aid, link_from))]
     rows = sessionize(pages, links, lambda eid: _has_utm(conn, eid))
@@ -194,12 +197,14 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
     devices: set[str] = set()
     written = 0
     batch: list[tuple] = []
+    clicks = has_clicks(conn)
     aid_now, pages = None, []
 
     def flush():
         nonlocal written
         if pages:
-            rows = sessionize(pages, links.get(aid_now, ()), lambda eid: _has_utm(conn, eid))
+            rows = sessionize(credit_clicks(conn, pages) if clicks else pages, links.get(aid_now, ()),
+                              lambda eid: _has_utm(conn, eid))
             batch.extend((aid_now, *r) for r in rows)
             written += len(rows)
             devices.add(aid_now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, hubspot, keap, kit, meta_ads, paypal, relay, stripe
+from . import activecampaign, csvfile, google_ads, hubspot, keap, kit, meta_ads, paypal, relay, stripe
 
 CONNECTORS = {
     "relay": relay,
@@ -14,4 +14,5 @@ CONNECTORS = {
     "keap": keap,
     "csv": csvfile,
     "meta-ads": meta_ads,
+    "google-ads": google_ads,
 }
