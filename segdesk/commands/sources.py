@@ -40,7 +40,7 @@ def register(sub, common) -> None:
     a.add_argument("--currency", help="keap: the account's currency (default usd)")
     a.add_argument("--since", help="paypal, ad platforms: first day to read (default: three years / one year back)")
     a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id")
-    a.add_argument("--customer-id", help="google-ads: the account's customer id (123-456-7890)")
+    a.add_argument("--customer-id", help="google-ads: the account's customer id (123-456-7890); microsoft-ads: the manager's customer id")
     a.add_argument("--login-customer-id", help="google-ads: the manager account's id, when reached through one")
     a.add_argument("--utm-source", help="ad platforms: the utm_source your ads carry (default facebook/google/bing)")
     a.add_argument("--utm-medium", help="ad platforms: the utm_medium your ads carry (default cpc)")

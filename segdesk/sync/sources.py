@@ -30,6 +30,8 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
     "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
                    '"client_secret"[, "refresh_token"]})'),
+    "microsoft-ads": ("Microsoft Advertising", True, 'OAuth grant and developer token (JSON {"developer_token", '
+                      '"client_id", "refresh_token"[, "client_secret"]})'),
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
@@ -88,6 +90,10 @@ def check_config(kind: str, config: dict) -> None:
                 and not re.fullmatch(r"\d{10}", str(config.get(key) or "").replace("-", "")):
             raise WorkspaceError(f"a Google Ads source needs --{key.replace('_', '-')} as the 10-digit "
                                  "customer id (123-456-7890)")
+    if kind == "microsoft-ads" and not str(config.get("account_id") or "").isdigit():
+        raise WorkspaceError("a Microsoft Advertising source needs --account-id (the account's number)")
+    if kind == "microsoft-ads" and config.get("customer_id") and not str(config["customer_id"]).isdigit():
+        raise WorkspaceError("--customer-id of a Microsoft Advertising source is the manager account's number")
     if kind == "csv":
         if not config.get("path"):
             raise WorkspaceError("a CSV source needs --path FILE")

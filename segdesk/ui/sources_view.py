@@ -18,7 +18,8 @@ from .context import AppContext, Changes
 
 
 # Ad platforms: the config key of the account field, and what it looks like.
-AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("customer_id", "123-456-7890")}
+AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("customer_id", "123-456-7890"),
+              "microsoft-ads": ("account_id", "the account's number, e.g. 149876543")}
 
 
 class AddSourceDialog(QDialog):

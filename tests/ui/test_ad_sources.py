@@ -35,3 +35,15 @@ def test_google_ads_without_a_sign_in_is_refused_with_the_way_to_sign_in(tmp_pat
     dialog.accept()
     qtbot.waitUntil(lambda: "sign in with 'segdesk sources add google-ads'" in view.banner.text(), timeout=5000)
     assert view.rows == [] and memory_keyring.items == {}
+
+
+def test_every_ad_platform_is_offered_with_its_account_field(qtbot):
+    from segdesk.ui.sources_view import AddSourceDialog
+
+    dialog = AddSourceDialog(None, "microsoft-ads")
+    qtbot.addWidget(dialog)
+    kinds = [dialog.kind.itemData(i) for i in range(dialog.kind.count())]
+    assert {"meta-ads", "google-ads", "microsoft-ads"} <= set(kinds)
+    qtbot.keyClicks(dialog.account, "149876543")
+    qtbot.keyClicks(dialog.secret, '{"developer_token": "d", "client_id": "c", "refresh_token": "r"}')
+    assert dialog.values()[:3] == ("microsoft-ads", None, {"account_id": "149876543"})
