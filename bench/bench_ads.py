@@ -44,7 +44,8 @@ def serve(ads: int, port_file: str) -> None:
         def route(self, request):
             # The incremental sync reads directly (no job): the platform has restated one day by then.
             if request.method == "GET" and request.url.path.endswith("act_1234/insights") and not self.by_range.get("r"):
-                self.ad(date.today() - timedelta(days=3), "ad0", "0.01")
+                self.ad(date.today() - timedelta(days=3), "ad0", "0.01", campaign=("c0", "Campaign 0"),
+                        adset=("s0", "Set 0"))
                 self.by_range = {"r": [True]}
             return super().route(request)
 

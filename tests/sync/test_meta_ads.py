@@ -77,7 +77,7 @@ def test_restated_days_replace_and_never_add(ws, fake, options):
     assert not [r for r in fake.log[before:] if r.method == "POST"]  # 28 days: a plain read, no job
     assert total(ws) == 40 * (1234 + 50 + 700) - 234 - 50
     assert spend(ws, "date = ? AND ad_id = 'a1'", (day(3).isoformat(),)) == [(day(3).isoformat(), "c1", "a1", "usd", 1000)]
-    assert result.changed == {"spend": 3}  # one row changed (old and new), one removed
+    assert result.changed == {"spend": 2}  # one row restated, one removed
     again = sync(ws, fake, options)
     assert again.ok and again.changed == {} and total(ws) == 40 * (1234 + 50 + 700) - 284
 

@@ -114,15 +114,17 @@ def store_range(ctx: SyncContext, first: date, last: date, rows: list[SpendRow],
                medium, r.currency, r.spend, r.impressions, r.clicks) for r in rows]
     span = (ctx.origin, first.isoformat(), last.isoformat())
 
+    def rows_now(conn) -> dict:
+        return {r[:5]: r[5:] for r in conn.execute(f"SELECT {', '.join(COLUMNS)} FROM ad_platform_spend "
+                                                   "WHERE origin = ? AND date BETWEEN ? AND ?", span)}
+
     def write(conn) -> None:
-        before = set(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM ad_platform_spend "
-                                  "WHERE origin = ? AND date BETWEEN ? AND ?", span))
+        before = rows_now(conn)
         conn.execute("DELETE FROM ad_platform_spend WHERE origin = ? AND date BETWEEN ? AND ?", span)
         conn.executemany(INSERT_SQL, values)
-        after = set(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM ad_platform_spend "
-                                 "WHERE origin = ? AND date BETWEEN ? AND ?", span))
-        # What really changed: a re-read day that the platform did not restate counts nothing.
-        ctx.add_changed(spend=len(after - before) + len(before - after))
+        after = rows_now(conn)
+        # What really changed (per day and ad): a re-read day the platform did not restate counts nothing.
+        ctx.add_changed(spend=sum(before.get(k) != after.get(k) for k in before.keys() | after.keys()))
 
     stored = max(last.isoformat(), ctx.cursor.get("stored_until") or "")
     ctx.commit({**cursor, "stored_until": stored}, write)
