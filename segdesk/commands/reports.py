@@ -94,6 +94,9 @@ def _print_text(report) -> None:
     for name in ("total", "unattributed", "revenue", "lead_value", "period_revenue"):
         if isinstance(report.extra.get(name), dict):
             print(f"{name.replace('_', ' ')}: {_money_text(report.extra[name])}")
+    for u in report.extra.get("unmatched_spend") or []:  # roas: spend that no visit's tags meet
+        print(f"spend matching no visit: {u['source']} / {u['medium'] or '-'} / {u['campaign'] or '-'}: "
+              f"{format_money(u['spend'], u['currency'])}")
 
 
 def _print_drill(args, data) -> int:

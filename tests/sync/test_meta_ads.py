@@ -6,9 +6,13 @@ from datetime import date, timedelta
 
 import pytest
 
+from segdesk.core.csv_import import import_orders
+from segdesk.core.events import import_events
+from segdesk.core.reports import build_report
 from segdesk.core.store import WorkspaceError
 from segdesk.sync.engine import run_sync
 
+from ..core.wire import identify, page
 from .fakes_ads import FakeMeta
 from .helpers import add
 from .loopback import Loopback
@@ -129,12 +133,6 @@ def test_account_id_is_checked_before_anything_is_stored(ws):
 
 def test_spend_meets_touches_by_campaign_name_or_id(ws, options):
     """Spring Sale is tagged by name in another case, Brand by its campaign id; Video has no touches."""
-    from segdesk.core.csv_import import import_orders
-    from segdesk.core.events import import_events
-    from segdesk.core.reports import build_report
-
-    from ..core.wire import identify, page
-
     fake = FakeMeta()
     fake.ad(day(2), "a1", "30.00", campaign=("120330001", "Spring Sale"))
     fake.ad(day(2), "a2", "20.00", campaign=("120330002", "Brand"))
@@ -152,3 +150,28 @@ def test_spend_meets_touches_by_campaign_name_or_id(ws, options):
     assert rows["120330002"]["spend"] == {"usd": 2000} and rows["120330002"]["leads"] == 1
     assert report["unmatched_spend"] == [{"source": "facebook", "medium": "cpc", "campaign": "video",
                                           "currency": "usd", "spend": 500}]
+
+
+def test_utm_source_and_medium_are_what_the_ads_are_tagged_with(ws, options):
+    """Ads tagged utm_source=fb&utm_medium=paid_social: the spend meets those visits, not facebook / cpc."""
+    fake = FakeMeta()
+    fake.ad(day(2), "a1", "30.00", campaign=("120330001", "Spring Sale"))
+    meta_source(ws, since=day(5).isoformat(), utm_source="FB", utm_medium="Paid_Social")
+    ts = day(2).isoformat() + "T10:00:00.000Z"
+    import_events(ws, [page("p1", ts, "https://shop.example.com/?utm_source=fb&utm_medium=paid_social"
+                                      "&utm_campaign=spring+sale")], origin="test")
+    assert sync(ws, fake, options).ok
+    assert ws.conn.execute("SELECT source, medium, campaign, spend FROM spend_rows").fetchall() == [
+        ("fb", "paid_social", "spring sale", 3000)]
+    assert build_report(ws.conn, "roas", by="campaign").to_json()["unmatched_spend"] == []
+
+
+def test_the_roas_text_names_spend_that_matches_no_visit(ws, options, capsys):
+    from segdesk.cli import main
+
+    fake = FakeMeta()
+    fake.ad(day(2), "a3", "5.00", campaign=("120330003", "Video"))
+    meta_source(ws, since=day(5).isoformat())
+    assert sync(ws, fake, options).ok
+    assert main(["--workspace", str(ws.path), "report", "roas", "--by", "campaign"]) == 0
+    assert "spend matching no visit: facebook / cpc / video: 5.00 USD" in capsys.readouterr().out
