@@ -441,8 +441,8 @@ def m0006_events_lean(db):
     )
 
 
-@migrations(name="0007_ad_platforms")
-def m0007_ad_platforms(db):
+@migrations(name="0009_ad_platforms")
+def m0009_ad_platforms(db):
     """Spend read from ad platforms (Meta, Google, Microsoft), and Google's click ids.
 
     ``ad_platform_spend`` keeps the platform's own grain (a day of one ad, or of
