@@ -116,9 +116,9 @@ def _rebuild_device(conn, aid: str, from_ts: str, from_id: int) -> int:
     pages = conn.execute(PAGE_SQL, (aid, from_ts, from_ts, from_id)).fetchall()
     if not pages:
         return 0
-    if has_clicks(conn):
-        pages = credit_clicks(conn, pages)
     link_from = _utc_text(_epoch(pages[0][1]) - EMAIL_LINK_WINDOW_S - 1) if from_ts else ""
+    if has_clicks(conn):  # a visit tagged only by a gclid takes its click's campaign (core/click_ids.py)
+        pages = credit_clicks(conn, pages)
     links = [_epoch(r[0]) for r in conn.execute(LINK_SQL, (aid, link_from))]
     rows = sessionize(pages, links, lambda eid: _has_utm(conn, eid))
     conn.executemany(INSERT_SQL, ((aid, *r) for r in rows))
@@ -197,14 +197,13 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
     devices: set[str] = set()
     written = 0
     batch: list[tuple] = []
-    clicks = has_clicks(conn)
     aid_now, pages = None, []
+    clicks = has_clicks(conn)
 
     def flush():
         nonlocal written
         if pages:
-            rows = sessionize(credit_clicks(conn, pages) if clicks else pages, links.get(aid_now, ()),
-                              lambda eid: _has_utm(conn, eid))
+            rows = sessionize(pages, links.get(aid_now, ()), lambda eid: _has_utm(conn, eid))
             batch.extend((aid_now, *r) for r in rows)
             written += len(rows)
             devices.add(aid_now)
@@ -219,7 +218,7 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
             if len(batch) > 20000:
                 conn.executemany(INSERT_SQL, batch)
                 batch = []
-        pages.append(page)
+        pages.append(credit_clicks(conn, [page])[0] if clicks else page)
     flush()
     conn.executemany(INSERT_SQL, batch)
     if progress:
