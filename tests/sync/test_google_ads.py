@@ -183,3 +183,22 @@ def test_cli_adds_a_signed_in_grant_and_refuses_a_bad_customer_id(tmp_path, monk
                  "--login-customer-id", "999-999-9999", "--secret-env", "GADS", "--json"]) == 0
     added = json.loads(capsys.readouterr().out)
     assert added["config"] == {"customer_id": "123-456-7890", "login_customer_id": "999-999-9999"}
+
+
+def test_a_full_sessions_rebuild_credits_known_clicks_too(ws, fake, options):
+    from segdesk.core.reports.sessions import HIGH_WATER
+
+    ts = day(1).isoformat() + "T10:00:00.000Z"
+    import_events(ws, [page("d1", ts, "https://shop.example.com/?gclid=Cj0KCQ-abc"),
+                       page("d2", ts, "https://shop.example.com/?gclid=Cj0KCQ-abc&utm_campaign=Tagged")],
+                  origin="test")
+    fake.click(day(1), "Cj0KCQ-abc", SHOES, RUNNING)
+    google_source(ws, fake, since=day(3).isoformat())
+    assert sync(ws, fake, options).ok
+    incremental = ws.conn.execute("SELECT anonymous_id, campaign, content FROM sessions ORDER BY 1").fetchall()
+    with ws.conn:
+        ws.conn.execute("DELETE FROM settings WHERE key = ?", (HIGH_WATER,))  # next refresh builds all anew
+    refresh_after_import(ws)
+    rebuilt = ws.conn.execute("SELECT anonymous_id, campaign, content FROM sessions ORDER BY 1").fetchall()
+    # A utm campaign, where the visit has one, wins over the click's.
+    assert incremental == rebuilt == [("d1", "search - shoes", "running"), ("d2", "tagged", None)]
