@@ -92,6 +92,9 @@ def _print_text(report) -> None:
     rows = [{c.key: (_money_text(r.get(c.key)) if c.kind == MONEY else r.get(c.key)) for c in report.columns}
             for r in report.rows]
     print_table(rows, [c.key for c in report.columns])
+    for u in report.extra.get("unmatched_spend") or []:  # roas: spend that no visit's tags meet
+        print(f"spend matching no visit: {u['source']} / {u['medium'] or '-'} / {u['campaign'] or '-'}: "
+              f"{format_money(u['spend'], u['currency'])}")
     for name in ("total", "unattributed", "revenue", "lead_value", "period_revenue"):
         if isinstance(report.extra.get(name), dict):
             print(f"{name.replace('_', ' ')}: {_money_text(report.extra[name])}")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..core.orders import source_of_truth
 from ..core.store import WorkspaceError
 from ..core.timeutil import normalise_ts
 from ..sync import secrets
+from ..sync.connectors import google_auth
+from ..sync.http import ApiError
 from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
 from ..sync.state import source_states
 from .output import print_json, print_table
@@ -36,7 +40,12 @@ def register(sub, common) -> None:
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
     a.add_argument("--currency", help="keap: the account's currency (default usd)")
-    a.add_argument("--since", help="paypal: first day to read (default: three years back)")
+    a.add_argument("--since", help="paypal, ad platforms: first day to read (default: three years / one year back)")
+    a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id")
+    a.add_argument("--customer-id", help="google-ads: the account's customer id (123-456-7890); microsoft-ads: the manager's customer id")
+    a.add_argument("--login-customer-id", help="google-ads: the manager account's id, when reached through one")
+    a.add_argument("--utm-source", help="ad platforms: the utm_source your ads carry (default facebook/google/bing)")
+    a.add_argument("--utm-medium", help="ad platforms: the utm_medium your ads carry (default cpc)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_add)
 
@@ -70,6 +79,9 @@ def _config(args) -> dict:
         config["sandbox"] = True
     if args.currency:
         config["currency"] = args.currency.strip().lower()
+    for key in ("account_id", "customer_id", "login_customer_id", "utm_source", "utm_medium"):
+        if getattr(args, key, None):
+            config[key] = getattr(args, key).strip()
     if args.since:
         try:
             config["since"] = normalise_ts(args.since)
@@ -89,6 +101,11 @@ def run_add(args, ws) -> int:
         try:
             secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")
         except secrets.SecretError as exc:
+            raise WorkspaceError(str(exc)) from None
+    if args.kind == "google-ads":  # the installed-app sign-in, in the browser, unless a refresh token came along
+        try:
+            secret = google_auth.prepare_secret(secret, say=lambda line: print(line, file=sys.stderr))
+        except ApiError as exc:
             raise WorkspaceError(str(exc)) from None
     source = add_source(ws, args.kind, args.name, config, secret, args.secret_store)
     if args.json:

@@ -29,6 +29,11 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "csv": ("CSV", False, ""),
+    "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
+    "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
+                   '"client_secret"[, "refresh_token"]})'),
+    "microsoft-ads": ("Microsoft Advertising", True, 'OAuth grant and developer token (JSON {"developer_token", '
+                      '"client_id", "refresh_token"[, "client_secret"]})'),
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
@@ -110,6 +115,17 @@ def check_config(kind: str, config: dict) -> None:
         raise WorkspaceError("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
     if kind == "paypal" and not config.get("client_id"):
         raise WorkspaceError("a PayPal source needs --client-id")
+    if kind == "meta-ads" and not re.fullmatch(r"act_\d+", str(config.get("account_id") or "")):
+        raise WorkspaceError("a Meta Ads source needs --account-id act_NUMBER (the ad account's id)")
+    for key in ("customer_id", "login_customer_id"):
+        if kind == "google-ads" and (config.get(key) or key == "customer_id") \
+                and not re.fullmatch(r"\d{10}", str(config.get(key) or "").replace("-", "")):
+            raise WorkspaceError(f"a Google Ads source needs --{key.replace('_', '-')} as the 10-digit "
+                                 "customer id (123-456-7890)")
+    if kind == "microsoft-ads" and not str(config.get("account_id") or "").isdigit():
+        raise WorkspaceError("a Microsoft Advertising source needs --account-id (the account's number)")
+    if kind == "microsoft-ads" and config.get("customer_id") and not str(config["customer_id"]).isdigit():
+        raise WorkspaceError("--customer-id of a Microsoft Advertising source is the manager account's number")
     if kind == "csv":
         if not config.get("path"):
             raise WorkspaceError("a CSV source needs --path FILE")
@@ -129,6 +145,9 @@ def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
     if KINDS[kind][1]:
         if not secret:
             raise WorkspaceError(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
+        if kind == "google-ads" and not _has_refresh_token(secret):
+            raise WorkspaceError("Google Ads needs a signed-in grant: sign in with 'segdesk sources add google-ads' "
+                                 "or give the JSON with its refresh_token")
         try:
             ref = secrets.store_secret(ws.path, name, secret, store)
         except secrets.SecretError as exc:
@@ -140,6 +159,14 @@ def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
             (name, kind, orjson.dumps(config).decode(), ref, source.created_at),
         )
     return source
+
+
+def _has_refresh_token(secret: str) -> bool:
+    try:
+        grant = orjson.loads(secret)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(grant, dict) and bool(grant.get("refresh_token"))
 
 
 def remove_source(ws: Workspace, name: str) -> Source:

@@ -18,6 +18,11 @@ from .context import AppContext, Changes
 from .plaintext import as_text
 
 
+# Ad platforms: the config key of the account field, and what it looks like.
+AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("customer_id", "123-456-7890"),
+              "microsoft-ads": ("account_id", "the account's number, e.g. 149876543")}
+
+
 class AddSourceDialog(QDialog):
     """Kind, name, address and secret of a new connection."""
 
@@ -31,6 +36,7 @@ class AddSourceDialog(QDialog):
         self.name.setPlaceholderText("default: the kind, e.g. stripe")
         self.base_url = QLineEdit()
         self.client_id = QLineEdit()
+        self.account = QLineEdit()  # ad platforms: the account the spend is read from
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -49,6 +55,7 @@ class AddSourceDialog(QDialog):
         self.form.addRow("Name", self.name)
         self.form.addRow("Address", self.base_url)
         self.form.addRow("Client id", self.client_id)
+        self.form.addRow("Ad account", self.account)
         self.form.addRow("File", path_row)
         self.form.addRow("CSV holds", self.csv_kind)
         self.form.addRow("Secret", self.secret)
@@ -77,6 +84,8 @@ class AddSourceDialog(QDialog):
         self.form.setRowVisible(self.base_url, kind in ("relay", "activecampaign", "stripe", "paypal", "hubspot",
                                                         "kit", "keap"))
         self.form.setRowVisible(self.client_id, kind == "paypal")
+        self.form.setRowVisible(self.account, kind in AD_ACCOUNT)
+        self.account.setPlaceholderText(AD_ACCOUNT.get(kind, ("", ""))[1])
         self.form.setRowVisible(self._path_row, kind == "csv")
         self.form.setRowVisible(self.csv_kind, kind == "csv")
         self.form.setRowVisible(self.secret, needs_secret)
@@ -85,7 +94,9 @@ class AddSourceDialog(QDialog):
         placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com"}
         self.base_url.setPlaceholderText(placeholders.get(kind, "optional: another API host (regional, test)"))
         notes = {"relay": "The relay's address and the pull token that 'segdesk relay init' printed.",
-                 "csv": "The file is read again on every sync; rows already imported are skipped."}
+                 "csv": "The file is read again on every sync; rows already imported are skipped.",
+                 "google-ads": "Paste the JSON with a refresh_token, or sign in in the browser with "
+                               "'segdesk sources add google-ads'."}
         self.note.setText(notes.get(kind, f"The {what} is kept in your system keychain." if needs_secret else ""))
 
     def values(self) -> tuple[str, str | None, dict, str | None]:
@@ -95,6 +106,8 @@ class AddSourceDialog(QDialog):
             config["base_url"] = self.base_url.text().strip().rstrip("/")
         if kind == "paypal" and self.client_id.text().strip():
             config["client_id"] = self.client_id.text().strip()
+        if kind in AD_ACCOUNT and self.account.text().strip():
+            config[AD_ACCOUNT[kind][0]] = self.account.text().strip()
         if kind == "csv":
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, hubspot, keap, kit, paypal, relay, stripe
+from . import activecampaign, csvfile, google_ads, hubspot, keap, kit, meta_ads, microsoft_ads, paypal, relay, stripe
 
 CONNECTORS = {
     "relay": relay,
@@ -13,4 +13,7 @@ CONNECTORS = {
     "kit": kit,
     "keap": keap,
     "csv": csvfile,
+    "meta-ads": meta_ads,
+    "google-ads": google_ads,
+    "microsoft-ads": microsoft_ads,
 }
