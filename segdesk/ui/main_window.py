@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 from ..core.store import is_empty
 from .context import APP, ORG, AppContext, Changes
 from .style import app_icon, icon
+from .sync_banner import SyncProblemBanner
 from .sync_status import SyncStatus
 
 PAGES = (("dashboard", "Dashboard"), ("contacts", "Contacts"), ("reports", "Reports"),
@@ -101,12 +102,18 @@ class MainWindow(QMainWindow):
             holder.setObjectName(f"holder-{name}")
             self.stack.addWidget(holder)
         self.sidebar.currentRowChanged.connect(lambda row: self.show_page(PAGES[row][0]))
+        self.sync_banner = SyncProblemBanner()
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        right.addWidget(self.sync_banner)
+        right.addWidget(self.stack, 1)
         central = QWidget()
         lay = QHBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.sidebar)
-        lay.addWidget(self.stack, 1)
+        lay.addLayout(right, 1)
         self.setCentralWidget(central)
 
         self.sync_status = SyncStatus(ctx)
@@ -114,6 +121,10 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
         self.sync_status.started.connect(lambda: self._syncing(True))
         self.sync_status.finished.connect(lambda _r: self._syncing(False))
+        self.sync_status.sourceFailed.connect(self.sync_banner.add_failure)
+        self.sync_status.sourceSynced.connect(self.sync_banner.clear_source)
+        self.sync_banner.retryRequested.connect(self.sync_now)
+        self.sync_banner.editRequested.connect(self.edit_source)
         self._build_actions()
         self._restore_state()
         # Everything alive now (modules, Qt wrappers, this window) lives as long as the app: keep it out
@@ -236,7 +247,15 @@ class MainWindow(QMainWindow):
 
     # -- sync ------------------------------------------------------------------------
     def sync_now(self, names: list[str] | None = None) -> None:
-        self.sync_status.start(names or None)
+        from .source_dialog import ensure_unlocked  # loads the secrets module: not at start-up
+
+        names = list(names) if isinstance(names, (list, tuple)) and names else None  # triggered() passes a bool
+        ensure_unlocked(self.ctx, self, lambda: self.sync_status.start(names))
+
+    def edit_source(self, name: str) -> None:
+        """The banner's Edit source: the Sources page with that source's form open."""
+        self.show_page("sources")
+        self.page("sources").ask_edit(name)
 
     def _syncing(self, running: bool) -> None:
         self.sync_action.setEnabled(not running)
