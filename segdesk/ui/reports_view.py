@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
 from ..core.reports.roas import has_spend
-from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text, report_table
+from ..core.reports.table import (ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text,
+                                  report_table)
 from .charts import ChartWidget
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
@@ -285,7 +286,8 @@ class ReportsView(QWidget):
             return  # an answer to a question the user no longer asks
         table = ReportTable.of(report)
         self.model.set_report(table)
-        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table))
+        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table),
+                              note=chart_note(table))
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
         note = " · ".join(table.notes)
