@@ -35,8 +35,7 @@ from .style import LIGHT, current_colors
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 DARK_PALETTE = PALETTE[:-1] + ["#BBBBBB"]
 EMPTY_TEXT = "No data for this period yet. Sync your sources, or widen the date range."
-LTV_ENDS = ("A line ends at the last day all of its contacts have reached: newer groups have not had "
-            "that long since their first touch yet.")
+LTV_ENDS = "A line ends where its contacts have not all had that many days since their first touch yet."
 
 
 def _epoch(x) -> float | None:
@@ -139,7 +138,8 @@ class ChartWidget(QWidget):
         self._hover: pg.TextItem | None = None  # made on the first hover, inside a plot (never an orphan item)
         self._hover_plot: pg.PlotItem | None = None
         self._mouse = pg.SignalProxy(self.plot_widget.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
-        self.set_series([])
+        self._draw()
+        self.empty_label.setText("")  # nothing asked yet: no "no data" while the first answer is on its way
 
     @property
     def plot(self) -> pg.PlotItem | None:
@@ -187,17 +187,15 @@ class ChartWidget(QWidget):
         self._fold_legend(self.legend_btn.isChecked())
 
     def _drop_plots(self) -> None:
-        """Take the plots out and delete them now, children first, so no Python wrapper outlives its item."""
+        """Take the plots out of the scene and have Qt delete them."""
         if self._hover is not None and self._hover_plot is not None:
             self._hover_plot.removeItem(self._hover)
         self._hover = self._hover_plot = None
         self.plot_widget.clear()
-        for item in (*self.break_even, *self.legends):
-            if shiboken6.isValid(item):
-                shiboken6.delete(item)
         for plot in self.plots:
-            if shiboken6.isValid(plot):
-                shiboken6.delete(plot)
+            # Out of the scene; Qt deletes it (legend and lines with it) at a safe point, never mid-paint,
+            # rather than Python's collector at some random later moment.
+            plot.deleteLater()
         self.plots, self.legends, self.break_even = [], [], []
 
     def _add_plot(self, row: int, currency: str | None, series: list[dict], *, title: str, last: bool) -> None:
@@ -326,13 +324,13 @@ class ChartWidget(QWidget):
             notes.append(f"{self.partial} is still running: its figures are partial.")
         if self.kind == NUMBER and "day" in self._x_label:
             notes.append(LTV_ENDS)
-        if len({s.get("currency") for s in self.series} - {None}) > 1:
-            notes.append("Each currency has its own plot: amounts in different currencies are never added.")
         return " ".join(notes)
 
     def _fold_legend(self, shown: bool) -> None:
         self.legend_btn.setText("Hide legend" if shown else "Show legend")
-        width = int(self.legends[0].boundingRect().width()) + 8 if shown and self.legends else 8
+        if self.legends:
+            self.legends[0].updateSize()
+        width = int(self.legends[0].boundingRect().width()) + 16 if shown and self.legends else 8
         for legend in self.legends:
             legend.setVisible(shown)
         for plot in self.plots:  # every plot keeps the same right margin, so their x axes line up

@@ -191,6 +191,21 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _c=False, n=name: self.show_page(n))
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(about)
+        self._build_navigation()
+
+    def _build_navigation(self) -> None:
+        """Ctrl+F searches contacts; Escape and Alt+Left go back (journey to list, then the pages visited)."""
+        self.find_action = QAction("Find contact", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.triggered.connect(self.focus_search)
+        self.back_action = QAction("Back", self)
+        # Escape only where nothing else wants it: a dialog, a menu or a popup takes its own Escape first.
+        self.back_action.setShortcuts([QKeySequence("Alt+Left"), QKeySequence(Qt.Key.Key_Escape)])
+        self.back_action.triggered.connect(self.go_back)
+        for act in (self.find_action, self.back_action):
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(act)
+        self.history: list[str] = []
 
     def _fill_export_menu(self) -> None:
         self.export_menu.clear()
@@ -233,7 +248,12 @@ class MainWindow(QMainWindow):
         from .relay_view import RelayView
         return RelayView(self.ctx)
 
-    def show_page(self, name: str) -> None:
+    def show_page(self, name: str, *, remember: bool = True) -> None:
+        if remember and self.pages and self.stack.currentWidget() is not self.pages.get(name):
+            current = self.current_page()
+            if not self.history or self.history[-1] != current:
+                self.history.append(current)
+            del self.history[:-20]
         widget = self.page(name)
         self.stack.setCurrentWidget(widget)
         row = [n for n, _t in PAGES].index(name)
@@ -244,6 +264,26 @@ class MainWindow(QMainWindow):
 
     def current_page(self) -> str:
         return PAGES[self.sidebar.currentRow()][0]
+
+    def focus_search(self) -> None:
+        contacts = self.page("contacts")
+        if self.current_page() != "contacts":
+            self.show_page("contacts")
+        if contacts.stack.currentWidget() is contacts.journey:
+            contacts.show_list()
+        contacts.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        contacts.search.selectAll()
+
+    def go_back(self) -> None:
+        contacts = self.pages.get("contacts")
+        if self.current_page() == "contacts" and contacts is not None and contacts.stack.currentWidget() is contacts.journey:
+            contacts.show_list()
+            return
+        while self.history:
+            previous = self.history.pop()
+            if previous != self.current_page():
+                self.show_page(previous, remember=False)
+                return
 
     # -- sync ------------------------------------------------------------------------
     def sync_now(self, names: list[str] | None = None) -> None:

@@ -24,7 +24,7 @@ from .charts import ChartWidget
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
-REPORTS = [("ltv", "Lifetime value"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
+REPORTS = [("ltv", "LTV (lifetime value)"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
 GROUPINGS = {
     "ltv": ["source", "medium", "campaign", "source_medium", "tag", "cohort_month"],
     "attribution": ["source", "medium", "campaign", "source_medium"],
@@ -94,6 +94,8 @@ class ReportsView(QWidget):
         self.model = ReportTableModel(self)
         self.table = make_table_view(self.model)
         self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
+        self.columns_button = self.table.column_chooser.button()
+        self._range_row.addWidget(self.columns_button)
         self.chart = ChartWidget(self)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
@@ -142,6 +144,7 @@ class ReportsView(QWidget):
         range_row = QHBoxLayout()
         range_row.addWidget(self.range)
         range_row.addStretch(1)
+        self._range_row = range_row  # the table's Columns button joins it once the table exists
         self._controls = QVBoxLayout()
         self._controls.addLayout(row)
         self._controls.addLayout(range_row)

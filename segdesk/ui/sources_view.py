@@ -59,7 +59,7 @@ class SourcesView(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.header().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 170), (1, 100), (2, 200), (3, 130), (4, 200)):
+        for col, width in ((0, 160), (1, 90), (2, 170), (3, 110), (4, 150)):
             self.tree.setColumnWidth(col, width)
         self.tree.itemSelectionChanged.connect(self._selection)
         head = QHBoxLayout()
@@ -87,7 +87,7 @@ class SourcesView(QWidget):
         self.tree.clear()
         for r in rows:
             last = (self.ctx.time(r["last_success"], empty="never") if r["configured"]
-                    else "imported, not synced")
+                    else "imported")
             item = QTreeWidgetItem([r["name"], r["vendor"], r["address"], last, holds(r["counts"]),
                                     r["last_error"] or ""])
             if r["configured"]:

@@ -96,6 +96,6 @@ def test_sources_page_lists_every_origin_with_counts(tmp_path, qtbot, open_windo
     [row] = view.rows
     assert row["name"] == "CSV import" and not row["configured"] and row["counts"] == {"orders": 2}
     item = view.tree.topLevelItem(0)
-    assert item.text(4) == "2 orders" and item.text(3) == "imported, not synced"
+    assert item.text(4) == "2 orders" and item.text(3) == "imported"
     item.setSelected(True)
     assert not view.remove_btn.isEnabled()  # data without a connection: nothing to remove or test

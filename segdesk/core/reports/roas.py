@@ -56,5 +56,5 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
         columns=[Column("key", by.capitalize(), TEXT), Column("spend", "Spend", MONEY), Column("leads", "Leads", INT),
                  Column("customers", "Customers", INT), Column("revenue", "Revenue", MONEY),
                  Column("cost_per_lead", "Cost per lead", MONEY), Column("cost_per_customer", "Cost per customer", MONEY),
-                 Column("roas", "ROAS (revenue / spend)", TEXT)],
+                 Column("roas", "ROAS", TEXT)],  # explained in the header tooltip (reports/glossary.py)
         rows=rows, series=series, extra={"by": by})

@@ -205,7 +205,7 @@ def chart_title(table) -> str:
     if table.extra.get("chart"):
         return str(table.extra["chart"])
     if table.series and table.name == "ltv":
-        return "Lead value by days after first touch"
+        return "LTV by days after first touch"
     if table.series:
         return table.title
     money = next((c for c in table.columns if c.kind == "money"), None)
