@@ -20,9 +20,10 @@ ORDERS = ("order_id,email,amount,currency,created_at\n"
 
 
 @pytest.fixture
-def no_keychain(memory_keyring):
+def no_keychain(memory_keyring, monkeypatch):
     """keyring's own 'fail' backend: what a headless Linux without Secret Service gets."""
     keyring.set_keyring(fail.Keyring())
+    monkeypatch.delenv(secrets.PASSPHRASE_ENV, raising=False)  # the in-process demo sets its own
     yield
 
 
