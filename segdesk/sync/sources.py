@@ -169,6 +169,32 @@ def _has_refresh_token(secret: str) -> bool:
     return isinstance(grant, dict) and bool(grant.get("refresh_token"))
 
 
+def update_source(ws: Workspace, name: str, config: dict, secret: str | None = None,
+                  store: str = "keyring") -> Source:
+    """Change a source's settings and, when ``secret`` is given, its secret (the cursor stays).
+
+    A new secret goes into ``store`` under a new reference; the old one is
+    deleted only after the workspace points at the new one.
+    """
+    source = get_source(ws.conn, name)
+    check_config(source.kind, config)
+    ref = source.secret_ref
+    if secret:
+        try:
+            ref = secrets.store_secret(ws.path, name, secret, store)
+        except secrets.SecretError as exc:
+            raise WorkspaceError(str(exc)) from None
+    with ws.conn:
+        ws.conn.execute("UPDATE sources SET config = ?, secret_ref = ? WHERE name = ?",
+                        (orjson.dumps(config).decode(), ref, name))
+    if ref != source.secret_ref and source.secret_ref:
+        try:
+            secrets.delete_secret(ws.path, source.secret_ref)
+        except secrets.SecretError:
+            pass  # the workspace no longer points at it
+    return Source(name, source.kind, config, ref, source.created_at)
+
+
 def remove_source(ws: Workspace, name: str) -> Source:
     """Forget a source, its cursor and its secret; the data it brought stays."""
     source = get_source(ws.conn, name)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QL
 
 from ..core.reports.bundle import dashboard_sections
 from ..core.reports.dashboard import FIGURES, PARTS, TOP_CAMPAIGNS, figure_text
+from ..core.reports.glossary import explain
 from ..core.reports.table import CATEGORY, range_text
 from .charts import ChartWidget
 from .plaintext import as_text, plain_label
@@ -38,6 +39,7 @@ class DashboardView(QWidget):
         layout.addLayout(self._figure_cards())
         self.revenue_chart = ChartWidget(title="Revenue per month (net of refunds)")
         self.ltv_chart = ChartWidget(title="LTV by first-touch source", x_label="days after first touch")
+        self.ltv_chart.setToolTip(explain("ltv_at_days"))
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.addWidget(self.revenue_chart)
         charts.addWidget(self.ltv_chart)
@@ -86,6 +88,7 @@ class DashboardView(QWidget):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             box.addWidget(title)
             box.addWidget(value)
+            card.setToolTip(explain(key))  # the same words as the report columns' headers
             self.figures[key] = value
             grid.addWidget(card, 0, col)
         return grid

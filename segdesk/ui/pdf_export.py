@@ -19,6 +19,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
@@ -151,7 +152,9 @@ class _Layout:
                 chart.render_into(self.p, QRectF(0, self.y, self.width, h))
             finally:
                 chart.close()
-                chart.deleteLater()
+                # Now, not at the next event loop: a command line has none, and a chart left for
+                # interpreter exit can outlive the QApplication (a crash on the way out).
+                shiboken6.delete(chart)
         self.y += h + 4 * self.mm
 
     def table(self, t: ReportTable) -> None:

@@ -19,13 +19,14 @@ from ..core.private import open_private
 from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
 from ..core.reports.roas import has_spend
-from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text, report_table
+from ..core.reports.table import (ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text,
+                                  report_table)
 from .charts import ChartWidget
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
-REPORTS = [("ltv", "Lifetime value"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
+REPORTS = [("ltv", "LTV (lifetime value)"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
 GROUPINGS = {
     "ltv": ["source", "medium", "campaign", "source_medium", "tag", "cohort_month"],
     "attribution": ["source", "medium", "campaign", "source_medium"],
@@ -95,6 +96,8 @@ class ReportsView(QWidget):
         self.model = ReportTableModel(self)
         self.table = make_table_view(self.model)
         self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
+        self.columns_button = self.table.column_chooser.button()
+        self._range_row.addWidget(self.columns_button)
         self.chart = ChartWidget(self)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
@@ -143,6 +146,7 @@ class ReportsView(QWidget):
         range_row = QHBoxLayout()
         range_row.addWidget(self.range)
         range_row.addStretch(1)
+        self._range_row = range_row  # the table's Columns button joins it once the table exists
         self._controls = QVBoxLayout()
         self._controls.addLayout(row)
         self._controls.addLayout(range_row)
@@ -287,7 +291,8 @@ class ReportsView(QWidget):
             return  # an answer to a question the user no longer asks
         table = ReportTable.of(report)
         self.model.set_report(table)
-        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table))
+        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table),
+                              note=chart_note(table))
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
         note = " · ".join(table.notes)

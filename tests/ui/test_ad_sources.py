@@ -33,14 +33,15 @@ def test_google_ads_without_a_sign_in_is_refused_with_the_way_to_sign_in(tmp_pat
     qtbot.keyClicks(dialog.account, "123-456-7890")
     qtbot.keyClicks(dialog.secret, '{"developer_token": "d", "client_id": "c", "client_secret": "s"}')
     dialog.accept()
-    qtbot.waitUntil(lambda: "sign in with 'segdesk sources add google-ads'" in view.banner.text(), timeout=5000)
+    # The dialog stays open with what was typed and says why (ui/source_dialog.py).
+    qtbot.waitUntil(lambda: "sign in with 'segdesk sources add google-ads'" in dialog.error.text(), timeout=5000)
     assert view.rows == [] and memory_keyring.items == {}
 
 
-def test_every_ad_platform_is_offered_with_its_account_field(qtbot):
-    from segdesk.ui.sources_view import AddSourceDialog
+def test_every_ad_platform_is_offered_with_its_account_field(tmp_path, qtbot):
+    from segdesk.ui.source_dialog import SourceDialog
 
-    dialog = AddSourceDialog(None, "microsoft-ads")
+    dialog = SourceDialog(tmp_path, None, "microsoft-ads")
     qtbot.addWidget(dialog)
     kinds = [dialog.kind.itemData(i) for i in range(dialog.kind.count())]
     assert {"meta-ads", "google-ads", "microsoft-ads"} <= set(kinds)

@@ -119,7 +119,7 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
                  Column("cost_per_lead", "Cost per lead", MONEY),
                  Column("cost_per_customer", "Cost per customer", MONEY,
                         "spend divided by the leads who paid in the spend's currency"),
-                 Column("roas", "ROAS (revenue / spend)", TEXT,
+                 Column("roas", "ROAS", TEXT,
                         "revenue over spend in the same currency; other currencies are listed, never converted")],
         rows=rows, series=series, extra={"by": by, "compared_currencies": compared,
                                                 "unmatched_spend": unmatched_spend(conn, _local_date(rng.since, rng),

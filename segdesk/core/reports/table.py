@@ -168,7 +168,9 @@ def chart_series(table, limit: int = 20) -> list[dict]:
     if table.series:
         # An explicit currency of None (a ratio such as ROAS) stays unscaled; only unlabeled series are guessed.
         out = [s if "currency" in s else dict(s, currency=_currency_in(s["name"])) for s in table.series]
-        return out[:MAX_LINES]
+        # At most MAX_LINES groups, each with all its currencies (each currency is drawn on its own axis).
+        keep = list(dict.fromkeys(s.get("key", s["name"]) for s in out))[:MAX_LINES]
+        return [s for s in out if s.get("key", s["name"]) in keep]
     money = next((c for c in table.columns if c.kind == "money"), None)
     if money is None:
         return []
@@ -181,11 +183,29 @@ def chart_series(table, limit: int = 20) -> list[dict]:
     return out
 
 
+def chart_note(table, limit: int = 20) -> str:
+    """What the chart leaves out, in words ("top N" stated), or "" when it shows everything."""
+    if table.series:
+        if not all(isinstance(p[0], (int, float)) for s in table.series for p in s["points"]):
+            return ""  # bars over the table's own keys (ROAS): nothing left out
+        shown = len({s.get("key", s["name"]) for s in chart_series(table)})
+        if len(table.rows) > shown:
+            return f"The {shown} largest of {len(table.rows)} groups by contacts; the table lists all."
+        return ""
+    money = next((c for c in table.columns if c.kind == "money"), None)
+    if money is None:
+        return ""
+    counts = [sum(1 for r in table.rows if (r.get(money.key) or {}).get(cur)) for cur in table.currencies()]
+    if counts and max(counts) > limit:
+        return f"Top {limit} of {max(counts)} by {money.label.lower()}; the table lists all."
+    return ""
+
+
 def chart_title(table) -> str:
     if table.extra.get("chart"):
         return str(table.extra["chart"])
     if table.series and table.name == "ltv":
-        return "Lead value by days after first touch"
+        return "LTV by days after first touch"
     if table.series:
         return table.title
     money = next((c for c in table.columns if c.kind == "money"), None)
