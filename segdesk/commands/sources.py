@@ -6,6 +6,7 @@ from ..core.orders import source_of_truth
 from ..core.store import WorkspaceError
 from ..core.timeutil import normalise_ts
 from ..sync import secrets
+from ..sync.connectors import woocommerce
 from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
 from ..sync.state import source_states
 from .output import print_json, print_table
@@ -37,6 +38,9 @@ def register(sub, common) -> None:
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
     a.add_argument("--currency", help="keap: the account's currency (default usd)")
     a.add_argument("--since", help="paypal: first day to read (default: three years back)")
+    a.add_argument("--shop", help="shopify: the shop's NAME.myshopify.com address")
+    a.add_argument("--key-env", metavar="VAR",
+                   help="woocommerce: read the consumer key from this variable (--secret-env: its secret)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_add)
 
@@ -70,6 +74,8 @@ def _config(args) -> dict:
         config["sandbox"] = True
     if args.currency:
         config["currency"] = args.currency.strip().lower()
+    if args.shop:
+        config["shop"] = args.shop
     if args.since:
         try:
             config["since"] = normalise_ts(args.since)
@@ -87,7 +93,11 @@ def run_add(args, ws) -> int:
         if args.secret_store == "keyring" and secrets.keyring_problem():
             raise WorkspaceError(secrets.keyring_problem())
         try:
-            secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")
+            if args.kind == "woocommerce":  # two parts, kept together as one secret
+                secret = woocommerce.secret_of(secrets.read_secret(args.key_env, "WooCommerce consumer key: "),
+                                               secrets.read_secret(args.secret_env, "WooCommerce consumer secret: "))
+            else:
+                secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")
         except secrets.SecretError as exc:
             raise WorkspaceError(str(exc)) from None
     source = add_source(ws, args.kind, args.name, config, secret, args.secret_store)

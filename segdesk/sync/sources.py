@@ -28,6 +28,8 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "hubspot": ("HubSpot", True, "private app token"),
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
+    "shopify": ("Shopify", True, "Admin API access token"),
+    "woocommerce": ("WooCommerce", True, "REST API consumer key and secret"),
     "csv": ("CSV", False, ""),
 }
 CSV_KINDS = ("contacts", "orders", "spend")
@@ -99,6 +101,17 @@ def check_base_url(config: dict) -> None:
                              "use https:// (or --allow-insecure-http on a private network)")
 
 
+SHOPIFY_SHOP = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
+
+
+def check_shop(shop: str | None) -> str:
+    """A Shopify source names its shop by the permanent NAME.myshopify.com address (its API host)."""
+    shop = (shop or "").strip().lower()
+    if not SHOPIFY_SHOP.match(shop):
+        raise WorkspaceError(f"--shop must be the shop's NAME.myshopify.com address, not {shop[:80]!r}")
+    return shop
+
+
 def check_config(kind: str, config: dict) -> None:
     """Refuse a configuration that cannot work, before any secret is stored."""
     if kind not in KINDS:
@@ -110,6 +123,10 @@ def check_config(kind: str, config: dict) -> None:
         raise WorkspaceError("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
     if kind == "paypal" and not config.get("client_id"):
         raise WorkspaceError("a PayPal source needs --client-id")
+    if kind == "shopify":
+        config["shop"] = check_shop(config.get("shop"))
+    if kind == "woocommerce" and not config.get("base_url"):
+        raise WorkspaceError("a WooCommerce source needs --base-url https://SHOP (the WordPress site's address)")
     if kind == "csv":
         if not config.get("path"):
             raise WorkspaceError("a CSV source needs --path FILE")

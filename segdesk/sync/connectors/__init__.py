@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, hubspot, keap, kit, paypal, relay, stripe
+from . import activecampaign, csvfile, hubspot, keap, kit, paypal, relay, shopify, stripe, woocommerce
 
 CONNECTORS = {
     "relay": relay,
@@ -12,5 +12,7 @@ CONNECTORS = {
     "hubspot": hubspot,
     "kit": kit,
     "keap": keap,
+    "shopify": shopify,
+    "woocommerce": woocommerce,
     "csv": csvfile,
 }
