@@ -11,11 +11,9 @@ from segdesk.core.events import import_events
 from segdesk.core.journey import journey
 from segdesk.core.reports import build_report
 from segdesk.sync.connectors import shopify
-from segdesk.sync.engine import run_sync
 
 from .fakes_shops import SHOPIFY_TOKEN, FakeShopify
-from .helpers import add
-from .loopback import Loopback
+from .helpers import add, revenue, sync_over_loopback
 
 FB_FIRST = {"firstVisit": {"occurredAt": "2023-11-14T20:00:00Z", "landingPage": "https://demo.example/?utm_source=facebook",
                            "referrerUrl": "https://m.facebook.com/", "utmParameters": {
@@ -25,10 +23,6 @@ FB_FIRST = {"firstVisit": {"occurredAt": "2023-11-14T20:00:00Z", "landingPage": 
                           "referrerUrl": "https://www.google.com/", "utmParameters": None}}
 
 
-def revenue(ws, email):
-    return journey(ws.conn, email)["contact"]["revenue"]
-
-
 @pytest.fixture
 def shop(ws):
     add(ws, "shopify", secret=SHOPIFY_TOKEN, shop="Demo.myshopify.com")
@@ -36,8 +30,7 @@ def shop(ws):
 
 
 def sync(ws, fake, options):
-    with Loopback(fake) as transport:
-        return run_sync(ws, options=options(shopify=transport))
+    return sync_over_loopback(ws, fake, options, "shopify")
 
 
 def test_first_sync_pages_orders_in_the_shop_currency_with_journeys(ws, shop, options, monkeypatch):

@@ -9,19 +9,13 @@ import pytest
 from segdesk.cli import main
 from segdesk.core.journey import journey
 from segdesk.sync.connectors import woocommerce
-from segdesk.sync.engine import run_sync
 
 from .fakes_shops import WOO_KEY, WOO_SECRET, FakeWoo
-from .helpers import add
-from .loopback import Loopback
+from .helpers import add, revenue, sync_over_loopback
 
 ATTRIBUTION = {"source_type": "utm", "utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "may",
                "referrer": "https://mail.example/", "session_entry": "https://shop.example/?utm_source=newsletter",
                "session_start_time": "2023-11-14 22:00:00", "session_pages": "3", "device_type": "Desktop"}
-
-
-def revenue(ws, email):
-    return journey(ws.conn, email)["contact"]["revenue"]
 
 
 @pytest.fixture
@@ -31,8 +25,7 @@ def shop(ws):
 
 
 def sync(ws, fake, options):
-    with Loopback(fake) as transport:
-        return run_sync(ws, options=options(woocommerce=transport))
+    return sync_over_loopback(ws, fake, options, "woocommerce")
 
 
 def test_first_sync_reads_every_page_and_the_attribution_touch(ws, shop, options, monkeypatch):
