@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..sync import sources as sync_sources
+from ..sync.connectors import woocommerce
 from ..sync.state import SourceState, source_states
 from .banner import Banner
 from .context import AppContext, Changes
@@ -31,6 +32,10 @@ class AddSourceDialog(QDialog):
         self.name.setPlaceholderText("default: the kind, e.g. stripe")
         self.base_url = QLineEdit()
         self.client_id = QLineEdit()
+        self.shop = QLineEdit()
+        self.shop.setPlaceholderText("NAME.myshopify.com")
+        self.consumer_key = QLineEdit()
+        self.consumer_key.setPlaceholderText("ck_...")
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -49,6 +54,8 @@ class AddSourceDialog(QDialog):
         self.form.addRow("Name", self.name)
         self.form.addRow("Address", self.base_url)
         self.form.addRow("Client id", self.client_id)
+        self.form.addRow("Shop", self.shop)
+        self.form.addRow("Consumer key", self.consumer_key)
         self.form.addRow("File", path_row)
         self.form.addRow("CSV holds", self.csv_kind)
         self.form.addRow("Secret", self.secret)
@@ -75,14 +82,18 @@ class AddSourceDialog(QDialog):
         kind = self.kind.currentData()
         vendor, needs_secret, what = sync_sources.KINDS[kind]
         self.form.setRowVisible(self.base_url, kind in ("relay", "activecampaign", "stripe", "paypal", "hubspot",
-                                                        "kit", "keap"))
+                                                        "kit", "keap", "woocommerce"))
         self.form.setRowVisible(self.client_id, kind == "paypal")
+        self.form.setRowVisible(self.shop, kind == "shopify")
+        self.form.setRowVisible(self.consumer_key, kind == "woocommerce")
         self.form.setRowVisible(self._path_row, kind == "csv")
         self.form.setRowVisible(self.csv_kind, kind == "csv")
         self.form.setRowVisible(self.secret, needs_secret)
         if needs_secret:
-            self.form.labelForField(self.secret).setText(what[:1].upper() + what[1:])
-        placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com"}
+            label = "Consumer secret" if kind == "woocommerce" else what[:1].upper() + what[1:]
+            self.form.labelForField(self.secret).setText(label)
+        placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com",
+                        "woocommerce": "https://shop.example (the WordPress site)"}
         self.base_url.setPlaceholderText(placeholders.get(kind, "optional: another API host (regional, test)"))
         notes = {"relay": "The relay's address and the pull token that 'segdesk relay init' printed.",
                  "csv": "The file is read again on every sync; rows already imported are skipped."}
@@ -95,10 +106,15 @@ class AddSourceDialog(QDialog):
             config["base_url"] = self.base_url.text().strip().rstrip("/")
         if kind == "paypal" and self.client_id.text().strip():
             config["client_id"] = self.client_id.text().strip()
+        if kind == "shopify":
+            config["shop"] = self.shop.text().strip()
         if kind == "csv":
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()
         secret = self.secret.text().strip() or None if sync_sources.KINDS[kind][1] else None
+        if kind == "woocommerce":  # both parts or none: add_source then names what is missing
+            key = self.consumer_key.text().strip()
+            secret = woocommerce.secret_of(key, secret) if key and secret else None
         return kind, self.name.text().strip() or None, config, secret
 
 
