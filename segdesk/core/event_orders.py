@@ -135,7 +135,7 @@ def derive_event_orders(conn) -> EventOrders:
     upto = _setting(conn, UPTO, 0)
     pending = _setting(conn, PENDING, {"orders": [], "refunds": []})
     top = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-    if top <= upto and not pending["refunds"]:
+    if top == upto and not pending["refunds"]:
         return result
     with conn:
         rows = conn.execute(
@@ -170,7 +170,9 @@ def derive_event_orders(conn) -> EventOrders:
                 pending["refunds"].append([mid, order_id, amount, currency, ts])
             else:
                 result.refunds += done
-        _put(conn, UPTO, max(top, upto))
+        # The newest id, as sessions keep theirs: after an erase of the newest events it goes down,
+        # because SQLite gives the next event the id after the highest one left.
+        _put(conn, UPTO, top)
         _put(conn, PENDING, pending)
     result.waiting = len(pending["orders"]) + len(pending["refunds"])
     return result

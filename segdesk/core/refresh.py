@@ -41,6 +41,8 @@ class RefreshResult:
 
 def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[SessionUpdate, bool]:
     """Sessions, touchpoints and counted orders up to date (cheap when nothing changed)."""
+    # Also after a merge or an erase: deleted events move the high-water marks down (sessions do the same).
+    derive_event_orders(ws.conn)
     sessions = update_sessions(ws, progress)
     with ws.conn:
         rebuilt = refresh_report_orders(ws.conn)

@@ -104,3 +104,14 @@ def test_an_order_event_before_its_buyer_is_known_waits_for_the_identify(tmp_pat
     assert out["orders_from_events"]["waiting"] == 0
     assert [(o["order_id"], o["amount"]) for o in _orders_in_journey(capsys, "dee@x.com")] == [
         ("7001", {"gbp": 1500})]
+
+
+def test_orders_sent_after_the_newest_events_were_erased_still_count(tmp_path, capsys):
+    _json(capsys, "import", "events", _write(tmp_path / "1.jsonl", [
+        completed("e1", at(0), "8001", "oc-8", total=10, currency="usd", email="keep@x.com"),
+        identify("e2", at(1), email="gone@x.com"),
+        completed("e2", at(1, minutes=1), "8002", "oc-9", total=20, currency="usd")]))
+    assert main(["erase", "gone@x.com"]) == 0  # the newest events go; the next one takes their ids again
+    _json(capsys, "import", "events", _write(tmp_path / "2.jsonl", [
+        completed("e3", at(2), "8003", "oc-10", total=30, currency="usd", email="new@x.com")]))
+    assert _json(capsys, "report", "summary")["revenue"] == {"usd": 4000}  # 10.00 + 30.00
