@@ -6,7 +6,7 @@ vendor's auth exactly (Shopify: ``X-Shopify-Access-Token`` on ``POST
 key and secret) and answers errors in the vendor's own bodies. Shopify's
 answers carry ``extensions.cost`` with a throttle status; faults ``("throttled",
 requested, available)`` (a THROTTLED error, HTTP 200) and ``("low", available)``
-(a normal answer whose bucket is nearly empty) come on top of FakeVendor's 429s.
+(a normal answer whose bucket is nearly empty) and ``("denied",)`` (ACCESS_DENIED) come on top of FakeVendor's 429s.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class FakeShopify(FakeVendor):
                                             "restoreRate": RESTORE}}}
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.faults and self.faults[0][0] in ("throttled", "low") and not self.revoked:
+        if self.faults and self.faults[0][0] in ("throttled", "low", "denied") and not self.revoked:
             refused = self.authorize(request)
             if refused is None:
                 self.log.append(request)
@@ -88,6 +88,11 @@ class FakeShopify(FakeVendor):
                         "errors": [{"message": "Throttled", "extensions": {
                             "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
                         "extensions": self.cost(fault[2], None, fault[1])})
+                if fault[0] == "denied":  # a token without access to protected customer data
+                    return httpx.Response(200, json={
+                        "data": None, "errors": [{"message": "Access denied for customerJourneySummary field.",
+                                                  "extensions": {"code": "ACCESS_DENIED"}}],
+                        "extensions": self.cost()})
                 response = self.route(request)
                 body = json.loads(response.content)
                 body["extensions"] = self.cost(fault[1])

@@ -101,6 +101,15 @@ def test_a_revoked_token_is_one_line_and_keeps_what_was_stored(ws, shop, options
     assert revenue(ws, "ann@x.com") == {"usd": 500}
 
 
+def test_a_token_without_customer_data_access_says_so_in_one_line(ws, shop, options):
+    shop.order("ann@x.com", "5.00")
+    shop.faults = [("denied",)]
+    (result,) = sync(ws, shop, options).sources
+    assert result.reason == (
+        "Shopify refused part of the orders query: Access denied for customerJourneySummary field. "
+        "(the app needs read_orders and access to protected customer data)")
+
+
 def test_a_buyer_the_pixel_saw_gets_no_second_record_of_the_visit(ws, shop, options):
     import_events(ws, [{"type": "identify", "anonymousId": "a1", "messageId": "i1",
                         "timestamp": "2023-11-14T21:55:00.000Z", "traits": {"email": "ann@x.com"}}], origin="relay:site")

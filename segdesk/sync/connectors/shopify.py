@@ -98,6 +98,8 @@ def _ask(ctx: SyncContext, client, bucket: Bucket, variables: dict) -> dict:
         body = client.post_json(PATH, json={"query": QUERY, "variables": variables})
         bucket.read(body)
         errors = body.get("errors") or []
+        if not isinstance(errors, list):  # a top-level message, as Shopify words auth and request errors
+            errors = [{"message": str(errors)}]
         codes = {((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, dict)}
         if "THROTTLED" in codes:
             bucket.wait(retry=True)

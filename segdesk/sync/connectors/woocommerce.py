@@ -27,6 +27,7 @@ session's start, read as UTC and used only when it is before the order
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import orjson
@@ -66,9 +67,10 @@ def _gmt(value) -> str | None:
 
 def sync(ctx: SyncContext) -> None:
     key, secret = credentials(ctx.secret)
-    client = ctx.client("https://invalid.example", headers={"Accept": "application/json"},
+    basic = base64.b64encode(f"{key}:{secret}".encode()).decode()  # over https only (sources.check_base_url)
+    client = ctx.client(ctx.source.config["base_url"], headers={"Accept": "application/json",
+                                                            "Authorization": f"Basic {basic}"},
                         window=1.0, auth_words="the consumer key and secret")
-    client.client.auth = (key, secret)  # HTTP Basic, over https only (sources.check_base_url)
     run = ctx.cursor.get("run") or {}
     since, page, top = run.get("since", ctx.cursor.get("modified_after")), run.get("page", 1), run.get("top")
     while True:
