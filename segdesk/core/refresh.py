@@ -55,6 +55,7 @@ def refresh_after_import(ws: Workspace, progress: Progress | None = None) -> Ref
         reconcile_orders(ws.conn)
     identity = stitch_honouring_suppressions(ws, progress)
     if resolve_buyers(ws.conn):
+        reconcile_orders(ws.conn)  # with a buyer, an event order can meet its payment
         again = stitch_honouring_suppressions(ws, progress)  # the buyers' first purchases date them
         again.changed_contacts |= identity.changed_contacts
         again.changed_devices |= identity.changed_devices

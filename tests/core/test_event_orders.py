@@ -115,3 +115,17 @@ def test_orders_sent_after_the_newest_events_were_erased_still_count(tmp_path, c
     _json(capsys, "import", "events", _write(tmp_path / "2.jsonl", [
         completed("e3", at(2), "8003", "oc-10", total=30, currency="usd", email="new@x.com")]))
     assert _json(capsys, "report", "summary")["revenue"] == {"usd": 4000}  # 10.00 + 30.00
+
+
+def test_an_anonymous_checkout_meets_its_stripe_charge_once_the_buyer_is_known(tmp_path, capsys):
+    from segdesk.core.store import open_workspace
+    from segdesk.sync import records
+
+    with open_workspace(tmp_path / "workspace") as ws, ws.conn:
+        records.orders(ws.conn, [("stripe", "ch_1", "fay@x.com", None, 4999, "usd", at(0, minutes=8), None, "paid",
+                                  "pi_1")])
+    _json(capsys, "import", "events", _write(tmp_path / "1.jsonl", [
+        identify("f1", at(0), email="fay@x.com"),
+        completed("f1", at(0, minutes=9), "9001", "oc-f", total=49.99, currency="usd")]))  # no email on it
+    s = _json(capsys, "report", "summary")
+    assert (s["orders"], s["revenue"]) == (1, {"usd": 4999})  # the charge and the event: one purchase
