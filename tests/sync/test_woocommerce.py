@@ -12,6 +12,7 @@ from segdesk.sync.connectors import woocommerce
 
 from .fakes_shops import WOO_KEY, WOO_SECRET, FakeWoo
 from .helpers import add, revenue, sync_over_loopback
+from .loopback import Loopback
 
 ATTRIBUTION = {"source_type": "utm", "utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "may",
                "referrer": "https://mail.example/", "session_entry": "https://shop.example/?utm_source=newsletter",
@@ -94,3 +95,24 @@ def test_sources_add_woocommerce_takes_key_and_secret_from_the_environment(tmp_p
     assert "refusing plain http" in capsys.readouterr().err
     assert main([*args, "--base-url", "https://shop.example/", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["config"] == {"base_url": "https://shop.example"}
+
+
+def test_segdesk_sync_with_a_revoked_key_prints_one_line_and_exits_1(tmp_path, capsys, monkeypatch):
+    fake = FakeWoo()
+    fake.order("ann@x.com", "5.00")
+    loop = Loopback(fake)
+    with loop:
+        url = f"http://127.0.0.1:{loop.server.server_address[1]}"  # loopback: plain http is allowed
+        monkeypatch.setenv("WC_KEY", WOO_KEY)
+        monkeypatch.setenv("WC_SECRET", WOO_SECRET)
+        wsdir = str(tmp_path / "w")
+        assert main(["--workspace", wsdir, "sources", "add", "woocommerce", "--base-url", url,
+                     "--key-env", "WC_KEY", "--secret-env", "WC_SECRET"]) == 0
+        assert main(["--workspace", wsdir, "sync"]) == 0
+        fake.revoked = True
+        capsys.readouterr()
+        assert main(["--workspace", wsdir, "sync"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "WooCommerce" in line]
+    assert len(err) == 1 and err[0].endswith("WooCommerce rejected the consumer key and secret: Consumer key is invalid.")
+    assert main(["--workspace", wsdir, "report", "summary", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["revenue"] == {"usd": 500}  # what the first sync stored stays
