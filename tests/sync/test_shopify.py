@@ -128,3 +128,5 @@ def test_sources_add_shopify_checks_the_shop_address(tmp_path, capsys, monkeypat
     assert main(["--workspace", wsdir, "sources", "add", "shopify", "--shop", "Demo.myshopify.com",
                  "--secret-env", "SHOP_TOKEN", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["config"] == {"shop": "demo.myshopify.com"}
+    assert main(["--workspace", wsdir, "sources", "list"]) == 0
+    assert "demo.myshopify.com" in capsys.readouterr().out  # where it reads from
