@@ -10,6 +10,7 @@ from ..core.timeutil import normalise_ts
 from ..sync import secrets
 from ..sync.connectors import google_auth
 from ..sync.http import ApiError
+from ..sync.connectors import woocommerce
 from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
 from ..sync.state import source_states
 from .output import print_json, print_table
@@ -46,6 +47,9 @@ def register(sub, common) -> None:
     a.add_argument("--login-customer-id", help="google-ads: the manager account's id, when reached through one")
     a.add_argument("--utm-source", help="ad platforms: the utm_source your ads carry (default facebook/google/bing)")
     a.add_argument("--utm-medium", help="ad platforms: the utm_medium your ads carry (default cpc)")
+    a.add_argument("--shop", help="shopify: the shop's NAME.myshopify.com address")
+    a.add_argument("--key-env", metavar="VAR",
+                   help="woocommerce: read the consumer key from this variable (--secret-env: its secret)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_add)
 
@@ -82,6 +86,8 @@ def _config(args) -> dict:
     for key in ("account_id", "customer_id", "login_customer_id", "utm_source", "utm_medium"):
         if getattr(args, key, None):
             config[key] = getattr(args, key).strip()
+    if args.shop:
+        config["shop"] = args.shop
     if args.since:
         try:
             config["since"] = normalise_ts(args.since)
@@ -99,7 +105,11 @@ def run_add(args, ws) -> int:
         if args.secret_store == "keyring" and secrets.keyring_problem():
             raise WorkspaceError(secrets.keyring_problem())
         try:
-            secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")
+            if args.kind == "woocommerce":  # two parts, kept together as one secret
+                secret = woocommerce.secret_of(secrets.read_secret(args.key_env, "WooCommerce consumer key: "),
+                                               secrets.read_secret(args.secret_env, "WooCommerce consumer secret: "))
+            else:
+                secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")
         except secrets.SecretError as exc:
             raise WorkspaceError(str(exc)) from None
     if args.kind == "google-ads":  # the installed-app sign-in, in the browser, unless a refresh token came along
@@ -131,7 +141,7 @@ def run_list(args, ws) -> int:
         print("no sources yet: 'segdesk sources add KIND' (" + ", ".join(KINDS) + ")")
         return 0
     for row in rows:
-        row["where"] = row["config"].get("base_url") or row["config"].get("path") or ""
+        row["where"] = row["config"].get("base_url") or row["config"].get("shop") or row["config"].get("path") or ""
         row["status"] = ("failed: " + row["last_error"]) if row["last_error"] else (
             "ok " + row["last_success"] if row["last_success"] else "never synced")
     print_table(rows, ["name", "kind", "origin", "where", "status"])

@@ -28,6 +28,8 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "hubspot": ("HubSpot", True, "private app token"),
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
+    "shopify": ("Shopify", True, "Admin API access token"),
+    "woocommerce": ("WooCommerce", True, "REST API consumer key and secret"),
     "csv": ("CSV", False, ""),
     "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
     "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
@@ -104,6 +106,17 @@ def check_base_url(config: dict) -> None:
                              "use https:// (or --allow-insecure-http on a private network)")
 
 
+SHOPIFY_SHOP = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
+
+
+def check_shop(shop: str | None) -> str:
+    """A Shopify source names its shop by the permanent NAME.myshopify.com address (its API host)."""
+    shop = (shop or "").strip().lower()
+    if not SHOPIFY_SHOP.match(shop):
+        raise WorkspaceError(f"--shop must be the shop's NAME.myshopify.com address, not {shop[:80]!r}")
+    return shop
+
+
 def check_config(kind: str, config: dict) -> None:
     """Refuse a configuration that cannot work, before any secret is stored."""
     if kind not in KINDS:
@@ -126,6 +139,10 @@ def check_config(kind: str, config: dict) -> None:
         raise WorkspaceError("a Microsoft Advertising source needs --account-id (the account's number)")
     if kind == "microsoft-ads" and config.get("customer_id") and not str(config["customer_id"]).isdigit():
         raise WorkspaceError("--customer-id of a Microsoft Advertising source is the manager account's number")
+    if kind == "shopify":
+        config["shop"] = check_shop(config.get("shop"))
+    if kind == "woocommerce" and not config.get("base_url"):
+        raise WorkspaceError("a WooCommerce source needs --base-url https://SHOP (the WordPress site's address)")
     if kind == "csv":
         if not config.get("path"):
             raise WorkspaceError("a CSV source needs --path FILE")

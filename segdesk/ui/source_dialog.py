@@ -24,7 +24,7 @@ AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("cust
               "microsoft-ads": ("account_id", "the account's number, e.g. 149876543")}
 
 STORE_LABELS = {"keyring": "System keychain", "encrypted-file": "Encrypted file in this workspace"}
-WITH_ADDRESS = ("relay", "activecampaign", "stripe", "paypal", "hubspot", "kit", "keap")
+WITH_ADDRESS = ("relay", "activecampaign", "stripe", "paypal", "hubspot", "kit", "keap", "woocommerce")
 
 
 def _password_field() -> QLineEdit:
@@ -52,6 +52,10 @@ class SourceDialog(QDialog):
         self.base_url = QLineEdit()
         self.client_id = QLineEdit()
         self.account = QLineEdit()  # ad platforms: the account the spend is read from
+        self.shop = QLineEdit()
+        self.shop.setPlaceholderText("NAME.myshopify.com")
+        self.consumer_key = QLineEdit()
+        self.consumer_key.setPlaceholderText("ck_...")
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -70,7 +74,8 @@ class SourceDialog(QDialog):
         self.note.setWordWrap(True)
         self.form = QFormLayout()
         for label, field in (("Kind", self.kind), ("Name", self.name), ("Address", self.base_url),
-                             ("Client id", self.client_id), ("Ad account", self.account), ("File", path_row), ("CSV holds", self.csv_kind),
+                             ("Client id", self.client_id), ("Ad account", self.account), ("Shop", self.shop),
+                             ("Consumer key", self.consumer_key), ("File", path_row), ("CSV holds", self.csv_kind),
                              ("Secret", self.secret), ("Keep it in", self.store), ("Passphrase", self.passphrase),
                              ("Passphrase again", self.passphrase_again)):
             self.form.addRow(label, field)
@@ -105,6 +110,7 @@ class SourceDialog(QDialog):
         self.name.setReadOnly(True)
         self.base_url.setText(source.config.get("base_url", ""))
         self.client_id.setText(source.config.get("client_id", ""))
+        self.shop.setText(source.config.get("shop", ""))
         if source.kind in AD_ACCOUNT:
             self.account.setText(source.config.get(AD_ACCOUNT[source.kind][0], ""))
         self.path.setText(source.config.get("path", ""))
@@ -127,6 +133,8 @@ class SourceDialog(QDialog):
         self.form.setRowVisible(self.base_url, kind in WITH_ADDRESS)
         self.form.setRowVisible(self.client_id, kind == "paypal")
         self.form.setRowVisible(self.account, kind in AD_ACCOUNT)
+        self.form.setRowVisible(self.shop, kind == "shopify")
+        self.form.setRowVisible(self.consumer_key, kind == "woocommerce")
         self.account.setPlaceholderText(AD_ACCOUNT.get(kind, ("", ""))[1])
         self.form.setRowVisible(self._path_row, kind == "csv")
         self.form.setRowVisible(self.csv_kind, kind == "csv")
@@ -136,8 +144,10 @@ class SourceDialog(QDialog):
         self.form.setRowVisible(self.passphrase, asking)
         self.form.setRowVisible(self.passphrase_again, asking and not secrets.has_file(self.workspace))
         if needs_secret:
-            self.form.labelForField(self.secret).setText(what[:1].upper() + what[1:])
-        placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com"}
+            label = "Consumer secret" if kind == "woocommerce" else what[:1].upper() + what[1:]
+            self.form.labelForField(self.secret).setText(label)
+        placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com",
+                        "woocommerce": "https://shop.example (the WordPress site)"}
         self.base_url.setPlaceholderText(placeholders.get(kind, "optional: another API host (regional, test)"))
         self.note.setText(self._note(kind, needs_secret, what))
 
@@ -184,7 +194,7 @@ class SourceDialog(QDialog):
     def values(self) -> tuple[str, str | None, dict, str | None]:
         kind = self.kind.currentData()
         config: dict = dict(self.source.config) if self.source else {}
-        for key in ("base_url", "client_id", "path", "csv_kind", *(field for field, _ in AD_ACCOUNT.values())):
+        for key in ("base_url", "client_id", "path", "csv_kind", "shop", *(field for field, _ in AD_ACCOUNT.values())):
             config.pop(key, None)
         if self.base_url.text().strip():
             config["base_url"] = self.base_url.text().strip().rstrip("/")
@@ -192,10 +202,17 @@ class SourceDialog(QDialog):
             config["client_id"] = self.client_id.text().strip()
         if kind in AD_ACCOUNT and self.account.text().strip():
             config[AD_ACCOUNT[kind][0]] = self.account.text().strip()
+        if kind == "shopify":
+            config["shop"] = self.shop.text().strip()
         if kind == "csv":
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()
         secret = self.secret.text().strip() or None if sync_sources.KINDS[kind][1] else None
+        if kind == "woocommerce":  # both parts or none: add_source then names what is missing
+            key = self.consumer_key.text().strip()
+            from ..sync.connectors import woocommerce  # httpx loads on first use, not at start
+
+            secret = woocommerce.secret_of(key, secret) if key and secret else None
         return kind, self.name.text().strip() or None, config, secret
 
     def passphrase_given(self) -> str | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, google_ads, hubspot, keap, kit, meta_ads, microsoft_ads, paypal, relay, stripe
+from . import (activecampaign, csvfile, google_ads, hubspot, keap, kit, meta_ads, microsoft_ads, paypal, relay,
+               shopify, stripe, woocommerce)
 
 CONNECTORS = {
     "relay": relay,
@@ -12,6 +13,8 @@ CONNECTORS = {
     "hubspot": hubspot,
     "kit": kit,
     "keap": keap,
+    "shopify": shopify,
+    "woocommerce": woocommerce,
     "csv": csvfile,
     "meta-ads": meta_ads,
     "google-ads": google_ads,
