@@ -110,6 +110,7 @@ def erase(ws: Workspace, email: str) -> EraseResult:
             f"AND o.order_id = refunds.order_id AND o.email IN ({em}))", emails)
         orders += conn.execute(f"DELETE FROM orders WHERE email IN ({em})", emails).rowcount
         conn.execute(f"DELETE FROM subscriptions WHERE email IN ({em})", emails)
+        conn.execute(f"DELETE FROM email_clicks WHERE email IN ({em})", emails)
         nm = ",".join("?" * len(nodes))
         conn.execute(f"DELETE FROM tags WHERE identifier IN ({nm})", nodes)
         conn.execute(f"DELETE FROM manual_merges WHERE email_a IN ({em}) OR email_b IN ({em})", (*emails, *emails))

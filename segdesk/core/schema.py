@@ -487,3 +487,7 @@ def m0008_orders_once_tags_nocase(db):
     share_order_keys(db.conn)
     unify_stored(db.conn)
     db.execute("UPDATE report_orders_state SET dirty = 1")
+
+
+# Later migrations live beside the code they serve; importing registers them in order.
+from . import email_clicks  # noqa: E402,F401  (0011)
