@@ -34,6 +34,7 @@ def register(sub, common) -> None:
     a.add_argument("--path", help="csv: the file re-imported on every sync")
     a.add_argument("--csv-kind", choices=CSV_KINDS, help="csv: what the file holds")
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
+    a.add_argument("--list-id", help="mailchimp: the audience id (Audience > Settings > Unique id)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
     a.add_argument("--currency", help="keap: the account's currency (default usd)")
     a.add_argument("--since", help="paypal: first day to read (default: three years back)")
@@ -66,6 +67,8 @@ def _config(args) -> dict:
         config["csv_kind"] = args.csv_kind
     if args.client_id:
         config["client_id"] = args.client_id
+    if args.list_id:
+        config["list_id"] = args.list_id.strip()
     if args.sandbox:
         config["sandbox"] = True
     if args.currency:

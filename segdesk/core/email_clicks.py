@@ -45,7 +45,7 @@ WHERE NOT EXISTS (
     JOIN sessions s ON s.anonymous_id = g.anonymous_id AND s.start_ts >= g.start_ts
          AND (g.end_ts IS NULL OR s.start_ts < g.end_ts)
     WHERE g.contact_id = coalesce(m.canonical_id, m.id) AND lower(s.medium) = 'email'
-      AND (s.campaign IS NULL OR lower(s.campaign) = lower(c.campaign))
+      AND (s.campaign IS NULL OR s.campaign = c.campaign)
       AND s.start_ts >= strftime({_TS}, c.ts, '{DEDUPE_BEFORE}')
       AND s.start_ts <= strftime({_TS}, c.ts, '{DEDUPE_AFTER}'))
 """
@@ -57,8 +57,16 @@ WHERE excluded.campaign IS NOT email_clicks.campaign
 
 
 def store_clicks(conn, rows) -> int:
-    """rows: (origin, click_id, email, ts, platform, campaign, url); returns rows inserted or changed."""
+    """rows: (origin, click_id, email, ts, platform, campaign, url); returns rows inserted or changed.
+
+    Platform and campaign are stored as channel values are (channels.py: trimmed, lower case), so a
+    click's touch groups with the sessions its campaign's links bring."""
+    rows = [(o, k, e, t, _channel(p), _channel(c), u) for o, k, e, t, p, c, u in rows]
     return max(conn.executemany(CLICK_SQL, rows).rowcount, 0)
+
+
+def _channel(value: str | None) -> str | None:
+    return (value or "").strip().lower() or None
 
 
 def click_events(conn, emails: list[str]) -> list[dict]:

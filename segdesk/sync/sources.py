@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "hubspot": ("HubSpot", True, "private app token"),
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
+    "mailchimp": ("Mailchimp", True, "API key (ending in its data center, e.g. -us6)"),
     "csv": ("CSV", False, ""),
 }
 CSV_KINDS = ("contacts", "orders", "spend")
@@ -108,6 +109,8 @@ def check_config(kind: str, config: dict) -> None:
         raise WorkspaceError("a relay source needs --base-url (the relay's address)")
     if kind == "activecampaign" and not config.get("base_url"):
         raise WorkspaceError("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
+    if kind == "mailchimp" and not config.get("list_id"):
+        raise WorkspaceError("a Mailchimp source needs --list-id (the audience id, under Audience > Settings)")
     if kind == "paypal" and not config.get("client_id"):
         raise WorkspaceError("a PayPal source needs --client-id")
     if kind == "csv":

@@ -31,6 +31,8 @@ class AddSourceDialog(QDialog):
         self.name.setPlaceholderText("default: the kind, e.g. stripe")
         self.base_url = QLineEdit()
         self.client_id = QLineEdit()
+        self.list_id = QLineEdit()
+        self.list_id.setPlaceholderText("Audience > Settings > Unique id")
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -49,6 +51,7 @@ class AddSourceDialog(QDialog):
         self.form.addRow("Name", self.name)
         self.form.addRow("Address", self.base_url)
         self.form.addRow("Client id", self.client_id)
+        self.form.addRow("Audience id", self.list_id)
         self.form.addRow("File", path_row)
         self.form.addRow("CSV holds", self.csv_kind)
         self.form.addRow("Secret", self.secret)
@@ -75,8 +78,9 @@ class AddSourceDialog(QDialog):
         kind = self.kind.currentData()
         vendor, needs_secret, what = sync_sources.KINDS[kind]
         self.form.setRowVisible(self.base_url, kind in ("relay", "activecampaign", "stripe", "paypal", "hubspot",
-                                                        "kit", "keap"))
+                                                        "kit", "keap", "mailchimp"))
         self.form.setRowVisible(self.client_id, kind == "paypal")
+        self.form.setRowVisible(self.list_id, kind == "mailchimp")
         self.form.setRowVisible(self._path_row, kind == "csv")
         self.form.setRowVisible(self.csv_kind, kind == "csv")
         self.form.setRowVisible(self.secret, needs_secret)
@@ -95,6 +99,8 @@ class AddSourceDialog(QDialog):
             config["base_url"] = self.base_url.text().strip().rstrip("/")
         if kind == "paypal" and self.client_id.text().strip():
             config["client_id"] = self.client_id.text().strip()
+        if kind == "mailchimp" and self.list_id.text().strip():
+            config["list_id"] = self.list_id.text().strip()
         if kind == "csv":
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, hubspot, keap, kit, paypal, relay, stripe
+from . import activecampaign, csvfile, hubspot, keap, kit, mailchimp, paypal, relay, stripe
 
 CONNECTORS = {
     "relay": relay,
@@ -12,5 +12,6 @@ CONNECTORS = {
     "hubspot": hubspot,
     "kit": kit,
     "keap": keap,
+    "mailchimp": mailchimp,
     "csv": csvfile,
 }
