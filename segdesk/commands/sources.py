@@ -36,7 +36,7 @@ def register(sub, common) -> None:
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
     a.add_argument("--list-id", help="mailchimp: the audience id (Audience > Settings > Unique id)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
-    a.add_argument("--currency", help="keap: the account's currency (default usd)")
+    a.add_argument("--currency", help="keap, klaviyo: the account's currency (default usd)")
     a.add_argument("--since", help="paypal: first day to read (default: three years back)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_add)

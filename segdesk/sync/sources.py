@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "mailchimp": ("Mailchimp", True, "API key (ending in its data center, e.g. -us6)"),
+    "klaviyo": ("Klaviyo", True, "private API key (pk_...)"),
     "csv": ("CSV", False, ""),
 }
 CSV_KINDS = ("contacts", "orders", "spend")

@@ -78,7 +78,7 @@ class AddSourceDialog(QDialog):
         kind = self.kind.currentData()
         vendor, needs_secret, what = sync_sources.KINDS[kind]
         self.form.setRowVisible(self.base_url, kind in ("relay", "activecampaign", "stripe", "paypal", "hubspot",
-                                                        "kit", "keap", "mailchimp"))
+                                                        "kit", "keap", "mailchimp", "klaviyo"))
         self.form.setRowVisible(self.client_id, kind == "paypal")
         self.form.setRowVisible(self.list_id, kind == "mailchimp")
         self.form.setRowVisible(self._path_row, kind == "csv")

@@ -131,3 +131,141 @@ class FakeMailchimp(FakeVendor):
 
 def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# -- Klaviyo -----------------------------------------------------------------------------------------
+PK = "pk_0123456789abcdef0123456789abcdef01"
+
+
+def _jsonapi_error(status: int, code: str, title: str, detail: str) -> httpx.Response:
+    return httpx.Response(status, headers={"content-type": "application/vnd.api+json"}, json={"errors": [
+        {"id": "8f1b0c2e-0000-0000-0000-000000000000", "status": status, "code": code, "title": title,
+         "detail": detail, "source": {"pointer": "/data/"}, "links": {}, "meta": {}}]})
+
+
+def _cmp(op: str, left: str, right: str) -> bool:
+    if op == "greater-than":
+        return _dt(left) > _dt(right)
+    if op == "equals":
+        return left == right
+    raise ValueError(f"operator {op} not faked")
+
+
+class FakeKlaviyo(FakeVendor):
+    """JSON:API with the revision header required, cursor pages by ``links.next``, ``page[size]`` at most
+    100 for profiles, filters ``greater-than(updated|datetime, …)`` and ``equals(metric_id, "…")``,
+    RateLimit-* headers on every answer and Retry-After on a 429."""
+
+    auth_error = {"errors": [{"status": 401, "code": "not_authenticated",
+                              "title": "Authentication credentials were not provided.",
+                              "detail": "Missing or invalid private key."}]}
+    max_size = 100
+    steady = 700
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+        self.profiles: dict[str, dict] = {}
+        self.lists: dict[str, dict] = {}  # id -> {"name", "members": [profile ids]}
+        self.metrics = {"M_CLICK": CLICK_METRIC, "M_ORDER": "Placed Order", "M_REFUND": "Refunded Order",
+                        "M_OPEN": "Opened Email"}
+        self.events: list[dict] = []
+        self.remaining = self.steady
+
+    def tick(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def catch_up(self) -> None:
+        self.now = max(self.now, datetime.now(timezone.utc).replace(microsecond=0))
+
+    def profile(self, email: str, first: str = "", last: str = "") -> str:
+        pid = next((k for k, p in self.profiles.items() if p["email"] == email), f"01P{len(self.profiles):05d}")
+        t = self.tick().isoformat()
+        p = self.profiles.setdefault(pid, {"email": email, "created": t})
+        p.update(first_name=first or None, last_name=last or None, updated=t)
+        return pid
+
+    def put_on(self, list_id: str, name: str, *pids: str) -> None:
+        self.lists.setdefault(list_id, {"name": name, "members": []})["members"] = list(pids)
+
+    def event(self, metric: str, pid: str, when: str, **props) -> None:
+        self.events.append({"id": f"4E{len(self.events):06d}", "metric": metric, "profile": pid,
+                            "datetime": when, "props": props})
+
+    # -- HTTP ------------------------------------------------------------------
+    def authorize(self, request):
+        if request.headers.get("authorization") != f"Klaviyo-API-Key {PK}":
+            return httpx.Response(401, json=self.auth_error)
+        if not request.headers.get("revision"):
+            return _jsonapi_error(400, "invalid", "Invalid input.", "Missing or invalid revision header.")
+        return None
+
+    def route(self, request):
+        self.remaining = (self.remaining or self.steady) - 1  # a window used up has reset by the next call
+        headers = {"RateLimit-Limit": str(self.steady), "RateLimit-Remaining": str(self.remaining),
+                   "RateLimit-Reset": "42", "content-type": "application/vnd.api+json"}
+        params = request.url.params
+        size = int(params.get("page[size]", 20))
+        if size > self.max_size:
+            return _jsonapi_error(400, "invalid", "Invalid input.", f"Page size must be at most {self.max_size}.")
+        path = request.url.path
+        if path == "/api/profiles/":
+            items = [self._profile(pid) for pid in self.profiles]
+            items = self._filtered(items, params.get("filter"), lambda p, field: p["attributes"][field])
+            if params.get("sort") == "updated":
+                items.sort(key=lambda p: p["attributes"]["updated"])
+        elif path == "/api/lists/":
+            items = [{"type": "list", "id": k, "attributes": {"name": v["name"]}} for k, v in self.lists.items()]
+        elif path.startswith("/api/lists/") and path.endswith("/profiles/"):
+            lst = self.lists.get(path.split("/")[3])
+            if lst is None:
+                return _jsonapi_error(404, "not_found", "Not found.", "A list with id was not found.")
+            items = [self._profile(pid) for pid in lst["members"]]
+        elif path == "/api/metrics/":
+            items = [{"type": "metric", "id": k, "attributes": {"name": v}} for k, v in self.metrics.items()]
+            size = 200
+        elif path == "/api/events/":
+            items = [self._event(e) for e in self.events]
+            items = self._filtered(items, params.get("filter"), lambda e, field: (
+                e["relationships"]["metric"]["data"]["id"] if field == "metric_id" else e["attributes"][field]))
+            items.sort(key=lambda e: e["attributes"]["datetime"])
+            size = 200  # this revision's fixed page
+        else:
+            return _jsonapi_error(404, "not_found", "Not found.", "The resource was not found.")
+        start = int(params.get("page[cursor]", 0))
+        page = items[start:start + size]
+        body = {"data": page, "links": {"self": str(request.url), "next": None}}
+        if start + size < len(items):
+            body["links"]["next"] = str(request.url.copy_set_param("page[cursor]", str(start + size)))
+        if path == "/api/events/" and params.get("include") == "profile":
+            seen = {e["relationships"]["profile"]["data"]["id"] for e in page}
+            body["included"] = [{"type": "profile", "id": pid, "attributes": {"email": self.profiles[pid]["email"]}}
+                                for pid in sorted(seen)]
+        return httpx.Response(200, headers=headers, json=body)
+
+    def _profile(self, pid: str) -> dict:
+        p = self.profiles[pid]
+        return {"type": "profile", "id": pid, "attributes": {k: p[k] for k in ("email", "first_name", "last_name",
+                                                                                 "created", "updated")}}
+
+    def _event(self, e: dict) -> dict:
+        return {"type": "event", "id": e["id"],
+                "attributes": {"datetime": e["datetime"], "event_properties": e["props"]},
+                "relationships": {"profile": {"data": {"type": "profile", "id": e["profile"]}},
+                                  "metric": {"data": {"type": "metric", "id": e["metric"]}}}}
+
+    @staticmethod
+    def _filtered(items: list, expression: str | None, value) -> list:
+        """Klaviyo's filter syntax: comma-joined ``op(field,value)`` terms, all of which must hold."""
+        if not expression:
+            return items
+        terms = []
+        for term in expression.split("),"):
+            op, _, rest = term.rstrip(")").partition("(")
+            field, _, operand = rest.partition(",")
+            terms.append((op, field, operand.strip('"')))
+        return [i for i in items if all(_cmp(op, value(i, field), operand) for op, field, operand in terms)]
+
+
+CLICK_METRIC = "Clicked Email"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, hubspot, keap, kit, mailchimp, paypal, relay, stripe
+from . import activecampaign, csvfile, hubspot, keap, kit, klaviyo, mailchimp, paypal, relay, stripe
 
 CONNECTORS = {
     "relay": relay,
@@ -13,5 +13,6 @@ CONNECTORS = {
     "kit": kit,
     "keap": keap,
     "mailchimp": mailchimp,
+    "klaviyo": klaviyo,
     "csv": csvfile,
 }
