@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from segdesk.core.csv_import import import_orders
+from segdesk.core.reports import build_report
 from segdesk.sync.connectors import klaviyo
 from segdesk.sync.engine import run_sync
 from segdesk.sync.http import HttpOptions
@@ -112,3 +114,16 @@ def test_revoked_key_is_one_line(ws, options):
     report = sync(ws, options, fake)
     assert (report.sources[0].status, report.sources[0].reason) == (
         "failed", "Klaviyo rejected the private API key: Missing or invalid private key.")
+
+
+def test_an_order_another_source_has_counts_once(ws, options):
+    # The shop's own order 1001 (imported) is the one Klaviyo relays as Placed Order 1001: one order.
+    # Order 1002 reached SegDesk only through Klaviyo: it counts. Revenue 49.50 + 20.00 = 69.50.
+    fake, ann, bob = setup(ws)
+    fake.events = [e for e in fake.events if e["metric"] != "M_REFUND"]
+    fake.event("M_ORDER", bob, "2026-03-05T10:00:00+00:00", **{"$value": "20.00", "OrderId": "1002"})
+    import_orders(ws, "order_id,email,amount,currency,created_at\n1001,ann@example.com,49.50,usd,"
+                      "2026-03-03T10:00:05Z\n")
+    assert sync(ws, options, fake).ok
+    summary = build_report(ws.conn, "summary").to_json()
+    assert (summary["orders"], summary["revenue"]) == (2, {"usd": 6950})
