@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from segdesk.core.store import WorkspaceError
 from segdesk.sync.connectors import mailchimp
 from segdesk.sync.engine import run_sync
 
@@ -109,3 +110,9 @@ def test_key_of_another_data_center_and_key_without_one(ws, options, fake):
     reasons = {s.name: s.reason for s in report.sources}
     assert reasons["other"] == ERROR
     assert reasons["bare"].startswith("Mailchimp: the API key does not end in its data center (e.g. …-us6)")
+
+
+def test_a_source_without_its_audience_is_refused_in_one_line(ws):
+    with pytest.raises(WorkspaceError, match=r"^a Mailchimp source needs --list-id \(the audience id"):
+        add(ws, "mailchimp", secret=KEY)
+    assert ws.conn.execute("SELECT count(*) FROM sources").fetchone() == (0,)
