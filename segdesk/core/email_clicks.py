@@ -29,8 +29,6 @@ the next refresh recomputes exactly those touches.
 
 from __future__ import annotations
 
-from .schema import migrations
-
 DEDUPE_BEFORE = "-5 minutes"
 DEDUPE_AFTER = "+10 minutes"
 _TS = "'%Y-%m-%dT%H:%M:%fZ'"  # strftime giving the workspace's timestamp text (…:SS.mmmZ)
@@ -79,9 +77,8 @@ def click_events(conn, emails: list[str]) -> list[dict]:
                 emails)]
 
 
-@migrations(name="0011_email_clicks")
-def m0011_email_clicks(db):
-    """Clicks read from email platforms' reports, and the triggers that keep their touches fresh."""
+def create_tables(db) -> None:
+    """Migration 0011 (core/schema.py): the clicks, and the triggers that keep their touches fresh."""
     db.executescript(
         """
         CREATE TABLE email_clicks (

@@ -489,5 +489,10 @@ def m0008_orders_once_tags_nocase(db):
     db.execute("UPDATE report_orders_state SET dirty = 1")
 
 
-# Later migrations live beside the code they serve; importing registers them in order.
-from . import email_clicks  # noqa: E402,F401  (0011)
+
+@migrations(name="0011_email_clicks")
+def m0011_email_clicks(db):
+    """Clicks read from email platforms' reports, and triggers keeping their touches fresh."""
+    from .email_clicks import create_tables
+
+    create_tables(db)

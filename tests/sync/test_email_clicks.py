@@ -5,8 +5,10 @@ from __future__ import annotations
 from segdesk.core.csv_import import import_orders
 from segdesk.core.events import import_events
 from segdesk.core.journey import journey
+from segdesk.core.people import erase
 from segdesk.core.reports import build_report
 from segdesk.core.store import open_workspace
+from segdesk.core.suppression import suppress
 from segdesk.core.timeline import build_timeline
 from segdesk.sync.connectors import klaviyo, mailchimp
 from segdesk.sync.engine import run_sync
@@ -47,6 +49,7 @@ def setup(ws, options, clicks):
     add(ws, "mailchimp", secret=KEY, list_id=LIST)
     with Loopback(fake) as transport:
         assert run_sync(ws, options=options(mailchimp=transport)).ok
+    return fake
 
 
 def test_a_click_is_a_touch_that_moves_credit(ws, options):
@@ -136,3 +139,16 @@ def test_klaviyo_killed_mid_sync_then_resumed_loses_and_repeats_nothing(tmp_path
             fake.event("M_ORDER", pid, mc(at(i, hours=1)), **{"$value": 10 + i, "OrderId": f"o{i}"})
         return fake
     _killed_then_resumed_equals_whole(tmp_path, options, "klaviyo", make, PK)
+
+
+def test_an_erased_person_s_clicks_go_and_stay_gone(ws, options):
+    fake = setup(ws, options, [("ann@example.com", at(3, hours=1)), ("nobody@example.com", at(3, hours=2))])
+    erase(ws, "ann@example.com")
+    assert ws.conn.execute("SELECT email FROM email_clicks").fetchall() == [("nobody@example.com",)]
+    with ws.conn:
+        suppress(ws.conn, ["email:nobody@example.com"])  # erased before: never a contact here
+        ws.conn.execute("DELETE FROM sync_state")  # the next sync reads everything again
+    with Loopback(fake) as transport:
+        assert run_sync(ws, options=options(mailchimp=transport)).ok
+    assert ws.conn.execute("SELECT count(*) FROM email_clicks").fetchone() == (0,)
+    assert ws.conn.execute("SELECT count(*) FROM contacts WHERE email = 'ann@example.com'").fetchone() == (0,)
