@@ -33,12 +33,13 @@ DEDUPE_BEFORE = "-5 minutes"
 DEDUPE_AFTER = "+10 minutes"
 _TS = "'%Y-%m-%dT%H:%M:%fZ'"  # strftime giving the workspace's timestamp text (…:SS.mmmZ)
 
-# The clicks as touch rows (reports/touches.py COLUMNS), minus those the pixel saw as a visit.
+# The clicks as touch rows (reports/touches.py COLUMNS), minus those the pixel saw as a visit;
+# {contacts}: the contacts wanted (a subquery), read through the canonical-id index.
 CLICK_TOUCHES = f"""
 SELECT coalesce(m.canonical_id, m.id) AS contact_id, c.ts AS start_ts, -c.rowid AS first_event_id,
        -c.rowid AS session_id, c.platform AS source, 'email' AS medium, c.campaign AS campaign
-FROM email_clicks c JOIN contacts m ON m.email = c.email
-WHERE NOT EXISTS (
+FROM contacts m JOIN email_clicks c ON c.email = m.email
+WHERE {{contacts}} AND NOT EXISTS (
     SELECT 1 FROM device_segments g
     JOIN sessions s ON s.anonymous_id = g.anonymous_id AND s.start_ts >= g.start_ts
          AND (g.end_ts IS NULL OR s.start_ts < g.end_ts)

@@ -38,7 +38,8 @@ def live_touches(contacts: str = "") -> str:
     """Sessions and email-platform clicks (core/email_clicks.py) as touch rows, of ``contacts``
     (a subquery of contact ids) or of everyone."""
     sessions = f"{CONTACT_SESSIONS} WHERE g.contact_id IN {contacts}" if contacts else CONTACT_SESSIONS
-    clicks = f"SELECT {COLUMNS} FROM ({CLICK_TOUCHES})" + (f" WHERE contact_id IN {contacts}" if contacts else "")
+    clicks = CLICK_TOUCHES.format(contacts=f"(m.canonical_id IN {contacts} OR (m.canonical_id IS NULL AND "
+                                           f"m.id IN {contacts}))" if contacts else "1")
     return f"{sessions} UNION ALL {clicks}"
 
 
