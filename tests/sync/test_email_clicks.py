@@ -15,7 +15,7 @@ from segdesk.sync.engine import run_sync
 
 from ..core.wire import at, identify, page
 from .fakes import Killed
-from .fakes_email import KEY, LIST, PK, FakeKlaviyo, FakeMailchimp
+from .fakes_email import KEY, LIST, PK, FakeKlaviyo, FakeMailchimp, mc_time
 from .helpers import add, dump
 from .loopback import Loopback
 
@@ -152,3 +152,14 @@ def test_an_erased_person_s_clicks_go_and_stay_gone(ws, options):
         assert run_sync(ws, options=options(mailchimp=transport)).ok
     assert ws.conn.execute("SELECT count(*) FROM email_clicks").fetchone() == (0,)
     assert ws.conn.execute("SELECT count(*) FROM contacts WHERE email = 'ann@example.com'").fetchone() == (0,)
+
+
+def test_a_sync_that_brings_clicks_says_touches_changed(ws, options):
+    fake = setup(ws, options, [])
+    fake.catch_up()
+    fake.click("c1", "ann@example.com", mc_time(fake.tick()))  # a click made since the last sync
+    with Loopback(fake) as transport:
+        report = run_sync(ws, options=options(mailchimp=transport))
+    assert report.sources[0].changed == {"email_clicks": 1}
+    changes = report.changes
+    assert changes.events and changes.reports and not changes.orders
