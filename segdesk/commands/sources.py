@@ -39,8 +39,9 @@ def register(sub, common) -> None:
     a.add_argument("--path", help="csv: the file re-imported on every sync")
     a.add_argument("--csv-kind", choices=CSV_KINDS, help="csv: what the file holds")
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
+    a.add_argument("--list-id", help="mailchimp: the audience id (Audience > Settings > Unique id)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
-    a.add_argument("--currency", help="keap: the account's currency (default usd)")
+    a.add_argument("--currency", help="keap, klaviyo: the account's currency (default usd)")
     a.add_argument("--since", help="paypal, ad platforms: first day to read (default: three years / one year back)")
     a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id")
     a.add_argument("--customer-id", help="google-ads: the account's customer id (123-456-7890); microsoft-ads: the manager's customer id")
@@ -79,6 +80,8 @@ def _config(args) -> dict:
         config["csv_kind"] = args.csv_kind
     if args.client_id:
         config["client_id"] = args.client_id
+    if args.list_id:
+        config["list_id"] = args.list_id.strip()
     if args.sandbox:
         config["sandbox"] = True
     if args.currency:

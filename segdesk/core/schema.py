@@ -546,3 +546,10 @@ def m0009_ad_platforms(db):
         ) WITHOUT ROWID;
         """
     )
+
+@migrations(name="0011_email_clicks")
+def m0011_email_clicks(db):
+    """Clicks read from email platforms' reports, and triggers keeping their touches fresh."""
+    from .email_clicks import create_tables
+
+    create_tables(db)

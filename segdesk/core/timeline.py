@@ -29,7 +29,7 @@ METHODS = {"form": "opt-in form", "link": "email link", "manual": "manual (page 
 @dataclass
 class Entry:
     time: str
-    kind: str                 # session, page, identify, order, refund, subscription, tag, track
+    kind: str                 # session, page, identify, order, refund, subscription, tag, track, email_click
     what: str
     detail: str = ""
     device: str | None = None
@@ -140,6 +140,9 @@ def _other_entry(e: dict, linked: set, money) -> Entry:
         return Entry(t, kind, "Subscription", " · ".join(p for p in parts if p), raw=e)
     if kind == "tag":
         return Entry(t, kind, f"Tagged “{e.get('tag')}”", f"from {e.get('source')}" if e.get("source") else "", raw=e)
+    if kind == "email_click":  # from the email platform's report (core/email_clicks.py)
+        parts = [e.get("campaign") or "", e.get("url") or "", f"from {e.get('platform')}"]
+        return Entry(t, kind, "Email click", " · ".join(p for p in parts if p), raw=e)
     name = e.get("name") or kind
     return Entry(t or "", kind, f"Event: {name}", e.get("url") or "", device, bool(e.get("backfilled")), raw=e)
 

@@ -30,6 +30,8 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "shopify": ("Shopify", True, "Admin API access token"),
     "woocommerce": ("WooCommerce", True, "REST API consumer key and secret"),
+    "mailchimp": ("Mailchimp", True, "API key (ending in its data center, e.g. -us6)"),
+    "klaviyo": ("Klaviyo", True, "private API key (pk_...)"),
     "csv": ("CSV", False, ""),
     "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
     "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
@@ -126,6 +128,8 @@ def check_config(kind: str, config: dict) -> None:
         raise WorkspaceError("a relay source needs --base-url (the relay's address)")
     if kind == "activecampaign" and not config.get("base_url"):
         raise WorkspaceError("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
+    if kind == "mailchimp" and not config.get("list_id"):
+        raise WorkspaceError("a Mailchimp source needs --list-id (the audience id, under Audience > Settings)")
     if kind == "paypal" and not config.get("client_id"):
         raise WorkspaceError("a PayPal source needs --client-id")
     if kind == "meta-ads" and not re.fullmatch(r"act_\d+", str(config.get("account_id") or "")):

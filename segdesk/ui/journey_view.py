@@ -23,7 +23,7 @@ from .plaintext import as_text, set_plain
 
 BACKFILLED = "anonymous · backfilled"
 KIND_ICON = {"session": "◷", "identify": "★", "order": "＄", "refund": "↩", "subscription": "⟳", "tag": "#",
-             "track": "•", "page": "·"}
+             "track": "•", "page": "·", "email_click": "✉"}
 
 
 class JourneyView(QWidget):

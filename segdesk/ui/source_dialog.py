@@ -54,6 +54,8 @@ class SourceDialog(QDialog):
         self.account = QLineEdit()  # ad platforms: the account the spend is read from
         self.shop = QLineEdit()
         self.shop.setPlaceholderText("NAME.myshopify.com")
+        self.list_id = QLineEdit()
+        self.list_id.setPlaceholderText("Audience > Settings > Unique id")
         self.consumer_key = QLineEdit()
         self.consumer_key.setPlaceholderText("ck_...")
         self.path = QLineEdit()
@@ -74,7 +76,7 @@ class SourceDialog(QDialog):
         self.note.setWordWrap(True)
         self.form = QFormLayout()
         for label, field in (("Kind", self.kind), ("Name", self.name), ("Address", self.base_url),
-                             ("Client id", self.client_id), ("Ad account", self.account), ("Shop", self.shop),
+                             ("Client id", self.client_id), ("Ad account", self.account), ("Shop", self.shop), ("Audience id", self.list_id),
                              ("Consumer key", self.consumer_key), ("File", path_row), ("CSV holds", self.csv_kind),
                              ("Secret", self.secret), ("Keep it in", self.store), ("Passphrase", self.passphrase),
                              ("Passphrase again", self.passphrase_again)):
@@ -111,6 +113,7 @@ class SourceDialog(QDialog):
         self.base_url.setText(source.config.get("base_url", ""))
         self.client_id.setText(source.config.get("client_id", ""))
         self.shop.setText(source.config.get("shop", ""))
+        self.list_id.setText(source.config.get("list_id", ""))
         if source.kind in AD_ACCOUNT:
             self.account.setText(source.config.get(AD_ACCOUNT[source.kind][0], ""))
         self.path.setText(source.config.get("path", ""))
@@ -134,6 +137,7 @@ class SourceDialog(QDialog):
         self.form.setRowVisible(self.client_id, kind == "paypal")
         self.form.setRowVisible(self.account, kind in AD_ACCOUNT)
         self.form.setRowVisible(self.shop, kind == "shopify")
+        self.form.setRowVisible(self.list_id, kind == "mailchimp")
         self.form.setRowVisible(self.consumer_key, kind == "woocommerce")
         self.account.setPlaceholderText(AD_ACCOUNT.get(kind, ("", ""))[1])
         self.form.setRowVisible(self._path_row, kind == "csv")
@@ -194,7 +198,7 @@ class SourceDialog(QDialog):
     def values(self) -> tuple[str, str | None, dict, str | None]:
         kind = self.kind.currentData()
         config: dict = dict(self.source.config) if self.source else {}
-        for key in ("base_url", "client_id", "path", "csv_kind", "shop", *(field for field, _ in AD_ACCOUNT.values())):
+        for key in ("base_url", "client_id", "path", "csv_kind", "shop", "list_id", *(field for field, _ in AD_ACCOUNT.values())):
             config.pop(key, None)
         if self.base_url.text().strip():
             config["base_url"] = self.base_url.text().strip().rstrip("/")
@@ -204,6 +208,8 @@ class SourceDialog(QDialog):
             config[AD_ACCOUNT[kind][0]] = self.account.text().strip()
         if kind == "shopify":
             config["shop"] = self.shop.text().strip()
+        if kind == "mailchimp" and self.list_id.text().strip():
+            config["list_id"] = self.list_id.text().strip()
         if kind == "csv":
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()

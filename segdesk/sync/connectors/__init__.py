@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import (activecampaign, csvfile, google_ads, hubspot, keap, kit, meta_ads, microsoft_ads, paypal, relay,
-               shopify, stripe, woocommerce)
+from . import (activecampaign, csvfile, google_ads, hubspot, keap, kit, klaviyo, mailchimp, meta_ads, microsoft_ads,
+               paypal, relay, shopify, stripe, woocommerce)
 
 CONNECTORS = {
     "relay": relay,
@@ -15,6 +15,8 @@ CONNECTORS = {
     "keap": keap,
     "shopify": shopify,
     "woocommerce": woocommerce,
+    "mailchimp": mailchimp,
+    "klaviyo": klaviyo,
     "csv": csvfile,
     "meta-ads": meta_ads,
     "google-ads": google_ads,
