@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from segdesk.collector_relay.buffer import Buffer, BufferUnavailable, open_buffer
+from segdesk.collector_relay.buffer import Buffer, BufferUnavailable
 from segdesk.collector_relay.config import RelayConfig
 from segdesk.collector_relay.ingest import INGEST_PATHS, Ingest
 from segdesk.collector_relay.pull import Pull
@@ -50,6 +50,25 @@ class FastIngest:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+
+# Here, not in buffer.py: the two implementations import buffer.py's interface.
+def open_buffer(config) -> Buffer:
+    """The buffer the settings choose. psycopg loads only for a database URL,
+    so a relay on SQLite installs and runs without it."""
+    if config.database_url:
+        try:
+            from segdesk.collector_relay.buffer_pg import PostgresBuffer
+        except ImportError as exc:
+            from segdesk.collector_relay.config import ConfigError
+
+            raise ConfigError(f"a database URL needs psycopg ({exc.name} is missing): "
+                              "pip install 'segdesk-relay[postgres]'") from None
+        return PostgresBuffer(config.database_url)
+    from segdesk.collector_relay.buffer_sqlite import SQLiteBuffer
+
+    return SQLiteBuffer(config.buffer_path, config.synchronous)
 
 
 def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:

@@ -105,19 +105,3 @@ class Buffer(ABC):
                 )
         return info
 
-
-def open_buffer(config) -> Buffer:
-    """The buffer the settings choose. psycopg loads only for a database URL,
-    so a relay on SQLite installs and runs without it."""
-    if config.database_url:
-        try:
-            from segdesk.collector_relay.buffer_pg import PostgresBuffer
-        except ImportError as exc:
-            from segdesk.collector_relay.config import ConfigError
-
-            raise ConfigError(f"a database URL needs psycopg ({exc.name} is missing): "
-                              "pip install 'segdesk-relay[postgres]'") from None
-        return PostgresBuffer(config.database_url)
-    from segdesk.collector_relay.buffer_sqlite import SQLiteBuffer
-
-    return SQLiteBuffer(config.buffer_path, config.synchronous)

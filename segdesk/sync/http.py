@@ -291,6 +291,9 @@ class ApiClient:
             what = f"could not connect to {host} within {_seconds(timeout.connect)}"
         elif isinstance(exc, httpx.TimeoutException):
             what = f"did not answer within {_seconds(timeout.read)}"
+        elif isinstance(exc, httpx.ConnectError) and "certificate" in str(exc).lower():
+            # Certificates are always verified (no opt-out): say so, not "no connection".
+            what = f"at {host} showed a certificate that could not be verified (not trusted, expired or for another name)"
         elif isinstance(exc, httpx.ConnectError):
             what = f"could not be reached at {host} (no connection)"
         else:

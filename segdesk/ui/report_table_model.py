@@ -49,7 +49,8 @@ class ReportTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and self.table and orientation == Qt.Orientation.Horizontal:
             if section < len(self.table.columns):
                 col = self.table.columns[section]
-                return (getattr(col, "help", "") or explain(col.key)) or None
+                # The glossary names the measure; a column's own help adds what this report divides by.
+                return "\n".join(t for t in (explain(col.key), getattr(col, "help", "")) if t) or None
         if role == Qt.ItemDataRole.DisplayRole and self.table:
             if orientation == Qt.Orientation.Horizontal and section < len(self.table.columns):
                 return self.table.columns[section].label

@@ -138,6 +138,6 @@ def test_chart_legend_and_title_show_names_verbatim(app, qtbot):
     chart.set_series([{"name": CAMPAIGN, "currency": "usd", "points": [(30, 1.0), (60, 2.0)]},
                       {"name": CONTACT_ID, "currency": "usd", "points": [(30, 3.0), (60, 4.0)]}],
                      title=SOURCE)
-    legend = [label.item.toPlainText() for _sample, label in chart.legend.items]
+    legend = [label.item.toPlainText() for _sample, label in chart.legends[0].items]
     assert legend == [CAMPAIGN, CONTACT_ID]
-    assert chart.plot.titleLabel.item.toPlainText() == SOURCE
+    assert chart.plots[0].titleLabel.item.toPlainText() == SOURCE
