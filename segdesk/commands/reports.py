@@ -1,14 +1,15 @@
-"""segdesk report summary | attribution | ltv | roas  (docs/SPEC.md §3; roas is an extension)"""
+"""segdesk report campaigns | summary | attribution | ltv | roas  (docs/SPEC.md §3; campaigns, roas are extensions)"""
 
 from __future__ import annotations
 
 import sys
 
 from ..core import csvsafe
+from ..core.fx import chosen_currency
 from ..core.money import format_money, to_major
 from ..core.refresh import refresh_reports
 from ..core.reports import KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
-from ..core.reports.model import MONEY
+from ..core.reports.model import MONEY, Column
 from ..core.store import WorkspaceError
 from .argtypes import lookback_days
 from .output import add_format_flags, print_json, print_table
@@ -18,6 +19,7 @@ def register(sub, common) -> None:
     p = sub.add_parser("report", help="attribution, LTV, summary and ROAS reports", parents=[common])
     kinds = p.add_subparsers(dest="report", required=True, metavar="REPORT")
     specs = {
+        "campaigns": ("the campaign table: spend, leads, customers, revenue, LTV, ROAS, payback", None),
         "summary": ("contacts, customers, revenue, lead value, conversion rate", None),
         "attribution": ("revenue credited to sources by an attribution model", KEYS),
         "ltv": ("lifetime value by first-touch key, tag or month of first touch", LTV_BY),
@@ -33,6 +35,8 @@ def register(sub, common) -> None:
         k.add_argument("--since", metavar="DATE", help="from this date (YYYY-MM-DD, workspace timezone)")
         k.add_argument("--until", metavar="DATE", help="to this date, inclusive")
         k.add_argument("--timezone", metavar="TZ", help="IANA name; default the workspace setting, else UTC")
+        k.add_argument("--currency", metavar="CUR", help="also show figures converted into this currency "
+                       "(default: the workspace's reporting currency when one was set)")
         k.add_argument("--rows", metavar="KEY", help="list the contacts and orders behind this row instead")
         add_format_flags(k)
         k.set_defaults(run=run)
@@ -43,7 +47,7 @@ def run(args, ws) -> int:
     params = {k: getattr(args, k, None) for k in ("by", "model", "lookback_days")}
     try:
         report = build_report(ws.conn, args.report, since=args.since, until=args.until,
-                              timezone=args.timezone, **params)
+                              timezone=args.timezone, currency=args.currency or chosen_currency(ws.conn), **params)
     except ValueError as exc:
         raise WorkspaceError(str(exc)) from None
     if args.rows is not None:
@@ -60,15 +64,32 @@ def run(args, ws) -> int:
 
 
 def _currencies(report) -> list[str]:
-    found = {cur for r in report.rows for c in report.columns if c.kind == MONEY for cur in (r.get(c.key) or {})}
+    found = {cur for r in report.rows for c in _with_converted(report) if c.kind == MONEY for cur in (r.get(c.key) or {})}
     return sorted(found)
+
+
+def _with_converted(report) -> list[Column]:
+    """The report's columns, each money column followed by its converted twin when the rows carry one."""
+    target = (report.extra.get("converted") or {}).get("currency")
+    out = []
+    for col in report.columns:
+        out.append(col)
+        if target and any(f"{col.key}_converted" in r for r in report.rows):
+            out.append(Column(f"{col.key}_converted", f"{col.label} in {target.upper()}", col.kind))
+    return out
+
+
+def _rows(report) -> list[dict]:
+    """The rows, then a totals row when the report has one (the campaign table)."""
+    total = report.extra.get("total")
+    return report.rows + ([total] if isinstance(total, dict) and "key" in total else [])
 
 
 def _print_csv(report) -> None:
     """Money as one column per currency in major units, for spreadsheets."""
     currencies = _currencies(report)
     header, cells = [], []
-    for col in report.columns:
+    for col in _with_converted(report):
         if col.kind == MONEY:
             for cur in currencies:
                 header.append(f"{col.key}_{cur}")
@@ -79,7 +100,7 @@ def _print_csv(report) -> None:
             cells.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
     writer = csvsafe.writer(sys.stdout)
     writer.writerow(header)
-    for r in report.rows:
+    for r in _rows(report):
         writer.writerow([cell(r) for cell in cells])
 
 
@@ -89,12 +110,16 @@ def _money_text(value) -> str:
 
 def _print_text(report) -> None:
     print(report.title)
-    rows = [{c.key: (_money_text(r.get(c.key)) if c.kind == MONEY else r.get(c.key)) for c in report.columns}
-            for r in report.rows]
-    print_table(rows, [c.key for c in report.columns])
+    columns = _with_converted(report)
+    rows = [{c.key: (_money_text(r.get(c.key)) if c.kind == MONEY else r.get(c.key)) for c in columns}
+            for r in _rows(report)]
+    print_table(rows, [c.key for c in columns])
+    converted = report.extra.get("converted") or {}
     for name in ("total", "unattributed", "revenue", "lead_value", "period_revenue"):
-        if isinstance(report.extra.get(name), dict):
-            print(f"{name.replace('_', ' ')}: {_money_text(report.extra[name])}")
+        value = report.extra.get(name)
+        if isinstance(value, dict) and "key" not in value:
+            twin = converted.get(name)
+            print(f"{name.replace('_', ' ')}: {_money_text(value)}" + (f" = {_money_text(twin)}" if twin else ""))
     for c in report.columns:
         if c.help:
             print(f"{c.label}: {c.help}")

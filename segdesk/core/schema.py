@@ -487,3 +487,25 @@ def m0008_orders_once_tags_nocase(db):
     share_order_keys(db.conn)
     unify_stored(db.conn)
     db.execute("UPDATE report_orders_state SET dirty = 1")
+
+
+@migrations(name="0009_fx_rates")
+def m0009_fx_rates(db):
+    """Daily reference rates for the reporting currency (``core/fx.py``).
+
+    A rate is units of ``currency`` per one euro on ``day`` (the ECB's
+    convention, so its files store as they come); ``origin`` is ``ecb`` for the
+    ECB's published rates and ``manual`` for the marketer's own table (a
+    currency the ECB lacks, or a correction), which wins on the same day.
+    """
+    db.executescript(
+        """
+        CREATE TABLE fx_rates (
+            currency TEXT NOT NULL,
+            day TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            rate REAL NOT NULL CHECK (rate > 0),
+            PRIMARY KEY (currency, day, origin)
+        ) WITHOUT ROWID;
+        """
+    )
