@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "csv": ("CSV", False, ""),
+    "ecb": ("The ECB", False, ""),  # daily euro reference rates, public: core/fx.py, connectors/ecb.py
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")

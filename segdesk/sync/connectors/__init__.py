@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, hubspot, keap, kit, paypal, relay, stripe
+from . import activecampaign, csvfile, ecb, hubspot, keap, kit, paypal, relay, stripe
 
 CONNECTORS = {
     "relay": relay,
@@ -13,4 +13,5 @@ CONNECTORS = {
     "kit": kit,
     "keap": keap,
     "csv": csvfile,
+    "ecb": ecb,
 }
