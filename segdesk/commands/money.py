@@ -5,10 +5,10 @@ from __future__ import annotations
 from ..core import fx
 from ..core.csv_read import LineError, records
 from ..core.store import WorkspaceError
-from ..sync.sources import add_source, list_sources
+from ..sync.sources import choose_reporting_currency
 from .output import add_format_flags, print_csv, print_json, print_table
 
-SETTINGS = {"reporting-currency": (fx.reporting_currency, fx.set_reporting_currency)}
+SETTINGS = {"reporting-currency": (fx.reporting_currency, choose_reporting_currency)}
 
 
 def register(sub, common) -> None:
@@ -42,9 +42,9 @@ def register(sub, common) -> None:
 def run_settings(args, ws) -> int:
     read, write = SETTINGS[args.name]
     if args.action == "set":
-        value = write(ws.conn, args.value)
+        value, added = write(ws, args.value)
         print(f"{args.name}: {value.upper()}")
-        if ensure_ecb_source(ws):
+        if added:
             print("the ECB's daily rates are fetched by the next sync (source 'ecb')")
         return 0
     value = read(ws.conn)
@@ -53,14 +53,6 @@ def run_settings(args, ws) -> int:
     else:
         print(value.upper() + ("" if fx.chosen_currency(ws.conn) else " (from this computer's locale)"))
     return 0
-
-
-def ensure_ecb_source(ws) -> bool:
-    """Choosing a reporting currency adds the built-in ECB source once (it needs no key); True when added."""
-    if any(s.kind == "ecb" for s in list_sources(ws.conn)):
-        return False
-    add_source(ws, "ecb", "ecb", {}, None)
-    return True
 
 
 def run_rates(args, ws) -> int:

@@ -9,7 +9,7 @@ from ..core.fx import chosen_currency
 from ..core.money import format_money, to_major
 from ..core.refresh import refresh_reports
 from ..core.reports import KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
-from ..core.reports.model import MONEY, Column
+from ..core.reports.model import MONEY
 from ..core.store import WorkspaceError
 from .argtypes import lookback_days
 from .output import add_format_flags, print_json, print_table
@@ -64,19 +64,8 @@ def run(args, ws) -> int:
 
 
 def _currencies(report) -> list[str]:
-    found = {cur for r in report.rows for c in _with_converted(report) if c.kind == MONEY for cur in (r.get(c.key) or {})}
+    found = {cur for r in report.rows for c in report.columns if c.kind == MONEY for cur in (r.get(c.key) or {})}
     return sorted(found)
-
-
-def _with_converted(report) -> list[Column]:
-    """The report's columns, each money column followed by its converted twin when the rows carry one."""
-    target = (report.extra.get("converted") or {}).get("currency")
-    out = []
-    for col in report.columns:
-        out.append(col)
-        if target and any(f"{col.key}_converted" in r for r in report.rows):
-            out.append(Column(f"{col.key}_converted", f"{col.label} in {target.upper()}", col.kind))
-    return out
 
 
 def _rows(report) -> list[dict]:
@@ -89,7 +78,7 @@ def _print_csv(report) -> None:
     """Money as one column per currency in major units, for spreadsheets."""
     currencies = _currencies(report)
     header, cells = [], []
-    for col in _with_converted(report):
+    for col in report.columns:
         if col.kind == MONEY:
             for cur in currencies:
                 header.append(f"{col.key}_{cur}")
@@ -110,7 +99,7 @@ def _money_text(value) -> str:
 
 def _print_text(report) -> None:
     print(report.title)
-    columns = _with_converted(report)
+    columns = report.columns
     rows = [{c.key: (_money_text(r.get(c.key)) if c.kind == MONEY else r.get(c.key)) for c in columns}
             for r in _rows(report)]
     print_table(rows, [c.key for c in columns])

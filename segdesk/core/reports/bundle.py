@@ -68,7 +68,7 @@ def dashboard_sections(data: dict) -> list[Section]:
     if data["ltv_series"]:
         charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
     return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
-                    table=data["campaigns"], table_title="Top campaigns (first touch)")]
+                    table=data["campaigns"], table_title="Campaigns")]
 
 
 def report_bundle(conn, names=(), **params) -> Bundle:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from ..fx import ORIGIN_NAMES, Rates
+from .model import Column
 
 _ACTIVE: ContextVar[str | None] = ContextVar("segdesk_converting", default=None)
 CONVERTED_KEYS = ("revenue", "spend", "value_per_contact", "value_per_customer", "lead_value", "credit", "roas",
@@ -82,6 +83,14 @@ def add_converted(report, converted, currency: str, usage) -> None:
         info.update({k: v for k, v in (converted.rows[0] if converted.rows else {}).items()
                      if isinstance(v, dict)})
     report.extra["converted"] = info
+    if pairs:  # each converted column right after its original, for tables (CLI text and CSV, the app, the PDF)
+        columns = []
+        for col in report.columns:
+            columns.append(col)
+            if col.key in money_cols:
+                columns.append(Column(f"{col.key}_converted", f"{col.label} in {currency.upper()}", col.kind,
+                                      f"converted at each order's (or spend day's) rate; {col.help}".rstrip("; ")))
+        report.columns = columns
     report.notes.extend(rate_notes(currency, usage))
 
 
