@@ -23,13 +23,32 @@ class CampaignTableModel(ReportTableModel):
             tip = self.plain_tooltip(index)
             if tip:
                 return as_text(tip)
-        return super().data(index, role)
+        text = super().data(index, role)
+        if role == Qt.ItemDataRole.DisplayRole and self._unconverted(index):
+            # Leaves out amounts without a rate (the tooltip and the notes say which); never a silent blank.
+            return f"{text} *" if text else ("no rate *" if self._original(index) else text)
+        return text
+
+    def _original(self, index):
+        row = self.table.rows[self.source_row(index.row())]
+        return row.get(f"{self.table.columns[index.column()].key}_original")
+
+    def _unconverted(self, index) -> list[str]:
+        if not index.isValid() or not self.table or self.table.name != "campaigns":
+            return []
+        row = self.table.rows[self.source_row(index.row())]
+        key = self.table.columns[index.column()].key
+        return row.get("unconverted") or [] if f"{key}_original" in row else []
 
     def plain_tooltip(self, index) -> str | None:
         """The explanation a cell's tooltip shows (as plain text), when it has one beyond its own text."""
         if not index.isValid() or not self.table or self.table.name != "campaigns":
             return None
-        return self.explain(self.table.rows[self.source_row(index.row())], self.table.columns[index.column()].key)
+        tip = self.explain(self.table.rows[self.source_row(index.row())], self.table.columns[index.column()].key)
+        missing = self._unconverted(index)
+        if tip and missing:
+            tip += f"\n* leaves out the {', '.join(c.upper() for c in missing)} amounts of days without a rate"
+        return tip
 
     @staticmethod
     def explain(row: dict, key: str) -> str | None:

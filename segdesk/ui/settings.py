@@ -186,7 +186,8 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         code = self.reporting_value()
-        if code and code != self._reporting_loaded:
+        # Until the workspace's own currency has loaded the box shows a placeholder: never store that.
+        if code and self._reporting_loaded is not None and code != self._reporting_loaded:
             try:
                 check_currency(code)
             except WorkspaceError as exc:

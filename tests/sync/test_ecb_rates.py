@@ -140,7 +140,7 @@ def test_summary_converts_each_order_at_its_days_rate(shop, capsys):
     assert main(["report", "summary"]) == 0
     out = capsys.readouterr()
     assert "revenue: 1,000.00 ARS, 50.00 EUR, 130.00 USD = 168.18 EUR" in out.out
-    assert "no ARS rate for 1 days (2026-03-06 to 2026-03-06)" in out.err
+    assert "no ARS rate for 1 day (2026-03-06)" in out.err
     assert "the latest earlier rate was used" in out.err
 
 

@@ -137,3 +137,23 @@ def test_the_reporting_currency_is_chosen_in_settings(ctx, qtbot):
         dialog.accept()
     with open_workspace(ctx.workspace_path) as ws:
         assert ws.conn.execute("SELECT value FROM settings WHERE key = 'reporting_currency'").fetchone() == ("eur",)
+
+
+def test_a_figure_without_a_rate_is_marked_never_blank(ctx, qtbot):
+    from PySide6.QtCore import Qt
+
+    from segdesk.ui.reports_view import ReportsView
+
+    job = ctx.write(lambda ws, _p: ws.conn.execute("DELETE FROM fx_rates") and ws.conn.commit(), "drop rates")
+    qtbot.waitUntil(lambda: job.done, timeout=5000)
+    view = ReportsView(ctx)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.reportShown, timeout=10000):
+        view.show()
+    g = _rows(view.model)["google.com / (not set)"]
+    # bob's 30.00 EUR has no rate into USD: marked, not shown as nothing; ann's USD needs none.
+    assert g["Revenue (USD)"] == "no rate *" and _rows(view.model)["facebook / spring"]["Revenue (USD)"] == "100.00 USD"
+    r = next(i for i in range(view.model.rowCount()) if view.model.row_key(i) == "google.com / (not set)")
+    tip = view.model.data(view.model.index(r, 2), Qt.ItemDataRole.ToolTipRole)
+    assert "30.00 EUR" in tip and "leaves out the EUR amounts" in tip
+    assert "no USD rate for 1 day (" in view.status.text()  # EUR is the rates' base: the USD rate is missing

@@ -45,9 +45,10 @@ def campaign_table(conn, originals: bool = False, currency: str | None = None, *
         report.columns = [c for c in report.columns if not c.key.endswith("_converted")]
         return report
     cur = currency.lower()
-    rows = [_display(r, cur) for r in report.rows]
+    missing = {c for c, u in report.extra["converted"]["rates"].items() if u.get("missing_days")}
+    rows = [_display(r, cur, missing) for r in report.rows]
     total = report.extra.get("total")
-    report.extra["total"] = _display(total, cur) if total else None
+    report.extra["total"] = _display(total, cur, missing) if total else None
     columns = [Column(k, f"{label} ({cur.upper()})" if kind == MONEY else label, kind, help)
                for k, label, kind, help in KEY_COLUMNS]
     t = report.extra["total"]
@@ -63,9 +64,15 @@ def campaign_table(conn, originals: bool = False, currency: str | None = None, *
                        series if ranked else [], report.extra, report.notes)
 
 
-def _display(row: dict, cur: str) -> dict:
-    """One row in the reporting currency: converted money maps, ROAS and payback as plain numbers."""
+def _display(row: dict, cur: str, missing: set) -> dict:
+    """One row in the reporting currency: converted money maps, ROAS and payback as plain numbers.
+
+    ``unconverted`` lists the currencies of the row's own amounts that lack a rate on some day: its
+    converted figures leave those amounts out, and the app marks them."""
     out = {k: row.get(k) for k in ("key", "source", "campaign", "visitors", "leads", "customers")}
+    # Without a rate of the reporting currency itself on some day, every other currency is affected.
+    out["unconverted"] = sorted({c for k in ("revenue", "spend") for c in (row.get(k) or {})
+                                 if c != cur and (c in missing or cur in missing)})
     for key in ("spend", "revenue", "cost_per_customer", "cost_per_lead", "lead_value", "ltv_30", "ltv_90", "ltv_365"):
         value = row.get(f"{key}_converted") or {}
         out[key] = {cur: value[cur]} if cur in value else None
@@ -85,3 +92,15 @@ def build_table(conn, name: str, params: dict) -> ReportTable:
     if name == "campaigns":
         return campaign_table(conn, **params)
     return report_table(conn, name, currency=chosen_currency(conn), **params)
+
+
+PAGE_COLUMNS = ("key", "spend", "revenue", "roas", "customers", "cost_per_customer", "lead_value", "payback_days")
+
+
+def compact(table: ReportTable) -> ReportTable:
+    """The key columns only, for a page (the PDF's dashboard): the whole table does not fit its width."""
+    if table.name != "campaigns" or not any(c.key == "roas" and c.kind == FLOAT for c in table.columns):
+        return table
+    columns = [c for c in table.columns if c.key in PAGE_COLUMNS]
+    return ReportTable(table.name, table.title, table.parameters, columns, table.rows, table.series, table.extra,
+                       table.notes)

@@ -103,10 +103,15 @@ def rate_notes(currency: str, usage) -> list[str]:
         out.append(f"converted to {currency.upper()} at each order's day with the {' and '.join(sources)}")
     for cur, u in used.items():
         if u.get("days_on_earlier_rate"):
-            out.append(f"{u['days_on_earlier_rate']} days had no {cur.upper()} rate of their own (weekends, holidays):"
+            out.append(f"{_days(u['days_on_earlier_rate'])} had no {cur.upper()} rate of its own (weekends, holidays):"
                        f" the latest earlier rate was used")
         if u.get("missing_days"):
-            out.append(f"no {cur.upper()} rate for {u['missing_days']} days ({u['first_missing_day']} to "
-                       f"{u['last_missing_day']}): those amounts are left out of the {currency.upper()} figures "
+            span = (u["first_missing_day"] if u["missing_days"] == 1
+                    else f"{u['first_missing_day']} to {u['last_missing_day']}")
+            out.append(f"no {cur.upper()} rate for {_days(u['missing_days'])} ({span}): those amounts are left out of the {currency.upper()} figures "
                        f"(segdesk rates set DAY {cur.upper()} RATE, or sync the ECB rates)")
     return out
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n:,} days"
