@@ -165,3 +165,32 @@ def test_bad_rates_are_refused_in_one_line(shop, capsys, tmp_path):
     assert err.count("\n") == 4 and "rate 2:" in err
     with open_workspace(shop) as w:  # nothing of the bad file was stored
         assert w.conn.execute("SELECT count(*) FROM fx_rates WHERE origin = 'manual'").fetchone()[0] == 0
+
+
+def test_an_ecb_that_answers_nonsense_fails_in_one_line_and_keeps_the_rates(shop, ecb):
+    with open_workspace(shop) as w:
+        before = w.conn.execute("SELECT count(*) FROM fx_rates").fetchone()[0]
+        ecb.files["/stats/eurofxref/eurofxref-hist.zip"] = b"<html>maintenance</html>"
+        result = run_sync(w).sources[0]
+        assert result.status == "failed" and result.reason == "the ECB history archive is not a zip file"
+        ecb.files.pop("/stats/eurofxref/eurofxref-hist.zip")
+        result = run_sync(w).sources[0]
+        assert result.status == "failed" and "404" in result.reason and "\n" not in result.reason
+        assert w.conn.execute("SELECT count(*) FROM fx_rates").fetchone()[0] == before
+
+
+def test_settings_and_the_manual_table_from_the_command_line(shop, capsys, tmp_path):
+    assert _json(capsys, "settings", "get", "reporting-currency") == {"reporting-currency": "eur", "chosen": True}
+    good = tmp_path / "rates.csv"
+    good.write_text("date,currency,rate\n2026-03-06,ARS,1250\n2026-03-07,ars,1260.5\n")
+    capsys.readouterr()
+    assert main(["rates", "import", str(good)]) == 0
+    assert "2 rates read, 2 new or changed" in capsys.readouterr().out
+    assert main(["rates", "import", str(good)]) == 0  # again: nothing changes
+    assert "0 new or changed" in capsys.readouterr().out
+    listed = _json(capsys, "rates", "list", "--currency", "ars")["rates"]
+    assert listed == [{"day": "2026-03-06", "currency": "ars", "rate": 1250.0, "origin": "manual"},
+                      {"day": "2026-03-07", "currency": "ars", "rate": 1260.5, "origin": "manual"}]
+    capsys.readouterr()
+    assert main(["report", "summary", "--currency", "xx"]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
