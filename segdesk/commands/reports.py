@@ -86,11 +86,18 @@ def _print_csv(report) -> None:
                              else str(to_major(round(r[k][c], 2), c)))
         else:
             header.append(col.key)
-            cells.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
+            cells.append(lambda r, k=col.key: csv_cell(r.get(k)))  # ROAS per currency: "usd:1.5", not a dict
     writer = csvsafe.writer(sys.stdout)
     writer.writerow(header)
     for r in _rows(report):
         writer.writerow([cell(r) for cell in cells])
+
+
+def csv_cell(value):
+    """A plain CSV value; a per-currency figure that is not money (ROAS, payback) as 'usd:1.5;eur:2'."""
+    if isinstance(value, dict):
+        return ";".join(f"{c}:{'' if v is None else v}" for c, v in value.items())
+    return "" if value is None else value
 
 
 def _money_text(value) -> str:

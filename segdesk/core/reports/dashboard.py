@@ -9,12 +9,10 @@ numbers, so the dashboard and ``segdesk report summary`` always agree.
 from __future__ import annotations
 
 from ..money import format_money
-from .model import MONEY
 from .table import ReportTable, chart_series, report_table
 
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
            ("lead_value", "Lead value"), ("conversion_rate", "Conversion rate")]
-TOP_CAMPAIGNS = 10
 
 
 def load_figures(conn, since: str | None, until: str | None) -> dict:
