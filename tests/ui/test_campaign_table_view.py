@@ -49,6 +49,20 @@ def _rows(model) -> dict:
             for r in range(model.rowCount())}
 
 
+def _assert_key_columns_visible(table) -> None:
+    from PySide6.QtCore import Qt
+
+    model, header, width = table.model(), table.horizontalHeader(), table.viewport().width()
+    labels = [model.headerData(i, Qt.Orientation.Horizontal) for i in range(model.columnCount())]
+    for label in KEY_COLUMNS:
+        c = labels.index(label)
+        assert not header.isSectionHidden(c)
+        assert table.columnViewportPosition(c) >= 0
+        assert table.columnViewportPosition(c) + table.columnWidth(c) <= width, (label, width)
+        # Whole, not squeezed: each key column as wide as its contents (the first stretches).
+        assert table.columnWidth(c) >= header.sectionSizeHint(c) - 2 or label == "Source / campaign"
+
+
 def test_the_reports_page_opens_on_the_campaign_table_in_one_currency(ctx, qtbot, screenshot):
     from PySide6.QtCore import Qt
 
@@ -81,14 +95,7 @@ def test_the_reports_page_opens_on_the_campaign_table_in_one_currency(ctx, qtbot
     # At 1024x700 the key columns are on screen without scrolling.
     qtbot.wait(50)
     assert (view.width(), view.height()) == (1024, 700)
-    header = view.table.horizontalHeader()
-    width = view.table.viewport().width()
-    for label in KEY_COLUMNS:
-        c = [view.model.headerData(i, Qt.Orientation.Horizontal) for i in range(view.model.columnCount())].index(label)
-        assert not header.isSectionHidden(c)
-        assert view.table.columnViewportPosition(c) >= 0
-        assert view.table.columnViewportPosition(c) + view.table.columnWidth(c) <= width, (label, width)
-        assert view.table.columnWidth(c) >= header.sectionSizeHint(c) - 2 or label == "Source / campaign"
+    _assert_key_columns_visible(view.table)
     screenshot(view, "campaign_table_1024x700")
 
     # The originals one click away.
@@ -111,7 +118,7 @@ def test_the_reports_page_opens_on_the_campaign_table_in_one_currency(ctx, qtbot
     assert [o["order_id"] for o in dialog.result["orders"]] == ["o1"]
 
 
-def test_the_dashboard_centre_is_the_campaign_table(ctx, qtbot):
+def test_the_dashboard_centre_is_the_campaign_table(ctx, qtbot, screenshot):
     from segdesk.ui.dashboard_view import DashboardView
 
     view = DashboardView(ctx)
@@ -123,6 +130,10 @@ def test_the_dashboard_centre_is_the_campaign_table(ctx, qtbot):
     rows = _rows(view.campaigns)
     assert rows["facebook / spring"]["ROAS"] == "4.00" and rows["google.com / (not set)"]["Revenue (USD)"] == "36.00 USD"
     assert "Total:" in view.campaign_notes.text()
+    qtbot.wait(50)
+    assert view.width() == 1024
+    _assert_key_columns_visible(view.campaign_table)
+    screenshot(view, "dashboard_campaigns_1024x700")
 
 
 def test_the_reporting_currency_is_chosen_in_settings(ctx, qtbot):
