@@ -168,3 +168,15 @@ def test_a_figure_without_a_rate_is_marked_never_blank(ctx, qtbot):
     tip = view.model.data(view.model.index(r, 2), Qt.ItemDataRole.ToolTipRole)
     assert "30.00 EUR" in tip and "leaves out the EUR amounts" in tip
     assert "no USD rate for 1 day (" in view.status.text()  # EUR is the rates' base: the USD rate is missing
+
+
+def test_other_reports_show_converted_columns_once_a_currency_is_chosen(ctx, qtbot):
+    from segdesk.ui.reports_view import ReportsView
+
+    view = ReportsView(ctx)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.reportShown, timeout=10000):
+        view.set_report("ltv", by="source")
+    rows = _rows(view.model)
+    # google.com's bob: 30.00 EUR (after the refund) beside 36.00 USD at 1.20 per euro.
+    assert rows["google.com"]["Revenue"] == "30.00 EUR" and rows["google.com"]["Revenue in USD"] == "36.00 USD"
