@@ -1,7 +1,7 @@
 """The reporting currency and the daily rates that convert into it (docs/SPEC.md §4, "Converted figures").
 
 Rates are stored as the ECB publishes them: units of a currency per one euro
-on a day (``fx_rates``, migration 0009). An amount in X on day D becomes
+on a day (``fx_rates``, migration 0012). An amount in X on day D becomes
 ``amount / rate(X, D) * rate(R, D)`` in the reporting currency R, in minor
 units of each (``core.money.exponent``), rounded to R's minor unit per order.
 

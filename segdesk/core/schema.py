@@ -489,8 +489,8 @@ def m0008_orders_once_tags_nocase(db):
     db.execute("UPDATE report_orders_state SET dirty = 1")
 
 
-@migrations(name="0009_fx_rates")
-def m0009_fx_rates(db):
+@migrations(name="0012_fx_rates")
+def m0012_fx_rates(db):
     """Daily reference rates for the reporting currency (``core/fx.py``).
 
     A rate is units of ``currency`` per one euro on ``day`` (the ECB's
