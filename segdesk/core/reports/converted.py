@@ -56,13 +56,14 @@ def converted_orders(base: str) -> str:
             f"LIMIT -1)")
 
 
-def spend_source() -> str:
-    """The ad spend table, converted when converting (a day's spend at that day's rate)."""
+def spend_source(table: str = "ad_spend") -> str:
+    """The ad spend ``table`` (date, source, medium, campaign, currency, spend), converted when converting
+    (a day's spend at that day's rate)."""
     cur = _ACTIVE.get()
     if cur is None:
-        return "ad_spend"
+        return table
     return (f"(SELECT date, source, medium, campaign, '{cur}' AS currency, spend FROM ("
-            f"SELECT date, source, medium, campaign, segdesk_fx(currency, date, spend) AS spend FROM ad_spend) "
+            f"SELECT date, source, medium, campaign, segdesk_fx(currency, date, spend) AS spend FROM {table}) "
             f"WHERE spend IS NOT NULL)")
 
 
