@@ -1,10 +1,11 @@
-"""segdesk report summary | attribution | ltv | roas  (docs/SPEC.md §3; roas is an extension)"""
+"""segdesk report campaigns | summary | attribution | ltv | roas  (docs/SPEC.md §3; campaigns, roas are extensions)"""
 
 from __future__ import annotations
 
 import sys
 
 from ..core import csvsafe
+from ..core.fx import chosen_currency
 from ..core.money import format_money, to_major
 from ..core.refresh import refresh_reports
 from ..core.reports import KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
@@ -18,6 +19,7 @@ def register(sub, common) -> None:
     p = sub.add_parser("report", help="attribution, LTV, summary and ROAS reports", parents=[common])
     kinds = p.add_subparsers(dest="report", required=True, metavar="REPORT")
     specs = {
+        "campaigns": ("the campaign table: spend, leads, customers, revenue, LTV, ROAS, payback", None),
         "summary": ("contacts, customers, revenue, lead value, conversion rate", None),
         "attribution": ("revenue credited to sources by an attribution model", KEYS),
         "ltv": ("lifetime value by first-touch key, tag or month of first touch", LTV_BY),
@@ -33,6 +35,8 @@ def register(sub, common) -> None:
         k.add_argument("--since", metavar="DATE", help="from this date (YYYY-MM-DD, workspace timezone)")
         k.add_argument("--until", metavar="DATE", help="to this date, inclusive")
         k.add_argument("--timezone", metavar="TZ", help="IANA name; default the workspace setting, else UTC")
+        k.add_argument("--currency", metavar="CUR", help="also show figures converted into this currency "
+                       "(default: the workspace's reporting currency when one was set)")
         k.add_argument("--rows", metavar="KEY", help="list the contacts and orders behind this row instead")
         add_format_flags(k)
         k.set_defaults(run=run)
@@ -43,7 +47,7 @@ def run(args, ws) -> int:
     params = {k: getattr(args, k, None) for k in ("by", "model", "lookback_days")}
     try:
         report = build_report(ws.conn, args.report, since=args.since, until=args.until,
-                              timezone=args.timezone, **params)
+                              timezone=args.timezone, currency=args.currency or chosen_currency(ws.conn), **params)
     except ValueError as exc:
         raise WorkspaceError(str(exc)) from None
     if args.rows is not None:
@@ -64,6 +68,12 @@ def _currencies(report) -> list[str]:
     return sorted(found)
 
 
+def _rows(report) -> list[dict]:
+    """The rows, then a totals row when the report has one (the campaign table)."""
+    total = report.extra.get("total")
+    return report.rows + ([total] if isinstance(total, dict) and "key" in total else [])
+
+
 def _print_csv(report) -> None:
     """Money as one column per currency in major units, for spreadsheets."""
     currencies = _currencies(report)
@@ -76,11 +86,18 @@ def _print_csv(report) -> None:
                              else str(to_major(round(r[k][c], 2), c)))
         else:
             header.append(col.key)
-            cells.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
+            cells.append(lambda r, k=col.key: csv_cell(r.get(k)))  # ROAS per currency: "usd:1.5", not a dict
     writer = csvsafe.writer(sys.stdout)
     writer.writerow(header)
-    for r in report.rows:
+    for r in _rows(report):
         writer.writerow([cell(r) for cell in cells])
+
+
+def csv_cell(value):
+    """A plain CSV value; a per-currency figure that is not money (ROAS, payback) as 'usd:1.5;eur:2'."""
+    if isinstance(value, dict):
+        return ";".join(f"{c}:{'' if v is None else v}" for c, v in value.items())
+    return "" if value is None else value
 
 
 def _money_text(value) -> str:
@@ -89,15 +106,19 @@ def _money_text(value) -> str:
 
 def _print_text(report) -> None:
     print(report.title)
-    rows = [{c.key: (_money_text(r.get(c.key)) if c.kind == MONEY else r.get(c.key)) for c in report.columns}
-            for r in report.rows]
-    print_table(rows, [c.key for c in report.columns])
+    columns = report.columns
+    rows = [{c.key: (_money_text(r.get(c.key)) if c.kind == MONEY else r.get(c.key)) for c in columns}
+            for r in _rows(report)]
+    print_table(rows, [c.key for c in columns])
     for u in report.extra.get("unmatched_spend") or []:  # roas: spend that no visit's tags meet
         print(f"spend matching no visit: {u['source']} / {u['medium'] or '-'} / {u['campaign'] or '-'}: "
               f"{format_money(u['spend'], u['currency'])}")
+    converted = report.extra.get("converted") or {}
     for name in ("total", "unattributed", "revenue", "lead_value", "period_revenue"):
-        if isinstance(report.extra.get(name), dict):
-            print(f"{name.replace('_', ' ')}: {_money_text(report.extra[name])}")
+        value = report.extra.get(name)
+        if isinstance(value, dict) and "key" not in value:
+            twin = converted.get(name)
+            print(f"{name.replace('_', ' ')}: {_money_text(value)}" + (f" = {_money_text(twin)}" if twin else ""))
     for c in report.columns:
         if c.help:
             print(f"{c.label}: {c.help}")

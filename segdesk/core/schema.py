@@ -553,3 +553,24 @@ def m0011_email_clicks(db):
     from .email_clicks import create_tables
 
     create_tables(db)
+
+@migrations(name="0012_fx_rates")
+def m0012_fx_rates(db):
+    """Daily reference rates for the reporting currency (``core/fx.py``).
+
+    A rate is units of ``currency`` per one euro on ``day`` (the ECB's
+    convention, so its files store as they come); ``origin`` is ``ecb`` for the
+    ECB's published rates and ``manual`` for the marketer's own table (a
+    currency the ECB lacks, or a correction), which wins on the same day.
+    """
+    db.executescript(
+        """
+        CREATE TABLE fx_rates (
+            currency TEXT NOT NULL,
+            day TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            rate REAL NOT NULL CHECK (rate > 0),
+            PRIMARY KEY (currency, day, origin)
+        ) WITHOUT ROWID;
+        """
+    )

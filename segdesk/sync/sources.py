@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, bool, str]] = {
                    '"client_secret"[, "refresh_token"]})'),
     "microsoft-ads": ("Microsoft Advertising", True, 'OAuth grant and developer token (JSON {"developer_token", '
                       '"client_id", "refresh_token"[, "client_secret"]})'),
+    "ecb": ("The ECB", False, ""),  # daily euro reference rates, public: core/fx.py, connectors/ecb.py
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
@@ -235,3 +236,16 @@ def secret_of(ws: Workspace, source: Source) -> str | None:
         return None
     return secrets.load_secret(ws.path, source.secret_ref)
 
+
+
+def choose_reporting_currency(ws: Workspace, code: str) -> tuple[str, bool]:
+    """Set the workspace's reporting currency and add the built-in ECB source once (it needs no key).
+
+    Returns (the currency, whether the ECB source was added now)."""
+    from ..core.fx import set_reporting_currency
+
+    currency = set_reporting_currency(ws.conn, code)
+    if any(s.kind == "ecb" for s in list_sources(ws.conn)):
+        return currency, False
+    add_source(ws, "ecb", "ecb", {}, None)
+    return currency, True

@@ -1,4 +1,4 @@
-"""The Dashboard: today's numbers for a date range, two charts and the top campaigns.
+"""The Dashboard: today's numbers for a date range, two charts and the campaign table.
 
 What it shows is core's (``core/reports/dashboard.py``: three parts, each a
 plain function of a read connection, run at once on the reader pool); the
@@ -13,13 +13,14 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QL
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.reports.bundle import dashboard_sections
-from ..core.reports.dashboard import FIGURES, PARTS, TOP_CAMPAIGNS, figure_text
+from ..core.reports.dashboard import FIGURES, PARTS, figure_text
 from ..core.reports.glossary import explain
 from ..core.reports.table import CATEGORY, range_text
 from .charts import ChartWidget
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
-from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
+from .campaign_table import CampaignTableModel
+from .report_table_model import fit_columns, make_table_view, when_done
 
 class DashboardView(QWidget):
     """Part A embeds this; ``export_pdf_action()`` exports the dashboard bundle."""
@@ -43,13 +44,19 @@ class DashboardView(QWidget):
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.addWidget(self.revenue_chart)
         charts.addWidget(self.ltv_chart)
-        self.campaigns = ReportTableModel(self)
+        self.campaigns = CampaignTableModel(self)
         self.campaign_table = make_table_view(self.campaigns)
+        self.campaign_table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
         table_box = QWidget()
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 4, 0, 0)
-        table_layout.addWidget(QLabel(f"<b>Top campaigns</b> by revenue of the contacts they first brought (top {TOP_CAMPAIGNS})"))
+        table_layout.addWidget(QLabel("<b>Campaigns</b>: what each source and campaign cost and brought, "
+                                      "in the reporting currency (hover a figure for its original currencies)"))
         table_layout.addWidget(self.campaign_table)
+        self.campaign_notes = plain_label("")
+        self.campaign_notes.setWordWrap(True)
+        self.campaign_notes.setStyleSheet("color: palette(mid);")
+        table_layout.addWidget(self.campaign_notes)
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(charts)
         body.addWidget(table_box)
@@ -153,10 +160,22 @@ class DashboardView(QWidget):
         if "campaigns" in data:
             self.campaigns.set_report(data["campaigns"])
             fit_columns(self.campaign_table)
+            self.campaign_notes.setText(" · ".join(self.campaigns.table.notes) if self.campaigns.table else "")
         if all(k in self._pending for k in ("figures", "ltv_series", "campaigns")):
             self.data = self._pending
             self.status.setText(range_text(self.data))
             self.loaded.emit(self.data)
+
+    def drill_down(self, view_row: int):
+        """The contacts and orders behind a campaign row (the Reports page's dialog)."""
+        from .reports_view import DrillDownDialog
+
+        table = self.campaigns.table
+        if table is None or not 0 <= view_row < self.campaigns.rowCount():
+            return None
+        self._drill = DrillDownDialog(self.ctx, "campaigns", dict(table.parameters), self.campaigns.row_key(view_row), self)
+        self._drill.show()
+        return self._drill
 
     # Export -------------------------------------------------------------
     def export_pdf(self, path: str) -> int:

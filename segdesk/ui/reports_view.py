@@ -1,4 +1,4 @@
-"""The Reports page: LTV, attribution and ROAS as a chart over a sortable table.
+"""The Reports page: the campaign table (first), LTV, attribution and ROAS as a chart over a sortable table.
 
 Every query runs on the context's reader pool; only the newest request's
 answer is shown (a model switch while a query runs must not flash old
@@ -11,23 +11,26 @@ import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from ..core.private import open_private
 from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
+from ..core.reports.campaign_view import build_table
 from ..core.reports.roas import has_spend
-from ..core.reports.table import (ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text,
-                                  report_table)
+from ..core.reports.table import ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text
 from .charts import ChartWidget
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
+from .campaign_table import CampaignTableModel
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
-REPORTS = [("ltv", "LTV (lifetime value)"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
+REPORTS = [("campaigns", "Campaigns"), ("ltv", "LTV (lifetime value)"), ("attribution", "Attribution"),
+           ("roas", "Return on ad spend")]
 GROUPINGS = {
+    "campaigns": ["source_campaign"],
     "ltv": ["source", "medium", "campaign", "source_medium", "tag", "cohort_month"],
     "attribution": ["source", "medium", "campaign", "source_medium"],
     "roas": ["source", "campaign"],
@@ -38,7 +41,8 @@ PREFETCH_NEXT_MS = 50
 
 
 def _label(key: str) -> str:
-    return {"source_medium": "Source / medium", "cohort_month": "Cohort month"}.get(key, key.replace("_", " ").capitalize())
+    return {"source_medium": "Source / medium", "cohort_month": "Cohort month",
+            "source_campaign": "Source / campaign"}.get(key, key.replace("_", " ").capitalize())
 
 
 class ReportCache:
@@ -93,7 +97,7 @@ class ReportsView(QWidget):
         self._drill: QDialog | None = None
         self.last_timing_ms: float | None = None
         self._build_controls()
-        self.model = ReportTableModel(self)
+        self.model = CampaignTableModel(self)  # a report table model; on the campaign table it also explains cells
         self.table = make_table_view(self.model)
         self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
         self.columns_button = self.table.column_chooser.button()
@@ -108,6 +112,7 @@ class ReportsView(QWidget):
         layout.addWidget(split, 1)
         self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
+        self.status.setWordWrap(True)  # notes (rates used, "(not set)") must not widen the window
         layout.addWidget(self.status)
         self._sync_controls()
         ctx.dataChanged.connect(self._on_data_changed)
@@ -130,6 +135,8 @@ class ReportsView(QWidget):
         self.lookback.setSuffix(" days")
         self.lookback.setKeyboardTracking(False)  # typing "180" must not query for 1 and 18 first
         self.range = RangePicker(initial=None)
+        self.originals = QCheckBox("Original currencies")
+        self.originals.setToolTip("Show each figure in the currencies it was paid and spent in, not converted")
         self.csv_button = QPushButton("Export CSV…")
         self.pdf_button = QPushButton("Export PDF…")
         self.csv_button.clicked.connect(self._ask_csv)
@@ -137,7 +144,7 @@ class ReportsView(QWidget):
         self._model_label, self._lookback_label = QLabel("Model"), QLabel("Lookback")
         row = QHBoxLayout()
         for w in (QLabel("Report"), self.report_box, QLabel("By"), self.by_box, self._model_label, self.model_box,
-                  self._lookback_label, self.lookback):
+                  self._lookback_label, self.lookback, self.originals):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(self.csv_button)
@@ -152,7 +159,7 @@ class ReportsView(QWidget):
         self._controls.addLayout(range_row)
         self.report_box.currentIndexChanged.connect(self._on_report_changed)
         for signal in (self.by_box.currentIndexChanged, self.model_box.currentIndexChanged,
-                       self.lookback.valueChanged, self.range.changed):
+                       self.lookback.valueChanged, self.range.changed, self.originals.toggled):
             signal.connect(self.refresh)
 
     def _sync_controls(self) -> None:
@@ -166,6 +173,7 @@ class ReportsView(QWidget):
         self.by_box.blockSignals(False)
         for w in (self.model_box, self.lookback, self._model_label, self._lookback_label):
             w.setVisible(name == "attribution")
+        self.originals.setVisible(name == "campaigns")
 
     def _on_report_changed(self) -> None:
         self._sync_controls()
@@ -195,6 +203,8 @@ class ReportsView(QWidget):
 
     def params(self) -> dict:
         p = {"by": self.by_box.currentData()}
+        if self.report_name() == "campaigns" and self.originals.isChecked():
+            p["originals"] = True
         if self.report_name() == "attribution":
             p["model"] = self.model_box.currentData()
             p["lookback_days"] = self.lookback.value()
@@ -256,7 +266,7 @@ class ReportsView(QWidget):
         running = self._inflight.get(key)
         if running and running[1] == version and not running[0].is_cancelled():
             return running[0]
-        job = self.ctx.read(lambda conn, progress: report_table(conn, name, **params), label)
+        job = self.ctx.read(lambda conn, progress: build_table(conn, name, params), label)
         self._inflight[key] = (job, version)
 
         def forget(*_):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .campaign_view import compact
 from .dashboard import FIGURES, figure_text, load_dashboard
 from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, report_table
 from .table import chart_title as default_chart_title
@@ -68,7 +69,7 @@ def dashboard_sections(data: dict) -> list[Section]:
     if data["ltv_series"]:
         charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
     return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
-                    table=data["campaigns"], table_title="Top campaigns (first touch)")]
+                    table=compact(data["campaigns"]), table_title="Campaigns")]
 
 
 def report_bundle(conn, names=(), **params) -> Bundle:

@@ -1,4 +1,4 @@
-"""The dashboard's figures as data: headline numbers, two chart series and the top campaigns.
+"""The dashboard's figures as data: headline numbers, two chart series and the campaign table.
 
 Each part is a plain function of a read connection and a date range, so the
 app runs the three at once on its reader pool and ``segdesk export pdf``
@@ -9,12 +9,10 @@ numbers, so the dashboard and ``segdesk report summary`` always agree.
 from __future__ import annotations
 
 from ..money import format_money
-from .model import MONEY
 from .table import ReportTable, chart_series, report_table
 
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
            ("lead_value", "Lead value"), ("conversion_rate", "Conversion rate")]
-TOP_CAMPAIGNS = 10
 
 
 def load_figures(conn, since: str | None, until: str | None) -> dict:
@@ -33,15 +31,10 @@ def load_ltv_curve(conn, since: str | None, until: str | None) -> dict:
 
 
 def load_top_campaigns(conn, since: str | None, until: str | None) -> dict:
-    campaigns = report_table(conn, "ltv", by="campaign", since=since, until=until)
-    money = next((c.key for c in campaigns.columns if c.kind == MONEY), None)
-    currencies = campaigns.currencies()
-    if money:
-        # Top by the largest currency; a campaign's other currencies ride along, never summed in.
-        campaigns.rows.sort(key=lambda r: tuple(-(r.get(money) or {}).get(c, 0) for c in currencies))
-    campaigns.rows = campaigns.rows[:TOP_CAMPAIGNS]
-    campaigns.title = "Top campaigns"
-    return {"campaigns": campaigns}
+    """The dashboard's centre: the one campaign table in the reporting currency (campaign_view.py)."""
+    from .campaign_view import campaign_table  # it builds on this package's reports
+
+    return {"campaigns": campaign_table(conn, since=since, until=until)}
 
 
 PARTS = (load_figures, load_ltv_curve, load_top_campaigns)

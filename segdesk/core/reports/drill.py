@@ -5,7 +5,8 @@
 row: for attribution the orders that credited the key (with ``credit``, the
 share the key got) and their contacts, or with key ``unattributed`` the orders
 with no touchpoint; for LTV the contacts in the group and all their orders; for
-ROAS the leads the row's spend bought (``roas.matching_line``) and their orders; for the summary (key: a currency, or None) the cohort's contacts and
+ROAS the leads the row's spend bought (``roas.matching_line``) and their orders; for
+the campaign table the row's leads (``campaigns.py``'s rule) and their orders; for the summary (key: a currency, or None) the cohort's contacts and
 their orders in that currency.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from .attribution import DEFAULT_LOOKBACK, drill as attribution_drill
 from .cohort import members
+from .campaigns import row_key
 from .data import order_rows, orders_source
 from .model import NOT_SET, UNKNOWN, Range
 from .roas import spend_lines, matching_line
@@ -77,6 +79,16 @@ def drill_down(conn, params: dict, key) -> dict:
         for m in members(conn, rng, by).values():
             line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
             if line is not None and (line[0] if by == "source" else (line[2] or NOT_SET)) == key:
+                ms.append(m)
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms]),
+                "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}
+    if name == "campaigns":  # the row's leads by the table's own rule: the spend line that bought them, else their touch
+        lines = spend_lines(conn, rng)
+        ms = []
+        for m in members(conn, rng, "source").values():
+            line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
+            found = UNKNOWN if m.touch is None else row_key(*((line[0], line[2]) if line else (m.touch[0], m.touch[2])))
+            if found == key:
                 ms.append(m)
         return {"contacts": _contacts(conn, [m.contact_id for m in ms]),
                 "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from .converted import spend_source
 from .grouped import groups as sql_groups
 from .model import INT, MONEY, NOT_SET, TEXT, UNKNOWN, Column, Range, Report, money_per
 from .spend_match import unmatched_spend
@@ -45,7 +46,7 @@ def spend_lines(conn, rng: Range) -> dict[tuple, dict[str, int]]:
     """(source, medium, campaign) -> {currency: spend} on days in the range."""
     out: dict[tuple, dict[str, int]] = {}
     for source, medium, campaign, cur, amount in conn.execute(
-        "SELECT source, medium, campaign, currency, sum(spend) FROM spend_rows WHERE (:since IS NULL OR date >= :since) "
+        f"SELECT source, medium, campaign, currency, sum(spend) FROM {spend_source('spend_rows')} WHERE (:since IS NULL OR date >= :since) "
         "AND (:until IS NULL OR date < :until) GROUP BY 1, 2, 3, 4",
         {"since": _local_date(rng.since, rng), "until": _local_date(rng.until, rng)},
     ):

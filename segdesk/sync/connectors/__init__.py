@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import (activecampaign, csvfile, google_ads, hubspot, keap, kit, klaviyo, mailchimp, meta_ads, microsoft_ads,
-               paypal, relay, shopify, stripe, woocommerce)
+from . import (activecampaign, csvfile, ecb, google_ads, hubspot, keap, kit, klaviyo, mailchimp, meta_ads,
+               microsoft_ads, paypal, relay, shopify, stripe, woocommerce)
 
 CONNECTORS = {
     "relay": relay,
@@ -21,4 +21,5 @@ CONNECTORS = {
     "meta-ads": meta_ads,
     "google-ads": google_ads,
     "microsoft-ads": microsoft_ads,
+    "ecb": ecb,
 }
