@@ -18,6 +18,13 @@ from .report_table_model import ReportTableModel
 
 
 class CampaignTableModel(ReportTableModel):
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        text = super().headerData(section, orientation, role)
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and isinstance(text, str):
+            # "Cost per customer (USD)" on two lines: the key columns then fit 1024 px side by side.
+            return text.replace(" (", "\n(")
+        return text
+
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = self.plain_tooltip(index)

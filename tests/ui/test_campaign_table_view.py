@@ -44,7 +44,7 @@ def ctx(tmp_path, qtbot):
 def _rows(model) -> dict:
     from PySide6.QtCore import Qt
 
-    cols = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    cols = [model.headerData(c, Qt.Orientation.Horizontal).replace("\n", " ") for c in range(model.columnCount())]
     return {model.row_key(r): dict(zip(cols, (model.data(model.index(r, c)) for c in range(model.columnCount()))))
             for r in range(model.rowCount())}
 
@@ -53,7 +53,7 @@ def _assert_key_columns_visible(table) -> None:
     from PySide6.QtCore import Qt
 
     model, header, width = table.model(), table.horizontalHeader(), table.viewport().width()
-    labels = [model.headerData(i, Qt.Orientation.Horizontal) for i in range(model.columnCount())]
+    labels = [model.headerData(i, Qt.Orientation.Horizontal).replace("\n", " ") for i in range(model.columnCount())]
     for label in KEY_COLUMNS:
         c = labels.index(label)
         assert not header.isSectionHidden(c)
@@ -89,7 +89,7 @@ def test_the_reports_page_opens_on_the_campaign_table_in_one_currency(ctx, qtbot
     r = next(i for i in range(view.model.rowCount()) if view.model.row_key(i) == "google.com / (not set)")
     tip = view.model.data(view.model.index(r, 0), Qt.ItemDataRole.ToolTipRole)
     assert "utm_campaign" in tip and "shrinks" in tip
-    revenue_col = [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(view.model.columnCount())].index("Revenue (USD)")
+    revenue_col = [view.model.headerData(c, Qt.Orientation.Horizontal).replace("\n", " ") for c in range(view.model.columnCount())].index("Revenue (USD)")
     assert view.model.data(view.model.index(r, revenue_col), Qt.ItemDataRole.ToolTipRole) == "original currencies: 30.00 EUR"
 
     # At 1024x700 the key columns are on screen without scrolling.
@@ -106,7 +106,7 @@ def test_the_reports_page_opens_on_the_campaign_table_in_one_currency(ctx, qtbot
     # Sortable: by ROAS, largest first.
     with qtbot.waitSignal(view.reportShown, timeout=10000):
         view.originals.setChecked(False)
-    c = [view.model.headerData(i, Qt.Orientation.Horizontal) for i in range(view.model.columnCount())].index("Revenue (USD)")
+    c = [view.model.headerData(i, Qt.Orientation.Horizontal).replace("\n", " ") for i in range(view.model.columnCount())].index("Revenue (USD)")
     view.table.sortByColumn(c, Qt.SortOrder.DescendingOrder)
     assert view.model.row_key(0) == "facebook / spring"
 
