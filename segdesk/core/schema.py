@@ -487,3 +487,23 @@ def m0008_orders_once_tags_nocase(db):
     share_order_keys(db.conn)
     unify_stored(db.conn)
     db.execute("UPDATE report_orders_state SET dirty = 1")
+
+
+@migrations(name="0010_saved_views")
+def m0010_saved_views(db):
+    """Saved views: a report with its grouping, range, comparison and filters, under a name.
+
+    ``params`` and ``filters`` are JSON objects (``core/views.py`` checks them before
+    storing); names compare without case, so "VIP" and "vip" are one view.
+    """
+    db.executescript(
+        """
+        CREATE TABLE saved_views (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            report TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            filters TEXT NOT NULL DEFAULT '{}',
+            saved_at TEXT NOT NULL
+        );
+        """
+    )

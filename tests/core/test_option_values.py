@@ -63,7 +63,7 @@ def test_search_matches_wildcard_characters_literally(_fresh_workspace, capsys):
     assert search("o_b") == ["bo_b@example.com"]
     assert search("ANN") == ["ann@example.com"]
 
-    from segdesk.ui.contacts_query import ordered_ids
+    from segdesk.core.contacts import ordered_ids
 
     ws = open_workspace(_fresh_workspace)
     try:

@@ -12,6 +12,9 @@ The API the app, the CLI and the PDF share (keep it stable):
     ``timezone``, else UTC). ``conn`` may be a read-only connection
     (``Workspace.reader()``): building never writes.
 
+``filters`` (a dict or ``filters.Filters``: tag, product, source, campaign,
+    country, device) narrows any report (``filters.py``).
+
 ``Report`` (``model.py``): ``name``, ``title``, ``parameters`` (normalised,
     what ``drill_down`` takes back, plus ``name``), ``columns`` (``key``,
     ``label``, ``kind``: text, int, float, money, percent), ``rows`` (dicts;
@@ -30,10 +33,13 @@ The API the app, the CLI and the PDF share (keep it stable):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .attribution import DEFAULT_LOOKBACK, MODELS, attribution
 from .cohort import BY as LTV_BY
 from .data import sessions_behind
 from .drill import drill_down
+from .filters import FILTERS, Filters, resolve
 from .ltv import ltv
 from .model import KEYS, Column, Range, Report, parse_range
 from .roas import BY as ROAS_BY, roas
@@ -41,7 +47,7 @@ from .summary import summary
 
 REPORTS = ("summary", "attribution", "ltv", "roas")
 
-__all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS", "KEYS", "LTV_BY", "ROAS_BY",
+__all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS", "KEYS", "LTV_BY", "ROAS_BY", "FILTERS", "Filters",
            "update_sessions"]
 
 
@@ -52,8 +58,11 @@ def _choice(value, allowed, what):
 
 
 def build_report(conn, name: str, *, since: str | None = None, until: str | None = None,
-                 timezone: str | None = None, **params) -> Report:
+                 timezone: str | None = None, filters=None, **params) -> Report:
     rng = parse_range(conn, since, until, timezone)
+    chosen = Filters.of(filters)
+    if chosen:
+        rng = replace(rng, scope=resolve(conn, chosen))
     if name == "attribution":
         # Not `x or default`: 0 is a real lookback (the order's own day), only "not given" takes 90.
         given = params.get("lookback_days")
@@ -71,6 +80,10 @@ def build_report(conn, name: str, *, since: str | None = None, until: str | None
     else:
         raise ValueError(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
     report.parameters["name"] = name
+    if chosen:  # what drill_down and a saved view take back; the JSON says what narrowed it
+        report.parameters["filters"] = chosen.as_dict()
+        report.extra["filters"] = chosen.as_dict()
+        report.title = f"{report.title} ({chosen.text()})"
     behind = sessions_behind(conn)
     if behind:
         report.notes.append(f"{behind} events are not in sessions yet; refresh to include them")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .dashboard import FIGURES, figure_text, load_dashboard
-from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, report_table
+from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, range_text_full, report_table
 from .table import chart_title as default_chart_title
 
 REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
@@ -28,12 +28,36 @@ class Section:
 
 
 @dataclass
+class Cover:
+    """The first page's top: who the report is for (settings ``report.client_name`` and
+    ``report.logo_path``), the date range in full, and when it was prepared."""
+
+    client: str = ""
+    logo_path: str = ""
+    date_range_full: str = ""
+
+
+@dataclass
 class Bundle:
     """A whole document: its title, the date range for its header, and its sections in order."""
 
     title: str
     date_range: str
     sections: list[Section]
+    cover: Cover = field(default_factory=Cover)
+
+
+CLIENT_SETTING, LOGO_SETTING = "report.client_name", "report.logo_path"
+
+
+def cover_of(conn, date_range_full: str, client: str | None = None, logo: str | None = None) -> Cover:
+    """The cover from the workspace settings, ``client`` / ``logo`` overriding them (a CLI flag)."""
+    def setting(key):
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return (row[0] or "").strip() if row else ""
+
+    return Cover(client if client is not None else setting(CLIENT_SETTING),
+                 logo if logo is not None else setting(LOGO_SETTING), date_range_full)
 
 
 def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
@@ -71,11 +95,16 @@ def dashboard_sections(data: dict) -> list[Section]:
                     table=data["campaigns"], table_title="Top campaigns (first touch)")]
 
 
-def report_bundle(conn, names=(), **params) -> Bundle:
+def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, client: str | None = None,
+                  logo: str | None = None, **params) -> Bundle:
     """The dashboard (no names) or the named reports, in order.
 
-    ``params`` (by, model, lookback_days, since, until) apply to the reports that take them.
+    ``params`` (by, model, lookback_days, since, until) apply to the reports that take them;
+    ``filters`` and ``compare`` (a saved view's) to the named reports; ``model`` "all" puts
+    the attribution models side by side.
     """
+    from .compare import compare_report, models_side_by_side
+
     given = {k: v for k, v in params.items() if v not in (None, "")}
     rng = {k: given[k] for k in ("since", "until") if k in given}
     sections: list[Section] = []
@@ -86,7 +115,14 @@ def report_bundle(conn, names=(), **params) -> Bundle:
         if name not in REPORT_DEFAULTS:
             raise ValueError(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
-        sections.append(section_of(report_table(conn, name, **p)))
+        if name == "attribution" and p.get("model") == "all":
+            p.pop("model")
+            report = models_side_by_side(conn, filters=filters, **p)
+        elif compare:
+            report = compare_report(conn, name, compare, filters=filters, **p)
+        else:
+            report = report_table(conn, name, filters=filters, **p)
+        sections.append(section_of(report))
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
         if len(sections) == 1 else "SegDesk reports"
-    return Bundle(title, range_text(rng), sections)
+    return Bundle(title, range_text(rng), sections, cover_of(conn, range_text_full(rng), client, logo))
