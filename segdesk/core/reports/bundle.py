@@ -7,8 +7,9 @@ which reports, figures and rows a PDF shows is decided without Qt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from .compare import MAIN
 from .dashboard import FIGURES, figure_text, load_dashboard
 from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, range_text_full, report_table
 from .table import chart_title as default_chart_title
@@ -63,6 +64,10 @@ def cover_of(conn, date_range_full: str, client: str | None = None, logo: str | 
 def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
     """One report as a section: its chart (when it has series) above its table."""
     t = ReportTable.of(report)
+    if "compare" in t.extra:  # a page is narrower than a screen: the counts and the main figure's comparison
+        keep = ("key", "contacts", "customers", "leads", MAIN.get(t.name), "main_previous", "main_change",
+                "main_change_pct", "trend")
+        t = replace(t, columns=[c for c in t.columns if c.key in keep])
     series = chart_series(t)
     charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind,
                "x_label": chart_x_label(t)}] if series else []
@@ -79,6 +84,11 @@ def describe(params: dict) -> str:
             continue
         if k in ("lookback_days", "lookback"):
             v = f"{v} days"
+        if k == "filters" and isinstance(v, dict):  # "source: facebook", not a dict's repr
+            parts.extend(f"{f}: {x}" for f, x in v.items())
+            continue
+        if k == "compare":
+            v = "previous period" if v == "previous" else "same period last year"
         parts.append(f"{k.replace('_', ' ')}: {v}")
     return " · ".join(parts)
 

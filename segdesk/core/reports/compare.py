@@ -31,6 +31,7 @@ from datetime import date, timedelta
 
 from . import build_report
 from .attribution import MODELS
+from .filters import Filters
 from .model import FLOAT, INT, MONEY, PERCENT, SPARK, TEXT, Column, Report
 
 MODES = ("previous", "year")
@@ -208,7 +209,8 @@ def models_side_by_side(conn, *, lookback_days=None, by: str | None = None, **pa
              "unattributed": first.extra["unattributed"], **({"filters": first.extra["filters"]}
                                                               if "filters" in first.extra else {})}
     params_out = {k: v for k, v in first.parameters.items() if k != "model"}
-    return Report(name="attribution", title=f"Attribution models side by side by {label.lower()}",
+    narrowed = f" ({Filters.of(first.extra['filters']).text()})" if "filters" in first.extra else ""
+    return Report(name="attribution", title=f"Attribution models side by side by {label.lower()}{narrowed}",
                   parameters={**params_out, "model": "all"},
                   columns=[Column("key", label, TEXT)] + [Column(m, m.replace("_", " ").capitalize(), MONEY) for m in MODELS],
                   rows=rows, extra=extra, notes=first.notes)

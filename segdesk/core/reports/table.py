@@ -164,13 +164,13 @@ BARS = "▁▂▃▄▅▆▇█"
 
 
 def sparkline_text(values) -> str:
-    """A trend as block characters, lowest value ▁, highest █ (all equal: a flat ▄ line)."""
+    """A trend as block characters, lowest value ▁, highest █ (all equal: a flat ▄ line, ▁ when all are 0)."""
     values = [v or 0 for v in values or []]
     if not values:
         return ""
     lo, hi = min(values), max(values)
-    if hi == lo:
-        return BARS[3] * len(values)
+    if hi == lo:  # flat: at the bottom when there was nothing at all
+        return (BARS[0] if hi == 0 else BARS[3]) * len(values)
     return "".join(BARS[round((v - lo) / (hi - lo) * (len(BARS) - 1))] for v in values)
 
 
