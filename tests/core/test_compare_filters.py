@@ -43,7 +43,11 @@ def _utm(source, medium, campaign):
 
 @pytest.fixture
 def shop(_fresh_workspace):
-    w = open_workspace(_fresh_workspace)
+    build_shop(_fresh_workspace)
+
+
+def build_shop(folder) -> None:
+    w = open_workspace(folder)
     import_events(w, [
         _page("a1", at(0), _utm("facebook", "cpc", "spring"), IPHONE, country="DE"),
         identify("a1", at(0, minutes=1), email="a@x.com"),
