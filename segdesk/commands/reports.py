@@ -9,7 +9,7 @@ from ..core import csvsafe
 from ..core.money import format_money, to_major
 from ..core.refresh import refresh_reports
 from ..core.reports import FILTERS, KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
-from ..core.reports.compare import MODES, compare_report, models_side_by_side
+from ..core.reports.compare import MODES, build_view
 from ..core.reports.model import MONEY, SPARK
 from ..core.reports.table import sparkline_text
 from ..core.views import get_view
@@ -87,23 +87,11 @@ def request(args, conn) -> tuple[str, dict, dict, str | None]:
     return name, params, filters, params.pop("compare", None)
 
 
-def build(conn, name: str, params: dict, filters: dict, compare: str | None):
-    """The report a request asks for: plain, compared with another period, or all models side by side."""
-    if params.get("model") == "all":
-        if compare:
-            raise ValueError("--compare and all models at once is not offered: compare one model at a time")
-        params = {k: v for k, v in params.items() if k != "model"}
-        return models_side_by_side(conn, filters=filters, **params)
-    if compare:
-        return compare_report(conn, name, compare, filters=filters, **params)
-    return build_report(conn, name, filters=filters, **params)
-
-
 def run(args, ws) -> int:
     refresh_reports(ws)
     name, params, filters, compare = request(args, ws.conn)
     try:
-        report = build(ws.conn, name, params, filters, compare)
+        report = build_view(ws.conn, name, filters=filters, compare=compare, **params)
     except ValueError as exc:
         raise WorkspaceError(str(exc)) from None
     if getattr(args, "rows", None) is not None:

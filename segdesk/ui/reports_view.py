@@ -19,8 +19,11 @@ from ..core.private import open_private
 from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
 from ..core.reports.roas import has_spend
-from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text, report_table
+from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text
+from ..core.reports.compare import build_view
 from .charts import ChartWidget
+from .export_done import cover_for, show_export_done
+from .report_filters import FilterBar
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
@@ -34,6 +37,13 @@ GROUPINGS = {
 MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
 PREFETCH_DELAY_MS = 1500  # a user still clicking through controls is not yet "looking at" a report
 PREFETCH_NEXT_MS = 50
+
+
+def _split(params: dict) -> dict:
+    """The page's flat parameters as ``build_view`` takes them: filters gathered, the rest as they are."""
+    filters = {k[len("filter_"):]: v for k, v in params.items() if k.startswith("filter_")}
+    rest = {k: v for k, v in params.items() if not k.startswith("filter_")}
+    return {**rest, "filters": filters}
 
 
 def _label(key: str) -> str:
@@ -120,6 +130,7 @@ class ReportsView(QWidget):
         self.model_box = QComboBox()
         for m in MODELS:
             self.model_box.addItem(_label(m), m)
+        self.model_box.addItem("All models side by side", "all")
         self.model_box.setCurrentIndex(MODELS.index("linear"))
         self.lookback = QSpinBox()
         self.lookback.setRange(0, 3650)  # 0: the order's own day
@@ -146,6 +157,12 @@ class ReportsView(QWidget):
         self._controls = QVBoxLayout()
         self._controls.addLayout(row)
         self._controls.addLayout(range_row)
+        self.filter_bar = FilterBar(self.ctx, lambda: (self.report_name(), self.report_params()), self)
+        self.filter_bar.changed.connect(self.refresh)
+        self.filter_bar.viewChosen.connect(self.open_view)
+        self.filter_bar.saveFailed.connect(lambda reason: self.status.setText(f"Could not save the view: {reason}"))
+        self.filter_bar.saved.connect(lambda name: self.status.setText(f"Saved view “{name}”"))
+        self._controls.addWidget(self.filter_bar)
         self.report_box.currentIndexChanged.connect(self._on_report_changed)
         for signal in (self.by_box.currentIndexChanged, self.model_box.currentIndexChanged,
                        self.lookback.valueChanged, self.range.changed):
@@ -185,11 +202,26 @@ class ReportsView(QWidget):
             self.model_box.setCurrentIndex(self.model_box.findData(params["model"]))
         if "lookback_days" in params:
             self.lookback.setValue(int(params["lookback_days"]))
+        if "since" in params or "until" in params:
+            self.range.set_range(params.get("since"), params.get("until"))
         for w in boxes:
             w.blockSignals(False)
         self.refresh()
 
+    def open_view(self, view) -> None:
+        """Show a saved view: its report, parameters, range, filters and comparison, in one query."""
+        self.filter_bar.set_values(view.filters, view.params.get("compare"))
+        self.set_report(view.report, **{k: v for k, v in view.params.items() if k != "compare"})
+
     def params(self) -> dict:
+        """What the report is built from: its parameters, the filters (flat, by name) and the comparison."""
+        p = self.report_params()
+        p.update({f"filter_{k}": v for k, v in self.filter_bar.filters().items()})
+        if self.filter_bar.compare():
+            p["compare"] = self.filter_bar.compare()
+        return p
+
+    def report_params(self) -> dict:
         p = {"by": self.by_box.currentData()}
         if self.report_name() == "attribution":
             p["model"] = self.model_box.currentData()
@@ -206,6 +238,7 @@ class ReportsView(QWidget):
         if getattr(changes, "reports", True):
             self._cache.clear()
             self._check_spend()
+            self.filter_bar.reload()
             if self.isVisible():
                 self.refresh()
             else:
@@ -252,7 +285,7 @@ class ReportsView(QWidget):
         running = self._inflight.get(key)
         if running and running[1] == version and not running[0].is_cancelled():
             return running[0]
-        job = self.ctx.read(lambda conn, progress: report_table(conn, name, **params), label)
+        job = self.ctx.read(lambda conn, progress: ReportTable.of(build_view(conn, name, **_split(params))), label)
         self._inflight[key] = (job, version)
 
         def forget(*_):
@@ -270,7 +303,8 @@ class ReportsView(QWidget):
         never while their own question runs), so it does not slow what they asked for.
         """
         name, params = self.report_name(), self.params()
-        if name != "attribution" or not self.isVisible() or (self._job is not None and not self._job.done):
+        if name != "attribution" or params.get("model") == "all" or not self.isVisible() \
+                or (self._job is not None and not self._job.done):
             return
         todo = [dict(params, model=m) for m in MODELS if self._cache.get((name, dict(params, model=m))) is None
                 and ReportCache.key((name, dict(params, model=m))) not in self._inflight]
@@ -307,6 +341,9 @@ class ReportsView(QWidget):
         if table is None or view_row < 0 or view_row >= self.model.rowCount():
             return None
         key = self.model.row_key(view_row)
+        if table.parameters.get("model") == "all":
+            self.status.setText("Choose one model to list the orders behind a row")
+            return None
         params = dict(table.parameters, **{k: v for k, v in self.params().items() if k not in table.parameters})
         self._drill = DrillDownDialog(self.ctx, self.report_name(), params, key, self)
         self._drill.contactActivated.connect(self.contactActivated)
@@ -322,7 +359,7 @@ class ReportsView(QWidget):
     def _ask_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"{self.report_name()}.csv", "CSV files (*.csv)")
         if path:
-            self._guard(lambda: self.export_csv(path))
+            self._guard(lambda: (self.export_csv(path), self._exported(path)))
 
     def export_pdf(self, path: str) -> int:
         """The report on screen (chart and table, in the user's sort order) as a PDF; returns pages."""
@@ -332,12 +369,16 @@ class ReportsView(QWidget):
         if table is None:
             raise ValueError("no report is loaded yet")
         section = section_of(table)
-        return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters))
+        return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters),
+                         cover=cover_for(self.ctx, table.parameters))
 
     def _ask_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PDF", f"{self.report_name()}.pdf", "PDF files (*.pdf)")
         if path:
-            self._guard(lambda: self.export_pdf(path))
+            self._guard(lambda: self._exported(path, self.export_pdf(path)))
+
+    def _exported(self, path: str, pages: int | None = None) -> None:
+        self.export_note = show_export_done(self, path, pages)
 
     def export_pdf_action(self, parent=None) -> QAction:
         """A File-menu action that exports the report on screen."""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
 
 from ..core import suppression
 
+from .export_done import CoverFields
 from .context import APP, ORG, AppContext, DisplaySettings
 from .style import THEMES, apply_theme
 
@@ -73,6 +74,9 @@ class SettingsDialog(QDialog):
         form.addRow("Timezone", self.timezone)
         form.addRow("Money", self.currency)
         form.addRow("Theme", self.theme)
+        self.cover = CoverFields(ctx, self)  # the PDF's cover (ui/export_done.py)
+        form.addRow("Client or business", self.cover.name)
+        form.addRow("Logo on PDFs", self.cover.logo_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -161,6 +165,7 @@ class SettingsDialog(QDialog):
         return data if data and self.timezone.itemText(self.timezone.currentIndex()) == text else (text or "local")
 
     def accept(self) -> None:
+        self.cover.save()
         display = DisplaySettings(self.timezone_value(), self.currency.currentData())
         self.ctx.set_display(display)
         if display.timezone != "local":  # reports read the workspace's own setting for their date ranges

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .compare import MAIN
+from .compare import MAIN, build_view
 from .dashboard import FIGURES, figure_text, load_dashboard
 from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, range_text_full, report_table
 from .table import chart_title as default_chart_title
@@ -95,13 +95,16 @@ def describe(params: dict) -> str:
 
 def dashboard_sections(data: dict) -> list[Section]:
     """The dashboard (``load_dashboard``'s answer) as PDF sections."""
-    figures = [(label, figure_text(key, data["figures"].get(key))) for key, label in FIGURES]
+    changes, trends = data.get("changes") or {}, data.get("trends") or {}
+    figures = [(label, "\n".join(x for x in (figure_text(key, data["figures"].get(key)), changes.get(key, ""),
+                                                 trends.get(key, "")) if x)) for key, label in FIGURES]
     charts = []
     if data["revenue_series"]:
         charts.append({"title": "Revenue per month", "series": data["revenue_series"], "kind": CATEGORY})
     if data["ltv_series"]:
         charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
-    return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
+    subtitle = range_text(data) + (f" · changes against {data['compared_with']}" if data.get("compared_with") else "")
+    return [Section("Dashboard", subtitle=subtitle, figures=figures, charts=charts,
                     table=data["campaigns"], table_title="Top campaigns (first touch)")]
 
 
@@ -113,8 +116,6 @@ def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, c
     ``filters`` and ``compare`` (a saved view's) to the named reports; ``model`` "all" puts
     the attribution models side by side.
     """
-    from .compare import compare_report, models_side_by_side
-
     given = {k: v for k, v in params.items() if v not in (None, "")}
     rng = {k: given[k] for k in ("since", "until") if k in given}
     sections: list[Section] = []
@@ -125,14 +126,7 @@ def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, c
         if name not in REPORT_DEFAULTS:
             raise ValueError(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
-        if name == "attribution" and p.get("model") == "all":
-            p.pop("model")
-            report = models_side_by_side(conn, filters=filters, **p)
-        elif compare:
-            report = compare_report(conn, name, compare, filters=filters, **p)
-        else:
-            report = report_table(conn, name, filters=filters, **p)
-        sections.append(section_of(report))
+        sections.append(section_of(build_view(conn, name, filters=filters, compare=compare, **p)))
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
         if len(sections) == 1 else "SegDesk reports"
     return Bundle(title, range_text(rng), sections, cover_of(conn, range_text_full(rng), client, logo))

@@ -214,3 +214,37 @@ def models_side_by_side(conn, *, lookback_days=None, by: str | None = None, **pa
                   parameters={**params_out, "model": "all"},
                   columns=[Column("key", label, TEXT)] + [Column(m, m.replace("_", " ").capitalize(), MONEY) for m in MODELS],
                   rows=rows, extra=extra, notes=first.notes)
+
+
+def build_view(conn, name: str, *, filters=None, compare: str | None = None, **params) -> Report:
+    """What a saved view or the Reports page asks for: a report, compared with another period, or (model "all")
+    the attribution models side by side. Blank parameters mean the report's default."""
+    params = {k: v for k, v in params.items() if v not in (None, "")}
+    if name == "attribution" and params.get("model") == "all":
+        if compare:
+            raise ValueError("comparing periods works on one model at a time, not on all models side by side")
+        params.pop("model")
+        return models_side_by_side(conn, filters=filters, **params)
+    if compare:
+        return compare_report(conn, name, compare, filters=filters, **params)
+    return build_report(conn, name, filters=filters, **params)
+
+
+def change_text(kind: str, c: dict) -> str:
+    """'+2 (+200.0%)' or '+110.00 USD (+275.0%)': a figure's change for a tile; '' when nothing to say."""
+    from ..money import format_money
+
+    if kind == MONEY:
+        parts = []
+        for cur, d in (c.get("change") or {}).items():
+            pct = (c.get("change_pct") or {}).get(cur)
+            sign = "+" if d > 0 else ("−" if d < 0 else "±")
+            parts.append(f"{sign}{format_money(abs(d), cur)}" + (f" ({pct:+.1f}%)" if pct is not None else ""))
+        return "\n".join(parts)
+    d = c.get("change")
+    if d is None:
+        return ""
+    if kind == PERCENT:
+        return f"{d * 100:+.1f} points"
+    pct = c.get("change_pct")
+    return f"{d:+,}" + (f" ({pct:+.1f}%)" if pct is not None else "")
