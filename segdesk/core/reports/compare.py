@@ -209,11 +209,15 @@ def models_side_by_side(conn, *, lookback_days=None, by: str | None = None, **pa
              "unattributed": first.extra["unattributed"], **({"filters": first.extra["filters"]}
                                                               if "filters" in first.extra else {})}
     params_out = {k: v for k, v in first.parameters.items() if k != "model"}
+    # One bar per model for each row, in the largest currency: the models read side by side in the chart too.
+    main = max(first.extra["total"], key=lambda c: (first.extra["total"][c], c), default=None)
+    series = [{"name": f"{m.replace('_', ' ')} ({main.upper()})", "currency": main,
+               "points": [(r["key"], r[m].get(main, 0.0)) for r in rows]} for m in MODELS] if main else []
     narrowed = f" ({Filters.of(first.extra['filters']).text()})" if "filters" in first.extra else ""
     return Report(name="attribution", title=f"Attribution models side by side by {label.lower()}{narrowed}",
                   parameters={**params_out, "model": "all"},
                   columns=[Column("key", label, TEXT)] + [Column(m, m.replace("_", " ").capitalize(), MONEY) for m in MODELS],
-                  rows=rows, extra=extra, notes=first.notes)
+                  rows=rows, series=series, extra={**extra, "chart": "Credit by model"}, notes=first.notes)
 
 
 def build_view(conn, name: str, *, filters=None, compare: str | None = None, **params) -> Report:
