@@ -24,6 +24,7 @@ from ..core.reports.compare import build_view
 from .charts import ChartWidget
 from .export_done import cover_for, show_export_done
 from .report_filters import FilterBar
+from .sparkline import SparklineDelegate, attach
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
@@ -105,6 +106,7 @@ class ReportsView(QWidget):
         self.model = ReportTableModel(self)
         self.table = make_table_view(self.model)
         self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
+        self._sparkline = SparklineDelegate(self.model.SortRole, self.table)
         self.chart = ChartWidget(self)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
@@ -321,6 +323,7 @@ class ReportsView(QWidget):
             return  # an answer to a question the user no longer asks
         table = ReportTable.of(report)
         self.model.set_report(table)
+        attach(self.table, table, self._sparkline)
         self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table))
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000

@@ -62,6 +62,11 @@ def test_compare_and_models_side_by_side(reports, qtbot):
     assert "Change" in labels and "Change %" in labels and any(str(x).startswith("Trend") for x in labels)
     assert rows["facebook"]["main_previous"] == {"usd": 4000} and rows["facebook"]["main_change_pct"] == "USD +275.0%"
     assert rows["facebook"]["trend"] == [0, 0, 0, 0, 4000, 15000]
+    # The trend is painted as a line: its column has the sparkline delegate, fed the numbers themselves.
+    trend = next(i for i, x in enumerate(labels) if str(x).startswith("Trend"))
+    assert reports.table.itemDelegateForColumn(trend) is reports._sparkline
+    assert reports.table.itemDelegateForColumn(0) is not reports._sparkline
+    assert reports.model.index(0, trend).data(reports.model.SortRole) == [0, 0, 0, 0, 4000, 15000]
     shown(reports, qtbot, pick(bar.compare_box, None))
     with qtbot.waitSignal(reports.reportShown, timeout=10000) as blocker:
         reports.set_report("attribution", by="source", model="all", lookback_days=90)
