@@ -125,3 +125,24 @@ def test_the_iphone_buyer_has_a_phone_and_full_credit(journey_page):
     for p in purchases:  # one visit, from the spring ad: all the credit, on the phone
         assert p.childCount() == 1 and p.child(0).text(1).endswith("100% credit · facebook / cpc / spring")
         assert p.child(0).data(2, KIND_ROLE) == "phone"
+
+
+def test_journey_json_lists_each_orders_credit(tmp_path, capsys):
+    import json
+
+    from segdesk.cli import main
+
+    build_shop(tmp_path / "ws")
+    capsys.readouterr()
+    assert main(["--workspace", str(tmp_path / "ws"), "journey", "c@x.com", "--credit", "position_based",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    [order] = [e for e in data["events"] if e["kind"] == "order"]
+    # Two touches: position based gives 50/50 (docs/SPEC.md §4).
+    assert [(c["source"], c["share"], c["time"]) for c in order["credit"]] == [
+        ("facebook", 0.5, "2026-03-03T09:00:00.000Z"), ("(direct)", 0.5, "2026-03-04T09:00:00.000Z")]
+    assert [d["kind"] for d in data["devices"]] == ["tablet"]
+    assert main(["--workspace", str(tmp_path / "ws"), "journey", "c@x.com", "--credit", "linear",
+                 "--lookback-days", "10", "--json"]) == 0
+    [order] = [e for e in json.loads(capsys.readouterr().out)["events"] if e["kind"] == "order"]
+    assert order["credit"] == []  # nothing in the 10 days before: unattributed
