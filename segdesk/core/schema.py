@@ -574,3 +574,24 @@ def m0012_fx_rates(db):
         ) WITHOUT ROWID;
         """
     )
+
+
+# Numbered after 0012: it was written beside 0009-0012, and migrations apply in this file's order.
+@migrations(name="0013_saved_views")
+def m0013_saved_views(db):
+    """Saved views: a report with its grouping, range, comparison and filters, under a name.
+
+    ``params`` and ``filters`` are JSON objects (``core/views.py`` checks them before
+    storing); names compare without case, so "VIP" and "vip" are one view.
+    """
+    db.executescript(
+        """
+        CREATE TABLE saved_views (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            report TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            filters TEXT NOT NULL DEFAULT '{}',
+            saved_at TEXT NOT NULL
+        );
+        """
+    )

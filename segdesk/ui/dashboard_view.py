@@ -84,6 +84,7 @@ class DashboardView(QWidget):
     def _figure_cards(self) -> QGridLayout:
         grid = QGridLayout()
         self.figures: dict[str, QLabel] = {}
+        self.changes: dict[str, QLabel] = {}
         for col, (key, label) in enumerate(FIGURES):
             card = QFrame()
             card.setFrameShape(QFrame.Shape.StyledPanel)
@@ -93,10 +94,14 @@ class DashboardView(QWidget):
             value = plain_label("—")
             value.setStyleSheet("font-size: 16pt; font-weight: 600;")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            change = plain_label("")  # against the previous period, with its trend (core compare.py)
+            change.setStyleSheet("color: palette(mid); font-size: 9pt;")
             box.addWidget(title)
             box.addWidget(value)
             card.setToolTip(explain(key))  # the same words as the report columns' headers
+            box.addWidget(change)
             self.figures[key] = value
+            self.changes[key] = change
             grid.addWidget(card, 0, col)
         return grid
 
@@ -155,6 +160,11 @@ class DashboardView(QWidget):
             for key, label in self.figures.items():
                 label.setText(figure_text(key, data["figures"].get(key)))
             self.revenue_chart.set_series(data["revenue_series"], kind=CATEGORY)
+        if "changes" in data:
+            for key, label in self.changes.items():
+                text = "  ".join(x for x in (data["changes"].get(key, ""), data["trends"].get(key, "")) if x)
+                label.setText(text)
+                label.setToolTip(f"against {data['compared_with']}" if data.get("compared_with") else "")
         if "ltv_series" in data:
             self.ltv_chart.set_series(data["ltv_series"])
         if "campaigns" in data:
@@ -183,15 +193,22 @@ class DashboardView(QWidget):
 
         if self.data is None:
             raise ValueError("the dashboard has not loaded yet")
-        return write_pdf(path, dashboard_sections(self.data), title="SegDesk dashboard", date_range=range_text(self.data))
+        from .export_done import cover_for
+
+        return write_pdf(path, dashboard_sections(self.data), title="SegDesk dashboard", date_range=range_text(self.data),
+                         cover=cover_for(self.ctx, self.data))
 
     def _ask_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export dashboard as PDF", "dashboard.pdf", "PDF files (*.pdf)")
         if path:
             try:
-                self.export_pdf(path)
+                pages = self.export_pdf(path)
             except (OSError, ValueError) as exc:
                 QMessageBox.warning(self, "Export failed", as_text(str(exc)))
+                return
+            from .export_done import show_export_done
+
+            self.export_note = show_export_done(self, path, pages)
 
     def export_pdf_action(self, parent=None) -> QAction:
         action = QAction("Export Dashboard as PDF…", parent or self)

@@ -18,10 +18,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from ..core.private import open_private
 from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
+from ..core.fx import chosen_currency
 from ..core.reports.campaign_view import build_table
 from ..core.reports.roas import has_spend
+from ..core.reports.compare import build_view
 from ..core.reports.table import ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text
 from .charts import ChartWidget
+from .export_done import cover_for, show_export_done
+from .report_filters import FilterBar
+from .sparkline import SparklineDelegate, attach
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .campaign_table import CampaignTableModel
@@ -38,6 +43,21 @@ GROUPINGS = {
 MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
 PREFETCH_DELAY_MS = 1500  # a user still clicking through controls is not yet "looking at" a report
 PREFETCH_NEXT_MS = 50
+
+
+def _load(conn, name: str, params: dict) -> ReportTable:
+    """The campaign table in the reporting currency (its own builder); any other report through
+    ``build_view`` (filters, comparison), with converted figures when a reporting currency was chosen."""
+    if name == "campaigns":
+        return build_table(conn, name, {k: v for k, v in params.items() if not k.startswith("filter_")})
+    return ReportTable.of(build_view(conn, name, currency=chosen_currency(conn), **_split(params)))
+
+
+def _split(params: dict) -> dict:
+    """The page's flat parameters as ``build_view`` takes them: filters gathered, the rest as they are."""
+    filters = {k[len("filter_"):]: v for k, v in params.items() if k.startswith("filter_")}
+    rest = {k: v for k, v in params.items() if not k.startswith("filter_")}
+    return {**rest, "filters": filters}
 
 
 def _label(key: str) -> str:
@@ -102,6 +122,7 @@ class ReportsView(QWidget):
         self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
         self.columns_button = self.table.column_chooser.button()
         self._range_row.addWidget(self.columns_button)
+        self._sparkline = SparklineDelegate(self.model.SortRole, self.table)
         self.chart = ChartWidget(self)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
@@ -128,6 +149,7 @@ class ReportsView(QWidget):
         self.model_box = QComboBox()
         for m in MODELS:
             self.model_box.addItem(_label(m), m)
+        self.model_box.addItem("All models side by side", "all")
         self.model_box.setCurrentIndex(MODELS.index("linear"))
         self.lookback = QSpinBox()
         self.lookback.setRange(0, 3650)  # 0: the order's own day
@@ -150,13 +172,19 @@ class ReportsView(QWidget):
         row.addWidget(self.csv_button)
         row.addWidget(self.pdf_button)
         # The range on a line of its own: one row of everything would not fit a laptop screen.
+        self.filter_bar = FilterBar(self.ctx, lambda: (self.report_name(), self.report_params()), self)
         range_row = QHBoxLayout()
         range_row.addWidget(self.range)
-        range_row.addStretch(1)
+        range_row.addWidget(self.filter_bar.tools, 1)
         self._range_row = range_row  # the table's Columns button joins it once the table exists
         self._controls = QVBoxLayout()
         self._controls.addLayout(row)
         self._controls.addLayout(range_row)
+        self.filter_bar.changed.connect(self.refresh)
+        self.filter_bar.viewChosen.connect(self.open_view)
+        self.filter_bar.saveFailed.connect(lambda reason: self.status.setText(f"Could not save the view: {reason}"))
+        self.filter_bar.saved.connect(lambda name: self.status.setText(f"Saved view “{name}”"))
+        self._controls.addWidget(self.filter_bar)
         self.report_box.currentIndexChanged.connect(self._on_report_changed)
         for signal in (self.by_box.currentIndexChanged, self.model_box.currentIndexChanged,
                        self.lookback.valueChanged, self.range.changed, self.originals.toggled):
@@ -197,11 +225,26 @@ class ReportsView(QWidget):
             self.model_box.setCurrentIndex(self.model_box.findData(params["model"]))
         if "lookback_days" in params:
             self.lookback.setValue(int(params["lookback_days"]))
+        if "since" in params or "until" in params:
+            self.range.set_range(params.get("since"), params.get("until"))
         for w in boxes:
             w.blockSignals(False)
         self.refresh()
 
+    def open_view(self, view) -> None:
+        """Show a saved view: its report, parameters, range, filters and comparison, in one query."""
+        self.filter_bar.set_values(view.filters, view.params.get("compare"))
+        self.set_report(view.report, **{k: v for k, v in view.params.items() if k != "compare"})
+
     def params(self) -> dict:
+        """What the report is built from: its parameters, the filters (flat, by name) and the comparison."""
+        p = self.report_params()
+        p.update({f"filter_{k}": v for k, v in self.filter_bar.filters().items()})
+        if self.filter_bar.compare():
+            p["compare"] = self.filter_bar.compare()
+        return p
+
+    def report_params(self) -> dict:
         p = {"by": self.by_box.currentData()}
         if self.report_name() == "campaigns" and self.originals.isChecked():
             p["originals"] = True
@@ -220,6 +263,7 @@ class ReportsView(QWidget):
         if getattr(changes, "reports", True):
             self._cache.clear()
             self._check_spend()
+            self.filter_bar.reload()
             if self.isVisible():
                 self.refresh()
             else:
@@ -266,7 +310,7 @@ class ReportsView(QWidget):
         running = self._inflight.get(key)
         if running and running[1] == version and not running[0].is_cancelled():
             return running[0]
-        job = self.ctx.read(lambda conn, progress: build_table(conn, name, params), label)
+        job = self.ctx.read(lambda conn, progress: _load(conn, name, params), label)
         self._inflight[key] = (job, version)
 
         def forget(*_):
@@ -284,7 +328,8 @@ class ReportsView(QWidget):
         never while their own question runs), so it does not slow what they asked for.
         """
         name, params = self.report_name(), self.params()
-        if name != "attribution" or not self.isVisible() or (self._job is not None and not self._job.done):
+        if name != "attribution" or params.get("model") == "all" or not self.isVisible() \
+                or (self._job is not None and not self._job.done):
             return
         todo = [dict(params, model=m) for m in MODELS if self._cache.get((name, dict(params, model=m))) is None
                 and ReportCache.key((name, dict(params, model=m))) not in self._inflight]
@@ -301,6 +346,7 @@ class ReportsView(QWidget):
             return  # an answer to a question the user no longer asks
         table = ReportTable.of(report)
         self.model.set_report(table)
+        attach(self.table, table, self._sparkline)
         self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table),
                               note=chart_note(table))
         fit_columns(self.table)
@@ -322,6 +368,9 @@ class ReportsView(QWidget):
         if table is None or view_row < 0 or view_row >= self.model.rowCount():
             return None
         key = self.model.row_key(view_row)
+        if table.parameters.get("model") == "all":
+            self.status.setText("Choose one model to list the orders behind a row")
+            return None
         params = dict(table.parameters, **{k: v for k, v in self.params().items() if k not in table.parameters})
         self._drill = DrillDownDialog(self.ctx, self.report_name(), params, key, self)
         self._drill.contactActivated.connect(self.contactActivated)
@@ -337,7 +386,7 @@ class ReportsView(QWidget):
     def _ask_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"{self.report_name()}.csv", "CSV files (*.csv)")
         if path:
-            self._guard(lambda: self.export_csv(path))
+            self._guard(lambda: (self.export_csv(path), self._exported(path)))
 
     def export_pdf(self, path: str) -> int:
         """The report on screen (chart and table, in the user's sort order) as a PDF; returns pages."""
@@ -347,12 +396,16 @@ class ReportsView(QWidget):
         if table is None:
             raise ValueError("no report is loaded yet")
         section = section_of(table)
-        return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters))
+        return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters),
+                         cover=cover_for(self.ctx, table.parameters))
 
     def _ask_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PDF", f"{self.report_name()}.pdf", "PDF files (*.pdf)")
         if path:
-            self._guard(lambda: self.export_pdf(path))
+            self._guard(lambda: self._exported(path, self.export_pdf(path)))
+
+    def _exported(self, path: str, pages: int | None = None) -> None:
+        self.export_note = show_export_done(self, path, pages)
 
     def export_pdf_action(self, parent=None) -> QAction:
         """A File-menu action that exports the report on screen."""

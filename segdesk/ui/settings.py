@@ -23,6 +23,7 @@ from ..core.store import WorkspaceError
 from ..sync.sources import choose_reporting_currency
 from .plaintext import as_text
 
+from .export_done import CoverFields
 from .context import APP, ORG, AppContext, DisplaySettings
 from .style import THEMES, apply_theme
 
@@ -89,6 +90,9 @@ class SettingsDialog(QDialog):
         form.addRow("Money", self.currency)
         form.addRow("Reporting currency", self.reporting)
         form.addRow("Theme", self.theme)
+        self.cover = CoverFields(ctx, self)  # the PDF's cover (ui/export_done.py)
+        form.addRow("Client or business", self.cover.name)
+        form.addRow("Logo on PDFs", self.cover.logo_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -195,6 +199,7 @@ class SettingsDialog(QDialog):
                 return
             job = self.ctx.write(lambda ws, _p: choose_reporting_currency(ws, code), "reporting currency")
             job.finished.connect(lambda _result: self.ctx.notify(Changes.everything()))
+        self.cover.save()
         display = DisplaySettings(self.timezone_value(), self.currency.currentData())
         self.ctx.set_display(display)
         if display.timezone != "local":  # reports read the workspace's own setting for their date ranges

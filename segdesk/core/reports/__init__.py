@@ -13,6 +13,9 @@ The API the app, the CLI and the PDF share (keep it stable):
     beside the originals, ``converted.py``). ``conn`` may be a read-only connection
     (``Workspace.reader()``): building never writes.
 
+``filters`` (a dict or ``filters.Filters``: tag, product, source, campaign,
+    country, device) narrows any report (``filters.py``).
+
 ``Report`` (``model.py``): ``name``, ``title``, ``parameters`` (normalised,
     what ``drill_down`` takes back, plus ``name``), ``columns`` (``key``,
     ``label``, ``kind``: text, int, float, money, percent), ``rows`` (dicts;
@@ -31,6 +34,8 @@ The API the app, the CLI and the PDF share (keep it stable):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..fx import check_currency
 from .attribution import DEFAULT_LOOKBACK, MODELS, attribution
 from .campaigns import campaigns
@@ -38,6 +43,7 @@ from .converted import add_converted, converting
 from .cohort import BY as LTV_BY
 from .data import sessions_behind
 from .drill import drill_down
+from .filters import FILTERS, Filters, resolve
 from .ltv import ltv
 from .model import KEYS, Column, Range, Report, parse_range
 from .roas import BY as ROAS_BY, roas
@@ -45,7 +51,7 @@ from .summary import summary
 
 REPORTS = ("campaigns", "summary", "attribution", "ltv", "roas")
 
-__all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS", "KEYS", "LTV_BY", "ROAS_BY",
+__all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS", "KEYS", "LTV_BY", "ROAS_BY", "FILTERS", "Filters",
            "update_sessions"]
 
 
@@ -56,10 +62,17 @@ def _choice(value, allowed, what):
 
 
 def build_report(conn, name: str, *, since: str | None = None, until: str | None = None,
-                 timezone: str | None = None, currency: str | None = None, **params) -> Report:
+                 timezone: str | None = None, currency: str | None = None, filters=None, **params) -> Report:
     rng = parse_range(conn, since, until, timezone)
+    chosen = Filters.of(filters)
+    if chosen:
+        rng = replace(rng, scope=resolve(conn, chosen))
     report = _build(conn, name, rng, params)
     report.parameters["name"] = name
+    if chosen:  # what drill_down and a saved view take back; the JSON says what narrowed it
+        report.parameters["filters"] = chosen.as_dict()
+        report.extra["filters"] = chosen.as_dict()
+        report.title = f"{report.title} ({chosen.text()})"
     if currency:  # converted figures beside the originals (converted.py), never instead
         target = check_currency(currency)
         with converting(conn, target) as rates:

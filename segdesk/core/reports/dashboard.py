@@ -9,6 +9,7 @@ numbers, so the dashboard and ``segdesk report summary`` always agree.
 from __future__ import annotations
 
 from ..money import format_money
+from .model import MONEY
 from .table import ReportTable, chart_series, report_table
 
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
@@ -37,7 +38,31 @@ def load_top_campaigns(conn, since: str | None, until: str | None) -> dict:
     return {"campaigns": campaign_table(conn, since=since, until=until)}
 
 
-PARTS = (load_figures, load_ltv_curve, load_top_campaigns)
+def load_figure_changes(conn, since: str | None, until: str | None) -> dict:
+    """Each headline figure against the previous period of the same length, and its trend over
+    ``compare.TREND_PERIODS`` periods: {"changes": {key: text}, "trends": {key: [...]}} (empty without
+    both ends of a range: "all time" has no period before it)."""
+    from .compare import build_view, change_text
+    from .table import sparkline_text
+
+    if not (since and until):
+        return {"changes": {}, "trends": {}}
+    info = build_view(conn, "summary", compare="previous", since=since, until=until).extra["compare"]
+    changes, trends = {}, {}
+    for key, _label in FIGURES:
+        c = info["figures"].get(key)
+        if c is None:
+            continue
+        kind = MONEY if isinstance(c.get("change"), dict) else ("percent" if key == "conversion_rate" else "int")
+        changes[key] = change_text(kind, c)
+        trend = info.get("trend", {}).get(key)
+        if isinstance(trend, dict):  # money: the largest currency's line
+            trend = max(trend.values(), key=lambda v: (abs(v[-1]), v), default=None)
+        trends[key] = sparkline_text(trend) if trend else ""
+    return {"changes": changes, "trends": trends, "compared_with": f"{info['since']} – {info['until']}"}
+
+
+PARTS = (load_figures, load_ltv_curve, load_top_campaigns, load_figure_changes)
 
 
 def load_dashboard(conn, since: str | None = None, until: str | None = None) -> dict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..orders import GROUP_KEY, source_of_truth
 from .converted import converted_orders, converting_to
+from .filters import scoped_orders
 from .model import Range
 
 _RANK = ("CASE WHEN :truth IS NOT NULL AND {o}.origin LIKE :truth || '%' THEN 0 "
@@ -36,13 +37,15 @@ REPORT_ORDER_COLUMNS = "id, contact_id, currency, amount, refunded, created_at"
 
 
 
-def orders_source(conn) -> str:
-    """A table or subquery with ``REPORT_ORDER_COLUMNS`` (needs the ``:truth`` parameter when live);
-    converted into the reporting currency inside ``converted.converting``."""
+def orders_source(conn, rng: Range | None = None) -> str:
+    """A table or subquery with ``REPORT_ORDER_COLUMNS`` (needs the ``:truth`` parameter when live),
+    narrowed to ``rng``'s filters when it has any (``filters.py``), and converted into the
+    reporting currency inside ``converted.converting``."""
     if conn.execute("SELECT dirty FROM report_orders_state").fetchone()[0]:
         base = f"(SELECT {REPORT_ORDER_COLUMNS} FROM ({ORDERS_SQL}))"
     else:
         base = "report_orders"
+    base = scoped_orders(base, rng) if rng is not None else base
     return converted_orders(base) if converting_to() else base
 
 

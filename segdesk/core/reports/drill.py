@@ -12,10 +12,13 @@ their orders in that currency.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .attribution import DEFAULT_LOOKBACK, drill as attribution_drill
 from .cohort import members
 from .campaigns import row_key
 from .data import order_rows, orders_source
+from .filters import Filters, resolve
 from .model import NOT_SET, UNKNOWN, Range
 from .roas import spend_lines, matching_line
 from .touches import first_touch_sql
@@ -23,7 +26,7 @@ from .touches import first_touch_sql
 UNATTRIBUTED = "unattributed"
 
 
-def _contacts(conn, ids) -> list[dict]:
+def _contacts(conn, ids, rng: Range) -> list[dict]:
     ids = sorted(set(ids))
     out = []
     ft = first_touch_sql(conn)
@@ -36,19 +39,19 @@ def _contacts(conn, ids) -> list[dict]:
         ):
             touch = {"time": start, "source": source, "medium": medium, "campaign": campaign} if start else None
             out.append({"id": cid, "email": email, "first_seen": first_seen, "first_touch": touch})
-    revenue = _revenue(conn, ids)
+    revenue = _revenue(conn, ids, rng)
     for c in out:
         c["revenue"] = revenue.get(c["id"], {})
     out.sort(key=lambda c: (c["first_touch"] or {}).get("time") or c["first_seen"] or "")
     return out
 
 
-def _revenue(conn, ids) -> dict[int, dict[str, int]]:
+def _revenue(conn, ids, rng: Range) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         for cid, cur, v in conn.execute(
-            f"SELECT contact_id, currency, sum(amount - refunded) FROM {orders_source(conn)} "
+            f"SELECT contact_id, currency, sum(amount - refunded) FROM {orders_source(conn, rng)} "
             f"WHERE contact_id IN ({','.join('?' * len(chunk))}) GROUP BY 1, 2", chunk
         ):
             out.setdefault(cid, {})[cur] = v
@@ -59,6 +62,9 @@ def drill_down(conn, params: dict, key) -> dict:
     """{"contacts": [...], "orders": [...]} behind the row ``key`` of the report ``params["name"]``."""
     name = params.get("name") or params.get("report")
     rng = Range(params.get("since"), params.get("until"), params.get("timezone") or "UTC")
+    chosen = Filters.of(params.get("filters"))
+    if chosen:
+        rng = replace(rng, scope=resolve(conn, chosen))
     if name == "attribution":
         model = params.get("model", "linear")
         given = params.get("lookback_days")
@@ -69,9 +75,9 @@ def drill_down(conn, params: dict, key) -> dict:
         for o in orders:
             o["credit"] = round(shares[o["id"]], 6)
         contact_of = dict(conn.execute(
-            f"SELECT id, contact_id FROM {orders_source(conn)} WHERE id IN ({','.join('?' * len(shares))})",
+            f"SELECT id, contact_id FROM {orders_source(conn, rng)} WHERE id IN ({','.join('?' * len(shares))})",
             list(shares)).fetchall()) if shares else {}
-        return {"contacts": _contacts(conn, [c for c in contact_of.values() if c]), "orders": orders}
+        return {"contacts": _contacts(conn, [c for c in contact_of.values() if c], rng), "orders": orders}
     if name == "roas":  # the leads the row's spend bought, by the report's own matching rule
         by = params.get("by", "source")
         lines = spend_lines(conn, rng)
@@ -80,7 +86,7 @@ def drill_down(conn, params: dict, key) -> dict:
             line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
             if line is not None and (line[0] if by == "source" else (line[2] or NOT_SET)) == key:
                 ms.append(m)
-        return {"contacts": _contacts(conn, [m.contact_id for m in ms]),
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng),
                 "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}
     if name == "campaigns":  # the row's leads by the table's own rule: the spend line that bought them, else their touch
         lines = spend_lines(conn, rng)
@@ -99,5 +105,5 @@ def drill_down(conn, params: dict, key) -> dict:
         order_ids = [o[0] for m in ms for o in m.orders if name != "summary" or key is None or o[1] == key]
         if name == "summary" and key is not None:
             ms = [m for m in ms if any(o[1] == key for o in m.orders)]
-        return {"contacts": _contacts(conn, [m.contact_id for m in ms]), "orders": order_rows(conn, order_ids)}
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng), "orders": order_rows(conn, order_ids)}
     raise ValueError(f"unknown report {name!r}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .converted import spend_source
+from .filters import spend_wanted
 from .grouped import groups as sql_groups
 from .model import INT, MONEY, NOT_SET, TEXT, UNKNOWN, Column, Range, Report, money_per
 from .spend_match import unmatched_spend
@@ -50,7 +51,8 @@ def spend_lines(conn, rng: Range) -> dict[tuple, dict[str, int]]:
         "AND (:until IS NULL OR date < :until) GROUP BY 1, 2, 3, 4",
         {"since": _local_date(rng.since, rng), "until": _local_date(rng.until, rng)},
     ):
-        out.setdefault((source, medium, campaign), {})[cur] = amount
+        if spend_wanted(rng, source, campaign):
+            out.setdefault((source, medium, campaign), {})[cur] = amount
     return out
 
 

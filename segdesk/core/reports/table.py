@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import csvsafe
 from ..money import format_money
 from . import build_report
-from .model import FLOAT, INT, MONEY, PERCENT, TEXT, Column, Report
+from .model import FLOAT, INT, MONEY, PERCENT, SPARK, TEXT, Column, Report
 
 # How a chart draws its series (ui/charts.py picks one from the x values when not told).
 TIME, CATEGORY, NUMBER = "time", "category", "number"
@@ -146,6 +146,8 @@ def format_cell(value, kind: str, currencies: list[str] | None = None) -> str:
         return ""
     if kind == MONEY:
         return format_amounts(value, currencies)
+    if kind == SPARK:
+        return sparkline_text(value)
     if isinstance(value, dict):
         # A per-currency figure that is not money (ROAS: revenue / spend in each currency).
         return "  ".join(f"{c.upper()} {v:,.2f}" for c, v in sorted(value.items()) if v is not None) or "–"
@@ -156,6 +158,20 @@ def format_cell(value, kind: str, currencies: list[str] | None = None) -> str:
     if kind == INT:
         return f"{value:,}"
     return str(value)
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline_text(values) -> str:
+    """A trend as block characters, lowest value ▁, highest █ (all equal: a flat ▄ line, ▁ when all are 0)."""
+    values = [v or 0 for v in values or []]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    if hi == lo:  # flat: at the bottom when there was nothing at all
+        return (BARS[0] if hi == 0 else BARS[3]) * len(values)
+    return "".join(BARS[round((v - lo) / (hi - lo) * (len(BARS) - 1))] for v in values)
 
 
 def report_table(conn, name: str, **params) -> ReportTable:
@@ -235,6 +251,35 @@ def range_text(params: dict) -> str:
         return f"Since {since}"
     if until:
         return f"Until {until}"
+    return "All time"
+
+
+def range_text_full(params: dict) -> str:
+    """The window with month names, for a cover: "1 March 2026 – 31 March 2026"."""
+    from datetime import date
+
+    def full(day: str | None) -> str | None:
+        if not day:
+            return None
+        if len(day) == 7:  # a month: "March 2026"
+            try:
+                return f"{date.fromisoformat(day + '-01'):%B %Y}"
+            except ValueError:
+                return day
+        try:
+            d = date.fromisoformat(day[:10])
+        except ValueError:
+            return day
+        return f"{d.day} {d:%B %Y}" + (day[10:] if len(day) > 10 else "")
+
+    tz = params.get("timezone")
+    since, until = full(_day(params.get("since"), tz, False)), full(_day(params.get("until"), tz, True))
+    if since and until:
+        return f"{since} – {until}"
+    if since:
+        return f"From {since}"
+    if until:
+        return f"Up to and including {until}"
     return "All time"
 
 
