@@ -52,6 +52,8 @@ def add_report_flags(k, name: str, keys) -> None:
     k.add_argument("--since", metavar="DATE", help="from this date (YYYY-MM-DD, workspace timezone)")
     k.add_argument("--until", metavar="DATE", help="to this date, inclusive")
     k.add_argument("--timezone", metavar="TZ", help="IANA name; default the workspace setting, else UTC")
+    k.add_argument("--currency", metavar="CUR", help="also show figures converted into this currency "
+                   "(default: the workspace's reporting currency when one was set)")
     k.add_argument("--compare", choices=MODES, help="set every figure against the previous period or the same "
                                                     "period last year (needs --since and --until)")
     for f in FILTERS:

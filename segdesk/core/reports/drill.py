@@ -96,7 +96,7 @@ def drill_down(conn, params: dict, key) -> dict:
             found = UNKNOWN if m.touch is None else row_key(*((line[0], line[2]) if line else (m.touch[0], m.touch[2])))
             if found == key:
                 ms.append(m)
-        return {"contacts": _contacts(conn, [m.contact_id for m in ms]),
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng),
                 "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}
     if name in ("ltv", "summary"):
         by = params.get("by", "source") if name != "summary" else "source"
