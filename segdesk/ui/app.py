@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressDialog
 
 from .. import __version__
@@ -131,3 +131,9 @@ def main(workspace: str | os.PathLike | None = None, argv: list[str] | None = No
         return app.exec()
     finally:
         launcher.close()
+        # Widgets (pyqtgraph's plots above all) are deleted by Qt now, window first, rather than
+        # in whatever order Python's interpreter teardown reaches them (a crash at exit).
+        if launcher.window is not None:
+            launcher.window.deleteLater()
+            launcher.window = None
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
