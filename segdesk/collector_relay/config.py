@@ -16,6 +16,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segdesk.errors import InvalidInput
+
 CONFIG_NAME = "relay.json"
 BUFFER_NAME = "buffer.db"
 ENV_WRITE_KEY = "SEGDESK_RELAY_WRITE_KEY"
@@ -23,8 +25,8 @@ ENV_PULL_TOKEN = "SEGDESK_RELAY_PULL_TOKEN"
 ENV_DATA = "SEGDESK_RELAY_DATA"
 
 
-class ConfigError(Exception):
-    """A problem the operator can fix; the message is one readable line."""
+class ConfigError(InvalidInput):
+    """The relay's settings are missing or wrong (data folder, relay.json, environment); the operator fixes them."""
 
 
 def hash_secret(value: str) -> str:

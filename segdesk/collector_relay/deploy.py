@@ -26,13 +26,14 @@ from urllib.parse import urlsplit
 
 from segdesk.collector_relay import deploy_scripts
 from segdesk.collector_relay.wheel import build_wheel
+from segdesk.errors import SegDeskError
 
 SNIPPET = ('<script>window.segdesk=window.segdesk||function(){(segdesk.q=segdesk.q||[]).push(arguments)};'
            '</script>\n<script async src="{url}/p.js" data-write-key="{key}"></script>')
 
 
-class DeployError(Exception):
-    """Deploying failed or cannot start; str() is one readable line."""
+class DeployError(SegDeskError):
+    """Deploying the relay over SSH failed or cannot start (bad target, no ssh, the server lacks something)."""
 
 
 @dataclass

@@ -13,6 +13,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from ..errors import InvalidInput
 from .identifiers import clean_key, email_node, normalise_email
 from .money import MoneyError, normalise_currency, to_minor
 from .rejects import Reject
@@ -22,7 +23,9 @@ from .timeutil import normalise_ts
 MAX_ERRORS = 50
 
 
-class CsvImportError(Exception):
+class CsvImportError(InvalidInput):
+    """A CSV file failed its check: every rejected row is in ``errors``; nothing was imported."""
+
     def __init__(self, errors: list[Reject]):
         self.errors = errors
         first = errors[0]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from ..errors import InvalidInput
+
 # Stripe's lists: https://docs.stripe.com/currencies#zero-decimal and #three-decimal
 ZERO_DECIMAL = frozenset(
     "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
@@ -16,8 +18,8 @@ ZERO_DECIMAL = frozenset(
 THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
 
 
-class MoneyError(ValueError):
-    pass
+class MoneyError(InvalidInput, ValueError):
+    """An amount or currency code that cannot be money (still a ValueError for parsers that catch those)."""
 
 
 def exponent(currency: str) -> int:

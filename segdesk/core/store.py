@@ -14,12 +14,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..errors import WorkspaceError  # noqa: F401  (re-exported: callers import it from here)
 from . import paths
 from .schema import migrations
-
-
-class WorkspaceError(Exception):
-    """A problem the user can act on; its message is one readable line."""
 
 
 def read_setting(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:

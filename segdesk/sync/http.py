@@ -31,23 +31,13 @@ from email.utils import parsedate_to_datetime
 import httpx
 import orjson
 
+from ..errors import ApiError, AuthError, PermissionDenied, RateLimited, VendorError  # noqa: F401  (re-exported)
+
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 522, 524})
 RETRY_ERRORS = (httpx.TimeoutException, httpx.ConnectError, httpx.ReadError,
                 httpx.WriteError, httpx.RemoteProtocolError)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_WAIT = 120.0  # never sleep longer than this for one retry, whatever a header says
-
-
-class ApiError(Exception):
-    """A source failed; the message is the one line the user sees."""
-
-
-class AuthError(ApiError):
-    """The vendor refused the credentials: retrying cannot help."""
-
-
-class PermissionDenied(AuthError):
-    """The credentials are valid but lack a scope or permission (a 403)."""
 
 
 @dataclass
@@ -226,7 +216,8 @@ class ApiClient:
                         asked = self.window_seconds * 2 ** (throttled - 1)
                 self._backoff(attempt, asked)
                 continue
-            raise ApiError(f"{self.vendor} answered {status} for {_path(response)}: {error_text(response)}")
+            error = RateLimited if status == 429 else VendorError  # a 429 here: still refused after every wait
+            raise error(f"{self.vendor} answered {status} for {_path(response)}: {error_text(response)}")
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _denied(self, response: httpx.Response) -> ApiError:
@@ -258,7 +249,7 @@ class ApiClient:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise ApiError(f"{self.vendor} sent a response that is not JSON ({_path(response)})") from None
+            raise VendorError(f"{self.vendor} sent a response that is not JSON ({_path(response)})") from None
 
 
 def _path(response: httpx.Response) -> str:
