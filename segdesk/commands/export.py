@@ -7,8 +7,6 @@ other command start without loading it.
 
 from __future__ import annotations
 
-import sys
-
 REPORT_NAMES = ["dashboard", "summary", "ltv", "attribution", "roas"]
 
 
@@ -32,13 +30,10 @@ def run_pdf(args, ws) -> int:
     from ..core.reports.bundle import report_bundle
     from ..ui.pdf_export import write_bundle
 
-    try:
-        bundle = report_bundle(ws.conn, args.report, by=args.by, model=args.model,
-                               lookback_days=args.lookback_days, since=args.since, until=args.until)
-        pages = write_bundle(args.out, bundle)
-    except (OSError, ValueError) as exc:
-        print(f"segdesk: {exc}", file=sys.stderr)
-        return 1
+    # InvalidInput (a bad report name or date) and FileError (an unwritable OUT.pdf) reach cli.py.
+    bundle = report_bundle(ws.conn, args.report, by=args.by, model=args.model,
+                           lookback_days=args.lookback_days, since=args.since, until=args.until)
+    pages = write_bundle(args.out, bundle)
     if args.json:
         from .output import print_json
 

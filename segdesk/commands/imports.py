@@ -10,7 +10,7 @@ from ..core import csv_import
 from ..core.events import import_events_file
 from ..core.progress import Progress
 from ..core.refresh import refresh_after_import
-from ..core.store import WorkspaceError
+from ..errors import FileError
 from .output import TerminalProgress, ctrl_c_cancels, print_json
 
 
@@ -35,9 +35,9 @@ def _read_text(name: str) -> str:
     try:
         return Path(name).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise WorkspaceError(f"cannot read {name}: {exc.strerror}") from None
+        raise FileError(f"cannot read {name}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise WorkspaceError(f"{name} is not UTF-8 text") from None
+        raise FileError(f"{name} is not UTF-8 text") from None
 
 
 def _import_events(ws, name: str):
@@ -51,7 +51,7 @@ def _import_events(ws, name: str):
                 with open(name, "rb") as f:
                     result = import_events_file(ws, f, progress=progress, total_bytes=os.fstat(f.fileno()).st_size)
             except OSError as exc:
-                raise WorkspaceError(f"cannot read {name}: {exc.strerror}") from None
+                raise FileError(f"cannot read {name}: {exc.strerror}") from None
     bar.done()
     for reject in result.errors:
         print(f"line {reject.line}: {reject.reason}", file=sys.stderr)
@@ -72,7 +72,7 @@ def run(args, ws) -> int:
         except csv_import.CsvImportError as exc:
             for reject in exc.errors[1:]:
                 print(f"row {reject.line}: {reject.reason}", file=sys.stderr)
-            raise WorkspaceError(str(exc)) from None
+            raise  # its first line is the one the command line prints
     refreshed = refresh_after_import(ws)
     summary["identity"] = refreshed.identity.as_dict()
     summary["sessions"] = refreshed.sessions.as_dict()

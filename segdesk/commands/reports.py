@@ -9,7 +9,6 @@ from ..core.money import format_money, to_major
 from ..core.refresh import refresh_reports
 from ..core.reports import KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
 from ..core.reports.model import MONEY
-from ..core.store import WorkspaceError
 from .output import add_format_flags, print_json, print_table
 
 
@@ -40,11 +39,8 @@ def register(sub, common) -> None:
 def run(args, ws) -> int:
     refresh_reports(ws)
     params = {k: getattr(args, k, None) for k in ("by", "model", "lookback_days")}
-    try:
-        report = build_report(ws.conn, args.report, since=args.since, until=args.until,
-                              timezone=args.timezone, **params)
-    except ValueError as exc:
-        raise WorkspaceError(str(exc)) from None
+    report = build_report(ws.conn, args.report, since=args.since, until=args.until,
+                          timezone=args.timezone, **params)  # InvalidInput: a bad date, timezone or key
     if args.rows is not None:
         return _print_drill(args, drill_down(ws.conn, report.parameters, args.rows))
     for note in report.notes:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..core.orders import source_of_truth
-from ..core.store import WorkspaceError
 from ..core.timeutil import normalise_ts
+from ..errors import InvalidInput
 from ..sync import secrets
 from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
 from ..sync.state import source_states
@@ -70,7 +70,7 @@ def _config(args) -> dict:
         try:
             config["since"] = normalise_ts(args.since)
         except ValueError:
-            raise WorkspaceError(f"--since '{args.since}' is not an ISO 8601 date") from None
+            raise InvalidInput(f"--since '{args.since}' is not an ISO 8601 date") from None
     return config
 
 
@@ -81,11 +81,8 @@ def run_add(args, ws) -> int:
     secret = None
     if needs_secret:
         if args.secret_store == "keyring" and secrets.keyring_problem():
-            raise WorkspaceError(secrets.keyring_problem())
-        try:
-            secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")
-        except secrets.SecretError as exc:
-            raise WorkspaceError(str(exc)) from None
+            raise secrets.SecretError(secrets.keyring_problem())
+        secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")  # SecretError: its own line
     source = add_source(ws, args.kind, args.name, config, secret, args.secret_store)
     if args.json:
         print_json(source.as_dict())

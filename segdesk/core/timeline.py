@@ -48,7 +48,7 @@ class JourneyPage:
 
 
 def load_journey(conn, email: str) -> JourneyPage:
-    """One read (the app runs it on a reader thread); WorkspaceError when nobody has the email."""
+    """One read (the app runs it on a reader thread); NotFound when nobody has the email."""
     return JourneyPage(journey(conn, email), device_evidence(conn, email))
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ..core.store import Workspace, WorkspaceError
+from ..core.store import Workspace
+from ..errors import InvalidInput, NotFound
 from ..core.timeutil import now_ts
 from . import secrets
 
@@ -65,42 +66,39 @@ def get_source(conn, name: str) -> Source:
     for source in list_sources(conn):
         if source.name == name:
             return source
-    raise WorkspaceError(f"no source named '{name}' (see 'segdesk sources list')")
+    raise NotFound(f"no source named '{name}' (see 'segdesk sources list')")
 
 
 def check_config(kind: str, config: dict) -> None:
     """Refuse a configuration that cannot work, before any secret is stored."""
     if kind not in KINDS:
-        raise WorkspaceError(f"unknown source kind '{kind}' (one of: {', '.join(KINDS)})")
+        raise InvalidInput(f"unknown source kind '{kind}' (one of: {', '.join(KINDS)})")
     if kind == "relay" and not config.get("base_url"):
-        raise WorkspaceError("a relay source needs --base-url (the relay's address)")
+        raise InvalidInput("a relay source needs --base-url (the relay's address)")
     if kind == "activecampaign" and not config.get("base_url"):
-        raise WorkspaceError("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
+        raise InvalidInput("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
     if kind == "paypal" and not config.get("client_id"):
-        raise WorkspaceError("a PayPal source needs --client-id")
+        raise InvalidInput("a PayPal source needs --client-id")
     if kind == "csv":
         if not config.get("path"):
-            raise WorkspaceError("a CSV source needs --path FILE")
+            raise InvalidInput("a CSV source needs --path FILE")
         if config.get("csv_kind") not in CSV_KINDS:
-            raise WorkspaceError(f"a CSV source needs --csv-kind ({', '.join(CSV_KINDS)})")
+            raise InvalidInput(f"a CSV source needs --csv-kind ({', '.join(CSV_KINDS)})")
 
 
 def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
                secret: str | None, store: str = "keyring") -> Source:
     name = (name or kind).strip().lower()
     if not _NAME.match(name):
-        raise WorkspaceError(f"'{name}' is not a usable source name (letters, digits, . _ -; up to 40)")
+        raise InvalidInput(f"'{name}' is not a usable source name (letters, digits, . _ -; up to 40)")
     check_config(kind, config)
     if ws.conn.execute("SELECT 1 FROM sources WHERE name = ?", (name,)).fetchone():
-        raise WorkspaceError(f"a source named '{name}' exists already (remove it first or pick --name)")
+        raise InvalidInput(f"a source named '{name}' exists already (remove it first or pick --name)")
     ref = None
     if KINDS[kind][1]:
         if not secret:
-            raise WorkspaceError(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
-        try:
-            ref = secrets.store_secret(ws.path, name, secret, store)
-        except secrets.SecretError as exc:
-            raise WorkspaceError(str(exc)) from None
+            raise InvalidInput(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
+        ref = secrets.store_secret(ws.path, name, secret, store)  # SecretError: its own line
     source = Source(name, kind, config, ref, now_ts())
     with ws.conn:
         ws.conn.execute(

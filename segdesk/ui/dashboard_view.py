@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QL
 from ..core.reports.bundle import dashboard_sections
 from ..core.reports.dashboard import FIGURES, PARTS, TOP_CAMPAIGNS, figure_text
 from ..core.reports.table import CATEGORY, range_text
+from ..errors import InvalidInput, SegDeskError
 from .charts import ChartWidget
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
@@ -159,7 +160,7 @@ class DashboardView(QWidget):
         from .pdf_export import write_pdf
 
         if self.data is None:
-            raise ValueError("the dashboard has not loaded yet")
+            raise InvalidInput("the dashboard has not loaded yet")
         return write_pdf(path, dashboard_sections(self.data), title="SegDesk dashboard", date_range=range_text(self.data))
 
     def _ask_pdf(self) -> None:
@@ -167,7 +168,7 @@ class DashboardView(QWidget):
         if path:
             try:
                 self.export_pdf(path)
-            except (OSError, ValueError) as exc:
+            except SegDeskError as exc:  # anything else is a bug: Qt's excepthook prints its traceback
                 QMessageBox.warning(self, "Export failed", str(exc))
 
     def export_pdf_action(self, parent=None) -> QAction:

@@ -25,6 +25,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, 
 from ..core.reports.bundle import Bundle, Section
 from ..core.reports.model import TEXT
 from ..core.reports.table import ReportTable, format_cell
+from ..errors import FileError
 
 DPI = 300
 MARGIN_MM = 15
@@ -274,7 +275,7 @@ def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDes
     """Write the PDF; returns its page count. Needs a QApplication (charts are widgets)."""
     folder = Path(path).resolve().parent
     if not folder.is_dir():
-        raise OSError(f"cannot write {path}: no folder {folder}")
+        raise FileError(f"cannot write {path}: no folder {folder}")
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setTitle(title)
@@ -286,7 +287,7 @@ def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDes
     total = measure.pages
     painter = QPainter()
     if not painter.begin(writer):
-        raise OSError(f"cannot write {path}")
+        raise FileError(f"cannot write {path}")
     try:
         layout = _Layout(writer, painter, title, date_range, total)
         _flow(layout, title, sections)

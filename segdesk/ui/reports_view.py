@@ -19,6 +19,7 @@ from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
 from ..core.reports.roas import has_spend
 from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text, report_table
+from ..errors import FileError, InvalidInput, SegDeskError
 from .charts import ChartWidget
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
@@ -313,9 +314,12 @@ class ReportsView(QWidget):
 
     def export_csv(self, path: str) -> None:
         table = self.model.sorted_table()
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            if table:
-                table.write_csv(f)
+        try:
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                if table:
+                    table.write_csv(f)
+        except OSError as exc:
+            raise FileError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def _ask_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"{self.report_name()}.csv", "CSV files (*.csv)")
@@ -328,7 +332,7 @@ class ReportsView(QWidget):
 
         table = self.model.sorted_table()
         if table is None:
-            raise ValueError("no report is loaded yet")
+            raise InvalidInput("no report is loaded yet")
         section = section_of(table)
         return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters))
 
@@ -347,7 +351,7 @@ class ReportsView(QWidget):
     def _guard(self, fn) -> None:
         try:
             fn()
-        except (OSError, ValueError) as exc:
+        except SegDeskError as exc:  # anything else is a bug: Qt's excepthook prints its traceback
             QMessageBox.warning(self, "Export failed", str(exc))
 
 

@@ -30,6 +30,7 @@ The API the app, the CLI and the PDF share (keep it stable):
 
 from __future__ import annotations
 
+from ...errors import InvalidInput
 from .attribution import DEFAULT_LOOKBACK, MODELS, attribution
 from .cohort import BY as LTV_BY
 from .data import sessions_behind
@@ -47,7 +48,7 @@ __all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS"
 
 def _choice(value, allowed, what):
     if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r} (one of: {', '.join(allowed)})")
+        raise InvalidInput(f"unknown {what} {value!r} (one of: {', '.join(allowed)})")
     return value
 
 
@@ -57,7 +58,7 @@ def build_report(conn, name: str, *, since: str | None = None, until: str | None
     if name == "attribution":
         lookback = int(params.get("lookback_days") or DEFAULT_LOOKBACK)
         if lookback <= 0:
-            raise ValueError("lookback days must be positive")
+            raise InvalidInput("lookback days must be positive")
         report = attribution(conn, rng, _choice(params.get("model") or "linear", MODELS, "model"), lookback,
                              _choice(params.get("by") or "source", KEYS, "key"))
     elif name == "ltv":
@@ -67,7 +68,7 @@ def build_report(conn, name: str, *, since: str | None = None, until: str | None
     elif name == "roas":
         report = roas(conn, rng, _choice(params.get("by") or "source", ROAS_BY, "key"))
     else:
-        raise ValueError(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
+        raise InvalidInput(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
     report.parameters["name"] = name
     behind = sessions_behind(conn)
     if behind:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...errors import InvalidInput
 from .dashboard import FIGURES, figure_text, load_dashboard
 from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, report_table
 from .table import chart_title as default_chart_title
@@ -84,7 +85,7 @@ def report_bundle(conn, names=(), **params) -> Bundle:
             sections += dashboard_sections(load_dashboard(conn, rng.get("since"), rng.get("until")))
             continue
         if name not in REPORT_DEFAULTS:
-            raise ValueError(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
+            raise InvalidInput(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
         sections.append(section_of(report_table(conn, name, **p)))
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
