@@ -11,7 +11,7 @@ person never crosses a layer: the function that did the I/O or the parsing
 raises the class below that says what happened, naming the file or the value.
 
     SegDeskError
-    ├── WorkspaceError          the workspace cannot be opened, created or migrated
+    ├── WorkspaceError          the workspace cannot be opened, created, migrated or written
     ├── NotFound                no such contact, source or configured source
     ├── InvalidInput            a value, option or file the person gave is wrong
     │   ├── FileError           a file cannot be read or written (name and reason)
@@ -31,6 +31,10 @@ raises the class below that says what happened, naming the file or the value.
 
     Cancelled                   not an error: a job stopped on request; what it stored stays
 
+Failures that become one of the relay's HTTP answers (``collector_relay/web.py``'s
+HTTPError, ``events.Invalid``) stay outside the tree: a client reads them as a
+status and a reason, not a person as a line.
+
 The leaves that name a module are declared there, next to what they carry
 (a CSV's rejected rows, the money and event parsers, the relay's settings and
 deploy), subclassing a class here; tests/test_errors.py walks the whole tree.
@@ -47,7 +51,7 @@ class SegDeskError(Exception):
 
 
 class WorkspaceError(SegDeskError):
-    """The workspace cannot be opened, created or migrated (a missing folder, a damaged database)."""
+    """The workspace cannot be opened, created, migrated or written (a missing folder, a damaged file, a full disk)."""
 
 
 class NotFound(SegDeskError):
