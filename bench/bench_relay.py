@@ -331,6 +331,50 @@ def measure_ingest(tmp: Path, mode: str, bare_port: int, args) -> None:
     print(f"  relay memory: {rss:.0f} MiB now, {peak:.0f} MiB peak", flush=True)
 
 
+# -- disk use under load (issue 18) ---------------------------------------------
+
+def measure_disk(tmp: Path, args) -> None:
+    """Peak WAL size and disk bytes per buffered event while single-event
+    requests arrive at a fixed rate (the latency rate) and flat out."""
+    import threading
+
+    for kind in ("fixed", "closed"):
+        data = tmp / f"relay-disk-{kind}"
+        key = relay_config.init(data)["write_key"]
+        port = free_port()
+        relay = start_relay(data, port)
+        wal = data / (relay_config.BUFFER_NAME + "-wal")
+        peak, stop = [0], threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.02):
+                peak[0] = max(peak[0], wal.stat().st_size if wal.exists() else 0)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            if kind == "fixed":
+                sent = len(run_load("fixed", port, key, "disk", args.disk_seconds, args.rate))
+                what = f"{args.rate} req/s for {args.disk_seconds:.0f} s"
+            else:
+                ok, _bad, took = run_load("closed", port, key, "disk", args.disk_seconds, args.connections,
+                                          processes=args.load_processes)
+                sent, what = ok, f"flat out for {args.disk_seconds:.0f} s ({ok / took:,.0f} req/s)"
+            time.sleep(0.2)
+            under_load = sum(p.stat().st_size for p in data.glob(relay_config.BUFFER_NAME + "*"))
+        finally:
+            stop.set()
+            sampler.join()
+            relay.terminate()
+            relay.wait()
+        conn = sqlite3.connect(data / relay_config.BUFFER_NAME)
+        stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        conn.close()
+        print(f"disk, {what}: {stored:,} events stored of {sent:,} answered; peak WAL {peak[0] / 2**20:.1f} MiB; "
+              f"buffer files {under_load / 2**20:.1f} MiB at the end of the load = "
+              f"{under_load / max(stored, 1):,.0f} bytes per buffered event", flush=True)
+
+
 # -- main ---------------------------------------------------------------------
 
 def main() -> None:
@@ -343,10 +387,17 @@ def main() -> None:
     parser.add_argument("--pull-events", type=int, default=1_000_000)
     parser.add_argument("--sync", default="NORMAL,FULL",
                         help="SQLite synchronous modes to measure, comma-separated")
+    parser.add_argument("--disk-seconds", type=float, default=30.0,
+                        help="length of each disk-use run (0 skips them)")
+    parser.add_argument("--only-disk", action="store_true", help="measure only the disk use")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.disk_seconds > 0:
+            measure_disk(tmp, args)
+        if args.only_disk:
+            return
         bare_port = free_port()
         bare = start_bare(tmp, bare_port)
         try:

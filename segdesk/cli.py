@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             if upgrade_pending(folder):
                 print(f"segdesk: {UPGRADE_MESSAGE.format(path=resolve_workspace(folder))}", file=sys.stderr)
             ws = open_workspace(folder)
+            for warning in ws.warnings:
+                print(f"segdesk: {warning}", file=sys.stderr)
         return args.run(args, ws) or 0
     except SegDeskError as exc:  # the one place the command line turns errors into words (segdesk/errors.py)
         print(f"segdesk: {exc}", file=sys.stderr)

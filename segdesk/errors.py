@@ -12,7 +12,7 @@ raises the class below that says what happened, naming the file or the value.
 
     SegDeskError
     ├── WorkspaceError          the workspace cannot be opened, created, migrated or written
-    ├── NotFound                no such contact, source or configured source
+    ├── NotFound                no such contact, source, configured source or suppression entry
     ├── InvalidInput            a value, option or file the person gave is wrong
     │   ├── FileError           a file cannot be read or written (name and reason)
     │   ├── CsvImportError      core/csv_import.py: a CSV failed its check; nothing imported
@@ -27,7 +27,7 @@ raises the class below that says what happened, naming the file or the value.
     │   │   └── PermissionDenied    valid credentials lacking a scope or permission (a 403)
     │   ├── RateLimited         still refused for too many requests after every retry
     │   └── VendorError         an error answer, or one that cannot be used
-    └── DeployError             collector_relay/deploy.py: deploying the relay over SSH failed
+    └── DeployError             deploying the relay over SSH failed or cannot start (collector_relay/deploy.py)
 
     Cancelled                   not an error: a job stopped on request; what it stored stays
 
@@ -36,8 +36,8 @@ HTTPError, ``events.Invalid``) stay outside the tree: a client reads them as a
 status and a reason, not a person as a line.
 
 The leaves that name a module are declared there, next to what they carry
-(a CSV's rejected rows, the money and event parsers, the relay's settings and
-deploy), subclassing a class here; tests/test_errors.py walks the whole tree.
+(a CSV's rejected rows, the money and event parsers, the relay's settings),
+subclassing a class here; tests/test_errors.py walks the whole tree.
 This module imports
 nothing of SegDesk and nothing outside the standard library, so every layer
 may import it, the relay included (the relay-only wheel ships it).
@@ -55,7 +55,7 @@ class WorkspaceError(SegDeskError):
 
 
 class NotFound(SegDeskError):
-    """What the person named does not exist: a contact's email, a source's name, any source at all."""
+    """What the person named does not exist: a contact's email, a source's name, any source, a suppression entry."""
 
 
 class InvalidInput(SegDeskError):
@@ -98,5 +98,12 @@ class VendorError(ApiError):
     """The vendor answered with an error, or with something that cannot be used (not JSON, no token)."""
 
 
+class DeployError(SegDeskError):
+    """Deploying the relay over SSH failed or cannot start (bad target, no ssh, the server lacks something,
+    a setting that cannot be written safely). Here, not in ``collector_relay/deploy.py``: the scripts
+    module it imports raises it too."""
+
+
 class Cancelled(Exception):
     """Not an error: a job noticed a cancel request and stopped; what it committed stays."""
+

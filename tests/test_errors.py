@@ -30,9 +30,9 @@ NOT_IN_THE_TREE = {
     "segdesk.core.parallel_import.WorkerFailed": "raised and caught in the parent process; becomes ImportFailed",
     "segdesk.collector_relay.web.HTTPError": "a relay HTTP answer (4xx with a reason), never a line for the operator",
     "segdesk.collector_relay.events.Invalid": "a rejected event in a relay request; becomes a 400",
-    # Being written on other branches at the same time (listed so their merge needs no edit here):
     "segdesk.core.csv_read.CellError": "one CSV cell; becomes a row of CsvImportError",
     "segdesk.core.csv_read.LineError": "one CSV line; becomes a row of CsvImportError",
+    # Being written on another branch at the same time (listed so its merge needs no edit here):
     "segdesk.collector_relay.buffer.BufferUnavailable": "the relay's store is away for a moment; becomes a 503",
 }
 
@@ -165,6 +165,31 @@ def test_an_unreadable_file_is_one_line_naming_it(cli, tmp_path):
 def test_nothing_to_sync_is_one_line(cli):
     code, _, err = cli("sync")
     assert code == 1 and _one_line(err).startswith("no sources configured yet; add one with 'segdesk sources add KIND'")
+
+
+def test_checks_from_other_branches_raise_classes_of_the_tree(cli, tmp_path):
+    """https-only addresses, the suppression list, a negative lookback and an unsafe deploy
+    setting (written beside this tree, then moved into it) say what happened in one line."""
+    code, _, err = cli("sources", "add", "relay", "--base-url", "http://relay.example.com")
+    assert (code, _one_line(err)) == (1, "refusing plain http to relay.example.com: the token and data would "
+                                         "travel unencrypted; use https:// (or --allow-insecure-http on a private network)")
+    code, _, err = cli("suppressions", "lift", "carl@example.com")
+    assert (code, _one_line(err)) == (1, "carl@example.com is not on the suppression list")
+    from segdesk.collector_relay.deploy import DeployError
+    from segdesk.collector_relay.deploy_scripts import write_env_file
+    from segdesk.core import suppression
+    from segdesk.core.reports import build_report
+    from segdesk.core.store import open_workspace
+
+    with open_workspace(tmp_path / "ws") as ws:
+        with pytest.raises(errors.InvalidInput, match="^lookback days cannot be negative$"):
+            build_report(ws.conn, "attribution", lookback_days=-1)
+        with pytest.raises(errors.InvalidInput, match="^'nobody' is not an email address$"):
+            suppression.lift(ws.conn, "nobody")
+        with pytest.raises(errors.NotFound, match="^no suppression entry 7$"):
+            suppression.lift_entry(ws.conn, 7)
+    with pytest.raises(DeployError, match="^setting SEGDESK_RELAY_ORIGINS cannot be written safely"):
+        write_env_file({"SEGDESK_RELAY_ORIGINS": "https://a.example\nENV"})
 
 
 def test_a_crashed_import_worker_is_one_line_and_stores_nothing(cli, tmp_path, monkeypatch):

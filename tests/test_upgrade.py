@@ -24,7 +24,10 @@ def _names() -> list[str]:
     return [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
 
 
-NEWEST = _names()[-1]
+# The release before the events rebuild (0006): the oldest upgrade path still supported, and the
+# one whose rows these tests write (events with a url column). Later migrations apply on top.
+FIRST_PENDING = "0006_events_lean"
+assert FIRST_PENDING in _names()
 
 EVENTS = [
     # an anonymous visit from an ad, then the same browser identifies on a form
@@ -35,11 +38,11 @@ EVENTS = [
 
 
 def _previous_release_workspace(folder) -> None:
-    """A workspace as the release before this one left it: every migration but the newest, with data."""
+    """A workspace as the release before the events rebuild left it: the migrations before 0006, with data."""
     folder.mkdir(parents=True)
     conn = sqlite3.connect(paths.database_path(folder))
     db = sqlite_utils.Database(conn)
-    migrations.apply(db, stop_before=NEWEST)
+    migrations.apply(db, stop_before=FIRST_PENDING)
     with conn:
         for message_id, kind, anon, user, ts, url, email, method in EVENTS:
             raw = {"messageId": message_id, "type": kind, "anonymousId": anon, "timestamp": ts}
@@ -76,7 +79,7 @@ def _counts(conn) -> dict[str, int]:
 def old_workspace(tmp_path):
     folder = tmp_path / "old-workspace"
     _previous_release_workspace(folder)
-    assert NEWEST not in _applied(paths.database_path(folder))
+    assert FIRST_PENDING not in _applied(paths.database_path(folder))
     return folder
 
 
@@ -96,7 +99,7 @@ def test_opening_an_old_workspace_backs_it_up_then_migrates(old_workspace):
     # The backup sits in <workspace>/backups and is the old database, data and all.
     backups = sorted(paths.backups_dir(old_workspace).glob("*.sqlite"))
     assert backups == [ws.backup]
-    assert NEWEST not in _applied(ws.backup)
+    assert FIRST_PENDING not in _applied(ws.backup)
     conn = sqlite3.connect(ws.backup)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

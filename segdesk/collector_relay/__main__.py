@@ -17,6 +17,13 @@ from segdesk.errors import SegDeskError
 DEFAULT_PORT = 8787
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535 (a wrong one is wrong usage)."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segdesk-relay", description="The SegDesk collector relay.")
@@ -29,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the relay")
     serve.add_argument("--host", default=os.environ.get("SEGDESK_RELAY_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int,
-                       default=int(os.environ.get("SEGDESK_RELAY_PORT", DEFAULT_PORT)))
+    serve.add_argument("--port", type=_port,
+                       default=os.environ.get("SEGDESK_RELAY_PORT", str(DEFAULT_PORT)))
     serve.add_argument("--data", default=None,
                        help=f"the data folder (default: ${relay_config.ENV_DATA})")
 
@@ -40,14 +47,24 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--origin", action="append", default=[],
                         help="a site origin allowed to send, e.g. https://example.com (repeatable)")
     deploy.add_argument("--identity", help="SSH private key file")
-    deploy.add_argument("--port", type=int, default=DEFAULT_PORT, help="the relay's port on the server")
+    deploy.add_argument("--port", type=_port, default=DEFAULT_PORT, help="the relay's port on the server")
     deploy.add_argument("--prefix", default="/opt/segdesk-relay", help="install folder on the server")
     deploy.add_argument("--ssh-option", action="append", default=[], metavar="OPT",
                         help="extra `ssh -o` option, e.g. UserKnownHostsFile=... (repeatable)")
     return parser
 
 
+def _warn_if_open(data) -> None:
+    from pathlib import Path
+
+    if data and Path(data).is_dir():
+        warning = relay_config.private_data_dir(Path(data))
+        if warning:
+            print(f"segdesk-relay: {warning}", file=sys.stderr)
+
+
 def _init(args) -> int:
+    _warn_if_open(args.data)
     keys = relay_config.init(args.data, rotate=args.rotate)
     if args.json:
         print(json.dumps(keys))
@@ -64,6 +81,7 @@ def _serve(args) -> int:
     from segdesk.collector_relay.app import create_app
 
     config = relay_config.load(args.data)
+    _warn_if_open(config.data_dir)
     app = create_app(config)
     # proxy_headers off: uvicorn would otherwise trust X-Forwarded-For from
     # 127.0.0.1 on its own; the relay decides that itself (trust_proxy).

@@ -29,6 +29,22 @@ class ConfigError(InvalidInput):
     """The relay's settings are missing or wrong (data folder, relay.json, environment); the operator fixes them."""
 
 
+def private_data_dir(data_dir: Path) -> str | None:
+    """Create the data folder owner-only (0700, whatever the umask): it holds
+    visitors' events and the key hashes. An existing folder keeps its modes;
+    the answer is a one-line warning when others can read it."""
+    if not data_dir.is_dir():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            os.chmod(data_dir, 0o700)
+        return None
+    mode = data_dir.stat().st_mode & 0o777
+    if os.name == "posix" and mode & 0o077:
+        return (f"warning: {data_dir} can be read by other users (mode {mode:04o}); "
+                f"run: chmod 700 '{data_dir}'")
+    return None
+
+
 def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
@@ -155,7 +171,7 @@ def load(data_dir: Path | str | None, environ: dict | None = None) -> RelayConfi
     if config.synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError(f"synchronous must be FULL, NORMAL or EXTRA, not {config.synchronous!r}")
     config.allowed_origins = [o.rstrip("/") for o in config.allowed_origins]
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(data_dir)
     config.data_dir = data_dir
     return config
 
@@ -174,10 +190,14 @@ def init(data_dir: Path | str, rotate: bool = False) -> dict[str, str]:
     keys = {"write_key": secrets.token_urlsafe(32), "pull_token": secrets.token_urlsafe(32)}
     config.write_key_hash = hash_secret(keys["write_key"])
     config.pull_token_hash = hash_secret(keys["pull_token"])
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a crash never leaves a half-written config behind.
+    private_data_dir(data_dir)
+    # Write then rename, so a crash never leaves a half-written config behind;
+    # created 0600, so the hashes are never readable by others, not even briefly.
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(config.to_json(), indent=2) + "\n", "utf-8")
-    os.chmod(tmp, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if os.name == "posix":
+        os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(config.to_json(), indent=2) + "\n")
     os.replace(tmp, path)
     return keys

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -26,14 +27,10 @@ from urllib.parse import urlsplit
 
 from segdesk.collector_relay import deploy_scripts
 from segdesk.collector_relay.wheel import build_wheel
-from segdesk.errors import SegDeskError
+from segdesk.errors import DeployError
 
 SNIPPET = ('<script>window.segdesk=window.segdesk||function(){(segdesk.q=segdesk.q||[]).push(arguments)};'
            '</script>\n<script async src="{url}/p.js" data-write-key="{key}"></script>')
-
-
-class DeployError(SegDeskError):
-    """Deploying the relay over SSH failed or cannot start (bad target, no ssh, the server lacks something)."""
 
 
 @dataclass
@@ -47,17 +44,61 @@ class Target:
         return f"{self.user}@{self.host}" if self.user else self.host
 
 
+# Every value below ends up on ssh's command line or in the script run as root
+# on the server, so each is checked against what it can legitimately be.
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}")
+_ORIGIN = re.compile(r"https?://(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?/?")
+_PREFIX = re.compile(r"(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)+")
+
+
 def parse_target(text: str) -> Target:
+    # ssh would read a leading "-" as an option (-oProxyCommand=...); urlsplit
+    # silently drops line breaks and tabs, so they are refused before it sees them.
+    if text.startswith("-") or any(ch.isspace() or ord(ch) < 32 for ch in text):
+        raise DeployError(f"target must look like ssh://user@host[:port], not {text[:80]!r}")
     if "://" not in text:
         text = "ssh://" + text
     parts = urlsplit(text)
-    if parts.scheme != "ssh" or not parts.hostname or parts.path not in ("", "/"):
-        raise DeployError(f"target must look like ssh://user@host[:port], not {text!r}")
+    if (parts.scheme != "ssh" or not parts.hostname or parts.path not in ("", "/")
+            or parts.query or parts.fragment or parts.password is not None):
+        raise DeployError(f"target must look like ssh://user@host[:port], not {text[:80]!r}")
+    host = parts.netloc.rpartition("@")[2]
+    if host.startswith("[") or host.count(":") == 1:
+        host = re.sub(r":[0-9]*$", "", host)
+    if not _HOST.fullmatch(host) or (parts.username is not None and not _USER.fullmatch(parts.username)):
+        raise DeployError(f"target has an invalid user or host name: {text[:80]!r}")
     try:
         port = parts.port
     except ValueError:
-        raise DeployError(f"bad port in {text!r}") from None
+        raise DeployError(f"bad port in {text[:80]!r}") from None
+    if port == 0:
+        raise DeployError(f"bad port in {text[:80]!r}")
     return Target(parts.username, parts.hostname, port)
+
+
+def check_origin(origin: str) -> str:
+    """A site origin: http(s), a host (optionally `*.` for its subdomains), an optional port."""
+    port = re.search(r":([0-9]+)/?$", origin)
+    if not _ORIGIN.fullmatch(origin) or ".." in origin or (port and not 1 <= int(port[1]) <= 65535):
+        raise DeployError(f"--origin must be a site origin like https://example.com "
+                          f"(scheme and host only), not {origin[:80]!r}")
+    return origin.rstrip("/")
+
+
+def check_prefix(prefix: str) -> str:
+    if not _PREFIX.fullmatch(prefix) or any(part in (".", "..") for part in prefix.split("/")):
+        raise DeployError(f"--prefix must be an absolute path of plain characters, not {prefix[:80]!r}")
+    return prefix
+
+
+def check_identity(identity: str | None) -> str | None:
+    if identity is None:
+        return None
+    if identity.startswith("-") or not os.path.isfile(identity):
+        raise DeployError(f"--identity must be an existing private key file, not {identity[:80]!r}")
+    return os.path.abspath(identity)
 
 
 class Remote:
@@ -70,7 +111,8 @@ class Remote:
             self.args += ["-i", identity]
         for option in options:
             self.args += ["-o", option]
-        self.args.append(target.destination)
+        # "--": whatever the destination looks like, it is not an option.
+        self.args += ["--", target.destination]
         self.host = target.host
 
     def run(self, script: str, sudo: bool = False, timeout: float = 900) -> str:
@@ -139,10 +181,13 @@ def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | 
            ssh_options: list[str] | None = None, echo=print, without_systemd: bool = False) -> dict:
     test_mode = without_systemd
     target = parse_target(target_text)
-    if domain and not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain):
-        raise DeployError(f"--domain must be a host name like t.example.com, not {domain!r}")
-    if not re.fullmatch(r"/[A-Za-z0-9._/-]+", prefix):
-        raise DeployError(f"--prefix must be an absolute path of plain characters, not {prefix!r}")
+    if domain and not _DOMAIN.fullmatch(domain):
+        raise DeployError(f"--domain must be a host name like t.example.com, not {domain[:80]!r}")
+    prefix = check_prefix(prefix)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise DeployError(f"--port must be from 1 to 65535, not {port!r}")
+    origins = [check_origin(o) for o in origins or []]
+    identity = check_identity(identity)
     remote = Remote(target, identity, ssh_options or [])
 
     facts = _values(remote.run(deploy_scripts.check_script(prefix)))
@@ -150,7 +195,6 @@ def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | 
     if missing:
         raise DeployError(f"{target.host} is missing {'; '.join(missing)}; nothing was changed")
 
-    origins = list(origins or [])
     cookie_domain = cookie_domain_for(domain) if domain else None
     if domain and not origins and cookie_domain:
         origins = [f"https://{cookie_domain}", f"https://*.{cookie_domain}"]
@@ -163,7 +207,7 @@ def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | 
         "SEGDESK_RELAY_TRUST_PROXY": "1" if domain else "0",
     }
     if origins:
-        settings["SEGDESK_RELAY_ORIGINS"] = ",".join(o.rstrip("/") for o in origins)
+        settings["SEGDESK_RELAY_ORIGINS"] = ",".join(origins)
     if cookie_domain:
         settings["SEGDESK_RELAY_COOKIE_DOMAIN"] = cookie_domain
 

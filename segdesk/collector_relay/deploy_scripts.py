@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from shlex import quote
 
+from segdesk.errors import DeployError
+
 SERVICE = "segdesk-relay"
 
 
@@ -72,10 +74,27 @@ echo "HEALTH=$code"
 """
 
 
+def env_file(settings: dict) -> str:
+    """relay.env as both systemd's EnvironmentFile and `sh`'s `.` read it: each
+    value single-quoted. A line break would end the here-document it is written
+    with and run what follows as root, so one is refused, whoever passed it."""
+    lines = []
+    for key, value in settings.items():
+        value = str(value)
+        if not key.isidentifier() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or "'" in value:
+            raise DeployError(f"setting {key} cannot be written safely: {value[:80]!r}")
+        lines.append(f"{key}={quote(value)}\n")
+    return "".join(lines)
+
+
+def write_env_file(settings: dict) -> str:
+    """The shell lines that write "$P/relay.env"."""
+    return f"cat > \"$P/relay.env\" <<'ENV'\n{env_file(settings)}ENV"
+
+
 def install_script(*, prefix: str, python: str, wheel_name: str, wheel_b64: str, settings: dict,
                    domain: str | None, port: int, test_mode: bool, need_venv: bool,
                    need_caddy: bool) -> str:
-    env_file = "".join(f"{key}={value}\n" for key, value in settings.items())
     apt = [pkg for pkg, needed in (("python3-venv", need_venv), ("caddy", need_caddy)) if needed]
     venv_flags = "--without-pip --system-site-packages" if test_mode else ""
     lines = [
@@ -105,7 +124,7 @@ def install_script(*, prefix: str, python: str, wheel_name: str, wheel_b64: str,
             f'--force-reinstall "$W/{wheel_name}"',
         ]
     lines += [
-        f"cat > \"$P/relay.env\" <<'ENV'\n{env_file}ENV",
+        write_env_file(settings),
         # init only for a new install: an update keeps the keys and the buffer.
         'if [ ! -f "$P/data/relay.json" ]; then',
         '  K=$("$P/venv/bin/segdesk-relay" init --data "$P/data" --json)',

@@ -128,7 +128,9 @@ def normalize(raw: object, *, received: datetime, peer_ip: str | None,
     if default_type and "type" not in event:
         event["type"] = default_type
     kind = event.get("type")
-    if kind not in TYPES:
+    # isinstance first: a list or object as `type` is unhashable, and a set
+    # lookup with it would raise TypeError (a 500) instead of refusing it.
+    if not isinstance(kind, str) or kind not in TYPES:
         raise Invalid(f"type must be one of {', '.join(sorted(TYPES))}")
     if default_type and kind != default_type:
         raise Invalid(f"type {kind!r} sent to the {default_type} endpoint")

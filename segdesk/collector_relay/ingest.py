@@ -90,11 +90,13 @@ class Ingest:
                 # A client without JavaScript cannot keep an id itself; the
                 # relay's own cookie is its memory.
                 event["anonymousId"] = cookie_id or str(uuid.uuid4())
-            await self._store(request, [event], None, None, pixel=True)
+            # The id as normalize() checked and stored it (a number becomes
+            # text); the query's raw value may be of any JSON type.
+            stored_id = await self._store(request, [event], None, None, pixel=True)
         except HTTPError as exc:
             return error_response(exc, cors)
         headers = {**cors, "Cache-Control": "no-store"}
-        self._set_cookie(headers, request, event.get("anonymousId"))
+        self._set_cookie(headers, request, stored_id)
         return Response(GIF, headers=headers, media_type="image/gif")
 
     async def visitor_id(self, request: Request) -> Response:
@@ -203,7 +205,7 @@ class Ingest:
         # The first id the relay saw wins and is refreshed on every visit, so
         # the cookie lives 365 days from the last visit, not the first.
         value = self._cookie_id(request) or anonymous_id
-        if not value or not _COOKIE_VALUE.match(value):
+        if not isinstance(value, str) or not _COOKIE_VALUE.match(value):
             return
         parts = [f"{COOKIE}={value}", f"Max-Age={COOKIE_MAX_AGE}", "Path=/"]
         if self.config.cookie_domain:

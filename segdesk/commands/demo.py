@@ -28,6 +28,7 @@ from ..core import paths
 from ..core.progress import Progress
 from ..core.store import Workspace, open_workspace
 from ..errors import ProcessFailed
+from .argtypes import MAX_DEMO_CONTACTS, bounded_int
 
 DEMO_PASSPHRASE = "segdesk-demo"  # only for the demo relay's throwaway pull token, when no keychain exists
 PORT_SETTING = "demo.relay_port"
@@ -38,8 +39,8 @@ TRICKLE_EVERY_S = 4.0
 def register(sub, common) -> None:
     p = sub.add_parser("demo", help="make a demo workspace with a live local relay, and open it", parents=[common])
     p.add_argument("--no-open", action="store_true", help="build the workspace and print where it is")
-    p.add_argument("--contacts", type=int, default=2000, help="contacts to generate (default 2000)")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--contacts", type=bounded_int(1, MAX_DEMO_CONTACTS), default=2000, help="contacts to generate (default 2000)")
+    p.add_argument("--seed", type=bounded_int(0, 2**32 - 1), default=7)
     p.add_argument("--fresh", action="store_true", help="delete an existing demo workspace first")
     p.set_defaults(run=run)
 

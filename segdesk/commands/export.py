@@ -7,6 +7,8 @@ other command start without loading it.
 
 from __future__ import annotations
 
+from .argtypes import lookback_days
+
 REPORT_NAMES = ["dashboard", "summary", "ltv", "attribution", "roas"]
 
 
@@ -19,7 +21,7 @@ def register(sub, common) -> None:
                      help=f"a report to include (repeatable): {', '.join(REPORT_NAMES)}")
     pdf.add_argument("--by", metavar="KEY", help="grouping for ltv, attribution and roas")
     pdf.add_argument("--model", metavar="M", help="attribution model (default linear)")
-    pdf.add_argument("--lookback-days", metavar="N", type=int, help="attribution lookback (default 90)")
+    pdf.add_argument("--lookback-days", metavar="N", type=lookback_days, help="attribution lookback (default 90)")
     pdf.add_argument("--since", metavar="DATE", help="first day (ISO date)")
     pdf.add_argument("--until", metavar="DATE", help="end (ISO date)")
     pdf.add_argument("--json", action="store_true", help='print {"path": ..., "pages": n}')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ..core import csv_import
 from ..core.events import import_events_file
 from ..core.progress import Progress
 from ..core.refresh import refresh_after_import
-from ..errors import FileError
+from ..errors import FileError, WorkspaceError
 from .output import TerminalProgress, ctrl_c_cancels, print_json
 
 
@@ -40,9 +41,26 @@ def _read_text(name: str) -> str:
         raise FileError(f"{name} is not UTF-8 text") from None
 
 
+def _stored_after(ws, before: int) -> int:
+    return ws.conn.execute("SELECT count(*) FROM events WHERE id > ?", (before,)).fetchone()[0]
+
+
 def _import_events(ws, name: str):
     bar = TerminalProgress("events ")
     progress = Progress(on_update=bar)
+    # A failure (a full disk) part-way must not hide what was kept: syncs and
+    # small files commit batch by batch, a bulk load all or nothing. Counting
+    # the rows past the old end says which, whatever path the import took.
+    before = ws.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    try:
+        return _read_events(ws, name, bar, progress)
+    except sqlite3.DatabaseError as exc:
+        stored = _stored_after(ws, before)
+        kept = f"{stored} events were stored before it stopped" if stored else "no event was stored"
+        raise WorkspaceError(f"import stopped: {exc}; {kept}") from None
+
+
+def _read_events(ws, name: str, bar, progress):
     with ctrl_c_cancels(progress):
         if name == "-":
             result = import_events_file(ws, sys.stdin.buffer, progress=progress)
@@ -73,7 +91,17 @@ def run(args, ws) -> int:
             for reject in exc.errors[1:]:
                 print(f"row {reject.line}: {reject.reason}", file=sys.stderr)
             raise  # its first line is the one the command line prints
-    refreshed = refresh_after_import(ws)
+        except sqlite3.DatabaseError as exc:  # one transaction: nothing of the file stayed
+            raise WorkspaceError(f"import stopped: {exc}; nothing from {args.file} was stored") from None
+    try:
+        refreshed = refresh_after_import(ws)
+    except sqlite3.DatabaseError as exc:
+        # The rows are stored; contacts and reports catch up from their
+        # high-water marks on the next import or sync.
+        stored = (f"imported {summary['imported']} events" if args.kind == "events"
+                  else f"stored {summary['rows']} rows")
+        raise WorkspaceError(f"{stored}, but updating contacts and reports failed: {exc}; "
+                             "they catch up on the next import or sync once that is fixed") from None
     summary["identity"] = refreshed.identity.as_dict()
     summary["sessions"] = refreshed.sessions.as_dict()
     if args.json:
@@ -83,4 +111,9 @@ def run(args, ws) -> int:
     else:
         print(f"{summary['rows']} rows: {summary['inserted']} new, {summary['updated']} updated, "
               f"{summary['unchanged']} unchanged")
+    if summary.get("rejected"):
+        # A script must not read "some lines were dropped" as success; the good lines stay stored.
+        print(f"segdesk: {summary['rejected']} lines rejected, {summary['imported']} imported, "
+              f"{summary['duplicates']} duplicates; the imported lines are stored", file=sys.stderr)
+        return 1
     return 0

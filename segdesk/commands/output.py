@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import signal
 import sys
 import threading
@@ -10,13 +9,15 @@ from contextlib import contextmanager
 
 import orjson
 
+from ..core import csvsafe
+
 
 def print_json(data) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def print_csv(rows: list[dict], columns: list[str]) -> None:
-    writer = csv.writer(sys.stdout)
+    writer = csvsafe.writer(sys.stdout)
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])

@@ -1,14 +1,15 @@
-"""segdesk contacts | journey | merge | unmerge | erase"""
+"""segdesk contacts | journey | merge | unmerge | erase | suppressions"""
 
 from __future__ import annotations
 
 import sys
 
-from ..core import operations
+from ..core import operations, suppression
 from ..core.contacts import list_contacts
 from ..core.journey import journey
 from ..core.money import format_money
 from ..core.reports.data import refresh_report_orders
+from .argtypes import MAX_LIST_LIMIT, bounded_int
 from .output import add_format_flags, print_csv, print_json, print_table
 
 CONTACT_COLUMNS = ["email", "name", "first_seen", "last_seen", "devices", "customer", "revenue", "tags"]
@@ -17,7 +18,7 @@ CONTACT_COLUMNS = ["email", "name", "first_seen", "last_seen", "devices", "custo
 def register(sub, common) -> None:
     p = sub.add_parser("contacts", help="list contacts", parents=[common])
     p.add_argument("--search", metavar="Q", help="part of an email or name")
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=bounded_int(1, MAX_LIST_LIMIT), default=1000)
     add_format_flags(p)
     p.set_defaults(run=run_contacts)
 
@@ -41,6 +42,17 @@ def register(sub, common) -> None:
     p.add_argument("email")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_erase)
+
+    p = sub.add_parser("suppressions", help="erased people kept out of every import and sync", parents=[common])
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("list", help="each erase in force: when, and what kinds of identifiers", parents=[common])
+    add_format_flags(a)
+    a.set_defaults(run=run_suppressions_list)
+    a = actions.add_parser("lift", help="let a person who came back and consents be imported again",
+                           parents=[common])
+    a.add_argument("email")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(run=run_suppressions_lift)
 
 
 def run_contacts(args, ws) -> int:
@@ -73,6 +85,9 @@ def run_journey(args, ws) -> int:
         detail = e.get("url") or e.get("order_id") or e.get("name") or e.get("tag") or ""
         if e["kind"] == "identify":
             detail = f"identified by {e.get('method')}" + (f" as {e['email']}" if e.get("email") else "")
+            if e.get("not_followed"):
+                detail = (f"link for {e.get('email') or 'a contact id'} on a device identified as "
+                          f"{e['not_followed']['device_contact']}, not followed")
         if "channel" in e:
             ch = e["channel"]
             detail += f"  [{ch['source']} / {ch['medium']}" + (f" / {ch['campaign']}]" if ch["campaign"] else "]")
@@ -114,3 +129,26 @@ def run_erase(args, ws) -> int:
     for name, reason in done.relays.failed.items():
         print(f"segdesk: erased locally, but relay {name} failed: {reason}; run the erase again", file=sys.stderr)
     return 0 if done.ok else 1
+
+
+def run_suppressions_list(args, ws) -> int:
+    rows = suppression.entries(ws.conn)
+    if args.json:
+        print_json({"suppressions": rows})
+    elif args.csv:
+        print_csv(rows, ["id", "erased_at", "identifiers", "kinds"])
+    else:
+        for r in rows:
+            r["kinds"] = ", ".join(r["kinds"])
+        print_table(rows, ["id", "erased_at", "identifiers", "kinds"])
+    return 0
+
+
+def run_suppressions_lift(args, ws) -> int:
+    entry = suppression.lift(ws.conn, args.email)
+    if args.json:
+        print_json({"lifted": entry})
+    else:
+        print(f"lifted the erase of {entry['erased_at']} ({entry['identifiers']} identifiers); "
+              "the next sync brings the person back from every source that still has them")
+    return 0

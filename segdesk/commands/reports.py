@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 
+from ..core import csvsafe
 from ..core.money import format_money, to_major
 from ..core.refresh import refresh_reports
 from ..core.reports import KEYS, LTV_BY, MODELS, ROAS_BY, build_report, drill_down
 from ..core.reports.model import MONEY
+from .argtypes import lookback_days
 from .output import add_format_flags, print_json, print_table
 
 
@@ -27,7 +28,7 @@ def register(sub, common) -> None:
             k.add_argument("--by", choices=keys, default="source", help="group rows by (default: source)")
         if name == "attribution":
             k.add_argument("--model", choices=MODELS, default="linear")
-            k.add_argument("--lookback-days", type=int, default=90, metavar="N")
+            k.add_argument("--lookback-days", type=lookback_days, default=90, metavar="N")
         k.add_argument("--since", metavar="DATE", help="from this date (YYYY-MM-DD, workspace timezone)")
         k.add_argument("--until", metavar="DATE", help="to this date, inclusive")
         k.add_argument("--timezone", metavar="TZ", help="IANA name; default the workspace setting, else UTC")
@@ -72,7 +73,7 @@ def _print_csv(report) -> None:
         else:
             header.append(col.key)
             cells.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
-    writer = csv.writer(sys.stdout)
+    writer = csvsafe.writer(sys.stdout)
     writer.writerow(header)
     for r in report.rows:
         writer.writerow([cell(r) for cell in cells])
@@ -90,6 +91,9 @@ def _print_text(report) -> None:
     for name in ("total", "unattributed", "revenue", "lead_value", "period_revenue"):
         if isinstance(report.extra.get(name), dict):
             print(f"{name.replace('_', ' ')}: {_money_text(report.extra[name])}")
+    for c in report.columns:
+        if c.help:
+            print(f"{c.label}: {c.help}")
 
 
 def _print_drill(args, data) -> int:
@@ -102,7 +106,7 @@ def _print_drill(args, data) -> int:
     orders = [{"order_id": o["order_id"], "email": o["email"], "time": o["time"], "revenue": _money_text(o["revenue"]),
                **({"credit": o["credit"]} if "credit" in o else {})} for o in data["orders"]]
     if args.csv:
-        writer = csv.writer(sys.stdout)
+        writer = csvsafe.writer(sys.stdout)
         writer.writerow(["kind", "email", "order_id", "time", "revenue", "credit"])
         for c in contacts:
             writer.writerow(["contact", c["email"], "", c["first_touch"] or "", c["revenue"], ""])

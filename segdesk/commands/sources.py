@@ -26,6 +26,8 @@ def register(sub, common) -> None:
     a.add_argument("kind", choices=list(KINDS), metavar="KIND", help=", ".join(KINDS))
     a.add_argument("--name", help="a name for this source (default: the kind)")
     a.add_argument("--base-url", help="another host: a relay's address, https://ACCOUNT.api-us1.com, a test server")
+    a.add_argument("--allow-insecure-http", action="store_true",
+                   help="accept a plain http:// --base-url that is not this computer (a private network only)")
     a.add_argument("--secret-env", metavar="VAR", help="read the API key / token from this environment variable")
     a.add_argument("--secret-store", choices=secrets.STORES, default="keyring",
                    help="where the secret goes (default: the OS keychain)")
@@ -56,6 +58,8 @@ def _config(args) -> dict:
     config = {}
     if args.base_url:
         config["base_url"] = args.base_url.rstrip("/")
+    if args.allow_insecure_http:
+        config["allow_insecure_http"] = True
     if args.path:
         config["path"] = args.path
     if args.csv_kind:

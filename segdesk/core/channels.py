@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import unquote_plus
 
-from .referrers import classify_host
+from .referrers import APP_SCHEMES, classify_app, classify_host
 
 DIRECT = "(direct)"
 NONE = "(none)"
@@ -103,8 +103,18 @@ def classify(
         if param in query or (properties and properties.get(param)):
             return Channel(click_source, click_medium)
     if referrer:
+        if referrer.startswith(APP_SCHEMES):
+            return _from_app(host_of(referrer))
         return _from_referrer(host_of(referrer), host_of(url))
     return DIRECT_CHANNEL
+
+
+@lru_cache(maxsize=1024)
+def _from_app(package: str) -> Channel:
+    """An app's referrer (``android-app://com.google.android.gm/``): never the same host as the page."""
+    if not package:
+        return DIRECT_CHANNEL
+    return Channel(*classify_app(package))
 
 
 @lru_cache(maxsize=4096)

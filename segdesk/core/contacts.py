@@ -18,11 +18,22 @@ import orjson
 from .orders import counted_orders_sql, source_of_truth
 from .reports.data import orders_source
 
+# Search text is matched literally: `_` and `%` are LIKE's wildcards (`_` matched
+# every contact), so they and the escape character are escaped.
+LIKE = "LIKE :q ESCAPE '\\'"
+
+
+def contains_pattern(search: str) -> str:
+    """The pattern for `LIKE` above: contains `search`, trimmed and lower-cased."""
+    text = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{text}%"
+
+
 COLUMNS = ("email", "name", "first_touch", "devices", "revenue", "last_seen", "tags")
 
 _NAME = "trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, ''))"
-_SEARCH = ("AND (c.email LIKE :q OR c.first_name LIKE :q OR c.last_name LIKE :q OR "
-           + _NAME + " LIKE :q OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email LIKE :q))")
+_SEARCH = (f"AND (c.email {LIKE} OR c.first_name {LIKE} OR c.last_name {LIKE} OR "
+           f"{_NAME} {LIKE} OR EXISTS (SELECT 1 FROM contacts m WHERE m.canonical_id = c.id AND m.email {LIKE}))")
 
 # Sort keys computed for every contact at once: (contact id, key).
 _KEYS = {
@@ -46,7 +57,7 @@ _KEYS = {
 def search_clause(search: str | None) -> tuple[str, dict]:
     """``AND (...)`` on canonical contacts ``c`` matching part of an email (any joined one) or name, and its parameters."""
     if search and search.strip():
-        return _SEARCH, {"q": f"%{search.strip().lower()}%"}
+        return _SEARCH, {"q": contains_pattern(search)}
     return "", {}
 
 
@@ -123,8 +134,8 @@ SELECT o.currency, sum(o.amount - coalesce((SELECT sum(f.amount) FROM refunds f
        WHERE f.origin = o.origin AND f.order_id = o.order_id), 0))
 FROM orders o WHERE (o.email IN (SELECT email FROM contacts WHERE canonical_id = :cid)
    OR o.customer_key IN (SELECT substr(node, 5) FROM identity_nodes WHERE contact_id = :cid AND node LIKE 'cus:%'))
-  AND (o.dedupe_key IS NULL OR o.id = (
-       SELECT g.id FROM orders g WHERE g.dedupe_key = o.dedupe_key
+  AND (o.id = (
+       SELECT g.id FROM orders g WHERE coalesce(g.dedupe_key, g.order_id) = coalesce(o.dedupe_key, o.order_id)
        ORDER BY CASE WHEN :truth IS NOT NULL AND g.origin LIKE :truth || '%' THEN 0
                      WHEN g.origin LIKE 'stripe%' OR g.origin LIKE 'paypal%' THEN 1 ELSE 2 END, g.id LIMIT 1))
 GROUP BY o.currency

@@ -36,3 +36,17 @@ def user_node(user_id: str) -> str:
 
 def customer_node(key: str) -> str:
     return "cus:" + key
+
+
+# Server-side page views (a userId, no anonymousId) have no device of their own:
+# sessions and device spans file them under this pseudo device, one per user.
+USER_DEVICE = "userId:"
+
+
+def user_device(user_id: str) -> str:
+    return USER_DEVICE + user_id
+
+
+def user_id_node(user_id: str) -> str:
+    """The node a userId stands for: an email when it is one, else a user id."""
+    return email_node(user_id.lower()) if "@" in user_id else user_node(user_id)

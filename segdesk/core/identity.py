@@ -15,6 +15,11 @@ Rules:
   starts at the beginning of time: all earlier anonymous history (backfill).
   A link to another contact starts a new span; a shared computer never joins
   two people. Three or more contacts on one device flag it as shared.
+- Evidence has strength. An email link is weak (emails get forwarded); a
+  form, a server call, page code and a manual merge are strong. A weak link
+  for someone else does not move a device whose current span is strongly
+  tied to its contact; it stays in the events as evidence (the journey shows
+  it as not followed). A weak span moves on any link, as before.
 """
 
 from __future__ import annotations
@@ -96,14 +101,27 @@ def _canonical_of_groups(uf: UnionFind, nodes: set[str], first_seen: dict[str, s
     return canonical
 
 
+def _strong(link: DeviceLink, via_merge: set[str]) -> bool:
+    """A form, server call, page code or manual merge; an email link is weak (it may be forwarded)."""
+    return link.method != "link" or link.node in via_merge
+
+
 def _spans(links: list[DeviceLink], canonical: dict[str, str | None], via_merge: set[str]) -> list[list]:
-    """One device's links (of known contacts) as [start, end, contact, linked_by, linked_at, event_id] spans."""
+    """One device's links (of known contacts) as [start, end, contact, linked_by, linked_at, event_id, strong] spans.
+
+    A weak link for someone else never moves a device away from a contact strongly tied to it
+    in the current span: it is left out (kept as evidence in the events).
+    """
     links.sort(key=lambda l: (l.ts, l.tiebreak, l.node))
     spans: list[list] = []
     for link in links:
         contact = canonical[link.node]
+        strong = _strong(link, via_merge)
         if spans and spans[-1][2] == contact:
+            spans[-1][6] = spans[-1][6] or strong
             continue
+        if spans and spans[-1][6] and not strong:
+            continue  # a forwarded email: not followed
         method = "merge" if link.node in via_merge else link.method
         start = BEGINNING if not spans else link.ts
         if spans and spans[-1][0] == start:
@@ -111,8 +129,9 @@ def _spans(links: list[DeviceLink], canonical: dict[str, str | None], via_merge:
             # is empty, so the later one (by messageId) has that instant.
             spans.pop()
             if spans and spans[-1][2] == contact:
+                spans[-1][6] = spans[-1][6] or strong
                 continue
-        spans.append([start, None, contact, method, link.ts, link.event_id])
+        spans.append([start, None, contact, method, link.ts, link.event_id, strong])
     for prev, nxt in zip(spans, spans[1:]):
         prev[1] = nxt[0]
     return spans
@@ -162,7 +181,7 @@ def _device_spans(links: list[DeviceLink], canonical: dict[str, str | None],
             device_contacts[aid] = 1
             continue
         spans = _spans(links, canonical, via_merge)
-        segments.extend(Segment(aid, *s) for s in spans)
+        segments.extend(Segment(aid, *s[:6]) for s in spans)
         device_contacts[aid] = len({s[2] for s in spans})
     return segments, device_contacts
 

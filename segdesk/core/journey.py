@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from .channels import Channel, DIRECT, with_email_link
 from ..errors import InvalidInput, NotFound
 from .event_rows import page_fields, stored_event
-from .identifiers import normalise_email
+from .identifiers import USER_DEVICE, normalise_email
 from .orders import orders_of_contact
 from .timeutil import parse_ts
 from .useragent import device_name
@@ -78,6 +78,13 @@ def _named_rows(conn):
         conn.row_factory = before
 
 
+def _link_contact(conn, row) -> int | None:
+    """The contact an identify's email or contact id resolves to (None: nobody yet)."""
+    node = f"email:{row['email']}" if row["email"] else f"cid:{row['contact_key']}" if row["contact_key"] else None
+    found = conn.execute("SELECT contact_id FROM identity_nodes WHERE node = ?", (node,)).fetchone() if node else None
+    return found[0] if found else None
+
+
 def journey(conn, email: str) -> dict:
     cid = contact_of_email(conn, email)
     emails = [r[0] for r in conn.execute(
@@ -93,8 +100,8 @@ def journey(conn, email: str) -> dict:
 
     # Appended in this order, then sorted stably by time: ties keep it.
     with _named_rows(conn):
-        devices, events = _device_events(conn, segments)
-        events += _user_id_events(conn, keys)
+        devices, events = _device_events(conn, segments, cid, emails[0])
+        events += _user_id_events(conn, keys, segments)
     orders = orders_of_contact(conn, cid)
     events += _order_events(orders)
     events += _subscription_events(conn, cid, emails)
@@ -104,18 +111,23 @@ def journey(conn, email: str) -> dict:
             "events": events}
 
 
-def _device_events(conn, segments) -> tuple[dict[str, dict], list[dict]]:
-    """Each device credited to the contact, and its events inside the spans credited."""
+def _device_events(conn, segments, cid: int, device_contact: str) -> tuple[dict[str, dict], list[dict]]:
+    """Each device credited to the contact, and its events inside the spans credited.
+
+    A link identify there for someone else was not followed (a forwarded email): it is
+    marked with ``device_contact``, the email of the person the device stays with."""
     devices: dict[str, dict] = {}
     events: list[dict] = []
     for aid, start, end, linked_by, linked_at, shared in segments:
+        if aid.startswith(USER_DEVICE):
+            continue  # server-side page views: listed with the user's other device-less events
         dev = devices.setdefault(aid, {
             "anonymous_id": aid, "first_seen": None, "last_seen": None,
             "linked_by": linked_by, "linked_at": linked_at, "shared": bool(shared),
         })
         links = _link_times(conn, aid)
         rows = conn.execute(
-            "SELECT id, type, ts, name, raw, ch_source, ch_medium, ch_campaign, method, email "
+            "SELECT id, type, ts, name, raw, ch_source, ch_medium, ch_campaign, method, email, contact_key "
             "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
             (aid, start, end, end),
         ).fetchall()
@@ -125,6 +137,8 @@ def _device_events(conn, segments) -> tuple[dict[str, dict], list[dict]]:
             dev["first_seen"] = min(dev["first_seen"] or ts, ts)
             dev["last_seen"] = max(dev["last_seen"] or ts, ts)
             item, agent = _device_event(row, aid, links, agent)
+            if row["type"] == "identify" and row["method"] == "link" and _link_contact(conn, row) not in (None, cid):
+                item["not_followed"] = {"device_contact": device_contact, "device_linked_by": linked_by}
             item["backfilled"] = ts < linked_at
             events.append(item)
         _name_device(dev, agent)
@@ -154,20 +168,33 @@ def _device_event(row, aid: str, links: list[float], agent: str | None) -> tuple
     return item, agent
 
 
-def _user_id_events(conn, keys: list[str]) -> list[dict]:
-    """Events sent with the contact's user id and no device (server-side libraries)."""
+def _user_id_events(conn, keys: list[str], segments) -> list[dict]:
+    """Events sent with the contact's user id and no device (server-side libraries).
+
+    Their page views keep their channel: the stitch gives each such user a pseudo
+    device (``USER_DEVICE`` + user id), so they are touches like any device's."""
     user_ids = [k[5:] for k in keys if k.startswith("user:")]
+    user_ids += [s[0][len(USER_DEVICE):] for s in segments if s[0].startswith(USER_DEVICE)]
+    user_ids = sorted(set(user_ids))
     if not user_ids:
         return []
     events = []
     marks = ",".join("?" * len(user_ids))
     for row in conn.execute(
-        f"SELECT type, ts, name FROM events WHERE anonymous_id IS NULL AND user_id IN ({marks})",
+        f"SELECT type, ts, name, raw, ch_source, ch_medium, ch_campaign FROM events "
+        f"WHERE anonymous_id IS NULL AND user_id IN ({marks})",
         user_ids,
     ):
         item = {"time": row["ts"], "kind": KIND[row["type"]], "anonymous_id": None}
         if row["name"]:
             item["name"] = row["name"]
+        if row["type"] in ("page", "screen"):
+            page = page_fields(stored_event(row["raw"]))
+            if page.url:
+                item["url"] = page.url
+            item["channel"] = _page_channel(row, [])
+            if page.title:
+                item["title"] = page.title
         events.append(item)
     return events
 

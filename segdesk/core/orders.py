@@ -1,23 +1,28 @@
 """Orders as reports count them: one row per real purchase, net of refunds.
 
-The same purchase can arrive from two places (a CRM's order and the payment
-processor's charge). Connectors give such orders the same ``dedupe_key``
-(for example the charge or invoice id, or the CRM's recorded transaction id);
-of each group only the order from the workspace's source of truth counts
-(setting ``orders.source_of_truth``, an origin prefix such as ``stripe``;
-default: payment processors first, then the lowest row id).
+The same purchase can arrive from several places: a CRM's order and the
+payment processor's charge, or one orders file given to ``import orders`` and
+also added as a CSV source. An order is identified by ``GROUP_KEY``: its
+``dedupe_key`` when a connector or the reconciliation gave it one (the charge
+or invoice id, or the CRM's recorded transaction id), else its origin's order
+id, whichever route brought it. Of each group only one row counts: the
+workspace's source of truth (setting ``orders.source_of_truth``, an origin
+prefix such as ``stripe``), else a payment processor's, else the row that
+arrived first (the lowest row id).
 """
 
 from __future__ import annotations
 
 PAYMENT_ORIGINS = ("stripe", "paypal")
+# One purchase, whatever route brought it (migration 0008 indexes this expression).
+GROUP_KEY = "coalesce({o}.dedupe_key, {o}.order_id)"
 
 # Counted orders: each dedupe group keeps its preferred row.
 COUNTED_ORDERS_SQL = """
 WITH ranked AS (
     SELECT o.*,
            row_number() OVER (
-               PARTITION BY coalesce(o.dedupe_key, o.origin || '|' || o.order_id)
+               PARTITION BY coalesce(o.dedupe_key, o.order_id)
                ORDER BY CASE
                    WHEN :truth IS NOT NULL AND o.origin LIKE :truth || '%' THEN 0
                    WHEN o.origin LIKE 'stripe%' OR o.origin LIKE 'paypal%' THEN 1
@@ -73,13 +78,11 @@ def orders_of_contact(conn, contact_id: int) -> list[dict]:
     out = []
     for row in rows:
         order = dict(zip(ORDER_COLUMNS, row))
-        if order["dedupe_key"]:
-            group = conn.execute(
-                "SELECT origin, id FROM orders WHERE dedupe_key = ?", (order["dedupe_key"],)
-            ).fetchall()
-            best = min(group, key=lambda g: preference(g[0], g[1], truth))
-            if best[1] != order["id"]:
-                continue
+        group = conn.execute(f"SELECT origin, id FROM orders o WHERE {GROUP_KEY.format(o='o')} = ?",
+                             (order["dedupe_key"] or order["order_id"],)).fetchall()
+        best = min(group, key=lambda g: preference(g[0], g[1], truth))
+        if best[1] != order["id"]:
+            continue
         order["refunds"] = refunds_of(conn, order["origin"], order["order_id"])
         order["refunded"] = sum(r["amount"] for r in order["refunds"])
         out.append(order)
@@ -94,3 +97,22 @@ def refunds_of(conn, origin: str, order_id: str) -> list[dict]:
         (origin, order_id),
     )
     return [dict(zip(("refund_id", "amount", "currency", "created_at"), r)) for r in rows]
+
+
+SHARE_KEYS_SQL = """
+UPDATE orders SET dedupe_key = (
+    SELECT k.dedupe_key FROM orders k WHERE k.order_id = orders.order_id AND k.dedupe_key IS NOT NULL
+      AND k.origin NOT LIKE 'stripe%' AND k.origin NOT LIKE 'paypal%' ORDER BY k.id LIMIT 1)
+WHERE dedupe_key IS NULL AND origin NOT LIKE 'stripe%' AND origin NOT LIKE 'paypal%'
+  AND EXISTS (SELECT 1 FROM orders k WHERE k.order_id = orders.order_id AND k.dedupe_key IS NOT NULL
+      AND k.origin NOT LIKE 'stripe%' AND k.origin NOT LIKE 'paypal%')
+"""
+
+
+def share_order_keys(conn) -> int:
+    """Copies of one order (same order id, any non-payment route) take the key one of them was matched to.
+
+    Without this, a file imported twice by two routes, one copy matched to its
+    Stripe charge and one not yet, would sit in two groups and count twice.
+    """
+    return conn.execute(SHARE_KEYS_SQL).rowcount

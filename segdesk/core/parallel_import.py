@@ -25,8 +25,10 @@ import queue
 import shutil
 import signal
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,8 @@ from .progress import Cancelled, Progress
 CHUNKS = 8  # SQLite attaches at most 10 databases; progress moves in eighths
 MAX_WORKERS = 4
 POLL_S = 0.25
+PARENT_POLL_S = 0.5  # how often a worker checks that the importing process still lives
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SHARD_PREFIX = ".import-"  # shard folders, next to the workspace's database
 
 
@@ -161,9 +165,64 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
             "identity": identity}
 
 
-def _worker_main(path, schema, origin, before, shard_dir, before_chunk, tasks, results) -> None:
+def _die_with_parent(parent: int, shard_dir: str) -> None:
+    """Stop when the importing process is gone (a SIGKILL, a crash): nobody would
+    read the shards, so parsing on only wastes the cores, and the shards go too.
+
+    Linux tells us at once (PR_SET_PDEATHSIG); everywhere, a thread also polls
+    the parent id, which changes when the parent dies and we are re-parented.
+    """
+    import threading
+
+    def orphaned() -> bool:
+        return os.getppid() != parent
+
+    def leave() -> None:
+        # A sibling may be creating its next shard meanwhile: try again until gone.
+        for _ in range(20):
+            shutil.rmtree(shard_dir, ignore_errors=True)
+            if not os.path.exists(shard_dir):
+                break
+            time.sleep(0.05)
+        os._exit(1)
+
+    def on_term(signum, frame) -> None:
+        # The death signal comes when the parent's main thread exits, which can be
+        # a moment before the whole process is gone: until then we belong to its
+        # other threads and getppid() has not changed yet. (The parent itself
+        # stops its workers with SIGKILL, never SIGTERM.)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            if orphaned():
+                leave()
+            time.sleep(0.01)
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, on_term)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the poll below still notices
+    if orphaned():  # the parent died before the request took effect
+        leave()
+
+    def poll() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if orphaned():
+                leave()
+
+    threading.Thread(target=poll, name="parent-watch", daemon=True).start()
+
+
+def _worker_main(path, schema, origin, before, shard_dir, before_chunk, parent, tasks, results) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent, shard_dir)
     from .gcpause import gc_paused
 
     with gc_paused():
@@ -173,6 +232,9 @@ def _worker_main(path, schema, origin, before, shard_dir, before_chunk, tasks, r
                     before_chunk(chunk)
                 results.put(("done", load_chunk(path, chunk, shard_path(shard_dir, chunk), schema, origin, before)))
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+                if os.getppid() != parent:  # our shard vanished because the parent died: clean up and go
+                    shutil.rmtree(shard_dir, ignore_errors=True)
+                    os._exit(1)
                 reason = f"a parsing process failed on the lines from byte {chunk.start:,}: {type(exc).__name__}: {exc}"
                 results.put(("error", reason))
                 return
@@ -217,7 +279,7 @@ class _Workers:
     def close(self) -> None:
         for p in self.procs:
             if p.is_alive():
-                p.terminate()
+                p.kill()  # SIGTERM means "the importing process died" to a worker; we clean up ourselves
         for p in self.procs:
             p.join()
         for q in (self.tasks, self.results):
@@ -259,7 +321,7 @@ class FileFill:
         self.shard_dir = tempfile.mkdtemp(prefix=SHARD_PREFIX, dir=db_dir)
         try:
             pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir,
-                                               self.before_chunk))
+                                           self.before_chunk, os.getpid()))
         except OSError:
             # No processes to be had (no /dev/shm for their queues' locks, a process limit):
             # the same file, read here.

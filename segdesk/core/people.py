@@ -6,11 +6,13 @@ reads, so an unmerge is just deleting that row and stitching again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput, NotFound
-from .identifiers import email_node, normalise_email
-from .stitch import StitchResult, stitch
+from .identifiers import USER_DEVICE, contact_key_node, email_node, normalise_email
+from .stitch import KEY_NODE, StitchResult, stitch
+from .suppression import active, suppress, suppressed_nodes
 from .store import Workspace
 from .timeutil import now_ts
 
@@ -87,6 +89,11 @@ def erase(ws: Workspace, email: str) -> EraseResult:
     em = ",".join("?" * len(emails))
     with conn:
         for aid, start, end in spans:
+            if aid.startswith(USER_DEVICE):  # server-side page views of a userId (an email, say)
+                events += conn.execute("DELETE FROM events WHERE user_id = ? AND anonymous_id IS NULL",
+                                       (aid[len(USER_DEVICE):],)).rowcount
+                conn.execute("INSERT OR IGNORE INTO sessions_dirty(anonymous_id) VALUES (?)", (aid,))
+                continue
             events += conn.execute(
                 "DELETE FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?)",
                 (aid, start, end, end),
@@ -110,8 +117,10 @@ def erase(ws: Workspace, email: str) -> EraseResult:
         conn.execute(f"DELETE FROM identity_nodes WHERE node IN ({nm})", nodes)
         conn.execute("DELETE FROM device_segments WHERE contact_id = ?", (cid,))
         conn.execute(f"DELETE FROM contacts WHERE email IN ({em})", emails)
+        # Kept as keyed hashes, so the next import or sync does not bring the person back.
+        suppress(conn, nodes)
         # Devices with no event left go too; the others get their counts back.
-        aids = sorted({s[0] for s in spans})
+        aids = sorted({s[0] for s in spans if not s[0].startswith(USER_DEVICE)})
         for aid in aids:
             row = conn.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = ?", (aid,)).fetchone()
             if row[2] == 0:
@@ -121,3 +130,79 @@ def erase(ws: Workspace, email: str) -> EraseResult:
                              (*row, aid))
     stitch(ws)
     return EraseResult(e, events, orders, aids)
+
+
+def enforce_suppressions(ws: Workspace, contacts: Iterable[int] | None = None) -> int:
+    """Erase again whoever a suppressed identifier resolves to after a stitch (a CRM, payment,
+    CSV or relay copy of an erased person), and the rows of suppressed ids that reach no
+    contact (a payment under an erased customer id); returns rows deleted.
+
+    ``contacts``: only these contacts can have changed (the stitch's news); None checks all.
+    Nothing is hashed when the list is empty.
+    """
+    conn = ws.conn
+    if not active(conn):
+        return 0
+    if contacts is None:
+        nodes = [n for (n,) in conn.execute("SELECT node FROM identity_nodes WHERE contact_id IS NOT NULL")]
+    else:
+        ids = sorted(contacts)
+        nodes = [n for i in range(0, len(ids), 500) for (n,) in conn.execute(
+            f"SELECT node FROM identity_nodes WHERE contact_id IN ({','.join('?' * len(ids[i:i + 500]))})",
+            ids[i:i + 500])]
+    hits = suppressed_nodes(conn, nodes)
+    marks = ",".join("?" * len(hits))
+    emails = [e for (e,) in conn.execute(
+        f"SELECT DISTINCT c.email FROM identity_nodes n JOIN contacts c ON c.id = n.contact_id "
+        f"WHERE n.node IN ({marks}) ORDER BY c.email", hits)] if hits else []
+    deleted = 0
+    for email in emails:
+        result = erase(ws, email)
+        deleted += 1 + result.events + result.orders
+    with conn:
+        deleted += _purge_unowned(conn)
+    return deleted
+
+
+# Outside ids that reach no contact (no email known for them): candidate nodes, and the rows to
+# delete for each suppressed one. Ids that reach a contact are handled by erasing that contact.
+UNRESOLVED = "NOT EXISTS (SELECT 1 FROM identity_nodes n WHERE n.node = {node} AND n.contact_id IS NOT NULL)"
+UNOWNED = tuple((f"SELECT DISTINCT {node} FROM {table} WHERE {column} IS NOT NULL AND "
+                 + UNRESOLVED.format(node=node), statements) for node, table, column, statements in (
+    ("'cus:' || customer_key", "orders", "customer_key",
+     ("DELETE FROM refunds WHERE EXISTS (SELECT 1 FROM orders o WHERE o.origin = refunds.origin "
+      "AND o.order_id = refunds.order_id AND o.customer_key = substr(?1, 5))",
+      "DELETE FROM orders WHERE customer_key = substr(?1, 5)")),
+    ("'cus:' || customer_key", "subscriptions", "customer_key",
+     ("DELETE FROM subscriptions WHERE customer_key = substr(?1, 5)",)),
+    ("identifier", "tags", "identifier", ("DELETE FROM tags WHERE identifier = ?1",)),
+    # (contact_key is set on identifies only: the condition lets SQLite read the identify index)
+    ("'cid:' || contact_key", "events", "type IN ('identify', 'alias') AND contact_key",
+     ("DELETE FROM events WHERE type IN ('identify', 'alias') AND contact_key = substr(?1, 5)",)),
+    ("'user:' || user_id", "events", "user_id", ("DELETE FROM events WHERE user_id = substr(?1, 6)",)),
+))
+
+
+def _purge_unowned(conn) -> int:
+    deleted = 0
+    for candidates, statements in UNOWNED:
+        for node in suppressed_nodes(conn, [n for (n,) in conn.execute(candidates)]):
+            for sql in statements:
+                deleted += conn.execute(sql, (node,)).rowcount
+    keys = {KEY_NODE.get(kind, contact_key_node)(key): (key, kind)
+            for key, kind in conn.execute("SELECT key, kind FROM contact_keys WHERE email IS NULL")}
+    for node in suppressed_nodes(conn, list(keys)):
+        deleted += conn.execute("DELETE FROM contact_keys WHERE key = ? AND kind = ?", keys[node]).rowcount
+    return deleted
+
+
+def stitch_honouring_suppressions(ws: Workspace, progress=None) -> StitchResult:
+    """The stitch every import and sync ends with, then the suppression list enforced."""
+    result = stitch(ws, progress)
+    # Only new evidence can bring anyone back, and only to the contacts it changed.
+    if result.evidence_changed and enforce_suppressions(ws, result.changed_contacts):
+        again = stitch(ws)  # the counts after the erase; what changed is both stitches' news
+        again.changed_contacts |= result.changed_contacts
+        again.changed_devices |= result.changed_devices
+        result = again
+    return result

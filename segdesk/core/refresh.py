@@ -2,7 +2,8 @@
 
 ``refresh_after_import`` is the one call made after every import and every
 sync, whoever runs it (``sync.engine.run_sync`` for ``segdesk sync`` and the
-app's Sync Now alike, ``segdesk import``): it re-derives identity, brings
+app's Sync Now alike, ``segdesk import``): it re-derives identity, erases
+again whoever is on the suppression list (``core/suppression.py``), brings
 sessions and touchpoints up to date from the events past their high-water
 mark, and rebuilds the counted-orders cache if orders, refunds or identity
 changed. Merge, unmerge and erase (``core.operations``) stitch as part of
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .people import stitch_honouring_suppressions
 from .progress import Progress
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
-from .stitch import StitchResult, stitch
+from .stitch import StitchResult
 from .store import Workspace
 
 
@@ -40,7 +42,7 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
 
 
 def refresh_after_import(ws: Workspace, progress: Progress | None = None) -> RefreshResult:
-    identity = stitch(ws, progress)
+    identity = stitch_honouring_suppressions(ws, progress)
     if progress:
         progress.check()
     sessions, rebuilt = refresh_reports(ws, progress)

@@ -439,3 +439,51 @@ def m0006_events_lean(db):
         BEGIN UPDATE identity_state SET dirty = 1 WHERE dirty = 0; END;
         """
     )
+
+
+@migrations(name="0007_suppressions")
+def m0007_suppressions(db):
+    """Erased people's identifiers, as keyed hashes only, so no import or sync brings them back.
+
+    An entry is one erase; its identifiers are HMAC-SHA256 digests of the stitch's
+    node names under the workspace's own random key (``core/suppression.py``), never
+    the addresses. Lifting an entry deletes it and its digests.
+    """
+    db.executescript(
+        """
+        CREATE TABLE suppression_entries (
+            id INTEGER PRIMARY KEY,
+            erased_at TEXT NOT NULL
+        );
+        CREATE TABLE suppressed_ids (
+            digest TEXT PRIMARY KEY,
+            entry_id INTEGER NOT NULL REFERENCES suppression_entries(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX suppressed_ids_entry ON suppressed_ids(entry_id);
+        """
+    )
+
+
+@migrations(name="0008_orders_once_tags_nocase")
+def m0008_orders_once_tags_nocase(db):
+    """An order counts once whatever route brought it; tags compare without case.
+
+    - ``core.orders.GROUP_KEY`` (dedupe key, else the origin's order id) is what
+      the counted-orders rule groups by: these indexes keep its lookups cheap.
+      Copies of one order share the key one of them was matched to, and the
+      counted-orders cache is rebuilt.
+    - Tags stored in several spellings take the first one seen (``core.tags``).
+    """
+    from .orders import share_order_keys
+    from .tags import unify_stored
+
+    db.executescript(
+        """
+        CREATE INDEX orders_group ON orders(coalesce(dedupe_key, order_id));
+        CREATE INDEX orders_order_id ON orders(order_id);
+        """
+    )
+    share_order_keys(db.conn)
+    unify_stored(db.conn)
+    db.execute("UPDATE report_orders_state SET dirty = 1")

@@ -14,7 +14,7 @@ from itertools import chain, islice
 
 import orjson
 
-from .identifiers import contact_key_node, customer_node, email_node, user_node
+from .identifiers import contact_key_node, customer_node, email_node, user_device, user_id_node, user_node
 from .gcpause import gc_paused
 from .identity import Evidence, DeviceLink, Resolution, resolve
 from .progress import Progress
@@ -30,6 +30,7 @@ class StitchResult:
     changed_contacts: set[int] = field(default_factory=set)
     changed_devices: set[str] = field(default_factory=set)
     shared_devices: int = 0
+    evidence_changed: bool = False  # the evidence was resolved again (not the page-views-only shortcut)
 
     def as_dict(self) -> dict:
         return {
@@ -92,8 +93,16 @@ def gather(conn) -> Evidence:
         # user_id first: grouping by anonymous_id led SQLite to walk the device index over every event.
         "GROUP BY user_id, anonymous_id"
     ):
-        node = email_node(uid.lower()) if "@" in uid else user_node(uid)
+        node = user_id_node(uid)
         ev.links.append(DeviceLink(aid, node, ts, "manual", eid, mid))
+        ev.nodes.add(node)
+    # Server-side page views (no anonymousId): the user's pseudo device is theirs from the start.
+    for uid, ts, eid, mid in conn.execute(
+        "SELECT user_id, min(ts), min(id), min(message_id) FROM events "
+        "WHERE user_id IS NOT NULL AND anonymous_id IS NULL AND type IN ('page', 'screen') GROUP BY user_id"
+    ):
+        node = user_id_node(uid)
+        ev.links.append(DeviceLink(user_device(uid), node, ts, "server", eid, mid))
         ev.nodes.add(node)
     same_person = ev.same_person.append
     for key, kind, email in conn.execute("SELECT key, kind, email FROM contact_keys"):
@@ -199,6 +208,7 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
                "DELETE FROM device_segments WHERE anonymous_id IN (SELECT anonymous_id FROM temp.stitch_rows)")
     columns = "anonymous_id, start_ts, end_ts, contact_id, linked_by, linked_at, evidence_event_id"
     _set_based(conn, columns, new, f"INSERT INTO device_segments({columns}) SELECT {columns} FROM temp.stitch_rows")
+    _mark_handovers(conn, old, new)
     counts = res.device_contacts
     flags = ((aid, counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0) for aid in sorted(changed))
     # Most flags stay as they were: a row left alone is cheaper than one rewritten.
@@ -207,6 +217,21 @@ def _write_segments(conn, res: Resolution, ids: dict[str, int]) -> tuple[set[str
                "WHERE devices.anonymous_id = f.anonymous_id "
                "AND (devices.contacts != f.contacts OR devices.shared != f.shared)")
     return changed, {r[3] for r in old} | {r[3] for r in new}
+
+
+def _mark_handovers(conn, old: list[tuple], new: list[tuple]) -> None:
+    """Devices whose handover times (span starts after the first) changed get their sessions
+    rebuilt: a session never runs across a handover (reports/sessions.py)."""
+    def starts(rows):
+        out: dict[str, set[str]] = {}
+        for r in rows:
+            if r[1]:
+                out.setdefault(r[0], set()).add(r[1])
+        return out
+
+    before, after = starts(old), starts(new)
+    moved = sorted(aid for aid in before.keys() | after.keys() if before.get(aid) != after.get(aid))
+    conn.executemany("INSERT OR IGNORE INTO sessions_dirty(anonymous_id) VALUES (?)", ((a,) for a in moved))
 
 
 FIRST_SEEN_SOURCES = (
@@ -269,7 +294,7 @@ def _stitch(ws: Workspace, progress: Progress | None) -> StitchResult:
     res = resolve(gather(conn))
     if progress:
         progress.update("Stitching identities", 0.5)
-    result = StitchResult()
+    result = StitchResult(evidence_changed=True)
     with conn:
         if not conn.in_transaction:
             conn.execute("BEGIN")  # now, so the scratch table comes and goes inside it

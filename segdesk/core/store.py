@@ -16,6 +16,7 @@ import sqlite_utils
 
 from ..errors import WorkspaceError  # noqa: F401  (re-exported: callers import it from here)
 from . import paths
+from .private import create_private_file, make_private_dir, open_warning
 from .schema import migrations
 
 
@@ -49,8 +50,9 @@ def _backup_before_migrating(db_file: Path, workspace: Path) -> Path | None:
         return None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target_dir = paths.backups_dir(workspace)
-    target_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(target_dir)
     target = target_dir / f"{db_file.stem}-before-migration-{stamp}.sqlite"
+    create_private_file(target)
     # The online backup API copies a consistent snapshot, WAL included.
     src = sqlite3.connect(db_file)
     try:
@@ -70,6 +72,7 @@ class Workspace:
     path: Path
     db: sqlite_utils.Database
     backup: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # one line each, e.g. a folder open to others
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -158,13 +161,17 @@ def open_workspace(folder: str | Path | None = None, *, create: bool = True) -> 
     """Open (and by default create) the workspace in ``folder``, migrating it if needed."""
     workspace = paths.resolve_workspace(folder)
     db_file = paths.database_path(workspace)
+    warning = None
     if not db_file.exists():
         if not create:
             raise WorkspaceError(f"no workspace at {workspace} (run 'segdesk demo' or an import first)")
         try:
-            workspace.mkdir(parents=True, exist_ok=True)
+            warning = make_private_dir(workspace)
+            create_private_file(db_file)
         except OSError as exc:
             raise WorkspaceError(f"cannot create workspace folder {workspace}: {exc.strerror}") from None
+    else:
+        warning = open_warning(workspace)
     try:
         conn = sqlite3.connect(db_file, isolation_level="DEFERRED")
         _tune(conn)
@@ -176,4 +183,4 @@ def open_workspace(folder: str | Path | None = None, *, create: bool = True) -> 
             _migrate(conn, db)
     except sqlite3.DatabaseError as exc:
         raise WorkspaceError(f"cannot open workspace database {db_file}: {exc}") from None
-    return Workspace(path=workspace, db=db, backup=backup)
+    return Workspace(path=workspace, db=db, backup=backup, warnings=[warning] if warning else [])

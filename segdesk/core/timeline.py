@@ -119,6 +119,10 @@ def _other_entry(e: dict, linked: set, money) -> Entry:
         how = METHODS.get(method, method)
         what = f"Identified by {how}" if linking else f"Identify ({how})"
         detail = e.get("email") or ""
+        if e.get("not_followed"):  # a forwarded email on someone else's device: evidence, not followed
+            what = "Email link not followed"
+            detail = (f"link for {detail or 'a contact id'} on a device identified as "
+                      f"{e['not_followed']['device_contact']}, not followed")
         if e.get("url"):
             detail = f"{detail} on {e['url']}" if detail else e["url"]
         return Entry(t, kind, what, detail, device, bool(e.get("backfilled")), linking, raw=e)

@@ -29,7 +29,7 @@ from .context import SyncContext, load_cursor
 from ..errors import SegDeskError
 from .http import HttpOptions
 from .reconcile import reconcile_orders
-from .sources import Source, get_source, list_sources, secret_of
+from .sources import Source, check_base_url, get_source, list_sources, secret_of
 from .writer import Write, direct
 
 EXPECTED = SegDeskError  # a source's failure with its one line; anything else is a bug (below)
@@ -112,6 +112,7 @@ def sync_source(ws: Workspace, source: Source, progress: Progress, options: Http
     result = SourceResult(source.name, source.kind, "ok")
     ctx = None
     try:
+        check_base_url(source.config)  # also for sources added before https was required
         ctx = SyncContext(ws, source, secret_of(ws, source), progress, options,
                           cursor=write(lambda w: load_cursor(w.conn, source.name)), write=write)
         progress.update(f"{source.name}: starting", 0.0)

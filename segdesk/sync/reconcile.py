@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ..core.orders import share_order_keys
 from ..core.timeutil import parse_ts, format_ts
 
 WINDOW_HOURS = 36
@@ -30,6 +31,9 @@ WHERE {PAYMENT} AND p.dedupe_key IS NOT NULL
   AND (p.email = :email OR p.customer_key IN (
         SELECT key FROM contact_keys WHERE kind = 'customer' AND email = :email))
   AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.dedupe_key = p.dedupe_key AND o.origin = :origin)
+  -- A payment whose reference is some order's own id is that order already (core.orders.GROUP_KEY).
+  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = p.dedupe_key
+                  AND o.origin NOT LIKE 'stripe%' AND o.origin NOT LIKE 'paypal%')
 """
 
 
@@ -38,7 +42,10 @@ def reconcile_orders(conn) -> int:
     pending = conn.execute(
         "SELECT id, origin, email, amount, currency, created_at FROM orders "
         "WHERE dedupe_key IS NULL AND email IS NOT NULL "
-        "AND origin NOT LIKE 'stripe%' AND origin NOT LIKE 'paypal%' ORDER BY created_at, id"
+        "AND origin NOT LIKE 'stripe%' AND origin NOT LIKE 'paypal%' "
+        # An order whose id a payment carries as its reference is already in that payment's group.
+        "AND NOT EXISTS (SELECT 1 FROM orders p WHERE p.dedupe_key = orders.order_id "
+        "AND (p.origin LIKE 'stripe%' OR p.origin LIKE 'paypal%')) ORDER BY created_at, id"
     ).fetchall()
     matched = 0
     window = timedelta(hours=WINDOW_HOURS)
@@ -54,4 +61,5 @@ def reconcile_orders(conn) -> int:
             best = min(rows, key=lambda r: (abs((parse_ts(r[1]) - t).total_seconds()), r[0]))
             conn.execute("UPDATE orders SET dedupe_key = ? WHERE id = ?", (best[0], oid))
             matched += 1
+        share_order_keys(conn)  # the same order by another route joins the same group (core/orders.py)
     return matched

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..core.identifiers import normalise_email
+from ..core.tags import add_tags
 from ..core.timeutil import format_ts, normalise_ts
 
 # A CRM is the authority on names; a payment processor only fills gaps.
@@ -37,7 +38,6 @@ ON CONFLICT(key, origin) DO UPDATE SET email = coalesce(excluded.email, contact_
     updated_at = excluded.updated_at
 WHERE coalesce(excluded.email, contact_keys.email) IS NOT contact_keys.email
 """
-TAG_SQL = "INSERT OR IGNORE INTO tags(identifier, tag, origin, added_at) VALUES (?, ?, ?, ?)"
 ORDER_SQL = """
 INSERT INTO orders(origin, order_id, email, customer_key, amount, currency, created_at, product, status, dedupe_key)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -85,8 +85,8 @@ def keys(conn, rows) -> int:
 
 
 def tags(conn, rows) -> int:
-    """rows: (identifier, tag, origin, added_at); a tag already known keeps its first date."""
-    return _many(conn, TAG_SQL, rows)
+    """rows: (identifier, tag, origin, added_at); a tag already known (any case) keeps its first date."""
+    return len(add_tags(conn, rows))
 
 
 def drop_tags(conn, origin: str, tag: str, keep: set[str]) -> int:

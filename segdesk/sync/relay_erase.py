@@ -12,7 +12,7 @@ from ..core.identifiers import normalise_email
 from ..core.store import Workspace
 from ..errors import InvalidInput, SegDeskError
 from .http import ApiClient, HttpOptions
-from .sources import list_sources, secret_of
+from .sources import check_base_url, list_sources, secret_of
 from .writer import Write, direct
 
 
@@ -43,6 +43,7 @@ def erase_remote(ws: Workspace, email: str, *, options: HttpOptions | None = Non
     result = RemoteErase()
     for source in relays:
         try:
+            check_base_url(source.config)
             token = secret_of(ws, source)
             with ApiClient(source.vendor, source.config["base_url"], kind="relay", options=options,
                            headers={"Authorization": f"Bearer {token}"}, auth_words="the pull token") as client:

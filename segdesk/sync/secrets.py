@@ -25,6 +25,7 @@ import keyring
 import keyring.errors
 from keyring.backends import chainer, fail, null
 
+from ..core.private import open_private
 from ..errors import SecretError  # noqa: F401  (re-exported)
 
 SERVICE = "segdesk"
@@ -182,8 +183,8 @@ class EncryptedFile:
 
     def _save(self, data: dict) -> None:
         tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        # Owner-only whatever the umask, even over a stale .tmp with wider modes.
+        with open_private(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1)
         os.replace(tmp, self.path)
 

@@ -8,8 +8,10 @@ every Stripe account. The relay's events use ``relay:<name>``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -69,10 +71,40 @@ def get_source(conn, name: str) -> Source:
     raise NotFound(f"no source named '{name}' (see 'segdesk sources list')")
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(config: dict) -> None:
+    """https only: a source's address carries its token and, for a relay, every
+    visitor's events (emails included). Plain http is for this computer
+    (loopback) or, with `allow_insecure_http`, a private network the user
+    names. Certificates are always verified (httpx's default, never turned off)."""
+    url = config.get("base_url")
+    if not url:
+        return
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host:
+        raise InvalidInput(f"--base-url must be an https:// address, not {url[:100]!r}")
+    if parts.scheme == "http" and not _is_loopback(host) and not config.get("allow_insecure_http"):
+        raise InvalidInput(f"refusing plain http to {host}: the token and data would travel unencrypted; "
+                           "use https:// (or --allow-insecure-http on a private network)")
+
+
 def check_config(kind: str, config: dict) -> None:
     """Refuse a configuration that cannot work, before any secret is stored."""
     if kind not in KINDS:
         raise InvalidInput(f"unknown source kind '{kind}' (one of: {', '.join(KINDS)})")
+    check_base_url(config)
     if kind == "relay" and not config.get("base_url"):
         raise InvalidInput("a relay source needs --base-url (the relay's address)")
     if kind == "activecampaign" and not config.get("base_url"):

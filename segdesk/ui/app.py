@@ -16,6 +16,7 @@ from ..core.paths import ENV_WORKSPACE, resolve_workspace
 from ..core.store import UPGRADE_MESSAGE, WorkspaceError, open_workspace, upgrade_pending
 from .context import APP, ORG, AppContext
 from .main_window import MainWindow
+from .plaintext import as_text, plain_label
 from .settings import saved_theme, saved_workspace
 from .style import app_icon, apply_theme
 
@@ -67,7 +68,7 @@ class Launcher(QObject):
         """Migrate on a worker thread behind a busy dialog, so a long upgrade does not look like a hang."""
         text = UPGRADE_MESSAGE.format(path=resolve_workspace(workspace))
         dialog = QProgressDialog("", "", 0, 0)
-        label = QLabel(text[0].upper() + text[1:] + ".")
+        label = plain_label(text[0].upper() + text[1:] + ".")
         label.setWordWrap(True)
         dialog.setLabel(label)
         dialog.setFixedWidth(480)
@@ -89,7 +90,7 @@ class Launcher(QObject):
         try:
             self.open(folder)
         except WorkspaceError as exc:
-            QMessageBox.warning(old_window, "SegDesk", str(exc))
+            QMessageBox.warning(old_window, "SegDesk", as_text(str(exc)))
             return
         old_window.close()
         old_window.deleteLater()
@@ -121,7 +122,7 @@ def main(workspace: str | os.PathLike | None = None, argv: list[str] | None = No
     try:
         launcher.open(choose_workspace(workspace))
     except WorkspaceError as exc:
-        QMessageBox.critical(None, "SegDesk", str(exc))
+        QMessageBox.critical(None, "SegDesk", as_text(str(exc)))
         return 1
     quit_after = os.environ.get("SEGDESK_QUIT_AFTER_MS")
     if quit_after:  # packaging smoke tests: show the window, then leave cleanly

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ..core.money import exponent, format_money
 from ..core.reports.table import CATEGORY, NUMBER, TIME
 from . import qtfix  # noqa: F401  (pyqtgraph's many void calls: PySide6 6.12.0's None leak)
+from .plaintext import html_text
 
 
 # Colour-blind-safe (Okabe-Ito), readable on white and in print.
@@ -108,7 +109,7 @@ class ChartWidget(QWidget):
         p = self.plot
         p.clear()
         self.legend.clear()
-        p.setTitle(self._title, color="#222", size="11pt")
+        p.setTitle(html_text(self._title or ""), color="#222", size="11pt")
         self._set_axis(self.kind)
         self._points = []
         if self.kind == CATEGORY:
@@ -123,7 +124,7 @@ class ChartWidget(QWidget):
         if self.kind != CATEGORY:
             p.enableAutoRange(axis="y")
         if not self.series:
-            p.setTitle(f"{self._title} — no data" if self._title else "No data", color="#777", size="11pt")
+            p.setTitle(html_text(f"{self._title} — no data" if self._title else "No data"), color="#777", size="11pt")
 
     def _set_axis(self, kind: str) -> None:
         p = self.plot
@@ -158,7 +159,7 @@ class ChartWidget(QWidget):
             line = self.plot.plot([p[0] for p in pts], [p[1] for p in pts],
                                   pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=5,
                                   symbolBrush=color, symbolPen=None)
-            self.legend.addItem(line, s["name"])
+            self.legend.addItem(line, html_text(s["name"]))
             self._points.append((s["name"], cur, pts))
 
     def _draw_bars(self) -> None:
@@ -179,7 +180,7 @@ class ChartWidget(QWidget):
             color = PALETTE[i % len(PALETTE)]
             bars = pg.BarGraphItem(x=xs, height=ys, width=width * 0.95, brush=color, pen=pg.mkPen(color))
             self.plot.addItem(bars)
-            self.legend.addItem(bars, s["name"])
+            self.legend.addItem(bars, html_text(s["name"]))
             # x is the key's slot (not the bar's offset) so hovering a slot shows every currency.
             self._points.append((s["name"], cur, [(float(k), y, key) for k, (y, key) in enumerate(zip(ys, keys))]))
         step = max(1, -(-len(keys) // 14))  # at most ~14 labels; every bar still hovers

@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from ..core.contacts import COLUMNS, ordered_ids, rows_for
 from .context import AppContext, Changes
+from .plaintext import as_text
 
 HEADERS = {"email": "Email", "name": "Name", "first_touch": "First touch", "devices": "Devices",
            "revenue": "Revenue", "last_seen": "Last seen", "tags": "Tags"}
@@ -70,6 +71,8 @@ class ContactsModel(QAbstractTableModel):
             return "" if role == Qt.ItemDataRole.DisplayRole else None
         if role == EMAIL_ROLE:
             return row["email"]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return as_text(self._display(col, row))
         return self._display(col, row)
 
     def _display(self, col: str, row: dict) -> str:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from .contacts_model import EMAIL_ROLE, ContactsModel
 from .context import AppContext
 from .journey_view import JourneyView
+from .plaintext import set_plain
 
 WIDTHS = (270, 170, 190, 70, 120, 140)
 SEARCH_DELAY_MS = 250
@@ -52,6 +53,7 @@ class ContactsView(QWidget):
         self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.hide()
+        set_plain(self.count, self.banner)
 
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -127,6 +129,7 @@ class ContactsView(QWidget):
 
     def open_contact(self, email: str) -> None:
         self.banner.hide()
+        set_plain(self.count, self.banner)
         self.journey.show_contact(email)
         self.stack.setCurrentWidget(self.journey)
         self.contactOpened.emit(email)

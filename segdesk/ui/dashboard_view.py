@@ -17,6 +17,7 @@ from ..core.reports.dashboard import FIGURES, PARTS, TOP_CAMPAIGNS, figure_text
 from ..core.reports.table import CATEGORY, range_text
 from ..errors import InvalidInput, SegDeskError
 from .charts import ChartWidget
+from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
@@ -53,7 +54,7 @@ class DashboardView(QWidget):
         body.addWidget(table_box)
         body.setSizes([360, 240])
         layout.addWidget(body, 1)
-        self.status = QLabel("")
+        self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
         layout.addWidget(self.status)
         self._stale = False
@@ -81,7 +82,7 @@ class DashboardView(QWidget):
             box = QVBoxLayout(card)
             title = QLabel(label.upper())
             title.setStyleSheet("color: palette(mid); font-size: 9pt;")
-            value = QLabel("—")
+            value = plain_label("—")
             value.setStyleSheet("font-size: 16pt; font-weight: 600;")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             box.addWidget(title)
@@ -169,7 +170,7 @@ class DashboardView(QWidget):
             try:
                 self.export_pdf(path)
             except SegDeskError as exc:  # anything else is a bug: Qt's excepthook prints its traceback
-                QMessageBox.warning(self, "Export failed", str(exc))
+                QMessageBox.warning(self, "Export failed", as_text(str(exc)))
 
     def export_pdf_action(self, parent=None) -> QAction:
         action = QAction("Export Dashboard as PDF…", parent or self)

@@ -19,6 +19,7 @@ from ..core import operations
 from ..core.timeline import METHODS, Entry, JourneyPage, build_timeline, load_journey
 from .banner import Banner
 from .context import AppContext, Changes
+from .plaintext import as_text, set_plain
 
 BACKFILLED = "anonymous · backfilled"
 KIND_ICON = {"session": "◷", "identify": "★", "order": "＄", "refund": "↩", "subscription": "⟳", "tag": "#",
@@ -63,6 +64,7 @@ class JourneyView(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("muted")
         self.summary.setWordWrap(True)
+        set_plain(self.title, self.summary)
         self.banner = Banner()
 
         self.devices = QTreeWidget()
@@ -164,8 +166,8 @@ class JourneyView(QWidget):
             item = QTreeWidgetItem([name, d.get("name") or "", self.ctx.time(d["first_seen"]),
                                     self.ctx.time(d["last_seen"]), METHODS.get(d["linked_by"], d["linked_by"]),
                                     self.ctx.time(d["linked_at"]), "; ".join(lines)])
-            item.setToolTip(6, "\n".join(lines))
-            item.setToolTip(1, d.get("user_agent") or "no user agent recorded")
+            item.setToolTip(6, as_text("\n".join(lines)))
+            item.setToolTip(1, as_text(d.get("user_agent") or "no user agent recorded"))
             self.devices.addTopLevelItem(item)
 
     def _render_timeline(self) -> None:
@@ -181,7 +183,7 @@ class JourneyView(QWidget):
         item = QTreeWidgetItem([self.ctx.time(e.time), f"{KIND_ICON.get(e.kind, '•')}  {e.what}", e.device or "",
                                 note, e.detail])
         item.setData(0, Qt.ItemDataRole.UserRole, e.kind)
-        item.setToolTip(4, e.detail)
+        item.setToolTip(4, as_text(e.detail))
         if e.backfilled:
             item.setToolTip(3, "Visited before this device was identified; credited to the contact afterwards")
             for col in range(5):
@@ -207,8 +209,8 @@ class JourneyView(QWidget):
             return
         answer = QMessageBox.question(
             self, "Merge contacts",
-            f"Merge {other} into {self.email}?\n\nTheir devices, visits and orders will count as one person. "
-            "You can undo this with Unmerge.")
+            as_text(f"Merge {other} into {self.email}?\n\nTheir devices, visits and orders will count as one "
+                    "person. You can undo this with Unmerge."))
         if answer == QMessageBox.StandardButton.Yes:
             email = self.email
             self._write(lambda ws, _p: operations.merge(ws, email, other), f"Merged {other} with {email}.")
@@ -225,7 +227,7 @@ class JourneyView(QWidget):
             if not ok:
                 return
         answer = QMessageBox.question(self, "Unmerge contacts",
-                                      f"Undo the manual merge of {other}? It becomes a separate contact again.")
+                                      as_text(f"Undo the manual merge of {other}? It becomes a separate contact again."))
         if answer == QMessageBox.StandardButton.Yes:
             self._write(lambda ws, _p: operations.unmerge(ws, other), f"{other} is a separate contact again.")
 
@@ -235,8 +237,8 @@ class JourneyView(QWidget):
         email = self.email
         answer = QMessageBox.question(
             self, "Erase contact",
-            f"Erase {email} everywhere?\n\nEvery event, order, tag and device link of this person is deleted "
-            "from this workspace and from the relay's buffer. This cannot be undone.",
+            as_text(f"Erase {email} everywhere?\n\nEvery event, order, tag and device link of this person is "
+                    "deleted from this workspace and from the relay's buffer. This cannot be undone."),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 
 from ..core.store import is_empty
 from .context import APP, ORG, AppContext, Changes
+from .plaintext import as_text, plain_label
 from .style import app_icon, icon
 from .sync_status import SyncStatus
 
@@ -156,8 +157,8 @@ class MainWindow(QMainWindow):
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
-        self.workspace_label = QLabel(self.ctx.workspace_path.name)
-        self.workspace_label.setToolTip(f"Workspace: {self.ctx.workspace_path}")
+        self.workspace_label = plain_label(self.ctx.workspace_path.name)
+        self.workspace_label.setToolTip(as_text(f"Workspace: {self.ctx.workspace_path}"))
         self.workspace_label.setObjectName("muted")
         bar.addWidget(self.workspace_label)
         bar.addAction(self.settings_action)

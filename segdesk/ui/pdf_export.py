@@ -22,6 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
+from ..core.private import create_private_file, restrict
 from ..core.reports.bundle import Bundle, Section
 from ..core.reports.model import TEXT
 from ..core.reports.table import ReportTable, format_cell
@@ -205,6 +206,9 @@ class _Layout:
             self.y += row_h
         if not cells:
             self.text("No rows for these parameters.", _font(8), MUTED)
+        for c in cols:  # what a figure divides by is not obvious from its label (README "What the numbers mean")
+            if getattr(c, "help", ""):
+                self.text(f"{c.label}: {c.help}.", _font(7), MUTED, gap=0.1)
         if self.p:
             self.p.setPen(QPen(RULE, 0.2 * self.mm))
             self.p.drawLine(0, int(self.y), int(self.width), int(self.y))
@@ -276,6 +280,12 @@ def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDes
     folder = Path(path).resolve().parent
     if not folder.is_dir():
         raise FileError(f"cannot write {path}: no folder {folder}")
+    # A report names customers and their revenue: owner-only before Qt writes into it.
+    try:
+        create_private_file(Path(path))
+        restrict(Path(path))
+    except OSError as exc:
+        raise FileError(f"cannot write {path}: {exc.strerror or exc}") from None
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setTitle(title)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHeaderView, QTableView
 # The column kinds (what cells know how to show and sort) are the core report's own.
 from ..core.reports.model import MONEY, TEXT
 from ..core.reports.table import ReportTable, format_cell
+from .plaintext import as_text
 
 
 class ReportTableModel(QAbstractTableModel):
@@ -43,6 +44,8 @@ class ReportTableModel(QAbstractTableModel):
         return 0 if parent.isValid() or not self.table else len(self.table.columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ToolTipRole and self.table and orientation == Qt.Orientation.Horizontal:
+            return (getattr(self.table.columns[section], "help", "") or None) if section < len(self.table.columns) else None
         if role == Qt.ItemDataRole.DisplayRole and self.table:
             if orientation == Qt.Orientation.Horizontal and section < len(self.table.columns):
                 return self.table.columns[section].label
@@ -55,8 +58,10 @@ class ReportTableModel(QAbstractTableModel):
             return None
         col = self.table.columns[index.column()]
         value = self.table.rows[self._order[index.row()]].get(col.key)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return format_cell(value, col.kind, self._currencies)
+        if role == Qt.ItemDataRole.ToolTipRole:  # tooltips guess the format; cells are data
+            return as_text(format_cell(value, col.kind, self._currencies))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             numeric = col.kind != TEXT or isinstance(value, dict)
             align = Qt.AlignmentFlag.AlignRight if numeric else Qt.AlignmentFlag.AlignLeft

@@ -15,12 +15,14 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from ..core.private import open_private
 from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
 from ..core.reports.roas import has_spend
 from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text, report_table
 from ..errors import FileError, InvalidInput, SegDeskError
 from .charts import ChartWidget
+from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
@@ -102,7 +104,7 @@ class ReportsView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._controls)
         layout.addWidget(split, 1)
-        self.status = QLabel("")
+        self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
         layout.addWidget(self.status)
         self._sync_controls()
@@ -121,7 +123,7 @@ class ReportsView(QWidget):
             self.model_box.addItem(_label(m), m)
         self.model_box.setCurrentIndex(MODELS.index("linear"))
         self.lookback = QSpinBox()
-        self.lookback.setRange(1, 3650)
+        self.lookback.setRange(0, 3650)  # 0: the order's own day
         self.lookback.setValue(90)
         self.lookback.setSuffix(" days")
         self.lookback.setKeyboardTracking(False)  # typing "180" must not query for 1 and 18 first
@@ -315,7 +317,7 @@ class ReportsView(QWidget):
     def export_csv(self, path: str) -> None:
         table = self.model.sorted_table()
         try:
-            with open(path, "w", newline="", encoding="utf-8") as f:
+            with open_private(path, "w", newline="", encoding="utf-8") as f:
                 if table:
                     table.write_csv(f)
         except OSError as exc:
@@ -352,7 +354,7 @@ class ReportsView(QWidget):
         try:
             fn()
         except SegDeskError as exc:  # anything else is a bug: Qt's excepthook prints its traceback
-            QMessageBox.warning(self, "Export failed", str(exc))
+            QMessageBox.warning(self, "Export failed", as_text(str(exc)))
 
 
 CONTACT_COLUMNS = [("email", "Email", "text"), ("first_touch", "First touch", "text"),
@@ -390,7 +392,7 @@ class DrillDownDialog(QDialog):
         tabs.addTab(contacts_view, "Contacts")
         tabs.addTab(orders_view, "Orders")
         self.tabs = tabs
-        self.summary = QLabel("Loading…")
+        self.summary = plain_label("Loading…")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)

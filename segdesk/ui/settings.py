@@ -1,7 +1,10 @@
-"""Settings: workspace folder, timezone, currency display and theme (QSettings, org "SegDesk").
+"""Settings: workspace folder, timezone, currency display and theme (QSettings, org "SegDesk"),
+and the workspace's suppression list of erased people.
 
 Display choices apply at once through ``ctx.set_display``; a new workspace
-folder reopens the window on it.
+folder reopens the window on it. The suppression list shows each erase in
+force by date (it holds no addresses); lifting one needs the person's email,
+typed by the marketer when the person came back and consents.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from zoneinfo import available_timezones
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout)
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QVBoxLayout)
+
+from ..core import suppression
 
 from .context import APP, ORG, AppContext, DisplaySettings
 from .style import THEMES, apply_theme
@@ -73,7 +78,69 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
+        lay.addWidget(self._suppression_box())
         lay.addWidget(buttons)
+        self.load_suppressions()
+
+    # -- erased people --------------------------------------------------------
+    def _suppression_box(self) -> QGroupBox:
+        box = QGroupBox("Erased people")
+        note = QLabel("Every import and sync keeps these people out. The list keeps keyed hashes, "
+                      "not addresses: to let someone back in who asked to return, type their email.")
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        self.suppressions = QListWidget()
+        self.suppressions.setMaximumHeight(110)
+        self.suppressions.setEnabled(False)  # until the list has loaded
+        self.lift_email = QLineEdit()
+        self.lift_email.setPlaceholderText("email of the person who came back and consents")
+        self.lift_button = QPushButton("Lift")
+        self.lift_button.clicked.connect(self.lift)
+        self.lift_email.returnPressed.connect(self.lift)
+        self.lift_status = QLabel("")
+        self.lift_status.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.lift_email, 1)
+        row.addWidget(self.lift_button)
+        lay = QVBoxLayout(box)
+        for w in (note, self.suppressions):
+            lay.addWidget(w)
+        lay.addLayout(row)
+        lay.addWidget(self.lift_status)
+        return box
+
+    def load_suppressions(self) -> None:
+        job = self.ctx.read(lambda conn, _p: suppression.entries(conn), "suppression list")
+        job.finished.connect(self._show_suppressions)
+
+    def _show_suppressions(self, entries: list[dict]) -> None:
+        self.suppressions.clear()
+        for e in entries:
+            kinds = ", ".join(e["kinds"]) or "no identifiers"
+            self.suppressions.addItem(f"Erased {self.ctx.time(e['erased_at'])} · {e['identifiers']} "
+                                      f"identifier{'s' if e['identifiers'] != 1 else ''} ({kinds})")
+        if not entries:
+            self.suppressions.addItem("Nobody has been erased.")
+        self.suppressions.setEnabled(bool(entries))
+
+    def lift(self) -> None:
+        email = self.lift_email.text().strip()
+        if not email:
+            return
+        self.lift_button.setEnabled(False)
+        job = self.ctx.write(lambda ws, _p: suppression.lift(ws.conn, email), f"lift {email}")
+        job.finished.connect(lambda entry: self._lifted(email, entry))
+        job.failed.connect(self._lift_failed)
+
+    def _lifted(self, email: str, entry: dict) -> None:
+        self.lift_button.setEnabled(True)
+        self.lift_email.clear()
+        self.lift_status.setText(f"Lifted: {email} comes back with the next sync of every source that has them.")
+        self.load_suppressions()
+
+    def _lift_failed(self, reason: str) -> None:
+        self.lift_button.setEnabled(True)
+        self.lift_status.setText(reason)
 
     @staticmethod
     def _select(combo: QComboBox, value: str) -> None:

@@ -15,6 +15,7 @@ from ..sync import sources as sync_sources
 from ..sync.state import SourceState, source_states
 from .banner import Banner
 from .context import AppContext, Changes
+from .plaintext import as_text
 
 
 class AddSourceDialog(QDialog):
@@ -157,7 +158,7 @@ class SourcesView(QWidget):
             item = QTreeWidgetItem([r["name"], r["vendor"], r["address"], self.ctx.time(r["last_success"], empty="—"),
                                     r["last_error"] or ""])
             item.setData(0, Qt.ItemDataRole.UserRole, r["name"])
-            item.setToolTip(4, r["last_error"] or "")
+            item.setToolTip(4, as_text(r["last_error"] or ""))
             self.tree.addTopLevelItem(item)
             if r["name"] == selected:
                 item.setSelected(True)

@@ -20,6 +20,7 @@ from ..core.progress import Progress
 from ..sync import state as sync_state
 from .banner import restyle
 from .context import AppContext
+from .plaintext import as_text, set_plain
 
 THROTTLE_S = 0.05
 
@@ -72,6 +73,7 @@ class SyncStatus(QWidget):
         self.cancel_btn.hide()
         self.last_sync = QLabel("Never synced")
         self.last_sync.setObjectName("muted")
+        set_plain(self.message, self.last_sync)
         self.failed_btn = QToolButton()
         self.failed_btn.setObjectName("failures")
         self.failed_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -141,7 +143,7 @@ class SyncStatus(QWidget):
             bar.setRange(0, 1000)
             bar.setValue(int(fraction * 1000))
         bar.setFormat(f"{name} {int((fraction or 0) * 100)}%" if fraction is not None else name)
-        bar.setToolTip(status)
+        bar.setToolTip(as_text(status))
         self.message.setText(status)
 
     # -- the end -------------------------------------------------------------------
@@ -157,7 +159,7 @@ class SyncStatus(QWidget):
                 bar.setValue(1000 if s.ok else bar.value())
                 bar.setFormat(f"{s.name} ✓" if s.ok else f"{s.name} ✗")
                 bar.setProperty("failed", s.status == "failed")
-                bar.setToolTip(s.reason or ", ".join(f"{k}: {v}" for k, v in s.counts.items()))
+                bar.setToolTip(as_text(s.reason or ", ".join(f"{k}: {v}" for k, v in s.counts.items())))
                 restyle(bar)
             if report.cancelled:
                 self.message.setText("Sync cancelled; what was stored so far is kept")
@@ -203,7 +205,7 @@ class SyncStatus(QWidget):
             return
         n = len(self.failures)
         self.failed_btn.setText(f"⚠ {self.failures[0][0]} failed" if n == 1 else f"⚠ {n} sources failed")
-        self.failed_btn.setToolTip("\n".join(f"{name}: {reason}" for name, reason in self.failures))
+        self.failed_btn.setToolTip(as_text("\n".join(f"{name}: {reason}" for name, reason in self.failures)))
         menu = QMenu(self.failed_btn)
         for name, reason in self.failures:
             info = menu.addAction(f"{name}: {reason}")

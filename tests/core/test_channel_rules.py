@@ -82,3 +82,25 @@ def test_email_link_that_identified_the_visitor_is_medium_email(channel_of):
 def test_email_link_keeps_utm(channel_of):
     link = (lambda aid: identify(aid, at(0), email="a@x.com", method="link"),)
     assert channel_of(SHOP + "?utm_source=facebook&utm_medium=cpc", before=link) == ("facebook", "cpc", None)
+
+
+@pytest.mark.parametrize("referrer, expected", [
+    # Mail apps and webmail are email, whatever company makes them (Gmail is not Google search).
+    ("android-app://com.google.android.gm/", ("mail.google.com", "email", None)),
+    ("android-app://com.microsoft.office.outlook/", ("outlook.live.com", "email", None)),
+    ("https://mail.google.com/mail/u/0/", ("mail.google.com", "email", None)),
+    ("https://outlook.live.com/", ("outlook.live.com", "email", None)),
+    ("https://webmail.example-isp.net/", ("webmail.example-isp.net", "email", None)),
+    # Social apps are reported under their service's web host, so they group with it.
+    ("android-app://com.facebook.katana/", ("facebook.com", "social", None)),
+    ("android-app://com.instagram.android", ("instagram.com", "social", None)),
+    ("android-app://com.linkedin.android/", ("linkedin.com", "social", None)),
+    ("android-app://com.twitter.android/", ("x.com", "social", None)),
+    ("android-app://org.telegram.messenger/", ("telegram.org", "social", None)),
+    ("android-app://com.whatsapp/", ("whatsapp.com", "social", None)),
+    # The Google search app is still organic search; an app nobody listed is a referral by its id.
+    ("android-app://com.google.android.googlequicksearchbox/", ("google.com", "organic", None)),
+    ("android-app://com.example.reader/", ("com.example.reader", "referral", None)),
+])
+def test_mail_and_social_apps(channel_of, referrer, expected):
+    assert channel_of(SHOP, referrer) == expected

@@ -122,11 +122,17 @@ def test_spend_lines_for_one_day_and_campaign_add_up(ws):
 def test_cli_import_summary_and_journey_json(tmp_path, capsys):
     f = tmp_path / "e.jsonl"
     f.write_bytes(_jsonl([page("a", at(0)), identify("a", at(0, 1), email="x@example.com"), b"oops"]))
-    assert main(["import", "events", str(f), "--json"]) == 0
+    # A rejected line makes the exit status 1 (this test had 0: issue 12 item 11); the good lines stay.
+    assert main(["import", "events", str(f), "--json"]) == 1
     out = capsys.readouterr()
     summary = json.loads(out.out)
     assert (summary["imported"], summary["rejected"]) == (2, 1)
     assert "line 3: not valid JSON" in out.err
+    assert out.err.splitlines()[-1] == "segdesk: 1 lines rejected, 2 imported, 0 duplicates; the imported lines are stored"
+    with open_workspace(tmp_path / "workspace") as w:
+        assert w.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+    assert main(["import", "events", str(f)]) == 1  # again: 2 duplicates, still 1 rejected
+    assert capsys.readouterr().err.splitlines()[-1].startswith("segdesk: 1 lines rejected, 0 imported, 2 duplicates")
 
 
 def test_cli_errors_are_one_line_without_traceback(tmp_path):

@@ -59,7 +59,7 @@ def _ltv_groups(ms: dict, end_epoch: float | None) -> dict:
 
 
 def _oracle(conn, rng, by) -> dict:
-    end = as_of(conn, rng)
+    end = as_of(conn)
     out = {}
     for key, g in _ltv_groups(members(conn, rng, by), epoch(end) if end else None).items():
         out[key] = {"contacts": g["contacts"], "customers": g["customers"], "revenue": dict(sorted(g["revenue"].items())),
@@ -114,10 +114,19 @@ def test_ltv_matches_python_grouping(ws, by, params):
 def test_roas_matches_python_grouping(ws, by, params):
     from segdesk.core.reports.model import parse_range
 
+    from segdesk.core.reports.roas import spend_lines, matching_line
+
     rng = parse_range(ws.conn, params.get("since"), params.get("until"), params.get("timezone"))
+    # A ROAS row's leads are the contacts its spend bought (issue 12 item 3): this oracle grouped every
+    # contact by first-touch key, organic and direct ones under a paid key included.
+    lines = spend_lines(ws.conn, rng)
     expected = {}
     for m in members(ws.conn, rng, by).values():
-        g = expected.setdefault(m.keys[0], {"leads": 0, "customers": 0, "revenue": {}})
+        line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
+        if line is None:
+            continue
+        key = line[0] if by == "source" else (line[2] or "(not set)")
+        g = expected.setdefault(key, {"leads": 0, "customers": 0, "revenue": {}})
         g["leads"] += 1
         g["customers"] += m.is_customer()
         for cur, v in m.revenue().items():

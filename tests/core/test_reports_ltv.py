@@ -77,7 +77,10 @@ def test_summary(ws):
     assert (s["contacts"], s["customers"], s["conversion_rate"], s["orders"]) == (4, 2, 0.5, 3)
     assert s["revenue"] == {"eur": 2000, "usd": 13000} and s["refunds"] == {"eur": 0, "usd": 2000}
     assert s["lead_value"] == {"eur": 500.0, "usd": 3250.0}
-    assert s["value_per_customer"] == {"eur": 1000.0, "usd": 6500.0}
+    # Per currency, "per customer" divides by that currency's customers: A alone paid USD, C alone EUR
+    # (this test had 1000/6500, dividing by both customers: issue 12 item 2).
+    assert s["customers_per_currency"] == {"eur": 1, "usd": 1}
+    assert s["value_per_customer"] == {"eur": 2000.0, "usd": 13000.0}
 
 
 def test_roas_by_source(ws):

@@ -144,3 +144,66 @@ def test_deploy_rejects_unreachable_and_bad_targets(capsys):
     port = _free_port()  # nothing listens there
     assert main(["deploy", f"ssh://nobody@127.0.0.1:{port}"]) == 1
     assert "cannot connect" in capsys.readouterr().err
+
+
+# -- hostile values: nothing reaches a shell --------------------------------------------
+
+def _marker_values(marker: Path) -> dict[str, list[str]]:
+    touch = f"touch {marker}"
+    return {
+        "--origin": [f"https://example.com\nENV\n{touch}\ncat <<'ENV'", f"https://example.com/$({touch})",
+                     f"https://`{touch}`.example.com", "https://example.com/path", "javascript:alert(1)",
+                     f"https://example.com;{touch}", "https://example.com:70000"],
+        "--prefix": ["/opt/../etc", f"/opt/x;{touch}", "relative/path", f"/opt/$({touch})", "/opt/a b"],
+        "--domain": [f"t.example.com\n{touch}", f"t.example.com;{touch}", "-t.example.com"],
+        "--identity": [f"-oProxyCommand={touch}", "/no/such/key"],
+    }
+
+
+def test_hostile_option_values_are_refused_before_any_connection(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    for option, values in _marker_values(marker).items():
+        for value in values:
+            code = main(["deploy", "ssh://nobody@127.0.0.1:1", f"{option}={value}"])
+            err = capsys.readouterr().err
+            assert code == 1, (option, value)
+            assert err.count("\n") == 1 and option in err and "cannot connect" not in err, (option, value, err)
+    for target in [f"-oProxyCommand=touch {marker}",  # after "--": a target, not an option f"ssh://-oProxyCommand=touch {marker}",
+                   f"ssh://me;touch {marker}@host", "ssh://me@host\n-oProxyCommand=x", "ssh://me@host/path"]:
+        assert main(["deploy", "--", target]) == 1, target
+        assert "target" in capsys.readouterr().err
+    assert main(["deploy", "ssh://nobody@127.0.0.1:1", "--port", "0"]) == 2
+    assert not marker.exists()
+
+
+def test_hostile_values_against_the_server_run_nothing(sshd, server_prefix, tmp_path, monkeypatch, capsys):
+    """Hostile values through the whole command against the loopback sshd: each is
+    refused in one line, nothing runs and nothing is installed."""
+    monkeypatch.setenv("SEGDESK_DEPLOY_NO_SYSTEMD", "1")
+    marker = tmp_path / "pwned"
+    for option, values in _marker_values(marker).items():
+        if option == "--identity":
+            continue  # the fixture's own --identity is the one ssh needs
+        for value in values:
+            argv = ["deploy", *sshd, "--prefix", str(server_prefix), f"{option}={value}"]
+            assert main(argv) == 1, (option, value)
+            assert option in capsys.readouterr().err
+    assert not marker.exists() and not server_prefix.exists()
+
+
+def test_env_file_is_written_verbatim_by_the_remote_shell(sshd, tmp_path):
+    """The env-file lines of the install script, run by the server's shell over
+    ssh: a value full of shell syntax lands in relay.env as text and reads back
+    the same through `.`; a line break is refused before a script exists."""
+    from segdesk.collector_relay.deploy import DeployError, Remote, parse_target
+    from segdesk.collector_relay.deploy_scripts import write_env_file
+
+    marker = tmp_path / "pwned"
+    hostile = f"https://a.example,$(touch {marker}),`touch {marker}`;touch {marker} *"
+    remote = Remote(parse_target(sshd[0]), sshd[2], [sshd[4]])
+    script = "\n".join(["set -eu", f"P={tmp_path}", write_env_file({"SEGDESK_RELAY_ORIGINS": hostile}),
+                        'set -a; . "$P/relay.env"; set +a', 'printf "%s" "$SEGDESK_RELAY_ORIGINS"'])
+    assert remote.run(script) == hostile
+    assert not marker.exists()
+    with pytest.raises(DeployError):
+        write_env_file({"SEGDESK_RELAY_ORIGINS": f"https://a.example\nENV\ntouch {marker}"})

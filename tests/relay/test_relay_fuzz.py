@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 from datetime import datetime
 
 import httpx
@@ -104,3 +105,119 @@ def test_fuzzed_ingest_never_fails_and_never_stores_garbage(tmp_path):
     assert page["events"], "the fuzzer never produced a valid event"
     for item in page["events"]:
         assert _valid(item["event"]), item
+
+
+# -- wrong JSON types in every field, against a real relay process ---------------------
+
+# Every field the relay reads or keeps, as a path into one event; the batch
+# envelope's own fields are mutated separately.
+FIELDS = [("type",), ("anonymousId",), ("userId",), ("messageId",), ("event",), ("previousId",),
+          ("groupId",), ("name",), ("timestamp",), ("sentAt",), ("originalTimestamp",),
+          ("receivedAt",), ("writeKey",), ("context",), ("properties",), ("traits",),
+          ("integrations",), ("context", "page"), ("context", "page", "url"),
+          ("context", "page", "referrer"), ("context", "page", "title"),
+          ("context", "page", "path"), ("context", "page", "search"), ("context", "campaign"),
+          ("context", "campaign", "source"), ("context", "campaign", "name"),
+          ("context", "traits"), ("context", "traits", "email"), ("context", "userAgent"),
+          ("context", "ip"), ("context", "library"), ("context", "library", "name"),
+          ("context", "segdesk"), ("context", "segdesk", "method"), ("traits", "email"),
+          ("traits", "contact_id"), ("properties", "revenue"), ("properties", "url")]
+ENVELOPE = ["batch", "sentAt", "writeKey", "context", "integrations"]
+WRONG = st.sampled_from([None, True, False, 0, -1, 7, 2**63 - 1, -2**63, 1.5, -0.0, 1e308, "", " ",
+                         "x", "page", "2024-01-01T00:00:00Z", "<b>", [], [1, "a"], ["page"], {},
+                         {"a": [1]}, {"type": "page"}, [[[]]], "a" * 300]).map(copy.deepcopy)
+# (a copy each time: a later mutation may write into an object this list holds)
+ENDPOINTS = ["/v1/batch", "/v1/p.gif"] + [f"/v1/{k}" for k in sorted(TYPES)]
+_BROWSER_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+               "(KHTML, like Gecko) Version/17.4 Safari/605.1.15")
+
+
+def _valid_event(kind: str, n: int) -> dict:
+    event = {"type": kind, "anonymousId": f"a{n}", "messageId": f"fuzz-{n}",
+             "timestamp": "2024-05-01T10:00:00Z",
+             "context": {"page": {"url": "https://shop.example/", "title": "Shop"},
+                         "campaign": {"source": "news"}, "userAgent": _BROWSER_UA},
+             "properties": {"url": "https://shop.example/"}, "traits": {"email": f"p{n}@example.com"}}
+    if kind == "track":
+        event["event"] = "Signed Up"
+    if kind == "alias":
+        event["previousId"] = f"old{n}"
+    if kind == "group":
+        event["groupId"] = "g1"
+    return event
+
+
+def _put(event: dict, path: tuple, value) -> None:
+    target = event
+    for key in path[:-1]:
+        if not isinstance(target.get(key), dict):
+            target[key] = {}
+        target = target[key]
+    target[path[-1]] = value
+
+
+def test_wrong_json_types_get_4xx_and_2xx_means_stored(tmp_path):
+    """Every field of every endpoint with a value of the wrong JSON type: never
+    a 5xx or a traceback, and an answer is 2xx exactly when the event is stored."""
+    import itertools
+    import sqlite3
+
+    from tests.relay.pixel_support import running_relay
+
+    counter = itertools.count()
+    seen: dict[int, int] = {}
+    env = {"SEGDESK_RELAY_RATE": "0", "SEGDESK_RELAY_FILTER_BOTS": "0"}
+    with running_relay(tmp_path / "relay", env=env) as relay, \
+            httpx.Client(base_url=relay.url, timeout=10, headers={"User-Agent": _BROWSER_UA}) as client:
+        db = sqlite3.connect(f"file:{tmp_path / 'relay' / 'buffer.db'}?mode=ro", uri=True)
+
+        def stored(message_id) -> bool:
+            return isinstance(message_id, str) and db.execute(
+                "SELECT 1 FROM events WHERE message_id = ?", (message_id,)).fetchone() is not None
+
+        @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(endpoint=st.sampled_from(ENDPOINTS), kind=st.sampled_from(sorted(TYPES)),
+               mutations=st.lists(st.tuples(st.sampled_from(FIELDS), WRONG), min_size=1, max_size=3),
+               envelope=st.lists(st.tuples(st.sampled_from(ENVELOPE), WRONG), max_size=1),
+               batch_size=st.integers(1, 3))
+        def check(endpoint, kind, mutations, envelope, batch_size):
+            if endpoint not in ("/v1/batch", "/v1/p.gif"):
+                kind = endpoint.rsplit("/", 1)[-1]
+            events = [_valid_event(kind, next(counter)) for _ in range(batch_size)]
+            for path, value in mutations:
+                _put(events[0], path, value)
+            before = db.execute("SELECT count(*) FROM events").fetchone()[0]
+            if endpoint == "/v1/batch":
+                payload = {"batch": events, "writeKey": relay.write_key}
+                for key, value in envelope:
+                    payload[key] = value
+                # An empty batch stores nothing and is rightly a 2xx: nothing was refused.
+                events = payload["batch"] if isinstance(payload["batch"], list) else events
+                response = client.post(endpoint, content=orjson.dumps(payload),
+                                       headers={"Content-Type": "text/plain"})
+            elif endpoint == "/v1/p.gif":
+                events = events[:1]
+                data = base64.urlsafe_b64encode(orjson.dumps(events[0])).decode()
+                response = client.get(endpoint, params={"data": data, "writeKey": relay.write_key})
+            else:
+                events = events[:1]
+                response = client.post(endpoint, content=orjson.dumps(events[0]),
+                                       auth=(relay.write_key, ""))
+            after = db.execute("SELECT count(*) FROM events").fetchone()[0]
+            seen[response.status_code] = seen.get(response.status_code, 0) + 1
+            assert response.status_code < 500, (endpoint, mutations, envelope, response.text)
+            if response.status_code >= 400:
+                assert after == before, (endpoint, mutations, "refused but stored")
+                error = response.json()["error"]
+                assert error and "\n" not in error
+            else:
+                assert after > before or all(stored(e.get("messageId")) for e in events), \
+                    (endpoint, mutations, "2xx but nothing stored")
+
+        try:
+            check()
+        finally:
+            db.close()
+        log = relay.log.read_text()
+    assert "Traceback" not in log and "Exception" not in log, log[-3000:]
+    assert seen.get(200) and seen.get(400), seen

@@ -249,6 +249,19 @@ def test_pixel_gif_for_clients_without_javascript(clients):
     assert events[2]["anonymousId"] == new_id
 
 
+def test_pixel_gif_with_a_numeric_id_is_stored_once_and_answered_200(clients):
+    """It used to store the event and then answer 500 setting the cookie, so every
+    client retry stored another copy."""
+    data = base64.urlsafe_b64encode(orjson.dumps({"type": "page", "anonymousId": 123456})).decode()
+    response = clients.anon.get("/v1/p.gif", params={"data": data, "writeKey": clients.keys["write_key"]})
+    assert response.status_code == 200
+    assert response.headers["Set-Cookie"].startswith("sd_vid=123456;")
+    assert [e["event"]["anonymousId"] for e in clients.events()] == ["123456"]
+    for bad in ([], {"a": 1}, ["page"]):
+        wrong = clients.send.post("/v1/batch", json={"batch": [{"type": bad, "anonymousId": "a"}]})
+        assert wrong.status_code == 400 and "type must be one of" in wrong.json()["error"]
+
+
 def test_erase_by_email_and_anonymous_id(clients):
     identify = {"type": "identify", "anonymousId": "dev-a", "userId": "crm-1",
                 "traits": {"email": "Jane@Example.com "}}

@@ -118,3 +118,30 @@ def test_about_names_every_version(tmp_path, qtbot, open_window):
     assert {"SegDesk", "Python", "Qt", "PySide6", "SQLite"} <= set(v)
     for name in ("SegDesk", "Python", "Qt", "PySide6", "SQLite"):
         assert f"{name} {v[name]}" in dialog.version_text
+
+
+def test_settings_list_erased_people_and_lift_one(tmp_path, qtbot, open_window):
+    from segdesk.core import people
+    from segdesk.core.csv_import import import_contacts
+    from segdesk.core.refresh import refresh_after_import
+    from segdesk.ui.settings import SettingsDialog
+
+    with open_workspace(tmp_path / "ws") as ws:
+        import_contacts(ws, "email,contact_id\nann@example.com,ac:7\nbob@example.com,\n")
+        refresh_after_import(ws)
+        people.erase(ws, "ann@example.com")
+    window = open_window(tmp_path / "ws")
+    dialog = SettingsDialog(window.ctx, window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.suppressions.isEnabled(), timeout=3000)
+    items = [dialog.suppressions.item(i).text() for i in range(dialog.suppressions.count())]
+    assert len(items) == 1 and "2 identifiers (CRM contact id, email)" in items[0] and "ann" not in items[0]
+
+    dialog.lift_email.setText("carl@example.com")
+    qtbot.mouseClick(dialog.lift_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "not on the suppression list" in dialog.lift_status.text(), timeout=3000)
+    dialog.lift_email.setText("Ann@Example.com")
+    qtbot.mouseClick(dialog.lift_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.suppressions.isEnabled(), timeout=3000)
+    assert dialog.suppressions.item(0).text() == "Nobody has been erased."
+    assert dialog.lift_status.text().startswith("Lifted: Ann@Example.com")

@@ -56,9 +56,11 @@ def build_report(conn, name: str, *, since: str | None = None, until: str | None
                  timezone: str | None = None, **params) -> Report:
     rng = parse_range(conn, since, until, timezone)
     if name == "attribution":
-        lookback = int(params.get("lookback_days") or DEFAULT_LOOKBACK)
-        if lookback <= 0:
-            raise InvalidInput("lookback days must be positive")
+        # Not `x or default`: 0 is a real lookback (the order's own day), only "not given" takes 90.
+        given = params.get("lookback_days")
+        lookback = DEFAULT_LOOKBACK if given in (None, "") else int(given)
+        if lookback < 0:
+            raise InvalidInput("lookback days cannot be negative")
         report = attribution(conn, rng, _choice(params.get("model") or "linear", MODELS, "model"), lookback,
                              _choice(params.get("by") or "source", KEYS, "key"))
     elif name == "ltv":

@@ -1,7 +1,9 @@
 """Attribution: each order's revenue shared among the contact's touchpoints (docs/SPEC.md §4).
 
 Touchpoints are the contact's sessions that start in the lookback window
-``[order time - N days, order time]``. Weights per order sum to 1: first_touch,
+``[order time - N days, order time]``; N = 0 is the order's own calendar day
+(midnight in the report's timezone up to the order), so "0 days back" keeps
+its plain meaning instead of an empty instant. Weights per order sum to 1: first_touch,
 last_touch and last_non_direct give 1 to one touch (last_non_direct: the last
 non-direct one, the last direct one only when all are direct); linear 1/n;
 position_based 40/40 with 20 split among the middle (one touch 1, two 0.5
@@ -19,6 +21,12 @@ are rounded the same way to 0.01 and add up to the attributed orders.
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from ..timeutil import format_ts
+from ...errors import InvalidInput
 from .data import order_params, orders_source, range_where
 from .model import FLOAT, MONEY, NOT_SET, TEXT, Column, Range, Report, apportion
 from .touches import touches_source
@@ -36,7 +44,7 @@ TOUCHES_SQL = """
 SELECT o.id, o.currency, o.amount - o.refunded, {columns}
 FROM {orders} o
 LEFT JOIN {touches} t ON t.contact_id = o.contact_id
-     AND t.start_ts >= strftime('%Y-%m-%dT%H:%M:%fZ', o.created_at, :lookback) AND t.start_ts <= o.created_at
+     AND t.start_ts >= {since} AND t.start_ts <= o.created_at
 WHERE o.amount - o.refunded > 0 AND {where}
 ORDER BY o.id, t.start_ts, t.first_event_id
 """
@@ -51,11 +59,28 @@ PICKED_SQL = """
 SELECT key, currency, sum(net), count(*) FROM (
     SELECT o.currency, o.amount - o.refunded AS net,
            (SELECT {key} FROM {touches} t WHERE t.contact_id = o.contact_id
-            AND t.start_ts >= strftime('%Y-%m-%dT%H:%M:%fZ', o.created_at, :lookback) AND t.start_ts <= o.created_at
+            AND t.start_ts >= {since} AND t.start_ts <= o.created_at
             ORDER BY {pick} LIMIT 1) AS key
     FROM {orders} o WHERE o.amount - o.refunded > 0 AND {where})
 GROUP BY key, currency
 """
+
+
+@lru_cache(maxsize=4096)
+def _day_start(ts: str, tz: str) -> str:
+    """UTC text of local midnight of the day ``ts`` falls on, in ``tz``."""
+    local = datetime.fromisoformat(ts).astimezone(ZoneInfo(tz))
+    return format_ts(local.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
+def window(conn, rng: Range, lookback_days: int) -> tuple[str, dict]:
+    """(SQL of the window's start for order ``o``, its parameters)."""
+    if lookback_days < 0:
+        raise InvalidInput("lookback days cannot be negative")
+    if lookback_days == 0:
+        conn.create_function("segdesk_day_start", 2, _day_start, deterministic=True)
+        return "segdesk_day_start(o.created_at, :zone)", {"zone": rng.tz}
+    return "strftime('%Y-%m-%dT%H:%M:%fZ', o.created_at, :lookback)", {"lookback": f"-{int(lookback_days)} days"}
 
 
 def weights(model: str, non_direct: list, ages: list) -> list[float]:
@@ -89,9 +114,10 @@ def weights(model: str, non_direct: list, ages: list) -> list[float]:
 def order_touches(conn, rng: Range, model: str, lookback_days: int, by: str):
     """Yields (order row id, currency, net, [(key, weight)]) per counted order; [] when unattributed."""
     age = "julianday(o.created_at) - julianday(t.start_ts)" if model == "time_decay" else "0"
-    sql = TOUCHES_SQL.format(columns=f"t.start_ts, {TOUCH_KEY[by]}, t.source <> '(direct)', {age}",
+    since, wparams = window(conn, rng, lookback_days)
+    sql = TOUCHES_SQL.format(columns=f"t.start_ts, {TOUCH_KEY[by]}, t.source <> '(direct)', {age}", since=since,
                              orders=orders_source(conn), touches=touches_source(conn), where=range_where("o"))
-    params = {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}
+    params = {**order_params(conn, rng), **wparams}
     def shares(keys, flags, ages):
         return [(k, w) for k, w in zip(keys, weights(model, flags, ages)) if w > 0] if keys else []
 
@@ -116,9 +142,10 @@ def _picked(conn, rng: Range, model: str, lookback_days: int, by: str):
     attributed: dict[str, int] = {}
     attributed_orders = 0
     total: dict[str, int] = {}
-    sql = PICKED_SQL.format(key=TOUCH_KEY[by], touches=touches_source(conn), pick=PICK[model],
+    since, wparams = window(conn, rng, lookback_days)
+    sql = PICKED_SQL.format(key=TOUCH_KEY[by], touches=touches_source(conn), pick=PICK[model], since=since,
                             orders=orders_source(conn), where=range_where("o"))
-    for key, cur, net, n in conn.execute(sql, {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}):
+    for key, cur, net, n in conn.execute(sql, {**order_params(conn, rng), **wparams}):
         total[cur] = total.get(cur, 0) + net
         if key is None:  # no touchpoint in the window
             continue
@@ -144,8 +171,10 @@ def _credits(conn, rng: Range, model: str, lookback_days: int, by: str):
     total: dict[str, int] = {}
     decay = model == "time_decay"
     age = "julianday(o.created_at) - julianday(t.start_ts)" if decay else "0"
+    since, wparams = window(conn, rng, lookback_days)
     sql = TOUCHES_SQL.format(columns=f"CASE WHEN t.contact_id IS NOT NULL THEN {TOUCH_KEY[by]} END, {age}",
-                             orders=orders_source(conn), touches=touches_source(conn), where=range_where("o"))
+                             since=since, orders=orders_source(conn), touches=touches_source(conn),
+                             where=range_where("o"))
     by_n: dict[int, list[float]] = {}
     current, cur, net, keys, ages = None, None, 0, [], []
 
@@ -167,7 +196,7 @@ def _credits(conn, rng: Range, model: str, lookback_days: int, by: str):
                 row[cur] = row.get(cur, 0.0) + net * w
                 orders[key] = orders.get(key, 0.0) + w
 
-    for oid, c, v, key, age in conn.execute(sql, {**order_params(conn, rng), "lookback": f"-{int(lookback_days)} days"}):
+    for oid, c, v, key, age in conn.execute(sql, {**order_params(conn, rng), **wparams}):
         if oid != current:
             if current is not None:
                 add()

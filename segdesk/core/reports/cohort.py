@@ -93,10 +93,13 @@ def _assign_keys(conn, rng: Range, by: str, out: dict[int, Member]) -> None:
             m.keys = [touch_key(by, m.touch)]
 
 
-def as_of(conn, rng: Range) -> str | None:
-    """The data's "now" for maturity: the range end, else the latest activity in the workspace."""
-    if rng.until:
-        return rng.until
+def as_of(conn) -> str | None:
+    """The data's "now" for maturity: the latest activity in the workspace.
+
+    Never the range's end: ``--since/--until`` choose which contacts are in a
+    cohort, while its revenue counts every later order, so a window "has passed"
+    by the data's clock; otherwise a filter would change a cohort's curve.
+    """
     row = conn.execute("SELECT max(t) FROM (SELECT max(last_seen) AS t FROM devices "
                        "UNION ALL SELECT max(created_at) FROM orders)").fetchone()
     return row[0]

@@ -1,7 +1,7 @@
 """The rows every report starts from: counted orders with their contact and net revenue.
 
 ``ORDERS_SQL`` is ``core.orders.COUNTED_ORDERS_SQL``'s rule (one order per
-dedupe group, the source of truth first, then payment processors, then the
+group of ``GROUP_KEY``: dedupe key, else order id across routes; the source of truth first, then payment processors, then the
 lowest id; net of refunds) written so SQLite needs no window over all orders,
 plus the canonical contact: by email first, else by payment customer id.
 ``tests/core/test_reports_orders.py`` checks both give the same orders.
@@ -13,7 +13,7 @@ setting, and :func:`orders_source` then hands readers the live query instead.
 
 from __future__ import annotations
 
-from ..orders import source_of_truth
+from ..orders import GROUP_KEY, source_of_truth
 from .model import Range
 
 _RANK = ("CASE WHEN :truth IS NOT NULL AND {o}.origin LIKE :truth || '%' THEN 0 "
@@ -27,9 +27,9 @@ SELECT o.id, o.origin, o.order_id, o.email, o.currency, o.created_at, o.amount, 
 FROM orders o
 LEFT JOIN contacts m ON m.email = o.email
 LEFT JOIN identity_nodes n ON o.customer_key IS NOT NULL AND n.node = 'cus:' || o.customer_key
-WHERE (o.dedupe_key IS NULL OR NOT EXISTS (
-    SELECT 1 FROM orders p WHERE p.dedupe_key = o.dedupe_key AND p.id <> o.id
-    AND ({_RANK.format(o='p')}, p.id) < ({_RANK.format(o='o')}, o.id)))
+WHERE NOT EXISTS (
+    SELECT 1 FROM orders p WHERE {GROUP_KEY.format(o='p')} = {GROUP_KEY.format(o='o')} AND p.id <> o.id
+    AND ({_RANK.format(o='p')}, p.id) < ({_RANK.format(o='o')}, o.id))
 """
 REPORT_ORDER_COLUMNS = "id, contact_id, currency, amount, refunded, created_at"
 

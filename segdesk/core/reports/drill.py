@@ -4,8 +4,8 @@
 (``Report.parameters`` plus ``name``) and a row key, and lists what makes the
 row: for attribution the orders that credited the key (with ``credit``, the
 share the key got) and their contacts, or with key ``unattributed`` the orders
-with no touchpoint; for LTV and ROAS the contacts in the group and all their
-orders; for the summary (key: a currency, or None) the cohort's contacts and
+with no touchpoint; for LTV the contacts in the group and all their orders; for
+ROAS the leads the row's spend bought (``roas.matching_line``) and their orders; for the summary (key: a currency, or None) the cohort's contacts and
 their orders in that currency.
 """
 
@@ -15,7 +15,8 @@ from ...errors import InvalidInput
 from .attribution import DEFAULT_LOOKBACK, drill as attribution_drill
 from .cohort import members
 from .data import order_rows, orders_source
-from .model import Range, UNKNOWN
+from .model import NOT_SET, UNKNOWN, Range
+from .roas import spend_lines, matching_line
 from .touches import first_touch_sql
 
 UNATTRIBUTED = "unattributed"
@@ -59,7 +60,8 @@ def drill_down(conn, params: dict, key) -> dict:
     rng = Range(params.get("since"), params.get("until"), params.get("timezone") or "UTC")
     if name == "attribution":
         model = params.get("model", "linear")
-        lookback = int(params.get("lookback_days", DEFAULT_LOOKBACK))
+        given = params.get("lookback_days")
+        lookback = DEFAULT_LOOKBACK if given in (None, "") else int(given)  # 0 is the order's day, not 90
         by = params.get("by", "source")
         shares = attribution_drill(conn, rng, model, lookback, by, None if key == UNATTRIBUTED else key)
         orders = order_rows(conn, shares)
@@ -69,7 +71,17 @@ def drill_down(conn, params: dict, key) -> dict:
             f"SELECT id, contact_id FROM {orders_source(conn)} WHERE id IN ({','.join('?' * len(shares))})",
             list(shares)).fetchall()) if shares else {}
         return {"contacts": _contacts(conn, [c for c in contact_of.values() if c]), "orders": orders}
-    if name in ("ltv", "roas", "summary"):
+    if name == "roas":  # the leads the row's spend bought, by the report's own matching rule
+        by = params.get("by", "source")
+        lines = spend_lines(conn, rng)
+        ms = []
+        for m in members(conn, rng, by).values():
+            line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
+            if line is not None and (line[0] if by == "source" else (line[2] or NOT_SET)) == key:
+                ms.append(m)
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms]),
+                "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}
+    if name in ("ltv", "summary"):
         by = params.get("by", "source") if name != "summary" else "source"
         ms = [m for m in members(conn, rng, by).values()
               if name == "summary" or key in m.keys or (key is None and UNKNOWN in m.keys)]

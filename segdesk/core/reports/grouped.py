@@ -26,7 +26,9 @@ DAY_MS = 86_400_000
 # Unix epoch in ms; julianday() is SQLite's integer ms count / 86400000, so rounding restores it exactly.
 MS = "(CAST(round(julianday({t}) * 86400000.0) AS INTEGER) - 210866760000000)"
 KEY_SQL = {"source": "ft.source", "medium": "ft.medium", "campaign": f"coalesce(nullif(ft.campaign, ''), '{NOT_SET}')",
-           "source_medium": "ft.source || ' / ' || ft.medium"}
+           "source_medium": "ft.source || ' / ' || ft.medium",
+           # The whole first touch, for matching spend (roas.py): source, medium, campaign joined by \x1f.
+           "touch": "ft.source || char(31) || ft.medium || char(31) || coalesce(ft.campaign, '')"}
 # CROSS JOIN keeps SQLite reading tags first and looking nodes up by key: the planner's own
 # order walked all 107,000 nodes by contact (150 ms against 90 at 65,000 tags).
 TAGS = ("SELECT DISTINCT n.contact_id AS cid, t.tag FROM tags t CROSS JOIN identity_nodes n ON n.node = t.identifier "
@@ -69,6 +71,7 @@ pc AS MATERIALIZED (
 SELECT 0, key, NULL, count(*), {matured} FROM m GROUP BY key
 UNION ALL SELECT 1, key, NULL, count(DISTINCT cid), {nulls} FROM pc WHERE rev > 0 GROUP BY key
 UNION ALL SELECT 2, key, cur, sum(rev), {sums} FROM pc GROUP BY key, cur
+UNION ALL SELECT 4, key, cur, count(*), {nulls} FROM pc WHERE rev > 0 GROUP BY key, cur
 {medians}
 """
 # The middle one (odd count) or two (even) of each group's days to first purchase.
@@ -81,7 +84,12 @@ WHERE i IN ((n + 1) / 2, n / 2 + 1)
 """
 
 def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) -> dict[str, dict]:
-    """key -> {contacts, customers, revenue {cur: net}, ltv {days: [matured contacts, {cur: net}]}, middle [days]}.
+    """key -> {contacts, customers, customers_per_currency {cur: n}, revenue {cur: net},
+    ltv {days: [matured contacts, {cur: net}]}, middle [days]}.
+
+    ``customers`` paid something in any currency; ``customers_per_currency`` are
+    the contacts whose net revenue in that currency is positive (a "per customer"
+    figure of a currency divides by these).
 
     ``end`` is the data's "now" (``cohort.as_of``); without it no LTV window has matured.
     """
@@ -100,7 +108,7 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
     params = {**order_params(conn, rng), **key_params, "end_ms": end_ms}
     out: dict[str, dict] = {}
     for part, k, cur, value, *days in conn.execute(sql, params):
-        g = out.setdefault(k, {"contacts": 0, "customers": 0, "revenue": {}, "middle": [],
+        g = out.setdefault(k, {"contacts": 0, "customers": 0, "customers_per_currency": {}, "revenue": {}, "middle": [],
                                "ltv": {d: [0, {}] for d in LTV_DAYS}})
         if part == 0:
             g["contacts"] = value
@@ -113,6 +121,8 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
             for d, v in zip(LTV_DAYS, days):
                 if v is not None:  # an order inside the window, even one netting 0, lists the currency
                     g["ltv"][d][1][cur] = v
+        elif part == 4:
+            g["customers_per_currency"][cur] = value
         else:
             g["middle"].append(value)
     return out

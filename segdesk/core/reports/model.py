@@ -27,6 +27,13 @@ class Column:
     key: str
     label: str
     kind: str = TEXT
+    help: str = ""  # what the figure is, shown under the PDF's table, as the app's header tooltip and by the CLI
+
+
+# What the per-person columns divide by (docs/SPEC.md §4), said the same way in every report.
+LEAD_VALUE_HELP = "a currency's revenue divided by all contacts of the row"
+PER_CUSTOMER_HELP = "a currency's revenue divided by the contacts who paid in that currency"
+CUSTOMERS_HELP = "contacts who paid in any currency"
 
 
 @dataclass

@@ -8,20 +8,29 @@ channel is its first page view's. Every session is a touchpoint.
 device they touch it rebuilds from the last session that starts at or before
 the earliest new event (a session boundary before that point depends only on
 older events, which are immutable), so a sync never recomputes years of
-history. Devices whose events were deleted (erase) are rebuilt whole.
+history. Devices whose events were deleted (erase), or whose handover times
+changed in a stitch (a second person identified on them), are rebuilt whole.
 Contacts are not stored on sessions: reports map a session to a contact
 through ``device_segments`` at query time, so identity changes cost nothing
 here beyond refreshing ``contact_touches`` (``touches.py``).
+
+Page views with a ``userId`` and no ``anonymousId`` (server-side Segment
+``page`` calls) have no device; their sessions live under the pseudo device
+``userId:<id>`` (``identifiers.user_device``), which the stitch ties to the user's
+contact like any device, so they are touches of that contact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from bisect import bisect_right
 from datetime import datetime
+from itertools import chain
 from typing import NamedTuple
 
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
 from ..event_rows import page_fields, stored_event
+from ..identifiers import USER_DEVICE
 from ..progress import Progress
 from ..store import Workspace
 from ..timeutil import UTC, format_ts
@@ -36,6 +45,11 @@ INSERT_SQL = ("INSERT INTO sessions(anonymous_id, start_ts, last_ts, first_event
 PAGE_SQL = ("SELECT id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content FROM events "
             "WHERE anonymous_id = ? AND type IN ('page', 'screen') AND (ts > ? OR (ts = ? AND id >= ?)) "
             "ORDER BY ts, id")
+# A user's server-side page views (no anonymousId), by the events_user index.
+USER_PAGE_SQL = ("SELECT id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content FROM events "
+                 "WHERE user_id = ? AND anonymous_id IS NULL AND type IN ('page', 'screen') "
+                 "AND (ts > ? OR (ts = ? AND id >= ?)) ORDER BY ts, id")
+HANDOVER_SQL = "SELECT start_ts FROM device_segments WHERE anonymous_id = ? AND start_ts != '' ORDER BY start_ts"
 LINK_SQL = ("SELECT ts FROM events WHERE anonymous_id = ? AND type = 'identify' AND method = 'link' "
             "AND ts >= ? ORDER BY ts")
 
@@ -83,13 +97,17 @@ class SessionRow(NamedTuple):
     content: str | None
 
 
-def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda event_id: False) -> list[SessionRow]:
+def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda event_id: False,
+               handovers: list[str] = ()) -> list[SessionRow]:
     """Pure: one device's page views ``(id, ts, source, medium, campaign, term, content)`` in
     (ts, id) order (rows of ``PAGE_SQL``) -> its sessions. ``link_times`` are epoch seconds of
-    the device's email-link identifies; ``has_utm(event_id)`` is asked only for page views near one."""
+    the device's email-link identifies; ``has_utm(event_id)`` is asked only for page views near one.
+    ``handovers`` are the sorted times another person took the device over (its spans' starts):
+    a session never runs across one, so the new person's activity is a session, a touch, of their own."""
     out: list[list] = []
     prev_t = None
     current = None
+    span = 0
     for eid, ts, source, medium, campaign, term, content in pages:
         t = _epoch(ts)
         ch = Channel(source or DIRECT, medium or NONE, campaign, term, content)
@@ -98,6 +116,9 @@ def sessionize(pages: list[tuple], link_times: list[float] = (), has_utm=lambda 
         key = ch[:3]
         new = (current is None or t - prev_t >= SESSION_GAP_S
                or (ch.source != DIRECT and key != tuple(current[4:7])))
+        if handovers:
+            now_span = bisect_right(handovers, ts)
+            new, span = new or now_span != span, now_span
         if new:
             current = [ts, ts, eid, 1, ch.source, ch.medium, ch.campaign, ch.term, ch.content]
             out.append(current)
@@ -112,12 +133,16 @@ def _rebuild_device(conn, aid: str, from_ts: str, from_id: int) -> int:
     """Replace the device's sessions from (from_ts, from_id) on; returns sessions written."""
     conn.execute("DELETE FROM sessions WHERE anonymous_id = ? AND (start_ts > ? OR (start_ts = ? AND first_event_id >= ?))",
                  (aid, from_ts, from_ts, from_id))
-    pages = conn.execute(PAGE_SQL, (aid, from_ts, from_ts, from_id)).fetchall()
+    if aid.startswith(USER_DEVICE):
+        pages = conn.execute(USER_PAGE_SQL, (aid[len(USER_DEVICE):], from_ts, from_ts, from_id)).fetchall()
+    else:
+        pages = conn.execute(PAGE_SQL, (aid, from_ts, from_ts, from_id)).fetchall()
     if not pages:
         return 0
     link_from = _utc_text(_epoch(pages[0][1]) - EMAIL_LINK_WINDOW_S - 1) if from_ts else ""
     links = [_epoch(r[0]) for r in conn.execute(LINK_SQL, (aid, link_from))]
-    rows = sessionize(pages, links, lambda eid: _has_utm(conn, eid))
+    handovers = [r[0] for r in conn.execute(HANDOVER_SQL, (aid,))]
+    rows = sessionize(pages, links, lambda eid: _has_utm(conn, eid), handovers)
     conn.executemany(INSERT_SQL, ((aid, *r) for r in rows))
     return len(rows)
 
@@ -130,9 +155,10 @@ def _affected(conn, upto: int) -> dict[str, str]:
     """Device -> earliest time new events (past ``upto``) can change its sessions."""
     out: dict[str, str] = {}
     for aid, is_link, ts in conn.execute(
-        "SELECT anonymous_id, type = 'identify', min(ts) FROM events WHERE id > ? AND anonymous_id IS NOT NULL "
+        f"SELECT coalesce(anonymous_id, '{USER_DEVICE}' || user_id) AS device, type = 'identify', min(ts) "
+        "FROM events WHERE id > ? AND (anonymous_id IS NOT NULL OR (user_id IS NOT NULL AND type IN ('page', 'screen'))) "
         "AND (type IN ('page', 'screen') OR (type = 'identify' AND method = 'link')) "
-        "GROUP BY anonymous_id, type = 'identify'", (upto,)
+        "GROUP BY device, type = 'identify'", (upto,)
     ):
         if is_link:  # a link identify re-labels page views up to 10 s before it
             ts = _utc_text(_epoch(ts) - EMAIL_LINK_WINDOW_S)
@@ -191,6 +217,10 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
     for aid, ts in conn.execute("SELECT anonymous_id, ts FROM events WHERE type = 'identify' AND method = 'link' "
                                 "AND anonymous_id IS NOT NULL"):
         links.setdefault(aid, []).append(_epoch(ts))
+    handovers: dict[str, list[str]] = {}
+    for aid, ts in conn.execute("SELECT anonymous_id, start_ts FROM device_segments WHERE start_ts != '' "
+                                "ORDER BY anonymous_id, start_ts"):
+        handovers.setdefault(aid, []).append(ts)
     devices: set[str] = set()
     written = 0
     batch: list[tuple] = []
@@ -199,14 +229,19 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
     def flush():
         nonlocal written
         if pages:
-            rows = sessionize(pages, links.get(aid_now, ()), lambda eid: _has_utm(conn, eid))
+            rows = sessionize(pages, links.get(aid_now, ()), lambda eid: _has_utm(conn, eid),
+                              handovers.get(aid_now, ()))
             batch.extend((aid_now, *r) for r in rows)
             written += len(rows)
             devices.add(aid_now)
 
-    reader = conn.execute(
+    reader = chain(conn.execute(
         "SELECT anonymous_id, id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content FROM events "
-        "WHERE type IN ('page', 'screen') AND anonymous_id IS NOT NULL ORDER BY anonymous_id, ts, id")
+        "WHERE type IN ('page', 'screen') AND anonymous_id IS NOT NULL ORDER BY anonymous_id, ts, id"
+    ), conn.execute(
+        f"SELECT '{USER_DEVICE}' || user_id, id, ts, ch_source, ch_medium, ch_campaign, ch_term, ch_content "
+        "FROM events WHERE type IN ('page', 'screen') AND anonymous_id IS NULL AND user_id IS NOT NULL "
+        "ORDER BY user_id, ts, id"))
     for aid, *page in reader:
         if aid != aid_now:
             flush()

@@ -13,9 +13,9 @@ themselves (never by their text, never by a sum across currencies).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 
+from .. import csvsafe
 from ..money import format_money
 from . import build_report
 from .model import FLOAT, INT, MONEY, PERCENT, TEXT, Column, Report
@@ -71,7 +71,7 @@ class ReportTable(Report):
             else:
                 header.append(col.label)
                 getters.append(lambda r, k=col.key: "" if r.get(k) is None else r.get(k))
-        writer = csv.writer(fileobj)
+        writer = csvsafe.writer(fileobj)
         writer.writerow(header)
         for r in self.rows:
             writer.writerow([g(r) for g in getters])
