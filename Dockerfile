@@ -12,6 +12,11 @@
 # front (the host's proxy, or Caddy) and set SEGDESK_RELAY_TRUST_PROXY=1 only
 # when such a proxy adds X-Forwarded-For. The buffer lives in /data: mount a
 # volume there or every redeploy starts empty. More settings: docs/relay.md.
+#
+# On a host without a lasting disk, or for several relays behind one load
+# balancer, keep the buffer in PostgreSQL instead (no volume needed):
+#   -e SEGDESK_RELAY_DATABASE_URL='postgresql://relay:PASSWORD@db.example.com/relay?sslmode=require'
+# docker-compose.yml shows two relays, PostgreSQL and Caddy together.
 
 # Build the relay-only wheel (only the relay's own files; no Qt, no desktop code).
 FROM python:3.12-slim AS build
@@ -22,7 +27,8 @@ RUN python -m segdesk.collector_relay.wheel /dist
 
 FROM python:3.12-slim
 COPY --from=build /dist /dist
-RUN pip install --no-cache-dir /dist/*.whl \
+# With the postgres extra: the image serves either buffer (SEGDESK_RELAY_DATABASE_URL).
+RUN pip install --no-cache-dir "$(ls /dist/*.whl)[postgres]" \
  && rm -rf /dist \
  && useradd --system --home-dir /data --shell /usr/sbin/nologin relay \
  && mkdir -p /data && chown relay /data

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from segdesk.collector_relay import config as relay_config  # noqa: E402
-from segdesk.collector_relay.buffer import INSERT, SCHEMA  # noqa: E402
+from segdesk.collector_relay.buffer_sqlite import INSERT, SCHEMA  # noqa: E402
 
 UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
 BARE_APP = """
@@ -62,10 +62,13 @@ def wait_port(port: int) -> None:
     raise RuntimeError(f"port {port} never opened")
 
 
-def start_relay(data: Path, port: int, synchronous: str | None = None) -> subprocess.Popen:
+def start_relay(data: Path, port: int, synchronous: str | None = None,
+                database_url: str = "") -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SEGDESK_RELAY_RATE": "0"}
     if synchronous:
         env["SEGDESK_RELAY_SYNCHRONOUS"] = synchronous
+    if database_url:  # the PostgreSQL buffer (bench_relay_pg.py)
+        env["SEGDESK_RELAY_DATABASE_URL"] = database_url
     proc = subprocess.Popen([sys.executable, "-m", "segdesk.collector_relay", "serve", "--data",
                              str(data), "--port", str(port)], env=env)
     wait_port(port)

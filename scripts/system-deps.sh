@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the app and the tests need: Qt's runtime libraries, Chromium for
-# the pixel tests, poppler for rendering PDFs, OpenSSH for the deploy test, and
-# Node.js with npm for the relay tests' official JavaScript clients.
+# the pixel tests, poppler for rendering PDFs, OpenSSH for the deploy test,
+# Node.js with npm for the relay tests' official JavaScript clients, and the
+# PostgreSQL server the relay's PostgreSQL buffer is tested against (the tests
+# start their own throw-away cluster on a loopback port: tests/pg.py).
 set -euo pipefail
 packages=(
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 fonts-dejavu-core
-  chromium chromium-driver poppler-utils openssh-server openssh-client xvfb
+  chromium chromium-driver poppler-utils openssh-server openssh-client xvfb postgresql
 )
 missing=()
 for p in "${packages[@]}"; do

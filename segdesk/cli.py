@@ -21,7 +21,8 @@ from .errors import Cancelled, SegDeskError
 # Command modules under segdesk/commands, in the order --help lists them. Each has
 # register(subparsers, common); its parsers set ``run(args, ws)``. A module
 # listed here that does not exist yet (an area still being built) is skipped.
-COMMAND_MODULES = ("app", "demo", "imports", "sync", "sources", "people", "reports", "export", "relay")
+COMMAND_MODULES = ("app", "demo", "imports", "sync", "sources", "people", "reports", "money", "views", "export",
+                   "relay")
 # Commands that open no workspace here (they manage their own or need none).
 NO_WORKSPACE = {"relay", "app", "demo"}
 

@@ -12,7 +12,8 @@ raises the class below that says what happened, naming the file or the value.
 
     SegDeskError
     ├── WorkspaceError          the workspace cannot be opened, created, migrated or written
-    ├── NotFound                no such contact, source, configured source or suppression entry
+    │   └── SchemaTooNew        collector_relay/pg_schema.py: the relay's PostgreSQL store is a newer relay's
+    ├── NotFound                no such contact, source, configured source, saved view or suppression entry
     ├── InvalidInput            a value, option or file the person gave is wrong
     │   ├── FileError           a file cannot be read or written (name and reason)
     │   ├── CsvImportError      core/csv_import.py: a CSV failed its check; nothing imported
@@ -55,7 +56,7 @@ class WorkspaceError(SegDeskError):
 
 
 class NotFound(SegDeskError):
-    """What the person named does not exist: a contact's email, a source's name, any source, a suppression entry."""
+    """What the person named does not exist: a contact's email, a source's name, any source, a saved view, a suppression entry."""
 
 
 class InvalidInput(SegDeskError):

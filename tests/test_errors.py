@@ -32,7 +32,6 @@ NOT_IN_THE_TREE = {
     "segdesk.collector_relay.events.Invalid": "a rejected event in a relay request; becomes a 400",
     "segdesk.core.csv_read.CellError": "one CSV cell; becomes a row of CsvImportError",
     "segdesk.core.csv_read.LineError": "one CSV line; becomes a row of CsvImportError",
-    # Being written on another branch at the same time (listed so its merge needs no edit here):
     "segdesk.collector_relay.buffer.BufferUnavailable": "the relay's store is away for a moment; becomes a 503",
 }
 

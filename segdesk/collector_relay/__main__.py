@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--identity", help="SSH private key file")
     deploy.add_argument("--port", type=_port, default=DEFAULT_PORT, help="the relay's port on the server")
     deploy.add_argument("--prefix", default="/opt/segdesk-relay", help="install folder on the server")
+    deploy.add_argument("--database-url-env", metavar="NAME",
+                        help="buffer on PostgreSQL: the environment variable holding its "
+                             "postgresql:// URL (kept out of the command line)")
     deploy.add_argument("--ssh-option", action="append", default=[], metavar="OPT",
                         help="extra `ssh -o` option, e.g. UserKnownHostsFile=... (repeatable)")
     return parser
@@ -93,9 +96,16 @@ def _serve(args) -> int:
 def _deploy(args) -> int:
     from segdesk.collector_relay.deploy import DeployError, deploy
 
+    database_url = None
+    if args.database_url_env:
+        database_url = os.environ.get(args.database_url_env)
+        if not database_url:
+            print(f"segdesk-relay deploy: ${args.database_url_env} is not set", file=sys.stderr)
+            return 1
     try:
         deploy(args.target, domain=args.domain, origins=args.origin, identity=args.identity,
-               port=args.port, prefix=args.prefix, ssh_options=args.ssh_option)
+               port=args.port, prefix=args.prefix, ssh_options=args.ssh_option,
+               database_url=database_url)
     except DeployError as exc:
         print(f"segdesk-relay deploy: {exc}", file=sys.stderr)
         return 1

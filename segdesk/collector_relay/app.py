@@ -20,12 +20,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from segdesk.collector_relay.buffer import Buffer
+from segdesk.collector_relay.buffer import Buffer, BufferUnavailable
 from segdesk.collector_relay.config import RelayConfig
 from segdesk.collector_relay.ingest import INGEST_PATHS, Ingest
 from segdesk.collector_relay.pull import Pull
 from segdesk.collector_relay.script import PixelScript
-from segdesk.collector_relay.web import RawRequest, preflight
+from segdesk.collector_relay.web import HTTPError, RawRequest, error_response, preflight
 
 log = logging.getLogger("segdesk.relay")
 
@@ -52,17 +52,41 @@ class FastIngest:
         await self.app(scope, receive, send)
 
 
+
+# Here, not in buffer.py: the two implementations import buffer.py's interface.
+def open_buffer(config) -> Buffer:
+    """The buffer the settings choose. psycopg loads only for a database URL,
+    so a relay on SQLite installs and runs without it."""
+    if config.database_url:
+        try:
+            from segdesk.collector_relay.buffer_pg import PostgresBuffer
+        except ImportError as exc:
+            from segdesk.collector_relay.config import ConfigError
+
+            raise ConfigError(f"a database URL needs psycopg ({exc.name} is missing): "
+                              "pip install 'segdesk-relay[postgres]'") from None
+        return PostgresBuffer(config.database_url)
+    from segdesk.collector_relay.buffer_sqlite import SQLiteBuffer
+
+    return SQLiteBuffer(config.buffer_path, config.synchronous)
+
+
 def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:
     """The relay as an ASGI app. The buffer is opened and its writer started
     by the app's lifespan unless one is passed in (tests, embedding)."""
     owns_buffer = buffer is None
-    buffer = buffer or Buffer(config.buffer_path, config.synchronous)
+    buffer = buffer or open_buffer(config)
     ingest = Ingest(config, buffer)
     pull = Pull(config, buffer)
     script = PixelScript(credentials=bool(config.allowed_origins))
 
     async def options(request: Request) -> Response:
         return preflight(config, request)
+
+    async def unavailable(request: Request, exc: BufferUnavailable) -> Response:
+        # The pull API's answer while the database is away (ingest answers
+        # its own 503): the app retries later and nothing is lost.
+        return error_response(HTTPError(503, str(exc), {"Retry-After": "5"}))
 
     async def purge_periodically() -> None:
         while True:
@@ -100,7 +124,8 @@ def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:
         Route("/healthz", pull.healthz, methods=["GET"]),
         *[Route(path, options, methods=["OPTIONS"]) for path in public],
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={BufferUnavailable: unavailable})
     app.state.buffer = buffer
     app.state.config = config
     return FastIngest(app, ingest)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,11 @@ BUFFER_NAME = "buffer.db"
 ENV_WRITE_KEY = "SEGDESK_RELAY_WRITE_KEY"
 ENV_PULL_TOKEN = "SEGDESK_RELAY_PULL_TOKEN"
 ENV_DATA = "SEGDESK_RELAY_DATA"
+ENV_DATABASE_URL = "SEGDESK_RELAY_DATABASE_URL"
+# What a database URL may contain: a URL's own characters minus the shell's
+# quoting and expansion ones ($ ` ' " \ and spaces), so it travels safely
+# through an env file; anything else in a password is written %-encoded.
+_DATABASE_URL = re.compile(r"postgres(ql)?://[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%-]+")
 
 
 class ConfigError(InvalidInput):
@@ -85,6 +91,10 @@ class RelayConfig:
     # docs/relay.md "Durability" has the measurements behind the choice.
     synchronous: str = "NORMAL"
     data_dir: Path | None = field(default=None, compare=False)
+    # The PostgreSQL buffer instead of SQLite in the data folder. A secret
+    # (it holds the database password): from the environment only, never
+    # written to relay.json.
+    database_url: str = field(default="", compare=False, repr=False)
 
     @property
     def buffer_path(self) -> Path:
@@ -95,6 +105,7 @@ class RelayConfig:
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
         data.pop("data_dir")
+        data.pop("database_url")
         return data
 
 
@@ -132,6 +143,19 @@ def _parse_env(name: str, kind: str, raw: str):
         raise ConfigError(f"{name}={raw!r} is not a valid {kind}") from None
 
 
+def check_database_url(url: str) -> str:
+    """The URL itself, or ConfigError naming what is wrong (never the password)."""
+    url = url.strip()
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in ("postgresql", "postgres"):
+        raise ConfigError(f"{ENV_DATABASE_URL} must start with postgresql:// or postgres:// "
+                          f"(it starts with {scheme + '://' if scheme else 'no scheme'})")
+    if not _DATABASE_URL.fullmatch(url):
+        raise ConfigError(f"{ENV_DATABASE_URL} has a character that must be %-encoded "
+                          "(spaces, quotes, $, ` and \\ are not allowed as they are)")
+    return url
+
+
 def load(data_dir: Path | str | None, environ: dict | None = None) -> RelayConfig:
     """Read the data folder's settings, then let the environment override them.
 
@@ -151,7 +175,7 @@ def load(data_dir: Path | str | None, environ: dict | None = None) -> RelayConfi
             stored = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from None
-        known = {f.name for f in dataclasses.fields(RelayConfig)} - {"data_dir"}
+        known = {f.name for f in dataclasses.fields(RelayConfig)} - {"data_dir", "database_url"}
         unknown = sorted(set(stored) - known)
         if unknown:
             raise ConfigError(f"{path}: unknown setting {unknown[0]!r}")
@@ -168,6 +192,8 @@ def load(data_dir: Path | str | None, environ: dict | None = None) -> RelayConfi
             f"{data_dir} has no keys: run `segdesk-relay init --data {data_dir}` "
             f"or set {ENV_WRITE_KEY} and {ENV_PULL_TOKEN}"
         )
+    if environ.get(ENV_DATABASE_URL):
+        config.database_url = check_database_url(environ[ENV_DATABASE_URL])
     if config.synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError(f"synchronous must be FULL, NORMAL or EXTRA, not {config.synchronous!r}")
     config.allowed_origins = [o.rstrip("/") for o in config.allowed_origins]

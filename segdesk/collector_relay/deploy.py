@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from segdesk.collector_relay import deploy_scripts
+from segdesk.collector_relay.config import ConfigError, check_database_url
 from segdesk.collector_relay.wheel import build_wheel
 from segdesk.errors import DeployError
 
@@ -178,7 +179,8 @@ def cookie_domain_for(domain: str) -> str | None:
 
 def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | None = None,
            identity: str | None = None, port: int = 8787, prefix: str = "/opt/segdesk-relay",
-           ssh_options: list[str] | None = None, echo=print, without_systemd: bool = False) -> dict:
+           ssh_options: list[str] | None = None, database_url: str | None = None,
+           echo=print, without_systemd: bool = False) -> dict:
     test_mode = without_systemd
     target = parse_target(target_text)
     if domain and not _DOMAIN.fullmatch(domain):
@@ -188,6 +190,11 @@ def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | 
         raise DeployError(f"--port must be from 1 to 65535, not {port!r}")
     origins = [check_origin(o) for o in origins or []]
     identity = check_identity(identity)
+    if database_url is not None:
+        try:
+            database_url = check_database_url(database_url)
+        except ConfigError as exc:
+            raise DeployError(str(exc)) from None
     remote = Remote(target, identity, ssh_options or [])
 
     facts = _values(remote.run(deploy_scripts.check_script(prefix)))
@@ -210,6 +217,10 @@ def deploy(target_text: str, *, domain: str | None = None, origins: list[str] | 
         settings["SEGDESK_RELAY_ORIGINS"] = ",".join(origins)
     if cookie_domain:
         settings["SEGDESK_RELAY_COOKIE_DOMAIN"] = cookie_domain
+    if database_url:
+        # env_file() single-quotes it for both readers of relay.env (sh and
+        # systemd's EnvironmentFile); check_database_url refused quotes, $, ` and \.
+        settings["SEGDESK_RELAY_DATABASE_URL"] = database_url
 
     with tempfile.TemporaryDirectory() as tmp:
         wheel = build_wheel(tmp)

@@ -125,6 +125,7 @@ def install_script(*, prefix: str, python: str, wheel_name: str, wheel_b64: str,
         ]
     lines += [
         write_env_file(settings),
+        'chmod 600 "$P/relay.env"',  # it may hold the database password
         # init only for a new install: an update keeps the keys and the buffer.
         'if [ ! -f "$P/data/relay.json" ]; then',
         '  K=$("$P/venv/bin/segdesk-relay" init --data "$P/data" --json)',

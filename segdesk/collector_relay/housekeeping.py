@@ -1,6 +1,6 @@
-"""Acks, purging and erasure: the operations that remove events from the
-buffer. Each runs on the writer thread through Buffer.call(), in its own
-transaction."""
+"""Acks, purging and erasure on the SQLite buffer: the operations that remove
+events. Each runs on the writer thread through SQLiteBuffer.call(), in its own
+transaction; buffer_pg.py keeps the same rules in PostgreSQL's SQL."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from segdesk.collector_relay import housekeeping as store
 from segdesk.collector_relay.buffer import Buffer
 from segdesk.collector_relay.config import RelayConfig, secret_matches
 from segdesk.collector_relay.web import (
@@ -54,7 +53,7 @@ class Pull:
                 raise HTTPError(400, "upto must be a non-negative integer")
         except HTTPError as exc:
             return error_response(exc)
-        acked = await self.buffer.call(lambda conn: store.ack(conn, upto))
+        acked = await self.buffer.ack(upto)
         purged = await self.purge()
         return json_response({"ok": True, "acked_upto": acked, "purged": purged})
 
@@ -69,8 +68,7 @@ class Pull:
             return error_response(exc)
         email = email.strip().lower() if isinstance(email, str) else None
         anonymous_id = anonymous_id if isinstance(anonymous_id, str) else None
-        erased = await self.buffer.call(
-            lambda conn: store.erase(conn, email=email, anonymous_id=anonymous_id))
+        erased = await self.buffer.erase(email=email, anonymous_id=anonymous_id)
         return json_response({"ok": True, "erased": erased})
 
     async def healthz(self, request: Request) -> Response:
@@ -83,8 +81,7 @@ class Pull:
         return json_response(info, headers={"Cache-Control": "no-store"})
 
     async def purge(self) -> int:
-        grace, retention = self.config.ack_grace_days, self.config.retention_days
-        return await self.buffer.call(lambda conn: store.purge(conn, grace, retention))
+        return await self.buffer.purge(self.config.ack_grace_days, self.config.retention_days)
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

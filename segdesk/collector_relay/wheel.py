@@ -22,6 +22,9 @@ NAME = "segdesk_relay"
 # The only dependencies a relay server installs; keep in step with the
 # `relay` extra in pyproject.toml.
 REQUIRES = ["starlette>=0.37", "uvicorn>=0.30", "orjson>=3.9", "crawlerdetect>=0.4.2"]
+# `pip install 'segdesk-relay[postgres]'`: the PostgreSQL buffer's driver
+# (the `postgres` extra in pyproject.toml).
+POSTGRES = ["psycopg[binary]>=3.2", "psycopg-pool>=3.2"]
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -52,6 +55,8 @@ def build_wheel(out_dir: Path | str) -> Path:
         "Summary: SegDesk's collector relay: Segment-compatible ingest and a pull API",
         "Requires-Python: >=3.10",
         *[f"Requires-Dist: {req}" for req in REQUIRES],
+        "Provides-Extra: postgres",
+        *[f'Requires-Dist: {req}; extra == "postgres"' for req in POSTGRES],
         "",
     ]).encode()
     wheel_meta = (b"Wheel-Version: 1.0\nGenerator: segdesk.collector_relay.wheel\n"

@@ -104,6 +104,8 @@ def run(args, ws) -> int:
                              "they catch up on the next import or sync once that is fixed") from None
     summary["identity"] = refreshed.identity.as_dict()
     summary["sessions"] = refreshed.sessions.as_dict()
+    if args.kind == "events":
+        summary["orders_from_events"] = refreshed.event_orders.as_dict()
     if args.json:
         print_json(summary)
     elif args.kind == "events":

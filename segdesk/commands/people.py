@@ -9,7 +9,8 @@ from ..core.contacts import list_contacts
 from ..core.journey import journey
 from ..core.money import format_money
 from ..core.reports.data import refresh_report_orders
-from .argtypes import MAX_LIST_LIMIT, bounded_int
+from ..core.reports.attribution import MODELS
+from .argtypes import MAX_LIST_LIMIT, bounded_int, lookback_days
 from .output import add_format_flags, print_csv, print_json, print_table
 
 CONTACT_COLUMNS = ["email", "name", "first_seen", "last_seen", "devices", "customer", "revenue", "tags"]
@@ -24,6 +25,9 @@ def register(sub, common) -> None:
 
     p = sub.add_parser("journey", help="one contact's whole journey", parents=[common])
     p.add_argument("email")
+    p.add_argument("--credit", metavar="MODEL", choices=MODELS,
+                   help="list under each order the visits that got its credit under this attribution model")
+    p.add_argument("--lookback-days", type=lookback_days, metavar="N", help="the credit's lookback (default 90)")
     add_format_flags(p, csv_too=False)
     p.set_defaults(run=run_journey)
 
@@ -72,6 +76,8 @@ def run_contacts(args, ws) -> int:
 
 def run_journey(args, ws) -> int:
     data = journey(ws.conn, args.email)
+    if args.credit:
+        _add_credits(ws.conn, args, data)
     if args.json:
         print_json(data)
         return 0
@@ -95,7 +101,31 @@ def run_journey(args, ws) -> int:
             detail += "  " + ", ".join(format_money(v, k) for k, v in e["amount"].items())
         mark = " (anonymous, backfilled)" if e.get("backfilled") else ""
         print(f"  {e['time']}  {e['kind']:<12} {detail}{mark}")
+        for c in e.get("credit", []):
+            print(f"      {c['share'] * 100:5.1f}% credit  {c['source']} / {c['medium']}"
+                  + (f" / {c['campaign']}" if c["campaign"] else "") + f"  (visit at {c['time']})")
     return 0
+
+
+def _add_credits(conn, args, data) -> None:
+    """Each order gets ``credit``: the visits that got its credit, with their share (core reports/credits.py);
+    each device gets ``kind`` (phone, tablet, desktop) when its user agent says."""
+    from ..core.journey import contact_of_email
+    from ..core.reports.credits import order_credits
+    from ..core.timeline import device_labels
+    from ..core.timeutil import to_contract
+
+    credits = order_credits(conn, contact_of_email(conn, args.email), args.credit, args.lookback_days)
+    for e in data["events"]:
+        shares = credits.get((e.get("source"), e.get("order_id"))) if e["kind"] == "order" else None
+        if shares is not None:
+            e["credit"] = [{"time": to_contract(s["time"]), "source": s["source"], "medium": s["medium"],
+                            "campaign": s["campaign"], "anonymous_id": s["device"], "share": s["share"]}
+                           for s in shares]
+    kinds = device_labels(data)
+    for d in data["devices"]:
+        if kinds.get(d["anonymous_id"], (None,))[0]:
+            d["kind"] = kinds[d["anonymous_id"]][0]
 
 
 def _report_stitch(args, result, verb: str) -> int:

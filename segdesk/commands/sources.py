@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..core.orders import source_of_truth
 from ..core.timeutil import normalise_ts
 from ..errors import InvalidInput
 from ..sync import secrets
+from ..sync.connectors import google_auth
+from ..sync.connectors import woocommerce
 from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
 from ..sync.state import source_states
 from .output import print_json, print_table
@@ -34,9 +38,18 @@ def register(sub, common) -> None:
     a.add_argument("--path", help="csv: the file re-imported on every sync")
     a.add_argument("--csv-kind", choices=CSV_KINDS, help="csv: what the file holds")
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
+    a.add_argument("--list-id", help="mailchimp: the audience id (Audience > Settings > Unique id)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
-    a.add_argument("--currency", help="keap: the account's currency (default usd)")
-    a.add_argument("--since", help="paypal: first day to read (default: three years back)")
+    a.add_argument("--currency", help="keap, klaviyo: the account's currency (default usd)")
+    a.add_argument("--since", help="paypal, ad platforms: first day to read (default: three years / one year back)")
+    a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id")
+    a.add_argument("--customer-id", help="google-ads: the account's customer id (123-456-7890); microsoft-ads: the manager's customer id")
+    a.add_argument("--login-customer-id", help="google-ads: the manager account's id, when reached through one")
+    a.add_argument("--utm-source", help="ad platforms: the utm_source your ads carry (default facebook/google/bing)")
+    a.add_argument("--utm-medium", help="ad platforms: the utm_medium your ads carry (default cpc)")
+    a.add_argument("--shop", help="shopify: the shop's NAME.myshopify.com address")
+    a.add_argument("--key-env", metavar="VAR",
+                   help="woocommerce: read the consumer key from this variable (--secret-env: its secret)")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_add)
 
@@ -66,10 +79,17 @@ def _config(args) -> dict:
         config["csv_kind"] = args.csv_kind
     if args.client_id:
         config["client_id"] = args.client_id
+    if args.list_id:
+        config["list_id"] = args.list_id.strip()
     if args.sandbox:
         config["sandbox"] = True
     if args.currency:
         config["currency"] = args.currency.strip().lower()
+    for key in ("account_id", "customer_id", "login_customer_id", "utm_source", "utm_medium"):
+        if getattr(args, key, None):
+            config[key] = getattr(args, key).strip()
+    if args.shop:
+        config["shop"] = args.shop
     if args.since:
         try:
             config["since"] = normalise_ts(args.since)
@@ -86,7 +106,13 @@ def run_add(args, ws) -> int:
     if needs_secret:
         if args.secret_store == "keyring" and secrets.keyring_problem():
             raise secrets.SecretError(secrets.keyring_problem())
-        secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")  # SecretError: its own line
+        if args.kind == "woocommerce":  # two parts, kept together as one secret
+            secret = woocommerce.secret_of(secrets.read_secret(args.key_env, "WooCommerce consumer key: "),
+                                           secrets.read_secret(args.secret_env, "WooCommerce consumer secret: "))
+        else:
+            secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")  # SecretError: its own line
+    if args.kind == "google-ads":  # the installed-app sign-in, in the browser, unless a refresh token came along
+        secret = google_auth.prepare_secret(secret, say=lambda line: print(line, file=sys.stderr))  # ApiError: its own line
     source = add_source(ws, args.kind, args.name, config, secret, args.secret_store)
     if args.json:
         print_json(source.as_dict())
@@ -111,7 +137,7 @@ def run_list(args, ws) -> int:
         print("no sources yet: 'segdesk sources add KIND' (" + ", ".join(KINDS) + ")")
         return 0
     for row in rows:
-        row["where"] = row["config"].get("base_url") or row["config"].get("path") or ""
+        row["where"] = row["config"].get("base_url") or row["config"].get("shop") or row["config"].get("path") or ""
         row["status"] = ("failed: " + row["last_error"]) if row["last_error"] else (
             "ok " + row["last_success"] if row["last_success"] else "never synced")
     print_table(rows, ["name", "kind", "origin", "where", "status"])

@@ -40,14 +40,14 @@ class Changes:
 
 
 # What a source's ``changed`` counters mean for the views; anything else counts as everything.
-_KNOWN = {"events", "contacts", "orders", "refunds", "subscriptions", "spend", "tags", "keys"}
+_KNOWN = {"events", "contacts", "orders", "refunds", "subscriptions", "spend", "tags", "keys", "email_clicks"}
 
 
 def changes_of_counts(changed: dict[str, int], changed_contacts: bool, changed_devices: bool) -> Changes:
     """A sync's or import's row counters (``{"events": 12, "orders": 3}``) as :class:`Changes`."""
     found = Changes(
         contacts=changed_contacts or bool(changed.get("contacts")),
-        events=bool(changed.get("events")),
+        events=bool(changed.get("events") or changed.get("email_clicks")),  # clicks are touches, like page views
         orders=any(changed.get(k) for k in ("orders", "refunds", "subscriptions")),
         identity=changed_contacts or changed_devices,
         spend=bool(changed.get("spend")),

@@ -260,6 +260,26 @@ def generate(ws, *, contacts: int = 300, devices: int | None = None, events: int
     import_contacts(ws, to_csv(sc.contacts, CONTACT_COLUMNS), origin="demo-crm")
     import_orders(ws, to_csv(sc.orders, ORDER_COLUMNS), origin="demo-shop")
     import_spend(ws, to_csv(sc.spend, SPEND_COLUMNS), origin="demo-ads")
+    _demo_rates(ws, [o["created_at"][:10] for o in sc.orders] + [s["date"][:10] for s in sc.spend], seed)
     identity = stitch(ws, progress)
     return {"events": result.imported, "contacts": identity.contacts, "orders": len(sc.orders),
             "spend_rows": len(sc.spend), "shared_devices": identity.shared_devices}
+
+
+def _demo_rates(ws, days: list[str], seed: int) -> None:
+    """A made-up daily USD rate (about 1.08 per euro) for the demo's days, in the manual rate table, so
+    the demo's reports convert without a network; a real workspace gets the ECB's rates by sync."""
+    from datetime import date, timedelta
+
+    from .fx import store_rates
+
+    if not days:
+        return
+    rng = random.Random(seed)
+    first, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
+    rate, rows = 1.08, []
+    for n in range((last - first).days + 1):
+        rate = min(1.2, max(0.95, rate + rng.uniform(-0.004, 0.004)))
+        rows.append(("usd", (first + timedelta(days=n)).isoformat(), round(rate, 4)))
+    with ws.conn:
+        store_rates(ws.conn, rows, "manual")

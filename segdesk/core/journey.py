@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from .channels import Channel, DIRECT, with_email_link
 from ..errors import InvalidInput, NotFound
 from .event_rows import page_fields, stored_event
+from .email_clicks import click_events
 from .identifiers import USER_DEVICE, normalise_email
 from .orders import orders_of_contact
 from .timeutil import parse_ts
@@ -106,6 +107,7 @@ def journey(conn, email: str) -> dict:
     events += _order_events(orders)
     events += _subscription_events(conn, cid, emails)
     events += _tag_events(conn, [f"email:{e}" for e in emails] + keys)
+    events += click_events(conn, emails)
     events.sort(key=lambda e: (e["time"] or "", e["kind"] != "identify"))
     return {"contact": _contact(conn, cid, emails, keys, orders), "devices": list(devices.values()),
             "events": events}

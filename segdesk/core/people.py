@@ -111,6 +111,7 @@ def erase(ws: Workspace, email: str) -> EraseResult:
             f"AND o.order_id = refunds.order_id AND o.email IN ({em}))", emails)
         orders += conn.execute(f"DELETE FROM orders WHERE email IN ({em})", emails).rowcount
         conn.execute(f"DELETE FROM subscriptions WHERE email IN ({em})", emails)
+        conn.execute(f"DELETE FROM email_clicks WHERE email IN ({em})", emails)
         nm = ",".join("?" * len(nodes))
         conn.execute(f"DELETE FROM tags WHERE identifier IN ({nm})", nodes)
         conn.execute(f"DELETE FROM manual_merges WHERE email_a IN ({em}) OR email_b IN ({em})", (*emails, *emails))
@@ -176,6 +177,8 @@ UNOWNED = tuple((f"SELECT DISTINCT {node} FROM {table} WHERE {column} IS NOT NUL
     ("'cus:' || customer_key", "subscriptions", "customer_key",
      ("DELETE FROM subscriptions WHERE customer_key = substr(?1, 5)",)),
     ("identifier", "tags", "identifier", ("DELETE FROM tags WHERE identifier = ?1",)),
+    # An email platform's clicks by an erased address that is nobody's contact (core/email_clicks.py).
+    ("'email:' || email", "email_clicks", "email", ("DELETE FROM email_clicks WHERE email = substr(?1, 7)",)),
     # (contact_key is set on identifies only: the condition lets SQLite read the identify index)
     ("'cid:' || contact_key", "events", "type IN ('identify', 'alias') AND contact_key",
      ("DELETE FROM events WHERE type IN ('identify', 'alias') AND contact_key = substr(?1, 5)",)),

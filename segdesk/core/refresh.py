@@ -6,7 +6,10 @@ app's Sync Now alike, ``segdesk import``): it re-derives identity, erases
 again whoever is on the suppression list (``core/suppression.py``), brings
 sessions and touchpoints up to date from the events past their high-water
 mark, and rebuilds the counted-orders cache if orders, refunds or identity
-changed. Merge, unmerge and erase (``core.operations``) stitch as part of
+changed. Before the stitch, ``Order Completed``/``Order Refunded`` events that
+arrived since the last refresh become orders and refunds (``core/event_orders.py``)
+and are reconciled with the same purchase from other routes (``core/reconcile.py``);
+after it, event orders without an email take their device's contact. Merge, unmerge and erase (``core.operations``) stitch as part of
 the change and then call ``refresh_reports``, its second half.
 """
 
@@ -14,8 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .event_orders import EventOrders, derive_event_orders, resolve_buyers, waiting
 from .people import stitch_honouring_suppressions
 from .progress import Progress
+from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
 from .stitch import StitchResult
@@ -27,14 +32,17 @@ class RefreshResult:
     identity: StitchResult
     sessions: SessionUpdate
     orders_rebuilt: bool
+    event_orders: EventOrders
 
     def as_dict(self) -> dict:
         return {"identity": self.identity.as_dict(), "sessions": self.sessions.as_dict(),
-                "orders_rebuilt": self.orders_rebuilt}
+                "orders_rebuilt": self.orders_rebuilt, "orders_from_events": self.event_orders.as_dict()}
 
 
 def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[SessionUpdate, bool]:
     """Sessions, touchpoints and counted orders up to date (cheap when nothing changed)."""
+    # Also after a merge or an erase: deleted events move the high-water marks down (sessions do the same).
+    derive_event_orders(ws.conn)
     sessions = update_sessions(ws, progress)
     with ws.conn:
         rebuilt = refresh_report_orders(ws.conn)
@@ -42,8 +50,18 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
 
 
 def refresh_after_import(ws: Workspace, progress: Progress | None = None) -> RefreshResult:
+    event_orders = derive_event_orders(ws.conn)
+    if event_orders.orders:
+        reconcile_orders(ws.conn)
     identity = stitch_honouring_suppressions(ws, progress)
+    if resolve_buyers(ws.conn):
+        reconcile_orders(ws.conn)  # with a buyer, an event order can meet its payment
+        again = stitch_honouring_suppressions(ws, progress)  # the buyers' first purchases date them
+        again.changed_contacts |= identity.changed_contacts
+        again.changed_devices |= identity.changed_devices
+        identity = again
+    event_orders.waiting = waiting(ws.conn)
     if progress:
         progress.check()
     sessions, rebuilt = refresh_reports(ws, progress)
-    return RefreshResult(identity, sessions, rebuilt)
+    return RefreshResult(identity, sessions, rebuilt, event_orders)

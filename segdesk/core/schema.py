@@ -487,3 +487,111 @@ def m0008_orders_once_tags_nocase(db):
     share_order_keys(db.conn)
     unify_stored(db.conn)
     db.execute("UPDATE report_orders_state SET dirty = 1")
+
+
+@migrations(name="0009_ad_platforms")
+def m0009_ad_platforms(db):
+    """Spend read from ad platforms (Meta, Google, Microsoft), and Google's click ids.
+
+    ``ad_platform_spend`` keeps the platform's own grain (a day of one ad, or of
+    one ad group where the platform reports no finer) under the platform's ids,
+    so a restated day replaces its rows rather than adding to them, whatever a
+    campaign is called now. ``spend_rows`` is what reports read: CSV spend and
+    platform spend in one shape, a platform row's campaign being its id where
+    touches carry the id as utm_campaign, else its name (lower-case, as touches
+    store campaigns). ``click_ids`` maps a Google click id (gclid) to the
+    campaign and ad group it came from; the sessions step consults it.
+    """
+    db.executescript(
+        """
+        CREATE TABLE ad_platform_spend (
+            origin TEXT NOT NULL,
+            date TEXT NOT NULL,
+            campaign_id TEXT NOT NULL,
+            ad_group_id TEXT NOT NULL DEFAULT '',
+            ad_id TEXT NOT NULL DEFAULT '',
+            campaign TEXT NOT NULL DEFAULT '',
+            ad_group TEXT NOT NULL DEFAULT '',
+            ad TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL,
+            medium TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            spend INTEGER NOT NULL,
+            impressions INTEGER NOT NULL DEFAULT 0,
+            clicks INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (origin, date, campaign_id, ad_group_id, ad_id)
+        ) WITHOUT ROWID;
+
+        CREATE VIEW spend_rows AS
+            SELECT date, source, medium, campaign, currency, spend, origin, '' AS ad_group
+            FROM ad_spend
+            UNION ALL
+            SELECT date, source, medium,
+                   CASE WHEN campaign_id <> '' AND lower(campaign_id) IN
+                             (SELECT campaign FROM sessions WHERE campaign IS NOT NULL)
+                        THEN lower(campaign_id) ELSE lower(campaign) END,
+                   currency, spend, origin, lower(ad_group)
+            FROM ad_platform_spend;
+
+        CREATE TABLE click_ids (
+            click_id TEXT PRIMARY KEY,
+            date TEXT NOT NULL,
+            source TEXT NOT NULL,
+            medium TEXT NOT NULL,
+            campaign_id TEXT NOT NULL,
+            campaign TEXT NOT NULL,
+            ad_group_id TEXT NOT NULL DEFAULT '',
+            ad_group TEXT NOT NULL DEFAULT '',
+            origin TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """
+    )
+
+@migrations(name="0011_email_clicks")
+def m0011_email_clicks(db):
+    """Clicks read from email platforms' reports, and triggers keeping their touches fresh."""
+    from .email_clicks import create_tables
+
+    create_tables(db)
+
+@migrations(name="0012_fx_rates")
+def m0012_fx_rates(db):
+    """Daily reference rates for the reporting currency (``core/fx.py``).
+
+    A rate is units of ``currency`` per one euro on ``day`` (the ECB's
+    convention, so its files store as they come); ``origin`` is ``ecb`` for the
+    ECB's published rates and ``manual`` for the marketer's own table (a
+    currency the ECB lacks, or a correction), which wins on the same day.
+    """
+    db.executescript(
+        """
+        CREATE TABLE fx_rates (
+            currency TEXT NOT NULL,
+            day TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            rate REAL NOT NULL CHECK (rate > 0),
+            PRIMARY KEY (currency, day, origin)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+# Numbered after 0012: it was written beside 0009-0012, and migrations apply in this file's order.
+@migrations(name="0013_saved_views")
+def m0013_saved_views(db):
+    """Saved views: a report with its grouping, range, comparison and filters, under a name.
+
+    ``params`` and ``filters`` are JSON objects (``core/views.py`` checks them before
+    storing); names compare without case, so "VIP" and "vip" are one view.
+    """
+    db.executescript(
+        """
+        CREATE TABLE saved_views (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            report TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            filters TEXT NOT NULL DEFAULT '{}',
+            saved_at TEXT NOT NULL
+        );
+        """
+    )

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 
 from .event_rows import page_fields, stored_event
 from .journey import contact_of_email, journey
+from .reports.credits import order_credits
 from .reports.sessions import sessionize
+from .useragent import device_type
 
 # How a device was tied to its contact, in words (the ``method`` of an identify, or ``linked_by``).
 METHODS = {"form": "opt-in form", "link": "email link", "manual": "manual (page code)",
@@ -29,7 +31,7 @@ METHODS = {"form": "opt-in form", "link": "email link", "manual": "manual (page 
 @dataclass
 class Entry:
     time: str
-    kind: str                 # session, page, identify, order, refund, subscription, tag, track
+    kind: str                 # session, page, identify, order, refund, subscription, tag, track, email_click, credit
     what: str
     detail: str = ""
     device: str | None = None
@@ -45,11 +47,49 @@ class JourneyPage:
 
     journey: dict                        # journey.journey(): contact, devices, events
     evidence: dict[str, list[str]]       # anonymous id -> one line per link
+    credits: dict = field(default_factory=dict)  # (origin, order id) -> touches with their share (credits.py)
+    model: str = "linear"
 
 
-def load_journey(conn, email: str) -> JourneyPage:
+def load_journey(conn, email: str, model: str = "linear", lookback_days: int | None = None) -> JourneyPage:
     """One read (the app runs it on a reader thread); NotFound when nobody has the email."""
-    return JourneyPage(journey(conn, email), device_evidence(conn, email))
+    data = journey(conn, email)
+    credits = order_credits(conn, contact_of_email(conn, email), model, lookback_days)
+    return JourneyPage(data, device_evidence(conn, email), credits, model)
+
+
+def device_labels(data: dict) -> dict[str, tuple[str | None, str]]:
+    """anonymous id -> (phone | tablet | desktop | None, the name people know it by, else its id).
+
+    Two devices with one name (two laptops with the same browser) are told apart as "name #1", "name #2"
+    in the order the journey lists them."""
+    devices = data.get("devices", [])
+    names = [d.get("name") or d["anonymous_id"] for d in devices]
+    seen: dict[str, int] = {}
+    out = {}
+    for d, name in zip(devices, names):
+        if names.count(name) > 1:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name} #{seen[name]}"
+        out[d["anonymous_id"]] = (device_type(d.get("user_agent")), name)
+    return out
+
+
+def _credit_entries(order: dict, shares: list[dict] | None, model: str, labels: dict) -> list[Entry]:
+    """Under a purchase: the touches that got its credit, the largest share first."""
+    if shares is None:  # fully refunded: no revenue to share
+        return []
+    if not shares:
+        return [Entry(order["time"], "credit", "No credit given",
+                      f"no visit in the lookback window before this order: unattributed under {model}")]
+    out = []
+    for s in sorted(shares, key=lambda s: (-s["share"], s["time"])):
+        ch = {"source": s["source"], "medium": s["medium"], "campaign": s["campaign"]}
+        where = labels.get(s.get("device"), (None, s.get("device") or "a device"))[1]
+        out.append(Entry(s["time"], "credit", f"{s['share'] * 100:.0f}% credit · {channel_text(ch)}",
+                         f"{model.replace('_', ' ')} model · visit that started {s['time'][:16].replace('T', ' ')} "
+                         f"on {where}", s.get("device"), raw={"share": s["share"], **ch}))
+    return out
 
 
 def channel_text(ch: dict | None) -> str:
@@ -97,15 +137,22 @@ def sessions_of(events: list[dict]) -> dict[int, list[int]]:
     return out
 
 
-def build_timeline(data: dict, money) -> list[Entry]:
-    """A journey's entries in time order; ``money(amounts_dict) -> str`` formats amounts."""
+def build_timeline(data: dict, money, credits: dict | None = None, model: str = "linear") -> list[Entry]:
+    """A journey's entries in time order; ``money(amounts_dict) -> str`` formats amounts.
+
+    With ``credits`` (``JourneyPage.credits``) each purchase lists, as its children, the touches
+    that got its credit under ``model``."""
+    labels = device_labels(data)
     linked = {(d["anonymous_id"], d["linked_at"]) for d in data.get("devices", [])}
     events = data.get("events", [])
     sessions = sessions_of(events)
     entries: list[Entry] = []
     for i, e in enumerate(events):
         if e["kind"] != "page":
-            entries.append(_other_entry(e, linked, money))
+            entry = _other_entry(e, linked, money)
+            if e["kind"] == "order" and credits is not None:
+                entry.children = _credit_entries(e, credits.get((e.get("source"), e.get("order_id"))), model, labels)
+            entries.append(entry)
         elif i in sessions:  # a session stands where its first page view is; the others are its children
             entries.append(_session_entry(e, [_page_entry(events[k]) for k in sessions[i]]))
     return entries
@@ -140,6 +187,9 @@ def _other_entry(e: dict, linked: set, money) -> Entry:
         return Entry(t, kind, "Subscription", " · ".join(p for p in parts if p), raw=e)
     if kind == "tag":
         return Entry(t, kind, f"Tagged “{e.get('tag')}”", f"from {e.get('source')}" if e.get("source") else "", raw=e)
+    if kind == "email_click":  # from the email platform's report (core/email_clicks.py)
+        parts = [e.get("campaign") or "", e.get("url") or "", f"from {e.get('platform')}"]
+        return Entry(t, kind, "Email click", " · ".join(p for p in parts if p), raw=e)
     name = e.get("name") or kind
     return Entry(t or "", kind, f"Event: {name}", e.get("url") or "", device, bool(e.get("backfilled")), raw=e)
 

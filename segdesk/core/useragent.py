@@ -44,3 +44,37 @@ def device_name(user_agent: str | None) -> str | None:
     if model and not model.startswith(GENERIC) and model.split()[0] not in name:
         name = f"{name} ({model})" if name else model
     return name or None
+
+
+DEVICE_TYPES = ("phone", "tablet", "desktop")
+TABLET_WORDS = ("ipad", "tablet", "kindle", "playbook", "nexus 7", "nexus 9", "nexus 10")
+MOBILE_SYSTEMS = ("ios", "android", "windows phone", "blackberry os", "kaios", "firefox os")
+
+
+@lru_cache(maxsize=4096)
+def device_type(user_agent: str | None) -> str | None:
+    """``phone``, ``tablet`` or ``desktop`` from ua-parser's device and system; None when unknown.
+
+    ua-parser names the device ("iPad", "Pixel 8") and brands generic Android
+    tablets ``Generic_Android_Tablet``; an Android agent without "Mobile" is a
+    tablet by Google's own convention. A known desktop system without a device is a desktop.
+    """
+    if not user_agent or not isinstance(user_agent, str):
+        return None
+    try:
+        from ua_parser import parse
+    except ImportError:
+        return None
+    result = parse(user_agent[:1024])
+    family = (result.device.family if result.device else "") or ""
+    brand = (result.device.brand if result.device else "") or ""
+    system = ((result.os.family if result.os else "") or "").lower()
+    words = f"{family} {brand}".lower()
+    if any(w in words for w in TABLET_WORDS) or (system == "android" and "mobile" not in user_agent.lower()):
+        return "tablet"
+    if system in MOBILE_SYSTEMS or "phone" in words or (family and not family.startswith(GENERIC)
+                                                        and family != "Other" and "mobile" in user_agent.lower()):
+        return "phone"
+    if system or result.user_agent:
+        return "desktop"
+    return None

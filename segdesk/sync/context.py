@@ -63,7 +63,7 @@ class SyncContext:
         """``limits``: ApiClient's auth_words, window (the documented rate window) and forbidden (403 wording)."""
         base = self.source.config.get("base_url") or base_url
         client = ApiClient(self.source.vendor, base, kind=self.source.kind, headers=headers, rate=rate,
-                           options=self.options, **limits)
+                           options=self.options, cancelled=self.progress.cancelled, **limits)
         self.clients.append(client)
         return client
 

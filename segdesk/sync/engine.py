@@ -139,12 +139,14 @@ def sync_source(ws: Workspace, source: Source, progress: Progress, options: Http
 
 def run_sync(ws: Workspace, names: Iterable[str] | None = None, progress: Progress | None = None, *,
              on_source: Callable[[str, Progress], None] | None = None,
+             on_result: Callable[[SourceResult], None] | None = None,
              options: HttpOptions | None = None, write: Write | None = None) -> SyncReport:
     """Pull the named sources (default: all), match orders across sources, then refresh once.
 
     ``progress`` gets the overall fraction and cancel flag; ``on_source(name,
     progress)`` gets every update of each source's own progress (per-source
-    bars in the CLI and the app). ``write`` runs each database step where the
+    bars in the CLI and the app); ``on_result(result)`` hears each source's end
+    as it happens (the app reports a failed source before the others finish). ``write`` runs each database step where the
     workspace's connection lives (default: here).
     """
     progress = progress or Progress()
@@ -162,6 +164,8 @@ def run_sync(ws: Workspace, names: Iterable[str] | None = None, progress: Progre
         source_progress = Progress(on_update=forward, _cancel=progress._cancel)
         result = sync_source(ws, source, source_progress, options, write)
         report.sources.append(result)
+        if on_result is not None:
+            on_result(result)
         if result.status == "cancelled":
             report.cancelled = True
             break

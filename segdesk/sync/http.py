@@ -22,6 +22,7 @@ after a few seconds of short backoffs.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,12 +32,18 @@ from email.utils import parsedate_to_datetime
 import httpx
 import orjson
 
+from ..core.progress import Cancelled
 from ..errors import ApiError, AuthError, PermissionDenied, RateLimited, VendorError  # noqa: F401  (re-exported)
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 522, 524})
 RETRY_ERRORS = (httpx.TimeoutException, httpx.ConnectError, httpx.ReadError,
                 httpx.WriteError, httpx.RemoteProtocolError)
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# A vendor that does not answer is reported within about half a minute, not the minutes that six
+# tries of 30 s took: 5 s to connect, 10 s for any one read (a wait for the next bytes, not for the
+# whole page), and a request that timed out is tried TIMEOUT_ATTEMPTS times in all.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT_ATTEMPTS = 3
+CANCEL_POLL = 0.1  # how often a request waiting on the network looks at the cancel flag
 MAX_WAIT = 120.0  # never sleep longer than this for one retry, whatever a header says
 
 
@@ -56,6 +63,7 @@ class HttpOptions:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     max_attempts: int = 6
+    timeout_attempts: int = TIMEOUT_ATTEMPTS
     backoff_base: float = 0.5
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
 
@@ -110,13 +118,14 @@ def retry_after(response: httpx.Response, now: float | None = None) -> float | N
 def quota_pause(response: httpx.Response) -> float:
     """Pause asked for by vendors' remaining-quota headers when the quota is used up."""
     h = response.headers
-    remaining = h.get("x-hubspot-ratelimit-remaining") or h.get("x-ratelimit-remaining")
+    # RateLimit-*: the IETF draft names Klaviyo sends (its steady window: seconds left in Reset).
+    remaining = h.get("x-hubspot-ratelimit-remaining") or h.get("x-ratelimit-remaining") or h.get("ratelimit-remaining")
     if remaining is None or remaining.strip() not in ("0", "0.0"):
         return 0.0
     interval_ms = h.get("x-hubspot-ratelimit-interval-milliseconds")
     if interval_ms and interval_ms.isdigit():
         return int(interval_ms) / 1000
-    reset = h.get("x-ratelimit-reset")
+    reset = h.get("x-ratelimit-reset") or h.get("ratelimit-reset")
     try:
         seconds = float(reset) if reset else 1.0
     except ValueError:
@@ -156,18 +165,22 @@ class ApiClient:
     def __init__(self, vendor: str, base_url: str, *, kind: str, headers: dict | None = None,
                  rate: RateLimit | tuple[RateLimit, ...] | None = None, options: HttpOptions | None = None,
                  auth_words: str = "the API key", window: float = 1.0,
-                 forbidden: Callable[[httpx.Response], str | None] | None = None) -> None:
+                 forbidden: Callable[[httpx.Response], str | None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> None:
         """``window``: seconds after which the vendor's documented rate limit has reset (what a 429
         without Retry-After waits). ``forbidden(response)``: the one line for a 403, naming the
-        missing permission where the vendor says it; None means the 403 is how this vendor rejects a key."""
+        missing permission where the vendor says it; None means the 403 is how this vendor rejects a key.
+        ``cancelled()``: true once the user cancelled; a request waiting on the network, and every
+        backoff, gives up within ``CANCEL_POLL`` seconds and raises :class:`Cancelled`."""
         self.vendor, self.kind, self.auth_words = vendor, kind, auth_words
+        self.cancelled = cancelled or (lambda: False)
         self.window_seconds, self.forbidden = window, forbidden
         self.options = options or HttpOptions()
         self.client = httpx.Client(
             base_url=base_url.rstrip("/"), headers=headers or {}, timeout=self.options.timeout,
             transport=self.options.transport_for(kind), follow_redirects=False,
         )
-        self.window = _Window(rate, self.options.clock, self.options.sleep)
+        self.window = _Window(rate, self.options.clock, self._sleep)
         self.requests = 0
         self.retries = 0
         self.waits: list[float] = []  # every backoff this client computed, for the report and tests
@@ -184,15 +197,16 @@ class ApiClient:
     def request(self, method: str, url: str, *, allow: tuple[int, ...] = (), **kwargs) -> httpx.Response:
         """``allow``: error statuses the caller reads itself (e.g. PayPal's RESULTSET_TOO_LARGE 400)."""
         opts = self.options
-        throttled = 0
+        throttled = timeouts = 0
         for attempt in range(1, opts.max_attempts + 1):
             self.window.wait()
             self.requests += 1
             try:
-                response = self.client.request(method, url, **kwargs)
+                response = self._send(method, url, **kwargs)
             except RETRY_ERRORS as exc:
-                if attempt == opts.max_attempts:
-                    raise ApiError(f"{self.vendor} did not answer ({_describe(exc)}) after {attempt} tries") from None
+                timeouts += isinstance(exc, httpx.TimeoutException)
+                if attempt == opts.max_attempts or timeouts >= opts.timeout_attempts:
+                    raise ApiError(self._unanswered(exc, attempt)) from None
                 self._backoff(attempt, None)
                 continue
             except httpx.HTTPError as exc:
@@ -220,6 +234,62 @@ class ApiClient:
             raise error(f"{self.vendor} answered {status} for {_path(response)}: {error_text(response)}")
         raise AssertionError("unreachable: the loop returns or raises")
 
+    def _send(self, method: str, url: str, **kwargs) -> httpx.Response:
+        """The request, on a helper thread while this one watches the cancel flag.
+
+        A read that hangs blocks inside the socket, where no flag is seen; waiting
+        beside it instead lets Cancel return at once. The abandoned request ends by
+        its own read timeout (the client is closed when the sync ends).
+        """
+        if self.cancelled():
+            raise Cancelled("cancelled")
+        box: dict = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["response"] = self.client.request(method, url, **kwargs)
+            except BaseException as exc:  # handed to the caller's thread below
+                box["error"] = exc
+            done.set()
+
+        threading.Thread(target=run, name=f"{self.kind}-request", daemon=True).start()
+        while not done.wait(CANCEL_POLL):
+            if self.cancelled():
+                raise Cancelled("cancelled")
+        if "error" in box:
+            raise box["error"]
+        return box["response"]
+
+    def _sleep(self, seconds: float) -> None:
+        """``options.sleep``, in short steps when it is the real one, so a cancel ends a backoff too."""
+        if self.options.sleep is not time.sleep:
+            self.options.sleep(seconds)
+            return
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if self.cancelled():
+                raise Cancelled("cancelled")
+            time.sleep(min(left, CANCEL_POLL))
+
+    def _unanswered(self, exc: Exception, tries: int) -> str:
+        """What the user reads when the vendor could not be reached: plain words, no exception names."""
+        host = self.client.base_url.host or "its server"
+        timeout = self.client.timeout
+        times = "once" if tries == 1 else "twice" if tries == 2 else f"{tries} times"
+        if isinstance(exc, httpx.ConnectTimeout):
+            what = f"could not connect to {host} within {_seconds(timeout.connect)}"
+        elif isinstance(exc, httpx.TimeoutException):
+            what = f"did not answer within {_seconds(timeout.read)}"
+        elif isinstance(exc, httpx.ConnectError) and "certificate" in str(exc).lower():
+            # Certificates are always verified (no opt-out): say so, not "no connection".
+            what = f"at {host} showed a certificate that could not be verified (not trusted, expired or for another name)"
+        elif isinstance(exc, httpx.ConnectError):
+            what = f"could not be reached at {host} (no connection)"
+        else:
+            what = "broke off the connection"
+        return f"{self.vendor} {what} (tried {times})"
+
     def _denied(self, response: httpx.Response) -> ApiError:
         if self.forbidden is None:
             return PermissionDenied(f"{self.vendor} refused {_path(response)}: {self.auth_words} lacks a permission "
@@ -237,7 +307,7 @@ class ApiClient:
             delay = max(delay, asked)
         delay = min(delay, MAX_WAIT)
         self.waits.append(delay)
-        self.options.sleep(delay)
+        self._sleep(delay)
 
     def get_json(self, url: str, **kwargs):
         return self.json(self.request("GET", url, **kwargs))
@@ -250,6 +320,10 @@ class ApiClient:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise VendorError(f"{self.vendor} sent a response that is not JSON ({_path(response)})") from None
+
+
+def _seconds(value: float | None) -> str:
+    return "the time allowed" if value is None else f"{value:g} second{'' if value == 1 else 's'}"
 
 
 def _path(response: httpx.Response) -> str:

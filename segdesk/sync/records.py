@@ -96,6 +96,18 @@ def drop_tags(conn, origin: str, tag: str, keep: set[str]) -> int:
                  [(origin, tag, i) for i in held if i not in keep])
 
 
+def untag(conn, origin: str, held: dict[str, set[str]]) -> int:
+    """A source's tags on each identifier in ``held`` that are not in its set now (compared without case,
+    the rule core/tags.py stores tags by) are removed."""
+    drop = []
+    for identifier, keep in held.items():
+        keep_lower = {t.casefold() for t in keep}
+        drop += [(origin, identifier, tag) for (tag,) in conn.execute(
+            "SELECT tag FROM tags WHERE origin = ? AND identifier = ?", (origin, identifier))
+            if tag.casefold() not in keep_lower]
+    return _many(conn, "DELETE FROM tags WHERE origin = ? AND identifier = ? AND tag = ?", drop)
+
+
 def orders(conn, rows) -> int:
     """rows: (origin, order_id, email, customer_key, amount, currency, created_at, product, status, dedupe_key)."""
     return _many(conn, ORDER_SQL, rows)

@@ -8,6 +8,10 @@ token under a key derived with scrypt from a passphrase
 (``SEGDESK_SECRETS_PASSPHRASE`` or a prompt). When no usable keychain exists
 we refuse rather than fall back: a silent plain-text store is the trap
 STYLE.md warns about.
+
+The app has no terminal to prompt on: it asks in a dialog and calls
+:func:`unlock`, which checks the passphrase and keeps it in this process's
+memory (never on disk) until :func:`forget`, like an ssh agent for one session.
 """
 
 from __future__ import annotations
@@ -34,6 +38,36 @@ FILE_NAME = "secrets.enc.json"
 STORES = ("keyring", "encrypted-file")
 # scrypt cost: ~0.1 s per unlock on a laptop; the file is opened once per sync.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+_UNLOCKED: dict[Path, str] = {}  # secrets file -> passphrase, for this process only (see unlock)
+
+
+def _file(workspace: Path) -> Path:
+    return (Path(workspace) / FILE_NAME).resolve()
+
+
+def has_file(workspace: Path) -> bool:
+    """Whether the workspace has an encrypted secrets file already (unlocking it checks the passphrase)."""
+    return _file(workspace).exists()
+
+
+def unlock(workspace: Path, passphrase: str) -> None:
+    """Check ``passphrase`` against the workspace's secrets file (if any) and remember it for this process."""
+    if not passphrase:
+        raise SecretError("empty passphrase")
+    path = _file(workspace)
+    if path.exists():
+        EncryptedFile(path, passphrase)._open(create=False)
+    _UNLOCKED[path] = passphrase
+
+
+def is_unlocked(workspace: Path) -> bool:
+    return _file(workspace) in _UNLOCKED or bool(os.environ.get(PASSPHRASE_ENV))
+
+
+def forget(workspace: Path) -> None:
+    _UNLOCKED.pop(_file(workspace), None)
 
 
 def keyring_problem() -> str | None:
@@ -126,12 +160,13 @@ def read_secret(env_var: str | None, prompt: str) -> str:
     return value
 
 
-def _passphrase(confirm: bool) -> str:
-    value = os.environ.get(PASSPHRASE_ENV)
+def _passphrase(confirm: bool, path: Path | None = None) -> str:
+    value = _UNLOCKED.get(path.resolve()) if path is not None else None
+    value = value or os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
     if not sys.stdin.isatty():
-        raise SecretError(f"the secrets file needs a passphrase: set {PASSPHRASE_ENV}")
+        raise SecretError(f"the secrets file is locked: unlock it with its passphrase (or set {PASSPHRASE_ENV})")
     value = getpass.getpass("Passphrase for SegDesk's secrets file: ")
     if confirm and getpass.getpass("Again: ") != value:
         raise SecretError("the passphrases differ")
@@ -143,8 +178,9 @@ def _passphrase(confirm: bool) -> str:
 class EncryptedFile:
     """A JSON file of Fernet tokens; the key comes from scrypt(passphrase, salt)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, passphrase: str | None = None) -> None:
         self.path = path
+        self.passphrase = passphrase  # None: the unlocked one, the environment, or a prompt
 
     def _load(self) -> dict | None:
         if not self.path.exists():
@@ -171,10 +207,10 @@ class EncryptedFile:
                 raise SecretError(f"no secrets file at {self.path}")
             data = {"version": 1, "kdf": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
                     "salt": base64.b64encode(_random.token_bytes(16)).decode(), "entries": {}}
-            fernet = self._fernet(_passphrase(confirm=True), data)
+            fernet = self._fernet(self.passphrase or _passphrase(True, self.path), data)
             data["check"] = fernet.encrypt(b"segdesk").decode()
             return data, fernet
-        fernet = self._fernet(_passphrase(confirm=False), data)
+        fernet = self._fernet(self.passphrase or _passphrase(False, self.path), data)
         try:
             fernet.decrypt(data["check"].encode())
         except InvalidToken:

@@ -29,7 +29,17 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "hubspot": ("HubSpot", True, "private app token"),
     "kit": ("Kit", True, "API key"),
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
+    "shopify": ("Shopify", True, "Admin API access token"),
+    "woocommerce": ("WooCommerce", True, "REST API consumer key and secret"),
+    "mailchimp": ("Mailchimp", True, "API key (ending in its data center, e.g. -us6)"),
+    "klaviyo": ("Klaviyo", True, "private API key (pk_...)"),
     "csv": ("CSV", False, ""),
+    "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
+    "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
+                   '"client_secret"[, "refresh_token"]})'),
+    "microsoft-ads": ("Microsoft Advertising", True, 'OAuth grant and developer token (JSON {"developer_token", '
+                      '"client_id", "refresh_token"[, "client_secret"]})'),
+    "ecb": ("The ECB", False, ""),  # daily euro reference rates, public: core/fx.py, connectors/ecb.py
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
@@ -100,6 +110,17 @@ def check_base_url(config: dict) -> None:
                            "use https:// (or --allow-insecure-http on a private network)")
 
 
+SHOPIFY_SHOP = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
+
+
+def check_shop(shop: str | None) -> str:
+    """A Shopify source names its shop by the permanent NAME.myshopify.com address (its API host)."""
+    shop = (shop or "").strip().lower()
+    if not SHOPIFY_SHOP.match(shop):
+        raise InvalidInput(f"--shop must be the shop's NAME.myshopify.com address, not {shop[:80]!r}")
+    return shop
+
+
 def check_config(kind: str, config: dict) -> None:
     """Refuse a configuration that cannot work, before any secret is stored."""
     if kind not in KINDS:
@@ -109,8 +130,25 @@ def check_config(kind: str, config: dict) -> None:
         raise InvalidInput("a relay source needs --base-url (the relay's address)")
     if kind == "activecampaign" and not config.get("base_url"):
         raise InvalidInput("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
+    if kind == "mailchimp" and not config.get("list_id"):
+        raise InvalidInput("a Mailchimp source needs --list-id (the audience id, under Audience > Settings)")
     if kind == "paypal" and not config.get("client_id"):
         raise InvalidInput("a PayPal source needs --client-id")
+    if kind == "meta-ads" and not re.fullmatch(r"act_\d+", str(config.get("account_id") or "")):
+        raise InvalidInput("a Meta Ads source needs --account-id act_NUMBER (the ad account's id)")
+    for key in ("customer_id", "login_customer_id"):
+        if kind == "google-ads" and (config.get(key) or key == "customer_id") \
+                and not re.fullmatch(r"\d{10}", str(config.get(key) or "").replace("-", "")):
+            raise InvalidInput(f"a Google Ads source needs --{key.replace('_', '-')} as the 10-digit "
+                               "customer id (123-456-7890)")
+    if kind == "microsoft-ads" and not str(config.get("account_id") or "").isdigit():
+        raise InvalidInput("a Microsoft Advertising source needs --account-id (the account's number)")
+    if kind == "microsoft-ads" and config.get("customer_id") and not str(config["customer_id"]).isdigit():
+        raise InvalidInput("--customer-id of a Microsoft Advertising source is the manager account's number")
+    if kind == "shopify":
+        config["shop"] = check_shop(config.get("shop"))
+    if kind == "woocommerce" and not config.get("base_url"):
+        raise InvalidInput("a WooCommerce source needs --base-url https://SHOP (the WordPress site's address)")
     if kind == "csv":
         if not config.get("path"):
             raise InvalidInput("a CSV source needs --path FILE")
@@ -130,6 +168,9 @@ def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
     if KINDS[kind][1]:
         if not secret:
             raise InvalidInput(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
+        if kind == "google-ads" and not _has_refresh_token(secret):
+            raise InvalidInput("Google Ads needs a signed-in grant: sign in with 'segdesk sources add google-ads' "
+                               "or give the JSON with its refresh_token")
         ref = secrets.store_secret(ws.path, name, secret, store)  # SecretError: its own line
     source = Source(name, kind, config, ref, now_ts())
     with ws.conn:
@@ -138,6 +179,37 @@ def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
             (name, kind, orjson.dumps(config).decode(), ref, source.created_at),
         )
     return source
+
+
+def _has_refresh_token(secret: str) -> bool:
+    try:
+        grant = orjson.loads(secret)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(grant, dict) and bool(grant.get("refresh_token"))
+
+
+def update_source(ws: Workspace, name: str, config: dict, secret: str | None = None,
+                  store: str = "keyring") -> Source:
+    """Change a source's settings and, when ``secret`` is given, its secret (the cursor stays).
+
+    A new secret goes into ``store`` under a new reference; the old one is
+    deleted only after the workspace points at the new one.
+    """
+    source = get_source(ws.conn, name)
+    check_config(source.kind, config)
+    ref = source.secret_ref
+    if secret:
+        ref = secrets.store_secret(ws.path, name, secret, store)  # SecretError: its own line
+    with ws.conn:
+        ws.conn.execute("UPDATE sources SET config = ?, secret_ref = ? WHERE name = ?",
+                        (orjson.dumps(config).decode(), ref, name))
+    if ref != source.secret_ref and source.secret_ref:
+        try:
+            secrets.delete_secret(ws.path, source.secret_ref)
+        except secrets.SecretError:
+            pass  # the workspace no longer points at it
+    return Source(name, source.kind, config, ref, source.created_at)
 
 
 def remove_source(ws: Workspace, name: str) -> Source:
@@ -159,3 +231,16 @@ def secret_of(ws: Workspace, source: Source) -> str | None:
         return None
     return secrets.load_secret(ws.path, source.secret_ref)
 
+
+
+def choose_reporting_currency(ws: Workspace, code: str) -> tuple[str, bool]:
+    """Set the workspace's reporting currency and add the built-in ECB source once (it needs no key).
+
+    Returns (the currency, whether the ECB source was added now)."""
+    from ..core.fx import set_reporting_currency
+
+    currency = set_reporting_currency(ws.conn, code)
+    if any(s.kind == "ecb" for s in list_sources(ws.conn)):
+        return currency, False
+    add_source(ws, "ecb", "ecb", {}, None)
+    return currency, True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..core.origins import data_origins, origin_name
 from .sources import list_sources
 
 
@@ -20,6 +21,9 @@ class SourceState(NamedTuple):
     address: str            # base URL or file path, "" when the source has neither
     last_success: str | None
     last_error: str | None
+    counts: dict[str, int] | None = None  # rows this source's origin holds (origin_states only)
+    configured: bool = True  # False: data with no configured source (an import, the demo)
+    latest: str | None = None  # the newest dated row it brought
 
 
 def source_states(conn) -> list[SourceState]:
@@ -31,6 +35,20 @@ def source_states(conn) -> list[SourceState]:
         ok, err = state.get(s.name, (None, None))
         out.append(SourceState(s.name, s.kind, s.vendor, s.origin,
                                s.config.get("base_url") or s.config.get("path") or "", ok, err))
+    return out
+
+
+def origin_states(conn) -> list[SourceState]:
+    """Every origin of data: the configured sources first (with what they hold), then imports and the demo."""
+    held = {o.origin: o for o in data_origins(conn)}
+    out = []
+    for s in source_states(conn):
+        found = held.pop(s.origin, None)
+        out.append(s._replace(counts=found.counts if found else {}, latest=found.latest if found else None))
+    for o in held.values():
+        kind = "Demo" if o.origin.startswith("demo") else "Import"
+        out.append(SourceState(origin_name(o.origin), kind.lower(), kind, o.origin, "", None, None, o.counts, False,
+                               o.latest))
     return out
 
 

@@ -18,6 +18,7 @@ A view gets an :class:`AppContext` and never opens the database itself:
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
@@ -102,7 +103,7 @@ class AppContext(QObject):
         """Run ``fn(write, progress)`` on a network thread; ``write(step)`` runs ``step(workspace)`` on the writer."""
         return self.network.submit(fn, label)
 
-    def sync(self, names: list[str] | None = None, *, on_source=None, options=None) -> Job:
+    def sync(self, names: list[str] | None = None, *, on_source=None, on_result=None, options=None) -> Job:
         """``run_sync`` (what ``segdesk sync`` runs) on a network thread; one sync at a time.
 
         Its result is the engine's ``SyncReport``; ``report.changes`` is what to refresh.
@@ -114,7 +115,8 @@ class AppContext(QObject):
 
             kwargs = {"options": options} if options is not None else {}
             with lock:  # two syncs at once would race for the same cursors
-                return run_sync(ws, names, progress, on_source=on_source, write=write, **kwargs)
+                return run_sync(ws, names, progress, on_source=on_source, on_result=on_result, write=write,
+                                **kwargs)
 
         return self.fetch(job, "sync")
 
@@ -164,6 +166,9 @@ class AppContext(QObject):
         self.readers.shutdown()
         self.network.shutdown()  # before the writer: its last step may still be queued there
         self.writer.shutdown()
+        secrets = sys.modules.get("segdesk.sync.secrets")  # loaded only if a source was added or synced
+        if secrets is not None:
+            secrets.forget(self.workspace_path)  # an unlocked secrets file locks again with its window
 
 
 __all__ = ["AppContext", "Changes", "DisplaySettings", "ORG", "APP"]

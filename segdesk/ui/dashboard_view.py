@@ -1,4 +1,4 @@
-"""The Dashboard: today's numbers for a date range, two charts and the top campaigns.
+"""The Dashboard: today's numbers for a date range, two charts and the campaign table.
 
 What it shows is core's (``core/reports/dashboard.py``: three parts, each a
 plain function of a read connection, run at once on the reader pool); the
@@ -13,13 +13,15 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QL
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.reports.bundle import dashboard_sections
-from ..core.reports.dashboard import FIGURES, PARTS, TOP_CAMPAIGNS, figure_text
+from ..core.reports.dashboard import FIGURES, PARTS, figure_text
+from ..core.reports.glossary import explain
 from ..core.reports.table import CATEGORY, range_text
 from ..errors import InvalidInput, SegDeskError
 from .charts import ChartWidget
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
-from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
+from .campaign_table import CampaignTableModel
+from .report_table_model import fit_columns, make_table_view, when_done
 
 class DashboardView(QWidget):
     """Part A embeds this; ``export_pdf_action()`` exports the dashboard bundle."""
@@ -39,16 +41,23 @@ class DashboardView(QWidget):
         layout.addLayout(self._figure_cards())
         self.revenue_chart = ChartWidget(title="Revenue per month (net of refunds)")
         self.ltv_chart = ChartWidget(title="LTV by first-touch source", x_label="days after first touch")
+        self.ltv_chart.setToolTip(explain("ltv_at_days"))
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.addWidget(self.revenue_chart)
         charts.addWidget(self.ltv_chart)
-        self.campaigns = ReportTableModel(self)
+        self.campaigns = CampaignTableModel(self)
         self.campaign_table = make_table_view(self.campaigns)
+        self.campaign_table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
         table_box = QWidget()
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 4, 0, 0)
-        table_layout.addWidget(QLabel(f"<b>Top campaigns</b> by revenue of the contacts they first brought (top {TOP_CAMPAIGNS})"))
+        table_layout.addWidget(QLabel("<b>Campaigns</b>: what each source and campaign cost and brought, "
+                                      "in the reporting currency (hover a figure for its original currencies)"))
         table_layout.addWidget(self.campaign_table)
+        self.campaign_notes = plain_label("")
+        self.campaign_notes.setWordWrap(True)
+        self.campaign_notes.setStyleSheet("color: palette(mid);")
+        table_layout.addWidget(self.campaign_notes)
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(charts)
         body.addWidget(table_box)
@@ -76,6 +85,7 @@ class DashboardView(QWidget):
     def _figure_cards(self) -> QGridLayout:
         grid = QGridLayout()
         self.figures: dict[str, QLabel] = {}
+        self.changes: dict[str, QLabel] = {}
         for col, (key, label) in enumerate(FIGURES):
             card = QFrame()
             card.setFrameShape(QFrame.Shape.StyledPanel)
@@ -85,9 +95,14 @@ class DashboardView(QWidget):
             value = plain_label("—")
             value.setStyleSheet("font-size: 16pt; font-weight: 600;")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            change = plain_label("")  # against the previous period, with its trend (core compare.py)
+            change.setStyleSheet("color: palette(mid); font-size: 9pt;")
             box.addWidget(title)
             box.addWidget(value)
+            card.setToolTip(explain(key))  # the same words as the report columns' headers
+            box.addWidget(change)
             self.figures[key] = value
+            self.changes[key] = change
             grid.addWidget(card, 0, col)
         return grid
 
@@ -146,15 +161,32 @@ class DashboardView(QWidget):
             for key, label in self.figures.items():
                 label.setText(figure_text(key, data["figures"].get(key)))
             self.revenue_chart.set_series(data["revenue_series"], kind=CATEGORY)
+        if "changes" in data:
+            for key, label in self.changes.items():
+                text = "  ".join(x for x in (data["changes"].get(key, ""), data["trends"].get(key, "")) if x)
+                label.setText(text)
+                label.setToolTip(f"against {data['compared_with']}" if data.get("compared_with") else "")
         if "ltv_series" in data:
             self.ltv_chart.set_series(data["ltv_series"])
         if "campaigns" in data:
             self.campaigns.set_report(data["campaigns"])
             fit_columns(self.campaign_table)
+            self.campaign_notes.setText(" · ".join(self.campaigns.table.notes) if self.campaigns.table else "")
         if all(k in self._pending for k in ("figures", "ltv_series", "campaigns")):
             self.data = self._pending
             self.status.setText(range_text(self.data))
             self.loaded.emit(self.data)
+
+    def drill_down(self, view_row: int):
+        """The contacts and orders behind a campaign row (the Reports page's dialog)."""
+        from .reports_view import DrillDownDialog
+
+        table = self.campaigns.table
+        if table is None or not 0 <= view_row < self.campaigns.rowCount():
+            return None
+        self._drill = DrillDownDialog(self.ctx, "campaigns", dict(table.parameters), self.campaigns.row_key(view_row), self)
+        self._drill.show()
+        return self._drill
 
     # Export -------------------------------------------------------------
     def export_pdf(self, path: str) -> int:
@@ -162,15 +194,22 @@ class DashboardView(QWidget):
 
         if self.data is None:
             raise InvalidInput("the dashboard has not loaded yet")
-        return write_pdf(path, dashboard_sections(self.data), title="SegDesk dashboard", date_range=range_text(self.data))
+        from .export_done import cover_for
+
+        return write_pdf(path, dashboard_sections(self.data), title="SegDesk dashboard", date_range=range_text(self.data),
+                         cover=cover_for(self.ctx, self.data))
 
     def _ask_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export dashboard as PDF", "dashboard.pdf", "PDF files (*.pdf)")
         if path:
             try:
-                self.export_pdf(path)
+                pages = self.export_pdf(path)
             except SegDeskError as exc:  # anything else is a bug: Qt's excepthook prints its traceback
                 QMessageBox.warning(self, "Export failed", as_text(str(exc)))
+                return
+            from .export_done import show_export_done
+
+            self.export_note = show_export_done(self, path, pages)
 
     def export_pdf_action(self, parent=None) -> QAction:
         action = QAction("Export Dashboard as PDF…", parent or self)

@@ -11,19 +11,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QSizePolicy, QSplitter,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..core import operations
-from ..core.timeline import METHODS, Entry, JourneyPage, build_timeline, load_journey
+from ..core.reports import MODELS
+from ..core.timeline import METHODS, Entry, JourneyPage, build_timeline, device_labels, load_journey
 from .banner import Banner
 from .context import AppContext, Changes
+from .device_icons import KIND_TEXT, device_icon
 from .plaintext import as_text, set_plain
 
 BACKFILLED = "anonymous · backfilled"
-KIND_ICON = {"session": "◷", "identify": "★", "order": "＄", "refund": "↩", "subscription": "⟳", "tag": "#",
-             "track": "•", "page": "·"}
+KIND_ICON = {"session": "◷", "identify": "★", "order": "$", "refund": "↩", "subscription": "⟳", "tag": "#",
+             "track": "•", "page": "·", "credit": "◆", "email_click": "✉"}
+LEGEND = ("◷ visit (session)   ★ identified   $ purchase, with ◆ the visits that got its credit   ↩ refund   "
+          "# tag.   Italic rows on a tinted band are backfilled: visits made before the device was identified, "
+          "credited to the contact afterwards.")
+BACKFILL_TINT = QColor(120, 140, 170, 40)  # a band that reads on light and dark themes alike
+KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's device kind: phone, tablet, desktop
 
 
 class JourneyView(QWidget):
@@ -37,6 +44,9 @@ class JourneyView(QWidget):
         self.email: str | None = None
         self.data: dict | None = None           # the journey (core/journey.py's shape)
         self.evidence: dict[str, list[str]] = {}  # device -> lines saying what tied it to the contact
+        self.credits: dict = {}                   # (origin, order id) -> the touches with their share
+        self.model = "linear"
+        self._labels: dict = {}                   # device -> (kind, name), for the timeline's rows
         self._job = None
         self._build()
         ctx.dataChanged.connect(self._on_changes)
@@ -50,6 +60,14 @@ class JourneyView(QWidget):
         self.title = QLabel()
         self.title.setObjectName("pageTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_box = QComboBox()
+        self.model_box.setToolTip("Which visits get each purchase's credit: the attribution model")
+        for m in MODELS:
+            self.model_box.addItem(m.replace("_", " ").capitalize(), m)
+        self.model_box.setCurrentIndex(MODELS.index("linear"))
+        self.model_box.currentIndexChanged.connect(lambda _i: self.email and self.show_contact(self.email))
+        credit_label = QLabel("Credit by")
+        credit_label.setBuddy(self.model_box)
         self.merge_btn = QPushButton("Merge…")
         self.unmerge_btn = QPushButton("Unmerge…")
         self.erase_btn = QPushButton("Erase…")
@@ -59,6 +77,8 @@ class JourneyView(QWidget):
         self.erase_btn.clicked.connect(self.ask_erase)
         top.addWidget(back)
         top.addWidget(self.title, 1)
+        top.addWidget(credit_label)
+        top.addWidget(self.model_box)
         for b in (self.merge_btn, self.unmerge_btn, self.erase_btn):
             top.addWidget(b)
         self.summary = QLabel()
@@ -73,18 +93,24 @@ class JourneyView(QWidget):
         self.devices.setRootIsDecorated(False)
         self.devices.setAlternatingRowColors(True)
         self.devices.header().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        for col in (2, 3, 5):  # dates are never cut: as wide as their text
+            self.devices.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.timeline = QTreeWidget()
         self.timeline.setHeaderLabels(["When", "What", "Device", "Identity", "Details"])
         self.timeline.setAlternatingRowColors(True)
         self.timeline.setUniformRowHeights(True)
-        for col, width in ((0, 190), (1, 270), (2, 90), (3, 170)):
+        for col, width in ((1, 300), (2, 220), (3, 170)):
             self.timeline.setColumnWidth(col, width)
+        self.timeline.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.legend = QLabel(LEGEND)
+        self.legend.setObjectName("muted")
+        self.legend.setWordWrap(True)
         for col, width in ((0, 110), (1, 250), (2, 120), (3, 120), (4, 100), (5, 120)):
             self.devices.setColumnWidth(col, width)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self._boxed("Devices", self.devices))
-        split.addWidget(self._boxed("Timeline", self.timeline))
+        split.addWidget(self._boxed("Timeline", self.timeline, self.legend))
         split.setSizes([150, 500])
         split.setChildrenCollapsible(False)
 
@@ -96,7 +122,7 @@ class JourneyView(QWidget):
         lay.addWidget(split, 1)
 
     @staticmethod
-    def _boxed(title: str, widget: QWidget) -> QWidget:
+    def _boxed(title: str, widget: QWidget, under: QWidget | None = None) -> QWidget:
         box = QWidget()
         v = QVBoxLayout(box)
         v.setContentsMargins(0, 8, 0, 0)
@@ -104,7 +130,12 @@ class JourneyView(QWidget):
         label.setObjectName("sectionTitle")
         v.addWidget(label)
         v.addWidget(widget)
+        if under is not None:
+            v.addWidget(under)
         return box
+
+    def credit_model(self) -> str:
+        return self.model_box.currentData()
 
     # -- loading -------------------------------------------------------------
     def show_contact(self, email: str) -> None:
@@ -117,7 +148,8 @@ class JourneyView(QWidget):
         self.email = email
         if self._job is not None and not self._job.done:
             self._job.cancel()
-        job = self._job = self.ctx.read(lambda conn, _p: load_journey(conn, email), "journey")
+        model = self.credit_model()
+        job = self._job = self.ctx.read(lambda conn, _p: load_journey(conn, email, model), "journey")
         job.finished.connect(lambda data: self._arrived(email, data))
         job.failed.connect(lambda reason: self._failed(email, reason))
 
@@ -125,6 +157,7 @@ class JourneyView(QWidget):
         if email != self.email:
             return
         self.data, self.evidence = page.journey, page.evidence
+        self.credits, self.model = page.credits, page.model
         self._render()
         self.loaded.emit(email)
 
@@ -159,6 +192,7 @@ class JourneyView(QWidget):
     def _render_devices(self) -> None:
         self.devices.clear()
         evidence = self.evidence
+        labels = device_labels(self.data)
         for d in self.data["devices"]:
             aid = d["anonymous_id"]
             name = aid + ("  (shared)" if d["shared"] else "")
@@ -168,32 +202,46 @@ class JourneyView(QWidget):
                                     self.ctx.time(d["linked_at"]), "; ".join(lines)])
             item.setToolTip(6, as_text("\n".join(lines)))
             item.setToolTip(1, as_text(d.get("user_agent") or "no user agent recorded"))
+            kind = labels[aid][0]
+            item.setIcon(1, device_icon(kind))
+            item.setData(1, KIND_ROLE, kind)
             self.devices.addTopLevelItem(item)
 
     def _render_timeline(self) -> None:
         self.timeline.setUpdatesEnabled(False)
         self.timeline.clear()
-        muted = QBrush(QColor(128, 128, 128))
-        items = [self._item(e, muted) for e in build_timeline(self.data, self.ctx.money)]
+        self._labels = device_labels(self.data)
+        items = [self._item(e) for e in build_timeline(self.data, self.ctx.money, self.credits, self.model)]
         self.timeline.addTopLevelItems(items)
+        for item in items:  # a purchase opens on the visits that got its credit
+            if item.data(0, Qt.ItemDataRole.UserRole) == "order":
+                item.setExpanded(True)
         self.timeline.setUpdatesEnabled(True)
 
-    def _item(self, e: Entry, muted: QBrush) -> QTreeWidgetItem:
+    def _item(self, e: Entry) -> QTreeWidgetItem:
         note = BACKFILLED if e.backfilled else ("device identified" if e.linking else "")
-        item = QTreeWidgetItem([self.ctx.time(e.time), f"{KIND_ICON.get(e.kind, '•')}  {e.what}", e.device or "",
+        kind, name = self._labels.get(e.device, (None, e.device or ""))
+        item = QTreeWidgetItem([self.ctx.time(e.time), f"{KIND_ICON.get(e.kind, '•')}  {e.what}", name,
                                 note, e.detail])
         item.setData(0, Qt.ItemDataRole.UserRole, e.kind)
         item.setToolTip(4, as_text(e.detail))
-        if e.backfilled:
+        if e.device:
+            item.setIcon(2, device_icon(kind))
+            item.setData(2, KIND_ROLE, kind)
+            item.setToolTip(2, as_text(f"{KIND_TEXT.get(kind, 'Device')} · {name} · id {e.device}"))
+        if e.backfilled:  # legible, not faded: italic on a tinted band, explained by the legend
             item.setToolTip(3, "Visited before this device was identified; credited to the contact afterwards")
             for col in range(5):
-                item.setForeground(col, muted)
+                f = QFont(item.font(col))
+                f.setItalic(True)
+                item.setFont(col, f)
+                item.setBackground(col, QBrush(BACKFILL_TINT))
         if e.linking or e.kind in ("order", "refund"):
             bold = QFont(item.font(1))
             bold.setBold(True)
             item.setFont(1, bold)
         for child in e.children:
-            item.addChild(self._item(child, muted))
+            item.addChild(self._item(child))
         return item
 
     def show_banner(self, text: str, error: bool = False) -> None:

@@ -19,6 +19,7 @@ from ..core.store import is_empty
 from .context import APP, ORG, AppContext, Changes
 from .plaintext import as_text, plain_label
 from .style import app_icon, icon
+from .sync_banner import SyncProblemBanner
 from .sync_status import SyncStatus
 
 PAGES = (("dashboard", "Dashboard"), ("contacts", "Contacts"), ("reports", "Reports"),
@@ -102,12 +103,18 @@ class MainWindow(QMainWindow):
             holder.setObjectName(f"holder-{name}")
             self.stack.addWidget(holder)
         self.sidebar.currentRowChanged.connect(lambda row: self.show_page(PAGES[row][0]))
+        self.sync_banner = SyncProblemBanner()
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        right.addWidget(self.sync_banner)
+        right.addWidget(self.stack, 1)
         central = QWidget()
         lay = QHBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.sidebar)
-        lay.addWidget(self.stack, 1)
+        lay.addLayout(right, 1)
         self.setCentralWidget(central)
 
         self.sync_status = SyncStatus(ctx)
@@ -115,6 +122,10 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
         self.sync_status.started.connect(lambda: self._syncing(True))
         self.sync_status.finished.connect(lambda _r: self._syncing(False))
+        self.sync_status.sourceFailed.connect(self.sync_banner.add_failure)
+        self.sync_status.sourceSynced.connect(self.sync_banner.clear_source)
+        self.sync_banner.retryRequested.connect(self.sync_now)
+        self.sync_banner.editRequested.connect(self.edit_source)
         self._build_actions()
         self._restore_state()
         # Everything alive now (modules, Qt wrappers, this window) lives as long as the app: keep it out
@@ -181,6 +192,21 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _c=False, n=name: self.show_page(n))
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(about)
+        self._build_navigation()
+
+    def _build_navigation(self) -> None:
+        """Ctrl+F searches contacts; Escape and Alt+Left go back (journey to list, then the pages visited)."""
+        self.find_action = QAction("Find contact", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.triggered.connect(self.focus_search)
+        self.back_action = QAction("Back", self)
+        # Escape only where nothing else wants it: a dialog, a menu or a popup takes its own Escape first.
+        self.back_action.setShortcuts([QKeySequence("Alt+Left"), QKeySequence(Qt.Key.Key_Escape)])
+        self.back_action.triggered.connect(self.go_back)
+        for act in (self.find_action, self.back_action):
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(act)
+        self.history: list[str] = []
 
     def _fill_export_menu(self) -> None:
         self.export_menu.clear()
@@ -223,7 +249,12 @@ class MainWindow(QMainWindow):
         from .relay_view import RelayView
         return RelayView(self.ctx)
 
-    def show_page(self, name: str) -> None:
+    def show_page(self, name: str, *, remember: bool = True) -> None:
+        if remember and self.pages and self.stack.currentWidget() is not self.pages.get(name):
+            current = self.current_page()
+            if not self.history or self.history[-1] != current:
+                self.history.append(current)
+            del self.history[:-20]
         widget = self.page(name)
         self.stack.setCurrentWidget(widget)
         row = [n for n, _t in PAGES].index(name)
@@ -235,9 +266,37 @@ class MainWindow(QMainWindow):
     def current_page(self) -> str:
         return PAGES[self.sidebar.currentRow()][0]
 
+    def focus_search(self) -> None:
+        contacts = self.page("contacts")
+        if self.current_page() != "contacts":
+            self.show_page("contacts")
+        if contacts.stack.currentWidget() is contacts.journey:
+            contacts.show_list()
+        contacts.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        contacts.search.selectAll()
+
+    def go_back(self) -> None:
+        contacts = self.pages.get("contacts")
+        if self.current_page() == "contacts" and contacts is not None and contacts.stack.currentWidget() is contacts.journey:
+            contacts.show_list()
+            return
+        while self.history:
+            previous = self.history.pop()
+            if previous != self.current_page():
+                self.show_page(previous, remember=False)
+                return
+
     # -- sync ------------------------------------------------------------------------
     def sync_now(self, names: list[str] | None = None) -> None:
-        self.sync_status.start(names or None)
+        from .source_dialog import ensure_unlocked  # loads the secrets module: not at start-up
+
+        names = list(names) if isinstance(names, (list, tuple)) and names else None  # triggered() passes a bool
+        ensure_unlocked(self.ctx, self, lambda: self.sync_status.start(names))
+
+    def edit_source(self, name: str) -> None:
+        """The banner's Edit source: the Sources page with that source's form open."""
+        self.show_page("sources")
+        self.page("sources").ask_edit(name)
 
     def _syncing(self, running: bool) -> None:
         self.sync_action.setEnabled(not running)

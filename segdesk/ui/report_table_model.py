@@ -10,9 +10,11 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QHeaderView, QTableView
 
 # The column kinds (what cells know how to show and sort) are the core report's own.
+from ..core.reports.glossary import explain
 from ..core.reports.model import MONEY, TEXT
 from ..core.reports.table import ReportTable, format_cell
 from .plaintext import as_text
+from .column_chooser import ColumnChooser
 
 
 class ReportTableModel(QAbstractTableModel):
@@ -45,7 +47,10 @@ class ReportTableModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.ToolTipRole and self.table and orientation == Qt.Orientation.Horizontal:
-            return (getattr(self.table.columns[section], "help", "") or None) if section < len(self.table.columns) else None
+            if section < len(self.table.columns):
+                col = self.table.columns[section]
+                # The glossary names the measure; a column's own help adds what this report divides by.
+                return "\n".join(t for t in (explain(col.key), getattr(col, "help", "")) if t) or None
         if role == Qt.ItemDataRole.DisplayRole and self.table:
             if orientation == Qt.Orientation.Horizontal and section < len(self.table.columns):
                 return self.table.columns[section].label
@@ -58,6 +63,9 @@ class ReportTableModel(QAbstractTableModel):
             return None
         col = self.table.columns[index.column()]
         value = self.table.rows[self._order[index.row()]].get(col.key)
+        if role == Qt.ItemDataRole.DisplayRole and isinstance(value, dict):
+            # One currency a line: two side by side would push the key columns off a small screen.
+            return "\n".join(format_cell(value, col.kind, self._currencies).split("  "))
         if role == Qt.ItemDataRole.DisplayRole:
             return format_cell(value, col.kind, self._currencies)
         if role == Qt.ItemDataRole.ToolTipRole:  # tooltips guess the format; cells are data
@@ -124,6 +132,7 @@ def make_table_view(model: ReportTableModel) -> QTableView:
     view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.column_chooser = ColumnChooser(view)
     return view
 
 
@@ -151,8 +160,11 @@ def when_done(job, on_done, on_fail) -> None:
 
 
 def fit_columns(view: QTableView) -> None:
-    """Columns as wide as their contents, the first (the row's key) taking the room left over."""
-    header = view.horizontalHeader()
+    """Columns as wide as their contents, rows as tall as their currencies, then the chooser's fit."""
+    model = view.model()
+    lines = max(1, len(getattr(model, "_currencies", [])))
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().lineSpacing() * lines + 12)
     view.resizeColumnsToContents()
-    if header.count():
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    chooser = getattr(view, "column_chooser", None)
+    if chooser is not None:
+        chooser.fit()

@@ -1,4 +1,4 @@
-"""The Reports page: LTV, attribution and ROAS as a chart over a sortable table.
+"""The Reports page: the campaign table (first), LTV, attribution and ROAS as a chart over a sortable table.
 
 Every query runs on the context's reader pool; only the newest request's
 answer is shown (a model switch while a query runs must not flash old
@@ -11,23 +11,32 @@ import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from ..core.private import open_private
 from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
+from ..core.fx import chosen_currency
+from ..core.reports.campaign_view import build_table
 from ..core.reports.roas import has_spend
-from ..core.reports.table import ReportTable, chart_series, chart_title, chart_x_label, range_text, report_table
+from ..core.reports.compare import build_view
+from ..core.reports.table import ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text
 from ..errors import FileError, InvalidInput, SegDeskError
 from .charts import ChartWidget
+from .export_done import cover_for, show_export_done
+from .report_filters import FilterBar
+from .sparkline import SparklineDelegate, attach
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
+from .campaign_table import CampaignTableModel
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
-REPORTS = [("ltv", "Lifetime value"), ("attribution", "Attribution"), ("roas", "Return on ad spend")]
+REPORTS = [("campaigns", "Campaigns"), ("ltv", "LTV (lifetime value)"), ("attribution", "Attribution"),
+           ("roas", "Return on ad spend")]
 GROUPINGS = {
+    "campaigns": ["source_campaign"],
     "ltv": ["source", "medium", "campaign", "source_medium", "tag", "cohort_month"],
     "attribution": ["source", "medium", "campaign", "source_medium"],
     "roas": ["source", "campaign"],
@@ -37,8 +46,24 @@ PREFETCH_DELAY_MS = 1500  # a user still clicking through controls is not yet "l
 PREFETCH_NEXT_MS = 50
 
 
+def _load(conn, name: str, params: dict) -> ReportTable:
+    """The campaign table in the reporting currency (its own builder); any other report through
+    ``build_view`` (filters, comparison), with converted figures when a reporting currency was chosen."""
+    if name == "campaigns":
+        return build_table(conn, name, {k: v for k, v in params.items() if not k.startswith("filter_")})
+    return ReportTable.of(build_view(conn, name, currency=chosen_currency(conn), **_split(params)))
+
+
+def _split(params: dict) -> dict:
+    """The page's flat parameters as ``build_view`` takes them: filters gathered, the rest as they are."""
+    filters = {k[len("filter_"):]: v for k, v in params.items() if k.startswith("filter_")}
+    rest = {k: v for k, v in params.items() if not k.startswith("filter_")}
+    return {**rest, "filters": filters}
+
+
 def _label(key: str) -> str:
-    return {"source_medium": "Source / medium", "cohort_month": "Cohort month"}.get(key, key.replace("_", " ").capitalize())
+    return {"source_medium": "Source / medium", "cohort_month": "Cohort month",
+            "source_campaign": "Source / campaign"}.get(key, key.replace("_", " ").capitalize())
 
 
 class ReportCache:
@@ -93,9 +118,12 @@ class ReportsView(QWidget):
         self._drill: QDialog | None = None
         self.last_timing_ms: float | None = None
         self._build_controls()
-        self.model = ReportTableModel(self)
+        self.model = CampaignTableModel(self)  # a report table model; on the campaign table it also explains cells
         self.table = make_table_view(self.model)
         self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
+        self.columns_button = self.table.column_chooser.button()
+        self._range_row.addWidget(self.columns_button)
+        self._sparkline = SparklineDelegate(self.model.SortRole, self.table)
         self.chart = ChartWidget(self)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
@@ -106,6 +134,7 @@ class ReportsView(QWidget):
         layout.addWidget(split, 1)
         self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
+        self.status.setWordWrap(True)  # notes (rates used, "(not set)") must not widen the window
         layout.addWidget(self.status)
         self._sync_controls()
         ctx.dataChanged.connect(self._on_data_changed)
@@ -121,6 +150,7 @@ class ReportsView(QWidget):
         self.model_box = QComboBox()
         for m in MODELS:
             self.model_box.addItem(_label(m), m)
+        self.model_box.addItem("All models side by side", "all")
         self.model_box.setCurrentIndex(MODELS.index("linear"))
         self.lookback = QSpinBox()
         self.lookback.setRange(0, 3650)  # 0: the order's own day
@@ -128,6 +158,8 @@ class ReportsView(QWidget):
         self.lookback.setSuffix(" days")
         self.lookback.setKeyboardTracking(False)  # typing "180" must not query for 1 and 18 first
         self.range = RangePicker(initial=None)
+        self.originals = QCheckBox("Original currencies")
+        self.originals.setToolTip("Show each figure in the currencies it was paid and spent in, not converted")
         self.csv_button = QPushButton("Export CSV…")
         self.pdf_button = QPushButton("Export PDF…")
         self.csv_button.clicked.connect(self._ask_csv)
@@ -135,21 +167,28 @@ class ReportsView(QWidget):
         self._model_label, self._lookback_label = QLabel("Model"), QLabel("Lookback")
         row = QHBoxLayout()
         for w in (QLabel("Report"), self.report_box, QLabel("By"), self.by_box, self._model_label, self.model_box,
-                  self._lookback_label, self.lookback):
+                  self._lookback_label, self.lookback, self.originals):
             row.addWidget(w)
         row.addStretch(1)
         row.addWidget(self.csv_button)
         row.addWidget(self.pdf_button)
         # The range on a line of its own: one row of everything would not fit a laptop screen.
+        self.filter_bar = FilterBar(self.ctx, lambda: (self.report_name(), self.report_params()), self)
         range_row = QHBoxLayout()
         range_row.addWidget(self.range)
-        range_row.addStretch(1)
+        range_row.addWidget(self.filter_bar.tools, 1)
+        self._range_row = range_row  # the table's Columns button joins it once the table exists
         self._controls = QVBoxLayout()
         self._controls.addLayout(row)
         self._controls.addLayout(range_row)
+        self.filter_bar.changed.connect(self.refresh)
+        self.filter_bar.viewChosen.connect(self.open_view)
+        self.filter_bar.saveFailed.connect(lambda reason: self.status.setText(f"Could not save the view: {reason}"))
+        self.filter_bar.saved.connect(lambda name: self.status.setText(f"Saved view “{name}”"))
+        self._controls.addWidget(self.filter_bar)
         self.report_box.currentIndexChanged.connect(self._on_report_changed)
         for signal in (self.by_box.currentIndexChanged, self.model_box.currentIndexChanged,
-                       self.lookback.valueChanged, self.range.changed):
+                       self.lookback.valueChanged, self.range.changed, self.originals.toggled):
             signal.connect(self.refresh)
 
     def _sync_controls(self) -> None:
@@ -163,6 +202,7 @@ class ReportsView(QWidget):
         self.by_box.blockSignals(False)
         for w in (self.model_box, self.lookback, self._model_label, self._lookback_label):
             w.setVisible(name == "attribution")
+        self.originals.setVisible(name == "campaigns")
 
     def _on_report_changed(self) -> None:
         self._sync_controls()
@@ -186,12 +226,29 @@ class ReportsView(QWidget):
             self.model_box.setCurrentIndex(self.model_box.findData(params["model"]))
         if "lookback_days" in params:
             self.lookback.setValue(int(params["lookback_days"]))
+        if "since" in params or "until" in params:
+            self.range.set_range(params.get("since"), params.get("until"))
         for w in boxes:
             w.blockSignals(False)
         self.refresh()
 
+    def open_view(self, view) -> None:
+        """Show a saved view: its report, parameters, range, filters and comparison, in one query."""
+        self.filter_bar.set_values(view.filters, view.params.get("compare"))
+        self.set_report(view.report, **{k: v for k, v in view.params.items() if k != "compare"})
+
     def params(self) -> dict:
+        """What the report is built from: its parameters, the filters (flat, by name) and the comparison."""
+        p = self.report_params()
+        p.update({f"filter_{k}": v for k, v in self.filter_bar.filters().items()})
+        if self.filter_bar.compare():
+            p["compare"] = self.filter_bar.compare()
+        return p
+
+    def report_params(self) -> dict:
         p = {"by": self.by_box.currentData()}
+        if self.report_name() == "campaigns" and self.originals.isChecked():
+            p["originals"] = True
         if self.report_name() == "attribution":
             p["model"] = self.model_box.currentData()
             p["lookback_days"] = self.lookback.value()
@@ -207,6 +264,7 @@ class ReportsView(QWidget):
         if getattr(changes, "reports", True):
             self._cache.clear()
             self._check_spend()
+            self.filter_bar.reload()
             if self.isVisible():
                 self.refresh()
             else:
@@ -253,7 +311,7 @@ class ReportsView(QWidget):
         running = self._inflight.get(key)
         if running and running[1] == version and not running[0].is_cancelled():
             return running[0]
-        job = self.ctx.read(lambda conn, progress: report_table(conn, name, **params), label)
+        job = self.ctx.read(lambda conn, progress: _load(conn, name, params), label)
         self._inflight[key] = (job, version)
 
         def forget(*_):
@@ -271,7 +329,8 @@ class ReportsView(QWidget):
         never while their own question runs), so it does not slow what they asked for.
         """
         name, params = self.report_name(), self.params()
-        if name != "attribution" or not self.isVisible() or (self._job is not None and not self._job.done):
+        if name != "attribution" or params.get("model") == "all" or not self.isVisible() \
+                or (self._job is not None and not self._job.done):
             return
         todo = [dict(params, model=m) for m in MODELS if self._cache.get((name, dict(params, model=m))) is None
                 and ReportCache.key((name, dict(params, model=m))) not in self._inflight]
@@ -288,7 +347,9 @@ class ReportsView(QWidget):
             return  # an answer to a question the user no longer asks
         table = ReportTable.of(report)
         self.model.set_report(table)
-        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table))
+        attach(self.table, table, self._sparkline)
+        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table),
+                              note=chart_note(table))
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
         note = " · ".join(table.notes)
@@ -308,6 +369,9 @@ class ReportsView(QWidget):
         if table is None or view_row < 0 or view_row >= self.model.rowCount():
             return None
         key = self.model.row_key(view_row)
+        if table.parameters.get("model") == "all":
+            self.status.setText("Choose one model to list the orders behind a row")
+            return None
         params = dict(table.parameters, **{k: v for k, v in self.params().items() if k not in table.parameters})
         self._drill = DrillDownDialog(self.ctx, self.report_name(), params, key, self)
         self._drill.contactActivated.connect(self.contactActivated)
@@ -326,7 +390,7 @@ class ReportsView(QWidget):
     def _ask_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"{self.report_name()}.csv", "CSV files (*.csv)")
         if path:
-            self._guard(lambda: self.export_csv(path))
+            self._guard(lambda: (self.export_csv(path), self._exported(path)))
 
     def export_pdf(self, path: str) -> int:
         """The report on screen (chart and table, in the user's sort order) as a PDF; returns pages."""
@@ -336,12 +400,16 @@ class ReportsView(QWidget):
         if table is None:
             raise InvalidInput("no report is loaded yet")
         section = section_of(table)
-        return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters))
+        return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters),
+                         cover=cover_for(self.ctx, table.parameters))
 
     def _ask_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PDF", f"{self.report_name()}.pdf", "PDF files (*.pdf)")
         if path:
-            self._guard(lambda: self.export_pdf(path))
+            self._guard(lambda: self._exported(path, self.export_pdf(path)))
+
+    def _exported(self, path: str, pages: int | None = None) -> None:
+        self.export_note = show_export_done(self, path, pages)
 
     def export_pdf_action(self, parent=None) -> QAction:
         """A File-menu action that exports the report on screen."""

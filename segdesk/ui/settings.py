@@ -14,14 +14,21 @@ from zoneinfo import available_timezones
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QVBoxLayout)
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton, QVBoxLayout)
 
 from ..core import suppression
+from ..core.changes import Changes
+from ..core.fx import check_currency, reporting_currency
+from ..errors import InvalidInput
+from ..sync.sources import choose_reporting_currency
+from .plaintext import as_text
 
+from .export_done import CoverFields
 from .context import APP, ORG, AppContext, DisplaySettings
 from .style import THEMES, apply_theme
 
 WORKSPACE_KEY = "workspace/folder"
+REPORTING_CHOICES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "JPY", "SEK", "NOK", "DKK", "PLN")
 THEME_KEY = "display/theme"
 
 
@@ -60,6 +67,15 @@ class SettingsDialog(QDialog):
         self.currency.addItem("Symbol ($1,234.50)", "symbol")
         self.currency.addItem("Code (1,234.50 USD)", "code")
         self._select(self.currency, ctx.display.currency_display)
+        self.reporting = QComboBox()
+        self.reporting.setEditable(True)  # any ISO code; the common ones listed
+        self.reporting.setToolTip("Reports show totals converted into this currency beside the original "
+                                  "currencies, at each order's day's ECB rate (Sources: ECB, added on OK)")
+        for code in REPORTING_CHOICES:
+            self.reporting.addItem(code, code.lower())
+        self._reporting_loaded: str | None = None
+        job = ctx.read(lambda conn, _p: reporting_currency(conn), "reporting currency")
+        job.finished.connect(self._show_reporting)
         self.theme = QComboBox()
         for value, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
             self.theme.addItem(label, value)
@@ -72,7 +88,11 @@ class SettingsDialog(QDialog):
         form.addRow("", note)
         form.addRow("Timezone", self.timezone)
         form.addRow("Money", self.currency)
+        form.addRow("Reporting currency", self.reporting)
         form.addRow("Theme", self.theme)
+        self.cover = CoverFields(ctx, self)  # the PDF's cover (ui/export_done.py)
+        form.addRow("Client or business", self.cover.name)
+        form.addRow("Logo on PDFs", self.cover.logo_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -160,7 +180,26 @@ class SettingsDialog(QDialog):
         data = self.timezone.currentData()
         return data if data and self.timezone.itemText(self.timezone.currentIndex()) == text else (text or "local")
 
+    def _show_reporting(self, code: str) -> None:
+        self._reporting_loaded = code
+        self._select(self.reporting, code)
+        self.reporting.setCurrentText(code.upper())
+
+    def reporting_value(self) -> str:
+        return self.reporting.currentText().strip().lower()
+
     def accept(self) -> None:
+        code = self.reporting_value()
+        # Until the workspace's own currency has loaded the box shows a placeholder: never store that.
+        if code and self._reporting_loaded is not None and code != self._reporting_loaded:
+            try:
+                check_currency(code)
+            except InvalidInput as exc:
+                QMessageBox.warning(self, "Reporting currency", as_text(str(exc)))
+                return
+            job = self.ctx.write(lambda ws, _p: choose_reporting_currency(ws, code), "reporting currency")
+            job.finished.connect(lambda _result: self.ctx.notify(Changes.everything()))
+        self.cover.save()
         display = DisplaySettings(self.timezone_value(), self.currency.currentData())
         self.ctx.set_display(display)
         if display.timezone != "local":  # reports read the workspace's own setting for their date ranges

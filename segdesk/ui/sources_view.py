@@ -1,105 +1,33 @@
-"""The Sources page: configured connections with their sync state; add, test and remove them.
+"""The Sources page: every origin of data with what it holds; add, edit, test and remove connections.
 
 Keys go to the OS keychain through ``sync.sources.add_source`` (never into the
-workspace or a settings file). Every change runs on the writer thread.
+workspace or a settings file), or, where no keychain is usable, to the
+workspace's encrypted file (source_dialog.py). Besides the configured
+connections the page lists data no connection explains (a CSV imported from
+the command line, the demo's shop), so every number in a report has a visible
+origin. Every change runs on the writer thread.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from ..sync import secrets
 from ..sync import sources as sync_sources
-from ..sync.state import SourceState, source_states
+from ..sync.state import SourceState, origin_states
 from .banner import Banner
 from .context import AppContext, Changes
 from .plaintext import as_text
+from .source_dialog import SourceDialog, ensure_unlocked
+
+COLUMNS = ["Name", "Kind", "Address", "Last sync", "Holds", "Last error"]
 
 
-class AddSourceDialog(QDialog):
-    """Kind, name, address and secret of a new connection."""
-
-    def __init__(self, parent=None, kind: str = "stripe"):
-        super().__init__(parent)
-        self.setWindowTitle("Add a source")
-        self.kind = QComboBox()
-        for k, (vendor, _needs, _what) in sync_sources.KINDS.items():
-            self.kind.addItem(vendor, k)
-        self.name = QLineEdit()
-        self.name.setPlaceholderText("default: the kind, e.g. stripe")
-        self.base_url = QLineEdit()
-        self.client_id = QLineEdit()
-        self.path = QLineEdit()
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
-        self.csv_kind = QComboBox()
-        self.csv_kind.addItems(sync_sources.CSV_KINDS)
-        self.secret = QLineEdit()
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.note = QLabel()
-        self.note.setObjectName("muted")
-        self.note.setWordWrap(True)
-        self.form = QFormLayout()
-        self.form.addRow("Kind", self.kind)
-        self.form.addRow("Name", self.name)
-        self.form.addRow("Address", self.base_url)
-        self.form.addRow("Client id", self.client_id)
-        self.form.addRow("File", path_row)
-        self.form.addRow("CSV holds", self.csv_kind)
-        self.form.addRow("Secret", self.secret)
-        self._path_row = path_row
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Add")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(self.form)
-        lay.addWidget(self.note)
-        lay.addWidget(buttons)
-        self.kind.currentIndexChanged.connect(self._kind_changed)
-        self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
-        self._kind_changed()
-        self.resize(480, self.sizeHint().height())
-
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "CSV file", "", "CSV files (*.csv);;All files (*)")
-        if path:
-            self.path.setText(path)
-
-    def _kind_changed(self) -> None:
-        kind = self.kind.currentData()
-        vendor, needs_secret, what = sync_sources.KINDS[kind]
-        self.form.setRowVisible(self.base_url, kind in ("relay", "activecampaign", "stripe", "paypal", "hubspot",
-                                                        "kit", "keap"))
-        self.form.setRowVisible(self.client_id, kind == "paypal")
-        self.form.setRowVisible(self._path_row, kind == "csv")
-        self.form.setRowVisible(self.csv_kind, kind == "csv")
-        self.form.setRowVisible(self.secret, needs_secret)
-        if needs_secret:
-            self.form.labelForField(self.secret).setText(what[:1].upper() + what[1:])
-        placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com"}
-        self.base_url.setPlaceholderText(placeholders.get(kind, "optional: another API host (regional, test)"))
-        notes = {"relay": "The relay's address and the pull token that 'segdesk relay init' printed.",
-                 "csv": "The file is read again on every sync; rows already imported are skipped."}
-        self.note.setText(notes.get(kind, f"The {what} is kept in your system keychain." if needs_secret else ""))
-
-    def values(self) -> tuple[str, str | None, dict, str | None]:
-        kind = self.kind.currentData()
-        config: dict = {}
-        if self.base_url.text().strip():
-            config["base_url"] = self.base_url.text().strip().rstrip("/")
-        if kind == "paypal" and self.client_id.text().strip():
-            config["client_id"] = self.client_id.text().strip()
-        if kind == "csv":
-            config["path"] = self.path.text().strip()
-            config["csv_kind"] = self.csv_kind.currentText()
-        secret = self.secret.text().strip() or None if sync_sources.KINDS[kind][1] else None
-        return kind, self.name.text().strip() or None, config, secret
+def holds(counts: dict[str, int] | None) -> str:
+    """'1,234 events, 56 orders' (what an origin brought), '—' for nothing yet."""
+    return ", ".join(f"{n:,} {what}" for what, n in (counts or {}).items() if n) or "—"
 
 
 class SourcesView(QWidget):
@@ -111,30 +39,33 @@ class SourcesView(QWidget):
         self.rows: list[dict] = []  # SourceState as dicts, as shown
         title = QLabel("Sources")
         title.setObjectName("pageTitle")
-        sub = QLabel("Where SegDesk pulls from: the relay (your site's visits), payment processors and CRMs.")
+        sub = QLabel("Where SegDesk's data comes from: the relay (your site's visits), payment processors, CRMs "
+                     "and files imported once.")
         sub.setObjectName("muted")
         self.add_btn = QPushButton("Add source…")
         self.add_btn.setObjectName("primary")
         self.test_btn = QPushButton("Test")
+        self.edit_btn = QPushButton("Edit…")
         self.remove_btn = QPushButton("Remove…")
         self.remove_btn.setObjectName("danger")
         self.add_btn.clicked.connect(self.ask_add)
         self.test_btn.clicked.connect(self.test_selected)
+        self.edit_btn.clicked.connect(lambda: self.ask_edit(self.selected_name()))
         self.remove_btn.clicked.connect(self.ask_remove)
         self.banner = Banner()
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Name", "Kind", "Address", "Last success", "Last error"])
+        self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.header().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 140), (1, 120), (2, 260), (3, 150)):
+        self.tree.header().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 160), (1, 90), (2, 170), (3, 110), (4, 150)):
             self.tree.setColumnWidth(col, width)
         self.tree.itemSelectionChanged.connect(self._selection)
         head = QHBoxLayout()
         head.addWidget(title)
         head.addStretch(1)
-        for b in (self.test_btn, self.remove_btn, self.add_btn):
+        for b in (self.test_btn, self.edit_btn, self.remove_btn, self.add_btn):
             head.addWidget(b)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(20, 16, 20, 16)
@@ -147,7 +78,7 @@ class SourcesView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        job = self.ctx.read(lambda conn, _p: source_states(conn), "sources")
+        job = self.ctx.read(lambda conn, _p: origin_states(conn), "sources")
         job.finished.connect(self._show)
 
     def _show(self, states: list[SourceState]) -> None:
@@ -155,10 +86,16 @@ class SourcesView(QWidget):
         self.rows = rows = [s._asdict() for s in states]
         self.tree.clear()
         for r in rows:
-            item = QTreeWidgetItem([r["name"], r["vendor"], r["address"], self.ctx.time(r["last_success"], empty="—"),
+            last = (self.ctx.time(r["last_success"], empty="never") if r["configured"]
+                    else "imported")
+            item = QTreeWidgetItem([r["name"], r["vendor"], r["address"], last, holds(r["counts"]),
                                     r["last_error"] or ""])
-            item.setData(0, Qt.ItemDataRole.UserRole, r["name"])
-            item.setToolTip(4, as_text(r["last_error"] or ""))
+            if r["configured"]:
+                item.setData(0, Qt.ItemDataRole.UserRole, r["name"])
+            else:
+                item.setToolTip(0, as_text(f"Data with origin “{r['origin']}”, brought by an import rather than a sync"))
+                item.setToolTip(3, f"Newest row: {r['latest'] or '—'}")
+            item.setToolTip(5, as_text(r["last_error"] or ""))
             self.tree.addTopLevelItem(item)
             if r["name"] == selected:
                 item.setSelected(True)
@@ -175,28 +112,61 @@ class SourcesView(QWidget):
 
     def _selection(self) -> None:
         has = self.selected_name() is not None
-        self.test_btn.setEnabled(has)
-        self.remove_btn.setEnabled(has)
+        for b in (self.test_btn, self.edit_btn, self.remove_btn):
+            b.setEnabled(has)
 
     def show_banner(self, text: str, error: bool = False) -> None:
         self.banner.show_message(text, error)
 
     # -- add, test, remove -----------------------------------------------------------
-    def ask_add(self, kind: str = "stripe") -> AddSourceDialog:
-        dialog = AddSourceDialog(self, kind if isinstance(kind, str) else "stripe")
-        dialog.accepted.connect(lambda: self.add(*dialog.values()))
+    def ask_add(self, kind: str = "stripe") -> SourceDialog:
+        dialog = SourceDialog(self.ctx.workspace_path, self, kind if isinstance(kind, str) else "stripe")
+        dialog.submitted.connect(lambda: self.save(dialog))
         dialog.open()
+        self._dialog = dialog
         return dialog
 
-    def add(self, kind: str, name: str | None, config: dict, secret: str | None) -> None:
-        job = self.ctx.write(lambda ws, _p: sync_sources.add_source(ws, kind, name, config, secret), "add source")
-        job.finished.connect(lambda s: self._after(f"Added {s.vendor} as “{s.name}”. Press Sync Now to pull it."))
-        job.failed.connect(lambda reason: self.show_banner(reason, error=True))
+    def ask_edit(self, name: str | None) -> SourceDialog | None:
+        """The same form, filled in with the source's settings (its key stays unless a new one is typed)."""
+        source = next((s for s in self._sources() if s.name == name), None)
+        if source is None:
+            return None
+        dialog = SourceDialog(self.ctx.workspace_path, self, source=source)
+        dialog.submitted.connect(lambda: self.save(dialog))
+        dialog.open()
+        self._dialog = dialog
+        return dialog
+
+    def _sources(self) -> list[sync_sources.Source]:
+        conn = self.ctx.reader()
+        try:
+            return sync_sources.list_sources(conn)
+        finally:
+            conn.close()
+
+    def save(self, dialog: SourceDialog) -> None:
+        """Add or update from the dialog; it closes on success and shows the refusal otherwise."""
+        kind, name, config, secret = dialog.values()
+        store, passphrase, editing = dialog.store_choice(), dialog.passphrase_given(), dialog.source is not None
+
+        def run(ws, _p):
+            if passphrase is not None:
+                secrets.unlock(ws.path, passphrase)  # SecretError: the job's line (workers.failure_reason)
+            if editing:
+                return sync_sources.update_source(ws, name, config, secret, store)
+            return sync_sources.add_source(ws, kind, name, config, secret, store)
+
+        job = self.ctx.write(run, "save source")
+        job.finished.connect(lambda s: (dialog.done(SourceDialog.DialogCode.Accepted), self._after(
+            f"Saved “{s.name}”." if editing else f"Added {s.vendor} as “{s.name}”. Press Sync Now to pull it.")))
+        job.failed.connect(lambda reason: dialog.show_error(f"{reason[:1].upper()}{reason[1:]}"))
 
     def test_selected(self) -> None:
         name = self.selected_name()
-        if not name:
-            return
+        if name:
+            ensure_unlocked(self.ctx, self, lambda: self._test(name))
+
+    def _test(self, name: str) -> None:
         self.test_btn.setEnabled(False)
         self.show_banner(f"Testing {name}…")
         job = self.ctx.sync([name])

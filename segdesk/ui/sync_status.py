@@ -1,5 +1,10 @@
 """Sync Now, as the status bar shows it: a bar per source, cancel, last sync time, failures with retry.
 
+Each bar says what its source has done in plain words (records so far and,
+when the vendor tells how much remains, the time left: sync/progress_words.py);
+a source that fails is announced (``sourceFailed``) the moment it ends, not when
+the whole sync does, so the window's banner can name it within seconds.
+
 The sync engine's ``run_sync`` runs on a network thread and hands each page
 to the one writer (``ctx.fetch``), so a merge queued during a slow sync runs
 between two pages. Its per-source progress callback crosses into the GUI
@@ -18,6 +23,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QProgressBar, QToolBut
 
 from ..core.progress import Progress
 from ..sync import state as sync_state
+from ..sync.progress_words import describe
 from .banner import restyle
 from .context import AppContext
 from .plaintext import as_text, set_plain
@@ -26,22 +32,28 @@ THROTTLE_S = 0.05
 
 
 class _Bridge(QObject):
-    """Carries per-source progress from the writer thread to the GUI thread."""
+    """Carries per-source progress and results from the network thread to the GUI thread."""
 
-    sourceProgress = Signal(str, str, object)  # name, status, fraction
+    sourceProgress = Signal(str, str, object)  # name, what it has done in plain words, fraction
+    sourceResult = Signal(str, str, str)  # name, ok | failed | cancelled, the one-line reason
 
     def __init__(self):
         super().__init__()
         self._last: dict[str, float] = {}
+        self._started: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def on_source(self, name: str, p: Progress) -> None:
         now = time.monotonic()
         with self._lock:
+            started = self._started.setdefault(name, now)
             if p.fraction not in (0.0, 1.0) and now - self._last.get(name, 0.0) < THROTTLE_S:
                 return
             self._last[name] = now
-        self.sourceProgress.emit(name, p.status, p.fraction)
+        self.sourceProgress.emit(name, describe(p.counts, p.fraction, now - started), p.fraction)
+
+    def on_result(self, result) -> None:
+        self.sourceResult.emit(result.name, result.status, result.reason)
 
 
 class SyncStatus(QWidget):
@@ -49,6 +61,8 @@ class SyncStatus(QWidget):
 
     started = Signal()
     finished = Signal(object)  # SyncReport, or None when the sync itself failed
+    sourceFailed = Signal(str, str)  # name, the one-line reason: as soon as that source gave up
+    sourceSynced = Signal(str)  # name: that source synced without an error
 
     def __init__(self, ctx: AppContext, parent=None):
         super().__init__(parent)
@@ -60,6 +74,7 @@ class SyncStatus(QWidget):
         self.bars: dict[str, QProgressBar] = {}
         self._bridge = _Bridge()
         self._bridge.sourceProgress.connect(self._source_progress)
+        self._bridge.sourceResult.connect(self._source_result)
 
         self.bars_box = QWidget()
         self.bars_layout = QHBoxLayout(self.bars_box)
@@ -100,8 +115,9 @@ class SyncStatus(QWidget):
         self.message.setText("Syncing…")
         self.cancel_btn.show()
         self.cancel_btn.setEnabled(True)
+        self._bridge._started.clear()
         self.job = self.ctx.sync(list(names) if names else None, on_source=self._bridge.on_source,
-                                 options=self.http_options)
+                                 on_result=self._bridge.on_result, options=self.http_options)
         self.job.finished.connect(self._done)
         self.job.failed.connect(self._failed)
         self.job.cancelled.connect(lambda: self._done(None))
@@ -126,25 +142,31 @@ class SyncStatus(QWidget):
             bar = QProgressBar()
             bar.setObjectName("sourceBar")
             bar.setRange(0, 1000)
-            bar.setFixedWidth(150)
+            bar.setFixedWidth(170)
             bar.setTextVisible(True)
             bar.setFormat(f"{name}")
             self.bars[name] = bar
             self.bars_layout.addWidget(bar)
         return bar
 
-    def _source_progress(self, name: str, status: str, fraction) -> None:
+    def _source_progress(self, name: str, words: str, fraction) -> None:
         if not self.running:
             return
         bar = self._bar(name)
         if fraction is None:
-            bar.setRange(0, 0)  # busy
+            bar.setRange(0, 0)  # the vendor does not say how much remains: a busy bar, counts in words
         else:
             bar.setRange(0, 1000)
             bar.setValue(int(fraction * 1000))
-        bar.setFormat(f"{name} {int((fraction or 0) * 100)}%" if fraction is not None else name)
-        bar.setToolTip(as_text(status))
-        self.message.setText(status)
+        bar.setFormat(f"{name}: {words}")
+        bar.setToolTip(as_text(f"{name}: {words}"))
+        self.message.setText(f"Syncing {name}: {words}")
+
+    def _source_result(self, name: str, status: str, reason: str) -> None:
+        if status == "failed":
+            self.sourceFailed.emit(name, reason)
+        elif status == "ok":
+            self.sourceSynced.emit(name)
 
     # -- the end -------------------------------------------------------------------
     def _done(self, report) -> None:
@@ -159,7 +181,7 @@ class SyncStatus(QWidget):
                 bar.setValue(1000 if s.ok else bar.value())
                 bar.setFormat(f"{s.name} ✓" if s.ok else f"{s.name} ✗")
                 bar.setProperty("failed", s.status == "failed")
-                bar.setToolTip(as_text(s.reason or ", ".join(f"{k}: {v}" for k, v in s.counts.items())))
+                bar.setToolTip(as_text(s.reason or f"{s.name}: {describe(s.counts, 1.0, 0.0, finished=True)}"))
                 restyle(bar)
             if report.cancelled:
                 self.message.setText("Sync cancelled; what was stored so far is kept")

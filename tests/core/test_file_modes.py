@@ -13,7 +13,8 @@ import pytest
 
 from segdesk.cli import main
 from segdesk.collector_relay.__main__ import main as relay_main
-from segdesk.collector_relay.buffer import Buffer, Row
+from segdesk.collector_relay.buffer import Row
+from segdesk.collector_relay.buffer_sqlite import SQLiteBuffer
 from segdesk.core.store import _backup_before_migrating, open_workspace
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
@@ -36,7 +37,7 @@ def test_relay_init_and_buffer_are_owner_only(tmp_path, loose_umask, capsys):
     assert capsys.readouterr().err == ""
     assert mode(data) == 0o700 and mode(data / "relay.json") == 0o600
 
-    buffer = Buffer(data / "buffer.db")
+    buffer = SQLiteBuffer(data / "buffer.db")
     buffer.start()
     try:
         asyncio.run(buffer.append([Row("m1", "2024-01-01T00:00:00.000Z", 0.0, "a", None, None, b"{}")]))

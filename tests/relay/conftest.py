@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from segdesk.collector_relay import config as relay_config
+from tests.pg import running_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 BROWSER_UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
@@ -113,14 +114,37 @@ def relay_data(tmp_path):
     return data, relay_config.init(data)
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throw-away PostgreSQL server for the session (tests/pg.py)."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
 @pytest.fixture
-def make_relay(relay_data):
+def relay_buffer() -> str:
+    """The buffer make_relay uses; a module runs on both by importing
+    tests.pg.both_buffers."""
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(request, relay_buffer) -> str:
+    """A fresh PostgreSQL database for this test, or "" on SQLite."""
+    if relay_buffer != "postgres":
+        return ""
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
+@pytest.fixture
+def make_relay(relay_data, database_url):
     """Start a threaded relay with settings overridden: make_relay(rate_burst=5)."""
     data, keys = relay_data
     started = []
 
     def start(**settings) -> RelayThread:
         config = relay_config.load(data, environ={})
+        config.database_url = database_url
         config.purge_interval_seconds = 3600
         for name, value in settings.items():
             setattr(config, name, value)

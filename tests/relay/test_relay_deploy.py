@@ -179,7 +179,7 @@ def test_hostile_option_values_are_refused_before_any_connection(tmp_path, capsy
 def test_hostile_values_against_the_server_run_nothing(sshd, server_prefix, tmp_path, monkeypatch, capsys):
     """Hostile values through the whole command against the loopback sshd: each is
     refused in one line, nothing runs and nothing is installed."""
-    monkeypatch.setenv("SEGDESK_DEPLOY_NO_SYSTEMD", "1")
+    monkeypatch.setattr(relay_deploy, "deploy", functools.partial(relay_deploy.deploy, without_systemd=True))
     marker = tmp_path / "pwned"
     for option, values in _marker_values(marker).items():
         if option == "--identity":
@@ -207,3 +207,35 @@ def test_env_file_is_written_verbatim_by_the_remote_shell(sshd, tmp_path):
     assert not marker.exists()
     with pytest.raises(DeployError):
         write_env_file({"SEGDESK_RELAY_ORIGINS": f"https://a.example\nENV\ntouch {marker}"})
+
+
+def test_deploy_with_a_database_url_buffers_in_postgresql(sshd, server_prefix, monkeypatch,
+                                                           capsys, pg_cluster):
+    monkeypatch.setattr(relay_deploy, "deploy", functools.partial(relay_deploy.deploy, without_systemd=True))
+    # & and ? need the quoting: unquoted, sh would cut the line at the &.
+    database_url = pg_cluster.new_database() + "?application_name=deployed&connect_timeout=5"
+    monkeypatch.setenv("RELAY_DB", database_url)
+    port = _free_port()
+    assert main(["deploy", *sshd, "--prefix", str(server_prefix), "--port", str(port),
+                 "--database-url-env", "RELAY_DB"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    write_key = re.search(r'data-write-key="([^"]+)"', out).group(1)
+    assert oct((server_prefix / "relay.env").stat().st_mode & 0o777) == "0o600"
+    sent = httpx.post(f"http://127.0.0.1:{port}/v1/page", auth=(write_key, ""),
+                      headers={"User-Agent": UA},
+                      json={"type": "page", "anonymousId": "a", "messageId": "in-pg"})
+    assert sent.status_code == 200
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT message_id FROM relay_events").fetchall() == [("in-pg",)]
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity"
+                            " WHERE application_name = 'deployed'").fetchone()[0] >= 1
+    assert not (server_prefix / "data" / "buffer.db").exists()
+
+
+def test_deploy_refuses_a_database_url_of_another_kind(monkeypatch, capsys):
+    monkeypatch.setenv("RELAY_DB", "mysql://u:secret@db/relay")
+    assert main(["deploy", "ssh://nobody@127.0.0.1:1", "--database-url-env", "RELAY_DB"]) == 1
+    err = capsys.readouterr().err
+    assert "postgresql://" in err and "secret" not in err and err.count("\n") == 1

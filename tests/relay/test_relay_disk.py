@@ -7,14 +7,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from segdesk.collector_relay.buffer import WAL_CHECKPOINT_PAGES, Buffer, Row
+from segdesk.collector_relay.buffer import Row
+from segdesk.collector_relay.buffer_sqlite import WAL_CHECKPOINT_PAGES, SQLiteBuffer
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0"
 
 
 def test_wal_stays_bounded_under_a_stream_of_single_event_commits(tmp_path):
     path = tmp_path / "buffer.db"
-    buffer = Buffer(path)
+    buffer = SQLiteBuffer(path)
     buffer.start()
     wal = tmp_path / "buffer.db-wal"
     peak = 0

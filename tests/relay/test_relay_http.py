@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from segdesk.collector_relay import housekeeping as store
+from tests.pg import both_buffers  # noqa: F401  (every test on SQLite and PostgreSQL)
 
 
 def page(anon="anon-1", **extra):
@@ -54,11 +54,12 @@ def test_acked_events_wait_for_grace_period(make_relay, make_clients):
     relay = make_relay()  # default grace: 7 days
     c = make_clients(relay)
     c.send.post("/v1/batch", json={"batch": [page(messageId="a"), page(messageId="b")]})
-    assert c.pull.post("/v1/ack", json={"upto": 2}).json()["purged"] == 0
+    upto = c.events()[-1]["seq"]
+    assert c.pull.post("/v1/ack", json={"upto": upto}).json()["purged"] == 0
     assert len(c.events()) == 2
     buf = relay.app.state.buffer
-    assert buf.call_sync(lambda conn: store.purge(conn, 7, 90, now=time.time() + 6 * 86400)) == 0
-    assert buf.call_sync(lambda conn: store.purge(conn, 7, 90, now=time.time() + 8 * 86400)) == 2
+    assert buf.purge_sync(7, 90, now=time.time() + 6 * 86400) == 0
+    assert buf.purge_sync(7, 90, now=time.time() + 8 * 86400) == 2
     assert c.events() == []
     assert c.pull.get("/healthz").json()["buffered"] == 0
 
@@ -69,7 +70,7 @@ def test_retention_warns_then_drops_unpulled(clients, relay):
     soon = buf.stats(90, 7, now=time.time() + 84 * 86400)
     assert soon["warnings"] and "90 days" in soon["warnings"][0]
     assert buf.stats(90, 7)["warnings"] == []
-    assert buf.call_sync(lambda conn: store.purge(conn, 7, 90, now=time.time() + 91 * 86400)) == 1
+    assert buf.purge_sync(7, 90, now=time.time() + 91 * 86400) == 1
 
 
 def test_duplicate_message_id_is_accepted_and_stored_once(clients):

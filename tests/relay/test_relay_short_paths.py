@@ -6,6 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from tests.pg import both_buffers  # noqa: F401  (every test on SQLite and PostgreSQL)
+
 ORIGIN = {"Origin": "https://www.example.com"}
 SHORT = {"p": ("page", {}), "i": ("identify", {"traits": {"email": "ann@example.com"}}),
          "t": ("track", {"event": "Order Completed"}), "a": ("alias", {"previousId": "anon-1"}),

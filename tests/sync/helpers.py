@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from segdesk.core.journey import journey
+from segdesk.sync.engine import run_sync
 from segdesk.sync.sources import add_source
+
+from .loopback import Loopback
 
 DOMAIN_TABLES = ("events", "contacts", "contact_keys", "orders", "refunds", "subscriptions", "tags",
                  "ad_spend", "identity_nodes", "device_segments", "devices")
@@ -21,3 +25,13 @@ def add(ws, kind: str, name: str | None = None, secret: str = "sk_test_secret", 
 
 def query_params(fake, path_part: str) -> list:
     return [r.url.params for r in fake.log if path_part in r.url.path]
+
+
+def revenue(ws, email: str) -> dict:
+    return journey(ws.conn, email)["contact"]["revenue"]
+
+
+def sync_over_loopback(ws, fake, options, kind: str):
+    """One `segdesk sync` with ``kind``'s fake served on a real loopback port."""
+    with Loopback(fake) as transport:
+        return run_sync(ws, options=options(**{kind: transport}))

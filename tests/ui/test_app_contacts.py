@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from segdesk.core.timeline import device_labels
+
 import sqlite3
 
 from PySide6.QtCore import Qt
@@ -89,8 +91,9 @@ def test_search_open_contact_and_read_backfill_and_identify(tmp_path, qtbot, ope
     assert len(backfilled) >= 3
     assert any("utm_source=facebook" in r[4] for r in backfilled)
     identified = [r for r in rows if r[1].endswith("Identified by opt-in form")]
-    assert len(identified) == 1 and identified[0][2] == "laptop" and identified[0][3] == "device identified"
-    assert any(r[1].endswith("Identified by email link") and r[2] == "phone" for r in rows)
+    labels = device_labels(view.journey.data)  # a row names its device; two alike are numbered
+    assert len(identified) == 1 and identified[0][2] == labels["laptop"][1] and identified[0][3] == "device identified"
+    assert any(r[1].endswith("Identified by email link") and r[2] == labels["phone"][1] for r in rows)
     assert any(r[1].endswith("Purchase") and "$49.00" in r[4] for r in rows)
     sessions = [r for r in rows if "Session" in r[1]]
     assert any("facebook / cpc / spring" in r[1] for r in sessions)

@@ -43,7 +43,7 @@ def test_a_segdesk_error_in_a_job_shows_its_own_line(view, qtbot, caplog):
 
 def test_an_unexpected_exception_in_a_job_shows_the_generic_line_and_logs_the_traceback(view, qtbot, caplog,
                                                                                        monkeypatch):
-    def broken(conn, email):
+    def broken(conn, email, *args, **kwargs):  # main's journey also passes the model and lookback
         return {"contacts": []}["contact"]  # a bug: KeyError
 
     monkeypatch.setattr(journey_view, "load_journey", broken)

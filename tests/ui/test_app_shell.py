@@ -42,10 +42,13 @@ def test_add_and_remove_a_source_with_its_key_in_the_keychain(tmp_path, qtbot, o
     assert [s.secret_ref.startswith("keyring:") for s in list_sources(ws.conn)] == [True]
     ws.close()
 
-    # A source that cannot work is refused with its reason, nothing stored.
+    # A source that cannot work is refused with its reason in the dialog, which stays open with what was typed.
     dialog = view.ask_add("relay")
+    qtbot.keyClicks(dialog.secret, "pull-token")
     dialog.accept()
-    qtbot.waitUntil(lambda: "needs --base-url" in view.banner.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "needs --base-url" in dialog.error.text(), timeout=5000)
+    assert dialog.isVisible() and dialog.secret.text() == "pull-token" and dialog.ok_button.isEnabled()
+    dialog.reject()
 
     view.tree.topLevelItem(0).setSelected(True)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)

@@ -10,7 +10,9 @@ from segdesk.core.contacts import list_contacts
 from segdesk.core.demo import generate
 from segdesk.core.refresh import refresh_reports
 from segdesk.core.store import open_workspace
-from segdesk.core.timeline import build_timeline, load_journey
+from segdesk.core.timeline import build_timeline, device_labels, load_journey
+
+CREDITS = ("No credit given",) + tuple(f"{n}% credit" for n in range(101))
 
 CONTACTS = 6
 
@@ -68,10 +70,12 @@ def test_the_journey_page_shows_the_core_journey(tmp_path, qtbot, open_window, c
             shown = tree_rows(view.timeline)
             # Core's read model, painted as the page paints it (icon before the text), row for row.
             core = load_journey(reader.conn, email)
+            labels = device_labels(core.journey)  # a row names its device (its id when nothing better is known)
             expected = []
-            for e in build_timeline(core.journey, ctx.money):
+            for e in build_timeline(core.journey, ctx.money, core.credits, core.model):
                 for depth, x in [(0, e)] + [(1, c) for c in e.children]:
-                    expected.append((depth, ctx.time(x.time), x.what, x.device or "", x.detail))
+                    expected.append((depth, ctx.time(x.time), x.what, labels.get(x.device, (None, x.device or ""))[1],
+                                     x.detail))
             assert [(d, when, what.split("  ", 1)[1], dev, detail) for d, when, what, dev, _note, detail in shown] \
                 == expected
 
@@ -79,9 +83,9 @@ def test_the_journey_page_shows_the_core_journey(tmp_path, qtbot, open_window, c
             # other event one top-level row, in the JSON's order.
             pages = [e for e in cli["events"] if e["kind"] == "page"]
             others = [e for e in cli["events"] if e["kind"] != "page"]
-            children = [r for r in shown if r[0] == 1]
-            assert sorted((r[1], r[3]) for r in children) == sorted((ctx.time(e["time"]), e["anonymous_id"] or "")
-                                                                     for e in pages)
+            children = [r for r in shown if r[0] == 1 and not r[2].split("  ", 1)[1].startswith(CREDITS)]
+            assert sorted((r[1], r[3]) for r in children) == sorted(
+                (ctx.time(e["time"]), labels.get(e["anonymous_id"], (None, e["anonymous_id"] or ""))[1]) for e in pages)
             tops = [r for r in shown if r[0] == 0 and "Session · " not in r[2]]
             assert [r[1] for r in tops] == [ctx.time(e["time"]) for e in others]
 
@@ -92,7 +96,8 @@ def test_the_journey_page_shows_the_core_journey(tmp_path, qtbot, open_window, c
                 " FROM device_segments s JOIN contacts c ON c.id = s.contact_id"
                 " WHERE c.email = ? AND s.start_ts = '' AND s.end_ts IS NULL", (cli["contact"]["email"],)) if n == 1]
             for aid in owned:
-                session_rows = [i for i, r in enumerate(shown) if r[0] == 0 and r[3] == aid and "Session · " in r[2]]
+                session_rows = [i for i, r in enumerate(shown) if r[0] == 0 and r[3] == labels[aid][1]
+                                and "Session · " in r[2]]
                 on_page = []
                 for i in session_rows:
                     n = 0

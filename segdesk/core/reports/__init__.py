@@ -9,8 +9,12 @@ The API the app, the CLI and the PDF share (keep it stable):
     report also takes ``since`` / ``until`` (a date ``YYYY-MM-DD`` is a whole
     day in the workspace timezone, ``until`` inclusive; a month ``YYYY-MM``; or
     an ISO time) and ``timezone`` (IANA name; default the workspace setting
-    ``timezone``, else UTC). ``conn`` may be a read-only connection
+    ``timezone``, else UTC), and ``currency`` (an ISO code: converted figures
+    beside the originals, ``converted.py``). ``conn`` may be a read-only connection
     (``Workspace.reader()``): building never writes.
+
+``filters`` (a dict or ``filters.Filters``: tag, product, source, campaign,
+    country, device) narrows any report (``filters.py``).
 
 ``Report`` (``model.py``): ``name``, ``title``, ``parameters`` (normalised,
     what ``drill_down`` takes back, plus ``name``), ``columns`` (``key``,
@@ -30,19 +34,25 @@ The API the app, the CLI and the PDF share (keep it stable):
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...errors import InvalidInput
+from ..fx import check_currency
 from .attribution import DEFAULT_LOOKBACK, MODELS, attribution
+from .campaigns import campaigns
+from .converted import add_converted, converting
 from .cohort import BY as LTV_BY
 from .data import sessions_behind
 from .drill import drill_down
+from .filters import FILTERS, Filters, resolve
 from .ltv import ltv
 from .model import KEYS, Column, Range, Report, parse_range
 from .roas import BY as ROAS_BY, roas
 from .summary import summary
 
-REPORTS = ("summary", "attribution", "ltv", "roas")
+REPORTS = ("campaigns", "summary", "attribution", "ltv", "roas")
 
-__all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS", "KEYS", "LTV_BY", "ROAS_BY",
+__all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS", "KEYS", "LTV_BY", "ROAS_BY", "FILTERS", "Filters",
            "update_sessions"]
 
 
@@ -53,29 +63,47 @@ def _choice(value, allowed, what):
 
 
 def build_report(conn, name: str, *, since: str | None = None, until: str | None = None,
-                 timezone: str | None = None, **params) -> Report:
+                 timezone: str | None = None, currency: str | None = None, filters=None, **params) -> Report:
     rng = parse_range(conn, since, until, timezone)
+    chosen = Filters.of(filters)
+    if chosen:
+        rng = replace(rng, scope=resolve(conn, chosen))
+    report = _build(conn, name, rng, params)
+    report.parameters["name"] = name
+    if chosen:  # what drill_down and a saved view take back; the JSON says what narrowed it
+        report.parameters["filters"] = chosen.as_dict()
+        report.extra["filters"] = chosen.as_dict()
+        report.title = f"{report.title} ({chosen.text()})"
+    if currency:  # converted figures beside the originals (converted.py), never instead
+        target = check_currency(currency)
+        with converting(conn, target) as rates:
+            twin = _build(conn, name, rng, params)
+        add_converted(report, twin, target, rates.usage)
+        report.parameters["currency"] = target
+    behind = sessions_behind(conn)
+    if behind:
+        report.notes.append(f"{behind} events are not in sessions yet; refresh to include them")
+    return report
+
+
+def _build(conn, name: str, rng, params: dict) -> Report:
     if name == "attribution":
         # Not `x or default`: 0 is a real lookback (the order's own day), only "not given" takes 90.
         given = params.get("lookback_days")
         lookback = DEFAULT_LOOKBACK if given in (None, "") else int(given)
         if lookback < 0:
             raise InvalidInput("lookback days cannot be negative")
-        report = attribution(conn, rng, _choice(params.get("model") or "linear", MODELS, "model"), lookback,
-                             _choice(params.get("by") or "source", KEYS, "key"))
-    elif name == "ltv":
-        report = ltv(conn, rng, _choice(params.get("by") or "source", LTV_BY, "key"))
-    elif name == "summary":
-        report = summary(conn, rng)
-    elif name == "roas":
-        report = roas(conn, rng, _choice(params.get("by") or "source", ROAS_BY, "key"))
-    else:
-        raise InvalidInput(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
-    report.parameters["name"] = name
-    behind = sessions_behind(conn)
-    if behind:
-        report.notes.append(f"{behind} events are not in sessions yet; refresh to include them")
-    return report
+        return attribution(conn, rng, _choice(params.get("model") or "linear", MODELS, "model"), lookback,
+                           _choice(params.get("by") or "source", KEYS, "key"))
+    if name == "ltv":
+        return ltv(conn, rng, _choice(params.get("by") or "source", LTV_BY, "key"))
+    if name == "summary":
+        return summary(conn, rng)
+    if name == "roas":
+        return roas(conn, rng, _choice(params.get("by") or "source", ROAS_BY, "key"))
+    if name == "campaigns":
+        return campaigns(conn, rng)
+    raise InvalidInput(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
 
 
 def update_sessions(ws, progress=None):

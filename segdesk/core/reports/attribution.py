@@ -116,7 +116,7 @@ def order_touches(conn, rng: Range, model: str, lookback_days: int, by: str):
     age = "julianday(o.created_at) - julianday(t.start_ts)" if model == "time_decay" else "0"
     since, wparams = window(conn, rng, lookback_days)
     sql = TOUCHES_SQL.format(columns=f"t.start_ts, {TOUCH_KEY[by]}, t.source <> '(direct)', {age}", since=since,
-                             orders=orders_source(conn), touches=touches_source(conn), where=range_where("o"))
+                             orders=orders_source(conn, rng), touches=touches_source(conn), where=range_where("o"))
     params = {**order_params(conn, rng), **wparams}
     def shares(keys, flags, ages):
         return [(k, w) for k, w in zip(keys, weights(model, flags, ages)) if w > 0] if keys else []
@@ -144,7 +144,7 @@ def _picked(conn, rng: Range, model: str, lookback_days: int, by: str):
     total: dict[str, int] = {}
     since, wparams = window(conn, rng, lookback_days)
     sql = PICKED_SQL.format(key=TOUCH_KEY[by], touches=touches_source(conn), pick=PICK[model], since=since,
-                            orders=orders_source(conn), where=range_where("o"))
+                            orders=orders_source(conn, rng), where=range_where("o"))
     for key, cur, net, n in conn.execute(sql, {**order_params(conn, rng), **wparams}):
         total[cur] = total.get(cur, 0) + net
         if key is None:  # no touchpoint in the window
@@ -173,7 +173,7 @@ def _credits(conn, rng: Range, model: str, lookback_days: int, by: str):
     age = "julianday(o.created_at) - julianday(t.start_ts)" if decay else "0"
     since, wparams = window(conn, rng, lookback_days)
     sql = TOUCHES_SQL.format(columns=f"CASE WHEN t.contact_id IS NOT NULL THEN {TOUCH_KEY[by]} END, {age}",
-                             since=since, orders=orders_source(conn), touches=touches_source(conn),
+                             since=since, orders=orders_source(conn, rng), touches=touches_source(conn),
                              where=range_where("o"))
     by_n: dict[int, list[float]] = {}
     current, cur, net, keys, ages = None, None, 0, [], []

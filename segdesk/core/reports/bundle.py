@@ -7,11 +7,13 @@ which reports, figures and rows a PDF shows is decided without Qt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ...errors import InvalidInput
+from .campaign_view import compact
+from .compare import MAIN, build_view
 from .dashboard import FIGURES, figure_text, load_dashboard
-from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, report_table
+from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, range_text_full, report_table
 from .table import chart_title as default_chart_title
 
 REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
@@ -29,17 +31,45 @@ class Section:
 
 
 @dataclass
+class Cover:
+    """The first page's top: who the report is for (settings ``report.client_name`` and
+    ``report.logo_path``), the date range in full, and when it was prepared."""
+
+    client: str = ""
+    logo_path: str = ""
+    date_range_full: str = ""
+
+
+@dataclass
 class Bundle:
     """A whole document: its title, the date range for its header, and its sections in order."""
 
     title: str
     date_range: str
     sections: list[Section]
+    cover: Cover = field(default_factory=Cover)
+
+
+CLIENT_SETTING, LOGO_SETTING = "report.client_name", "report.logo_path"
+
+
+def cover_of(conn, date_range_full: str, client: str | None = None, logo: str | None = None) -> Cover:
+    """The cover from the workspace settings, ``client`` / ``logo`` overriding them (a CLI flag)."""
+    def setting(key):
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return (row[0] or "").strip() if row else ""
+
+    return Cover(client if client is not None else setting(CLIENT_SETTING),
+                 logo if logo is not None else setting(LOGO_SETTING), date_range_full)
 
 
 def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
     """One report as a section: its chart (when it has series) above its table."""
     t = ReportTable.of(report)
+    if "compare" in t.extra:  # a page is narrower than a screen: the counts and the main figure's comparison
+        keep = ("key", "contacts", "customers", "leads", MAIN.get(t.name), "main_previous", "main_change",
+                "main_change_pct", "trend")
+        t = replace(t, columns=[c for c in t.columns if c.key in keep])
     series = chart_series(t)
     charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind,
                "x_label": chart_x_label(t)}] if series else []
@@ -56,26 +86,37 @@ def describe(params: dict) -> str:
             continue
         if k in ("lookback_days", "lookback"):
             v = f"{v} days"
+        if k == "filters" and isinstance(v, dict):  # "source: facebook", not a dict's repr
+            parts.extend(f"{f}: {x}" for f, x in v.items())
+            continue
+        if k == "compare":
+            v = "previous period" if v == "previous" else "same period last year"
         parts.append(f"{k.replace('_', ' ')}: {v}")
     return " · ".join(parts)
 
 
 def dashboard_sections(data: dict) -> list[Section]:
     """The dashboard (``load_dashboard``'s answer) as PDF sections."""
-    figures = [(label, figure_text(key, data["figures"].get(key))) for key, label in FIGURES]
+    changes, trends = data.get("changes") or {}, data.get("trends") or {}
+    figures = [(label, "\n".join(x for x in (figure_text(key, data["figures"].get(key)), changes.get(key, ""),
+                                                 trends.get(key, "")) if x)) for key, label in FIGURES]
     charts = []
     if data["revenue_series"]:
         charts.append({"title": "Revenue per month", "series": data["revenue_series"], "kind": CATEGORY})
     if data["ltv_series"]:
         charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
-    return [Section("Dashboard", subtitle=range_text(data), figures=figures, charts=charts,
-                    table=data["campaigns"], table_title="Top campaigns (first touch)")]
+    subtitle = range_text(data) + (f" · changes against {data['compared_with']}" if data.get("compared_with") else "")
+    return [Section("Dashboard", subtitle=subtitle, figures=figures, charts=charts,
+                    table=compact(data["campaigns"]), table_title="Campaigns")]
 
 
-def report_bundle(conn, names=(), **params) -> Bundle:
+def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, client: str | None = None,
+                  logo: str | None = None, **params) -> Bundle:
     """The dashboard (no names) or the named reports, in order.
 
-    ``params`` (by, model, lookback_days, since, until) apply to the reports that take them.
+    ``params`` (by, model, lookback_days, since, until) apply to the reports that take them;
+    ``filters`` and ``compare`` (a saved view's) to the named reports; ``model`` "all" puts
+    the attribution models side by side.
     """
     given = {k: v for k, v in params.items() if v not in (None, "")}
     rng = {k: given[k] for k in ("since", "until") if k in given}
@@ -87,7 +128,7 @@ def report_bundle(conn, names=(), **params) -> Bundle:
         if name not in REPORT_DEFAULTS:
             raise InvalidInput(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
-        sections.append(section_of(report_table(conn, name, **p)))
+        sections.append(section_of(build_view(conn, name, filters=filters, compare=compare, **p)))
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
         if len(sections) == 1 else "SegDesk reports"
-    return Bundle(title, range_text(rng), sections)
+    return Bundle(title, range_text(rng), sections, cover_of(conn, range_text_full(rng), client, logo))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .data import order_params, orders_source
+from .filters import cohort_clause
 from .model import NOT_SET, UNKNOWN, Range, month_starts
 from .touches import first_touch_sql
 
@@ -56,7 +57,7 @@ def members(conn, rng: Range, by: str) -> dict[int, Member]:
     out: dict[int, Member] = {}
     for cid, first_seen, start, source, medium, campaign in conn.execute(
         f"SELECT c.id, c.first_seen, ft.start_ts, ft.source, ft.medium, ft.campaign FROM contacts c "
-        f"LEFT JOIN ({first_touch_sql(conn)}) ft ON ft.contact_id = c.id WHERE c.canonical_id = c.id"
+        f"LEFT JOIN ({first_touch_sql(conn)}) ft ON ft.contact_id = c.id WHERE c.canonical_id = c.id" + cohort_clause(rng)
     ):
         anchor = start or first_seen
         if (rng.since or rng.until) and not rng.contains(anchor):
@@ -65,7 +66,7 @@ def members(conn, rng: Range, by: str) -> dict[int, Member]:
     _assign_keys(conn, rng, by, out)
     params = order_params(conn, rng)
     for oid, cid, cur, net, created in conn.execute(
-        f"SELECT id, contact_id, currency, amount - refunded, created_at FROM {orders_source(conn)} "
+        f"SELECT id, contact_id, currency, amount - refunded, created_at FROM {orders_source(conn, rng)} "
         f"WHERE contact_id IS NOT NULL", params
     ):
         m = out.get(cid)

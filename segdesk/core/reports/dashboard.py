@@ -1,4 +1,4 @@
-"""The dashboard's figures as data: headline numbers, two chart series and the top campaigns.
+"""The dashboard's figures as data: headline numbers, two chart series and the campaign table.
 
 Each part is a plain function of a read connection and a date range, so the
 app runs the three at once on its reader pool and ``segdesk export pdf``
@@ -14,7 +14,6 @@ from .table import ReportTable, chart_series, report_table
 
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
            ("lead_value", "Lead value"), ("conversion_rate", "Conversion rate")]
-TOP_CAMPAIGNS = 10
 
 
 def load_figures(conn, since: str | None, until: str | None) -> dict:
@@ -33,18 +32,37 @@ def load_ltv_curve(conn, since: str | None, until: str | None) -> dict:
 
 
 def load_top_campaigns(conn, since: str | None, until: str | None) -> dict:
-    campaigns = report_table(conn, "ltv", by="campaign", since=since, until=until)
-    money = next((c.key for c in campaigns.columns if c.kind == MONEY), None)
-    currencies = campaigns.currencies()
-    if money:
-        # Top by the largest currency; a campaign's other currencies ride along, never summed in.
-        campaigns.rows.sort(key=lambda r: tuple(-(r.get(money) or {}).get(c, 0) for c in currencies))
-    campaigns.rows = campaigns.rows[:TOP_CAMPAIGNS]
-    campaigns.title = "Top campaigns"
-    return {"campaigns": campaigns}
+    """The dashboard's centre: the one campaign table in the reporting currency (campaign_view.py)."""
+    from .campaign_view import campaign_table  # it builds on this package's reports
+
+    return {"campaigns": campaign_table(conn, since=since, until=until)}
 
 
-PARTS = (load_figures, load_ltv_curve, load_top_campaigns)
+def load_figure_changes(conn, since: str | None, until: str | None) -> dict:
+    """Each headline figure against the previous period of the same length, and its trend over
+    ``compare.TREND_PERIODS`` periods: {"changes": {key: text}, "trends": {key: [...]}} (empty without
+    both ends of a range: "all time" has no period before it)."""
+    from .compare import build_view, change_text
+    from .table import sparkline_text
+
+    if not (since and until):
+        return {"changes": {}, "trends": {}}
+    info = build_view(conn, "summary", compare="previous", since=since, until=until).extra["compare"]
+    changes, trends = {}, {}
+    for key, _label in FIGURES:
+        c = info["figures"].get(key)
+        if c is None:
+            continue
+        kind = MONEY if isinstance(c.get("change"), dict) else ("percent" if key == "conversion_rate" else "int")
+        changes[key] = change_text(kind, c)
+        trend = info.get("trend", {}).get(key)
+        if isinstance(trend, dict):  # money: the largest currency's line
+            trend = max(trend.values(), key=lambda v: (abs(v[-1]), v), default=None)
+        trends[key] = sparkline_text(trend) if trend else ""
+    return {"changes": changes, "trends": trends, "compared_with": f"{info['since']} – {info['until']}"}
+
+
+PARTS = (load_figures, load_ltv_curve, load_top_campaigns, load_figure_changes)
 
 
 def load_dashboard(conn, since: str | None = None, until: str | None = None) -> dict:

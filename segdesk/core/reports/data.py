@@ -14,6 +14,8 @@ setting, and :func:`orders_source` then hands readers the live query instead.
 from __future__ import annotations
 
 from ..orders import GROUP_KEY, source_of_truth
+from .converted import converted_orders, converting_to
+from .filters import scoped_orders
 from .model import Range
 
 _RANK = ("CASE WHEN :truth IS NOT NULL AND {o}.origin LIKE :truth || '%' THEN 0 "
@@ -35,11 +37,16 @@ REPORT_ORDER_COLUMNS = "id, contact_id, currency, amount, refunded, created_at"
 
 
 
-def orders_source(conn) -> str:
-    """A table or subquery with ``REPORT_ORDER_COLUMNS`` (needs the ``:truth`` parameter when live)."""
+def orders_source(conn, rng: Range | None = None) -> str:
+    """A table or subquery with ``REPORT_ORDER_COLUMNS`` (needs the ``:truth`` parameter when live),
+    narrowed to ``rng``'s filters when it has any (``filters.py``), and converted into the
+    reporting currency inside ``converted.converting``."""
     if conn.execute("SELECT dirty FROM report_orders_state").fetchone()[0]:
-        return f"(SELECT {REPORT_ORDER_COLUMNS} FROM ({ORDERS_SQL}))"
-    return "report_orders"
+        base = f"(SELECT {REPORT_ORDER_COLUMNS} FROM ({ORDERS_SQL}))"
+    else:
+        base = "report_orders"
+    base = scoped_orders(base, rng) if rng is not None else base
+    return converted_orders(base) if converting_to() else base
 
 
 def refresh_report_orders(conn) -> bool:

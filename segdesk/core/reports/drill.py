@@ -5,16 +5,21 @@
 row: for attribution the orders that credited the key (with ``credit``, the
 share the key got) and their contacts, or with key ``unattributed`` the orders
 with no touchpoint; for LTV the contacts in the group and all their orders; for
-ROAS the leads the row's spend bought (``roas.matching_line``) and their orders; for the summary (key: a currency, or None) the cohort's contacts and
+ROAS the leads the row's spend bought (``roas.matching_line``) and their orders; for
+the campaign table the row's leads (``campaigns.py``'s rule) and their orders; for the summary (key: a currency, or None) the cohort's contacts and
 their orders in that currency.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...errors import InvalidInput
 from .attribution import DEFAULT_LOOKBACK, drill as attribution_drill
 from .cohort import members
+from .campaigns import row_key
 from .data import order_rows, orders_source
+from .filters import Filters, resolve
 from .model import NOT_SET, UNKNOWN, Range
 from .roas import spend_lines, matching_line
 from .touches import first_touch_sql
@@ -22,7 +27,7 @@ from .touches import first_touch_sql
 UNATTRIBUTED = "unattributed"
 
 
-def _contacts(conn, ids) -> list[dict]:
+def _contacts(conn, ids, rng: Range) -> list[dict]:
     ids = sorted(set(ids))
     out = []
     ft = first_touch_sql(conn)
@@ -35,19 +40,19 @@ def _contacts(conn, ids) -> list[dict]:
         ):
             touch = {"time": start, "source": source, "medium": medium, "campaign": campaign} if start else None
             out.append({"id": cid, "email": email, "first_seen": first_seen, "first_touch": touch})
-    revenue = _revenue(conn, ids)
+    revenue = _revenue(conn, ids, rng)
     for c in out:
         c["revenue"] = revenue.get(c["id"], {})
     out.sort(key=lambda c: (c["first_touch"] or {}).get("time") or c["first_seen"] or "")
     return out
 
 
-def _revenue(conn, ids) -> dict[int, dict[str, int]]:
+def _revenue(conn, ids, rng: Range) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         for cid, cur, v in conn.execute(
-            f"SELECT contact_id, currency, sum(amount - refunded) FROM {orders_source(conn)} "
+            f"SELECT contact_id, currency, sum(amount - refunded) FROM {orders_source(conn, rng)} "
             f"WHERE contact_id IN ({','.join('?' * len(chunk))}) GROUP BY 1, 2", chunk
         ):
             out.setdefault(cid, {})[cur] = v
@@ -58,6 +63,9 @@ def drill_down(conn, params: dict, key) -> dict:
     """{"contacts": [...], "orders": [...]} behind the row ``key`` of the report ``params["name"]``."""
     name = params.get("name") or params.get("report")
     rng = Range(params.get("since"), params.get("until"), params.get("timezone") or "UTC")
+    chosen = Filters.of(params.get("filters"))
+    if chosen:
+        rng = replace(rng, scope=resolve(conn, chosen))
     if name == "attribution":
         model = params.get("model", "linear")
         given = params.get("lookback_days")
@@ -68,9 +76,9 @@ def drill_down(conn, params: dict, key) -> dict:
         for o in orders:
             o["credit"] = round(shares[o["id"]], 6)
         contact_of = dict(conn.execute(
-            f"SELECT id, contact_id FROM {orders_source(conn)} WHERE id IN ({','.join('?' * len(shares))})",
+            f"SELECT id, contact_id FROM {orders_source(conn, rng)} WHERE id IN ({','.join('?' * len(shares))})",
             list(shares)).fetchall()) if shares else {}
-        return {"contacts": _contacts(conn, [c for c in contact_of.values() if c]), "orders": orders}
+        return {"contacts": _contacts(conn, [c for c in contact_of.values() if c], rng), "orders": orders}
     if name == "roas":  # the leads the row's spend bought, by the report's own matching rule
         by = params.get("by", "source")
         lines = spend_lines(conn, rng)
@@ -79,7 +87,17 @@ def drill_down(conn, params: dict, key) -> dict:
             line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
             if line is not None and (line[0] if by == "source" else (line[2] or NOT_SET)) == key:
                 ms.append(m)
-        return {"contacts": _contacts(conn, [m.contact_id for m in ms]),
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng),
+                "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}
+    if name == "campaigns":  # the row's leads by the table's own rule: the spend line that bought them, else their touch
+        lines = spend_lines(conn, rng)
+        ms = []
+        for m in members(conn, rng, "source").values():
+            line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
+            found = UNKNOWN if m.touch is None else row_key(*((line[0], line[2]) if line else (m.touch[0], m.touch[2])))
+            if found == key:
+                ms.append(m)
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng),
                 "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}
     if name in ("ltv", "summary"):
         by = params.get("by", "source") if name != "summary" else "source"
@@ -88,5 +106,5 @@ def drill_down(conn, params: dict, key) -> dict:
         order_ids = [o[0] for m in ms for o in m.orders if name != "summary" or key is None or o[1] == key]
         if name == "summary" and key is not None:
             ms = [m for m in ms if any(o[1] == key for o in m.orders)]
-        return {"contacts": _contacts(conn, [m.contact_id for m in ms]), "orders": order_rows(conn, order_ids)}
+        return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng), "orders": order_rows(conn, order_ids)}
     raise InvalidInput(f"unknown report {name!r}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from .cohort import NO_TAG
 from .data import order_params, orders_source
+from .filters import cohort_clause
 from .model import NOT_SET, UNKNOWN, Range, month_starts
 from .touches import first_touch_sql
 
@@ -47,7 +48,7 @@ def _key_sql(conn, rng: Range, by: str, ft: str) -> tuple[str, str, dict]:
     if by == "tag":
         return f"coalesce(tg.tag, '{NO_TAG}')", f"LEFT JOIN ({TAGS}) tg ON tg.cid = c.id", {}
     if by == "cohort_month":
-        lo, hi = conn.execute(f"SELECT min({ANCHOR}), max({ANCHOR}) " + COHORT.format(ft=ft, joins=""),
+        lo, hi = conn.execute(f"SELECT min({ANCHOR}), max({ANCHOR}) " + COHORT.format(ft=ft, joins="") + cohort_clause(rng),
                               {"since": rng.since, "until": rng.until}).fetchone()
         months = month_starts(rng.zone, lo, hi) if lo else []
         # A dozen or so bounds: testing from the latest down is bisect_right(bounds, anchor) - 1.
@@ -102,8 +103,8 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
     within = (", ".join(f"sum(CASE WHEN a_ms + {d * DAY_MS} <= :end_ms AND t_ms <= a_ms + {d * DAY_MS} THEN net END) "
                         f"AS w{d}" for d in LTV_DAYS) if ltv else nulls)
     sums = ", ".join(f"sum(w{d})" for d in LTV_DAYS) if ltv else nulls
-    sql = SQL.format(key=key, a_ms=MS.format(t=ANCHOR), cohort=COHORT.format(ft=ft, joins=joins),
-                     t_ms=MS.format(t="r.created_at"), orders=orders_source(conn), matured=matured, nulls=nulls,
+    sql = SQL.format(key=key, a_ms=MS.format(t=ANCHOR), cohort=COHORT.format(ft=ft, joins=joins) + cohort_clause(rng),
+                     t_ms=MS.format(t="r.created_at"), orders=orders_source(conn, rng), matured=matured, nulls=nulls,
                      within=within, sums=sums, medians=MEDIANS.format(nulls=nulls) if ltv else "")
     params = {**order_params(conn, rng), **key_params, "end_ms": end_ms}
     out: dict[str, dict] = {}

@@ -17,6 +17,7 @@ from ...errors import InvalidInput
 from ..timeutil import UTC, format_ts, normalise_ts
 
 TEXT, INT, FLOAT, MONEY, PERCENT = "text", "int", "float", "money", "percent"
+SPARK = "sparkline"  # a list of numbers, oldest first, drawn as a small trend line (compare.py)
 KEYS = ("source", "medium", "campaign", "source_medium")
 NOT_SET = "(not set)"
 UNKNOWN = "(unknown)"
@@ -66,6 +67,7 @@ class Range:
     since: str | None = None
     until: str | None = None
     tz: str = "UTC"
+    scope: object = field(default=None, compare=False)  # filters.Scope: the report's filters, resolved
 
     @property
     def zone(self) -> ZoneInfo:

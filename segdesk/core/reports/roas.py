@@ -15,14 +15,19 @@ only where spend and revenue share the currency (currencies are never
 converted). Revenue in a currency without spend stays in ``revenue`` and is
 listed in ``uncompared_revenue``; ``compared_currencies`` says which were set
 against spend.
+Spend is CSV imports and ad platforms alike (the ``spend_rows`` view); spend
+no touch matches is listed apart as ``unmatched_spend`` (spend_match.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from .converted import spend_source
+from .filters import spend_wanted
 from .grouped import groups as sql_groups
 from .model import INT, MONEY, NOT_SET, TEXT, UNKNOWN, Column, Range, Report, money_per
+from .spend_match import unmatched_spend
 
 BY = ("source", "campaign")
 UNPAID_MEDIA = ("organic", "referral", "(none)")  # (direct) has medium (none)
@@ -31,7 +36,7 @@ SEP = "\x1f"
 
 def has_spend(conn) -> bool:
     """Whether any ad spend was imported (without it ROAS has nothing to divide by)."""
-    return bool(conn.execute("SELECT EXISTS(SELECT 1 FROM ad_spend)").fetchone()[0])
+    return bool(conn.execute("SELECT EXISTS(SELECT 1 FROM spend_rows)").fetchone()[0])
 
 
 def _local_date(ts: str | None, rng: Range) -> str | None:
@@ -42,11 +47,12 @@ def spend_lines(conn, rng: Range) -> dict[tuple, dict[str, int]]:
     """(source, medium, campaign) -> {currency: spend} on days in the range."""
     out: dict[tuple, dict[str, int]] = {}
     for source, medium, campaign, cur, amount in conn.execute(
-        "SELECT source, medium, campaign, currency, sum(spend) FROM ad_spend WHERE (:since IS NULL OR date >= :since) "
+        f"SELECT source, medium, campaign, currency, sum(spend) FROM {spend_source('spend_rows')} WHERE (:since IS NULL OR date >= :since) "
         "AND (:until IS NULL OR date < :until) GROUP BY 1, 2, 3, 4",
         {"since": _local_date(rng.since, rng), "until": _local_date(rng.until, rng)},
     ):
-        out.setdefault((source, medium, campaign), {})[cur] = amount
+        if spend_wanted(rng, source, campaign):
+            out.setdefault((source, medium, campaign), {})[cur] = amount
     return out
 
 
@@ -116,6 +122,8 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
                  Column("cost_per_lead", "Cost per lead", MONEY),
                  Column("cost_per_customer", "Cost per customer", MONEY,
                         "spend divided by the leads who paid in the spend's currency"),
-                 Column("roas", "ROAS (revenue / spend)", TEXT,
+                 Column("roas", "ROAS", TEXT,
                         "revenue over spend in the same currency; other currencies are listed, never converted")],
-        rows=rows, series=series, extra={"by": by, "compared_currencies": compared}, notes=notes)
+        rows=rows, series=series, extra={"by": by, "compared_currencies": compared,
+                                                "unmatched_spend": unmatched_spend(conn, _local_date(rng.since, rng),
+                                                                                   _local_date(rng.until, rng))}, notes=notes)

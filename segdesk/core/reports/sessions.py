@@ -29,6 +29,7 @@ from itertools import chain
 from typing import NamedTuple
 
 from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
+from ..click_ids import credit_clicks, has_clicks
 from ..event_rows import page_fields, stored_event
 from ..identifiers import USER_DEVICE
 from ..progress import Progress
@@ -140,6 +141,8 @@ def _rebuild_device(conn, aid: str, from_ts: str, from_id: int) -> int:
     if not pages:
         return 0
     link_from = _utc_text(_epoch(pages[0][1]) - EMAIL_LINK_WINDOW_S - 1) if from_ts else ""
+    if has_clicks(conn):  # a visit tagged only by a gclid takes its click's campaign (core/click_ids.py)
+        pages = credit_clicks(conn, pages)
     links = [_epoch(r[0]) for r in conn.execute(LINK_SQL, (aid, link_from))]
     handovers = [r[0] for r in conn.execute(HANDOVER_SQL, (aid,))]
     rows = sessionize(pages, links, lambda eid: _has_utm(conn, eid), handovers)
@@ -225,6 +228,7 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
     written = 0
     batch: list[tuple] = []
     aid_now, pages = None, []
+    clicks = has_clicks(conn)
 
     def flush():
         nonlocal written
@@ -249,7 +253,7 @@ def _rebuild_all(conn, progress) -> tuple[set[str], int]:
             if len(batch) > 20000:
                 conn.executemany(INSERT_SQL, batch)
                 batch = []
-        pages.append(page)
+        pages.append(credit_clicks(conn, [page])[0] if clicks else page)
     flush()
     conn.executemany(INSERT_SQL, batch)
     if progress:

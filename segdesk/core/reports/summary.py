@@ -14,6 +14,7 @@ the period's cash view; without a range both views cover everything.
 
 from __future__ import annotations
 
+from .filters import cohort_clause
 from .data import order_params, orders_source, range_where
 from .touches import first_touch_sql
 from .model import INT, MONEY, PER_CUSTOMER_HELP, PERCENT, TEXT, Column, Range, Report, money_per
@@ -21,18 +22,18 @@ from .model import INT, MONEY, PER_CUSTOMER_HELP, PERCENT, TEXT, Column, Range, 
 
 def summary(conn, rng: Range) -> Report:
     params = order_params(conn, rng)
-    cohort = "SELECT id FROM contacts WHERE canonical_id = id"
+    cohort = "SELECT c.id FROM contacts c WHERE c.canonical_id = c.id" + cohort_clause(rng)
     if rng.since or rng.until:  # the anchor needs the first touch only when a range selects by it
         cohort = (f"SELECT c.id FROM contacts c LEFT JOIN ({first_touch_sql(conn)}) ft ON ft.contact_id = c.id "
                   f"WHERE c.canonical_id = c.id AND coalesce(ft.start_ts, c.first_seen) >= coalesce(:since, '') "
-                  f"AND (:until IS NULL OR coalesce(ft.start_ts, c.first_seen) < :until)")
+                  f"AND (:until IS NULL OR coalesce(ft.start_ts, c.first_seen) < :until)" + cohort_clause(rng))
     contacts = conn.execute(f"SELECT count(*) FROM ({cohort})", params).fetchone()[0]
     # Grouped in SQL: Python sees a row per currency (and per month), not per contact or order.
     revenue: dict[str, int] = {}
     paid_in: dict[str, int] = {}  # customers per currency: who paid in it (what its "per customer" divides by)
     customers = 0
     for cur, v, paying in conn.execute(
-        f"WITH pc AS (SELECT contact_id, currency, sum(amount - refunded) AS v FROM {orders_source(conn)} "
+        f"WITH pc AS (SELECT contact_id, currency, sum(amount - refunded) AS v FROM {orders_source(conn, rng)} "
         f"WHERE contact_id IN ({cohort}) GROUP BY 1, 2) "
         f"SELECT currency, sum(v), count(*) FILTER (WHERE v > 0) FROM pc GROUP BY currency "
         f"UNION ALL SELECT NULL, NULL, count(DISTINCT contact_id) FROM pc WHERE v > 0", params
@@ -49,7 +50,7 @@ def summary(conn, rng: Range) -> Report:
     orders = 0
     for cur, month, n, net, refunded in conn.execute(
         f"SELECT currency, substr(created_at, 1, 7), count(*), sum(amount - refunded), sum(refunded) "
-        f"FROM {orders_source(conn)} o WHERE {range_where('o')} GROUP BY 1, 2", order_params(conn, rng)
+        f"FROM {orders_source(conn, rng)} o WHERE {range_where('o')} GROUP BY 1, 2", order_params(conn, rng)
     ):
         orders += n
         period[cur] = period.get(cur, 0) + net

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import csvsafe
 from ..money import format_money
 from . import build_report
-from .model import FLOAT, INT, MONEY, PERCENT, TEXT, Column, Report
+from .model import FLOAT, INT, MONEY, PERCENT, SPARK, TEXT, Column, Report
 
 # How a chart draws its series (ui/charts.py picks one from the x values when not told).
 TIME, CATEGORY, NUMBER = "time", "category", "number"
@@ -146,6 +146,8 @@ def format_cell(value, kind: str, currencies: list[str] | None = None) -> str:
         return ""
     if kind == MONEY:
         return format_amounts(value, currencies)
+    if kind == SPARK:
+        return sparkline_text(value)
     if isinstance(value, dict):
         # A per-currency figure that is not money (ROAS: revenue / spend in each currency).
         return "  ".join(f"{c.upper()} {v:,.2f}" for c, v in sorted(value.items()) if v is not None) or "–"
@@ -158,6 +160,20 @@ def format_cell(value, kind: str, currencies: list[str] | None = None) -> str:
     return str(value)
 
 
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline_text(values) -> str:
+    """A trend as block characters, lowest value ▁, highest █ (all equal: a flat ▄ line, ▁ when all are 0)."""
+    values = [v or 0 for v in values or []]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    if hi == lo:  # flat: at the bottom when there was nothing at all
+        return (BARS[0] if hi == 0 else BARS[3]) * len(values)
+    return "".join(BARS[round((v - lo) / (hi - lo) * (len(BARS) - 1))] for v in values)
+
+
 def report_table(conn, name: str, **params) -> ReportTable:
     """``build_report`` as a table; blank parameters (a form's empty field) mean the report's default."""
     return ReportTable.of(build_report(conn, name, **{k: v for k, v in params.items() if v not in (None, "")}))
@@ -168,7 +184,9 @@ def chart_series(table, limit: int = 20) -> list[dict]:
     if table.series:
         # An explicit currency of None (a ratio such as ROAS) stays unscaled; only unlabeled series are guessed.
         out = [s if "currency" in s else dict(s, currency=_currency_in(s["name"])) for s in table.series]
-        return out[:MAX_LINES]
+        # At most MAX_LINES groups, each with all its currencies (each currency is drawn on its own axis).
+        keep = list(dict.fromkeys(s.get("key", s["name"]) for s in out))[:MAX_LINES]
+        return [s for s in out if s.get("key", s["name"]) in keep]
     money = next((c for c in table.columns if c.kind == "money"), None)
     if money is None:
         return []
@@ -181,11 +199,29 @@ def chart_series(table, limit: int = 20) -> list[dict]:
     return out
 
 
+def chart_note(table, limit: int = 20) -> str:
+    """What the chart leaves out, in words ("top N" stated), or "" when it shows everything."""
+    if table.series:
+        if not all(isinstance(p[0], (int, float)) for s in table.series for p in s["points"]):
+            return ""  # bars over the table's own keys (ROAS): nothing left out
+        shown = len({s.get("key", s["name"]) for s in chart_series(table)})
+        if len(table.rows) > shown:
+            return f"The {shown} largest of {len(table.rows)} groups by contacts; the table lists all."
+        return ""
+    money = next((c for c in table.columns if c.kind == "money"), None)
+    if money is None:
+        return ""
+    counts = [sum(1 for r in table.rows if (r.get(money.key) or {}).get(cur)) for cur in table.currencies()]
+    if counts and max(counts) > limit:
+        return f"Top {limit} of {max(counts)} by {money.label.lower()}; the table lists all."
+    return ""
+
+
 def chart_title(table) -> str:
     if table.extra.get("chart"):
         return str(table.extra["chart"])
     if table.series and table.name == "ltv":
-        return "Lead value by days after first touch"
+        return "LTV by days after first touch"
     if table.series:
         return table.title
     money = next((c for c in table.columns if c.kind == "money"), None)
@@ -215,6 +251,35 @@ def range_text(params: dict) -> str:
         return f"Since {since}"
     if until:
         return f"Until {until}"
+    return "All time"
+
+
+def range_text_full(params: dict) -> str:
+    """The window with month names, for a cover: "1 March 2026 – 31 March 2026"."""
+    from datetime import date
+
+    def full(day: str | None) -> str | None:
+        if not day:
+            return None
+        if len(day) == 7:  # a month: "March 2026"
+            try:
+                return f"{date.fromisoformat(day + '-01'):%B %Y}"
+            except ValueError:
+                return day
+        try:
+            d = date.fromisoformat(day[:10])
+        except ValueError:
+            return day
+        return f"{d.day} {d:%B %Y}" + (day[10:] if len(day) > 10 else "")
+
+    tz = params.get("timezone")
+    since, until = full(_day(params.get("since"), tz, False)), full(_day(params.get("until"), tz, True))
+    if since and until:
+        return f"{since} – {until}"
+    if since:
+        return f"From {since}"
+    if until:
+        return f"Up to and including {until}"
     return "All time"
 
 

@@ -3,7 +3,8 @@
 A session reaches a contact through ``device_segments`` by its start, anonymous
 history included (the first segment starts at ''). ``contact_touches`` stores
 that join, clustered by contact, so attribution reads an order's touches as
-one range and the first touch is the first row of a contact.
+one range and the first touch is the first row of a contact. Clicks read from
+email platforms' reports are touches too (``core/email_clicks.py``).
 
 It stays honest whoever changes identity: triggers on ``device_segments``
 (migration 0002) list the contacts whose segments changed in
@@ -20,6 +21,8 @@ contacts whose touches are, and read under the same dirty rule.
 
 from __future__ import annotations
 
+from ..email_clicks import CLICK_TOUCHES
+
 # Sessions of device spans, each with the contact it counts for.
 CONTACT_SESSIONS = """
 SELECT g.contact_id, s.start_ts, s.first_event_id, s.id AS session_id, s.source, s.medium, s.campaign
@@ -31,12 +34,21 @@ COLUMNS = "contact_id, start_ts, first_event_id, session_id, source, medium, cam
 DIRTY = "(SELECT contact_id FROM first_touch_dirty)"
 
 
+def live_touches(contacts: str = "") -> str:
+    """Sessions and email-platform clicks (core/email_clicks.py) as touch rows, of ``contacts``
+    (a subquery of contact ids) or of everyone."""
+    sessions = f"{CONTACT_SESSIONS} WHERE g.contact_id IN {contacts}" if contacts else CONTACT_SESSIONS
+    clicks = CLICK_TOUCHES.format(contacts=f"(m.canonical_id IN {contacts} OR (m.canonical_id IS NULL AND "
+                                           f"m.id IN {contacts}))" if contacts else "1")
+    return f"{sessions} UNION ALL {clicks}"
+
+
 def touches_source(conn) -> str:
     """A table or subquery with ``COLUMNS``: every contact's touchpoints."""
     if conn.execute("SELECT 1 FROM first_touch_dirty LIMIT 1").fetchone() is None:
         return "contact_touches"
     return (f"(SELECT {COLUMNS} FROM contact_touches WHERE contact_id NOT IN {DIRTY} UNION ALL "
-            f"{CONTACT_SESSIONS} WHERE g.contact_id IN {DIRTY})")
+            f"{live_touches(DIRTY)})")
 
 
 # The earliest touch per contact: SQLite takes the bare columns from the min row, and
@@ -49,7 +61,7 @@ def first_touch_sql(conn) -> str:
     """A subquery: each contact's earliest touch (``COLUMNS``), from the cache for clean contacts."""
     if conn.execute("SELECT 1 FROM first_touch_dirty LIMIT 1").fetchone() is None:
         return f"SELECT {COLUMNS} FROM report_first_touch"
-    live = FIRST_TOUCH.format(touches=f"({CONTACT_SESSIONS} WHERE g.contact_id IN {DIRTY})", where="")
+    live = FIRST_TOUCH.format(touches=f"({live_touches(DIRTY)})", where="")
     return f"SELECT {COLUMNS} FROM report_first_touch WHERE contact_id NOT IN {DIRTY} UNION ALL {live}"
 
 
@@ -67,8 +79,7 @@ def refresh_touches(conn) -> int:
     n = conn.execute("SELECT count(*) FROM first_touch_dirty").fetchone()[0]
     if n:
         conn.execute(f"DELETE FROM contact_touches WHERE contact_id IN {DIRTY}")
-        conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {CONTACT_SESSIONS} "
-                     f"WHERE g.contact_id IN {DIRTY}")
+        conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {live_touches(DIRTY)}")
         conn.execute(f"DELETE FROM report_first_touch WHERE contact_id IN {DIRTY}")
         conn.execute(f"INSERT INTO report_first_touch ({COLUMNS}) "
                      + FIRST_TOUCH.format(touches="contact_touches", where=f"WHERE contact_id IN {DIRTY}"))
@@ -78,7 +89,7 @@ def refresh_touches(conn) -> int:
 
 def rebuild_touches(conn) -> None:
     conn.execute("DELETE FROM contact_touches")
-    conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {CONTACT_SESSIONS}")
+    conn.execute(f"INSERT OR REPLACE INTO contact_touches ({COLUMNS}) {live_touches()}")
     conn.execute("DELETE FROM report_first_touch")
     conn.execute(f"INSERT INTO report_first_touch ({COLUMNS}) " + FIRST_TOUCH.format(touches="contact_touches", where=""))
     conn.execute("DELETE FROM first_touch_dirty")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import activecampaign, csvfile, hubspot, keap, kit, paypal, relay, stripe
+from . import (activecampaign, csvfile, ecb, google_ads, hubspot, keap, kit, klaviyo, mailchimp, meta_ads,
+               microsoft_ads, paypal, relay, shopify, stripe, woocommerce)
 
 CONNECTORS = {
     "relay": relay,
@@ -12,5 +13,13 @@ CONNECTORS = {
     "hubspot": hubspot,
     "kit": kit,
     "keap": keap,
+    "shopify": shopify,
+    "woocommerce": woocommerce,
+    "mailchimp": mailchimp,
+    "klaviyo": klaviyo,
     "csv": csvfile,
+    "meta-ads": meta_ads,
+    "google-ads": google_ads,
+    "microsoft-ads": microsoft_ads,
+    "ecb": ecb,
 }

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ...core.timeutil import now_ts, parse_ts, shift
+from ...core.timeutil import parse_ts
 from ..context import SyncContext
 from ..http import RateLimit
 from ..records import email_of, iso_ts
 from .crm import Person, store_people, store_tags
+from .toolkit import next_since, offset_pages, resume
 
 PAGE = 100
 RATE = RateLimit(4, 1.0)
@@ -45,37 +46,36 @@ def sync(ctx: SyncContext) -> None:
 
 
 def _contacts(ctx: SyncContext, client) -> None:
-    run = ctx.cursor.get("run") or {}
-    started = run.get("started") or now_ts()
-    since = run.get("since", ctx.cursor.get("updated_after"))
-    offset = int(run.get("offset", 0))
-    while True:
-        ctx.check()
-        params = {"limit": PAGE, "offset": offset}
-        if since:
-            params["filters[updated_after]"] = local_time(since, ctx.cursor.get("utc_offset_minutes"))
-        body = client.get_json("/api/3/contacts", params=params)
-        found = [c for c in body.get("contacts") or [] if c.get("id") is not None]
+    run = resume(ctx, "updated_after", offset=0)
+    params = {}
+    if run["since"]:
+        params["filters[updated_after]"] = local_time(run["since"], ctx.cursor.get("utc_offset_minutes"))
+    for page in offset_pages(ctx, client, "/api/3/contacts", "contacts", size=PAGE, params=params,
+                             offset=int(run["offset"]), total=_total):
+        found = [c for c in page.items if c.get("id") is not None]
         people = [
             Person(f"ac:{c['id']}", email_of(c.get("email")), c.get("firstName") or None, c.get("lastName") or None,
                    iso_ts(c.get("cdate")), iso_ts(c.get("udate")))
             for c in found
         ]
         zone = next((z for z in map(_offset_minutes, (c.get("udate") for c in found)) if z is not None), None)
-        offset += len(people)
-        total = int((body.get("meta") or {}).get("total") or 0)
-        more = bool(people) and offset < total
+        more = bool(people) and page.more
         cursor = {k: v for k, v in ctx.cursor.items() if k != "run"}
         if zone is not None:
             cursor["utc_offset_minutes"] = zone
         if more:
-            cursor["run"] = {"started": started, "since": since, "offset": offset}
+            cursor["run"] = {"started": run["started"], "since": run["since"], "offset": page.next}
         else:
-            cursor["updated_after"] = shift(started, -SKEW)
+            cursor["updated_after"] = next_since(run, SKEW)
         ctx.commit(cursor, lambda conn: store_people(ctx, conn, people))
-        ctx.count("contacts", 0.8 * offset / total if total else 0.8, contacts=len(people))
+        total = _total(page.body)
+        ctx.count("contacts", 0.8 * page.next / total if total else 0.8, contacts=len(people))
         if not more:
             return
+
+
+def _total(body: dict) -> int:
+    return int((body.get("meta") or {}).get("total") or 0)
 
 
 def local_time(ts: str, offset_minutes: int | None) -> str:
@@ -95,29 +95,18 @@ def _offset_minutes(value) -> int | None:
 
 
 def _tag_names(ctx: SyncContext, client) -> dict[str, str]:
-    names, offset = {}, 0
-    while True:
-        ctx.check()
-        body = client.get_json("/api/3/tags", params={"limit": PAGE, "offset": offset})
-        page = body.get("tags") or []
-        names.update({str(t["id"]): t.get("tag") for t in page if t.get("id") is not None})
-        offset += len(page)
-        if not page or offset >= int((body.get("meta") or {}).get("total") or 0):
-            return names
+    return {str(t["id"]): t.get("tag")
+            for page in offset_pages(ctx, client, "/api/3/tags", "tags", size=PAGE, total=_total)
+            for t in page.items if t.get("id") is not None}
 
 
 def _contact_tags(ctx: SyncContext, client, names: dict[str, str]) -> None:
-    offset = max(0, int(ctx.cursor.get("tags_read", 0)) - TAG_OVERLAP)
-    while True:
-        ctx.check()
-        body = client.get_json("/api/3/contactTags", params={"limit": PAGE, "offset": offset, "orders[id]": "ASC"})
-        page = body.get("contactTags") or []
+    start = max(0, int(ctx.cursor.get("tags_read", 0)) - TAG_OVERLAP)
+    for page in offset_pages(ctx, client, "/api/3/contactTags", "contactTags", size=PAGE,
+                             params={"orders[id]": "ASC"}, offset=start, total=_total):
         rows = [(f"ac:{t['contact']}", names.get(str(t.get("tag"))), iso_ts(t.get("cdate")))
-                for t in page if t.get("contact") is not None]
-        offset += len(page)
-        total = int((body.get("meta") or {}).get("total") or 0)
-        cursor = dict(ctx.cursor, tags_read=offset)
+                for t in page.items if t.get("contact") is not None]
+        cursor = dict(ctx.cursor, tags_read=page.next)
         ctx.commit(cursor, lambda conn: store_tags(ctx, conn, rows))
-        ctx.count("tags", 0.8 + 0.2 * offset / total if total else 1.0, contact_tags=len(page))
-        if not page or offset >= total:
-            return
+        total = _total(page.body)
+        ctx.count("tags", 0.8 + 0.2 * page.next / total if total else 1.0, contact_tags=len(page.items))

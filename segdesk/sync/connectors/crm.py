@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..records import contacts, keys, tags
+from ..records import contacts, keys, tags, untag
 
 
 class Person(NamedTuple):
@@ -26,3 +26,10 @@ def store_people(ctx, conn, people: list[Person]) -> None:
 def store_tags(ctx, conn, rows: list[tuple[str, str, str | None]]) -> None:
     """rows: (crm key, tag name, added_at). Tags hang on the CRM id, so they follow an email change."""
     ctx.add_changed(tags=tags(conn, [(f"cid:{key}", tag, ctx.origin, added) for key, tag, added in rows if tag]))
+
+
+def replace_tags(ctx, conn, held: dict[str, list[tuple[str, str | None]]]) -> None:
+    """held: crm key -> every (tag, added_at) it holds now, for vendors that list a member's whole tag set
+    (Mailchimp): tags added are stored, this source's tags no longer held are removed."""
+    store_tags(ctx, conn, [(key, tag, added) for key, tags in held.items() for tag, added in tags])
+    ctx.add_changed(tags=untag(conn, ctx.origin, {f"cid:{key}": {t for t, _ in tags} for key, tags in held.items()}))

@@ -29,11 +29,12 @@ from datetime import timedelta
 import httpx
 import orjson
 
-from ...core.timeutil import now_ts, parse_ts, shift
+from ...core.timeutil import now_ts, parse_ts
 from ..context import SyncContext
 from ..http import RateLimit, error_text
 from ..records import email_of, iso_ts
 from .crm import Person, store_people
+from .toolkit import next_since
 
 API = "https://api.hubapi.com"
 PAGE = 100
@@ -98,7 +99,7 @@ def sync(ctx: SyncContext) -> None:
             ids.append(int(r["id"]))
             run["top"] = max(run["top"], _ms(updated) or 0)
         run, more = _next(run, ((body.get("paging") or {}).get("next") or {}).get("after"), ids)
-        cursor = {"run": run} if more else {"gte": _ms(shift(run["started"], -OVERLAP))}
+        cursor = {"run": run} if more else {"gte": _ms(next_since(run, OVERLAP))}
         ctx.commit(cursor, lambda conn: store_people(ctx, conn, people))
         ctx.count("contacts", None if more else 1.0, contacts=len(people))
         if not more:

@@ -23,12 +23,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ...core.money import MoneyError, to_minor
-from ...core.timeutil import now_ts, parse_ts, shift
+from ...core.timeutil import parse_ts
 from ..context import SyncContext
 from ..http import VendorError
 from ..records import email_of, iso_ts, orders, refunds
 from .crm import Person, store_people, store_tags
 from .keap_auth import credential, limits
+from .toolkit import next_since, offset_pages, resume
 
 API = "https://api.infusionsoft.com/crm/rest/v1"
 PAGE = 1000
@@ -40,9 +41,7 @@ def sync(ctx: SyncContext) -> None:
     auth, words = credential(ctx)
     client = ctx.client(API, headers={**auth, "Accept": "application/json"}, rate=limits(ctx.secret.strip()),
                         window=WINDOW, auth_words=words)
-    run = ctx.cursor.get("run") or {}
-    ctx.cursor["run"] = {"started": now_ts(), "since": ctx.cursor.get("since"), "stage": "contacts",
-                         "offset": 0, **run}
+    resume(ctx, "since", stage="contacts", offset=0)
     names = _tag_names(ctx, client)
     since = ctx.cursor["run"]["since"]
     if ctx.cursor["run"]["stage"] == "contacts":
@@ -57,26 +56,26 @@ def _paged(ctx: SyncContext, client, path: str, key: str, next_stage: str | None
            older: str | None = None) -> None:
     """Page a list; with ``older`` (a newest-change-first list) stop at the first record changed before it."""
     run = ctx.cursor["run"]
-    offset = int(run.get("offset", 0))
-    while True:
-        ctx.check()
-        body = client.get_json(path, params={**params, "limit": PAGE, "offset": offset})
-        page = body.get(key) or []
-        offset += len(page)
-        count = body.get("count")
-        more = bool(page) and (offset < int(count) if isinstance(count, int) else len(page) >= PAGE)
-        if older and any(_changed(o) and parse_ts(_changed(o)) < parse_ts(older) for o in page):
-            more = False
+    for page in offset_pages(ctx, client, path, key, size=PAGE, params=params, offset=int(run.get("offset", 0)),
+                             total=_count):
+        more = page.more and not (older and any(_changed(o) and parse_ts(_changed(o)) < parse_ts(older)
+                                                for o in page.items))
         if more:
-            cursor = {**ctx.cursor, "run": {**run, "offset": offset}}
+            cursor = {**ctx.cursor, "run": {**run, "offset": page.next}}
         elif next_stage:
             cursor = {**ctx.cursor, "run": {**run, "stage": next_stage, "offset": 0}}
         else:
-            cursor = {"since": shift(run["started"], -SKEW)}
-        ctx.commit(cursor, lambda conn: handle(conn, page))
-        ctx.count(key, None if more else (0.5 if next_stage else 1.0), **{key: len(page)})
+            cursor = {"since": next_since(run, SKEW)}
+        ctx.commit(cursor, lambda conn: handle(conn, page.items))
+        ctx.count(key, None if more else (0.5 if next_stage else 1.0), **{key: len(page.items)})
         if not more:
             return
+
+
+def _count(body: dict) -> int | None:
+    """Keap's ``count`` when it sends one; else a full page means there may be more."""
+    count = body.get("count")
+    return int(count) if isinstance(count, int) else None
 
 
 def _changed(order: dict) -> str | None:
@@ -84,14 +83,9 @@ def _changed(order: dict) -> str | None:
 
 
 def _tag_names(ctx: SyncContext, client) -> dict[int, str]:
-    names, offset = {}, 0
-    while True:
-        ctx.check()
-        page = client.get_json("/tags", params={"limit": PAGE, "offset": offset}).get("tags") or []
-        names.update({t["id"]: t.get("name") for t in page if t.get("id") is not None})
-        offset += len(page)
-        if len(page) < PAGE:
-            return names
+    # No count trusted here: a short page is the end.
+    return {t["id"]: t.get("name") for page in offset_pages(ctx, client, "/tags", "tags", size=PAGE)
+            for t in page.items if t.get("id") is not None}
 
 
 def _store_contacts(ctx: SyncContext, conn, page: list[dict], names: dict[int, str]) -> None:

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ...core.timeutil import now_ts, shift
 from ..context import SyncContext
 from ..http import RateLimit
 from ..records import drop_tags, email_of, iso_ts
 from .crm import Person, store_people, store_tags
+from .toolkit import cursor_pages, next_since, resume
 
 API = "https://api.kit.com"
 PAGE = 1000
@@ -36,25 +36,22 @@ WINDOW = 60.0
 SKEW = timedelta(minutes=10)
 
 
+def _next(body: dict, items: list) -> str | None:
+    paging = body.get("pagination") or {}
+    return paging.get("end_cursor") if paging.get("has_next_page") and items else None
+
+
 def _pages(ctx: SyncContext, client, path: str, params: dict, key: str, after: str | None = None):
     """Yield (page, next cursor or None) until the list ends."""
-    while True:
-        ctx.check()
-        body = client.get_json(path, params={**params, "per_page": PAGE, **({"after": after} if after else {})})
-        page = body.get(key) or []
-        paging = body.get("pagination") or {}
-        after = paging.get("end_cursor") if paging.get("has_next_page") and page else None
-        yield page, after
-        if after is None:
-            return
+    for page in cursor_pages(ctx, client, path, key, next_of=_next, params={**params, "per_page": PAGE}, after=after):
+        yield page.items, page.next
 
 
 def sync(ctx: SyncContext) -> None:
     client = ctx.client(API, headers={"X-Kit-Api-Key": ctx.secret, "Accept": "application/json"}, rate=RATE,
                         window=WINDOW)
-    run = ctx.cursor.get("run") or {}
-    since = run.get("since", ctx.cursor.get("updated_after"))
-    ctx.cursor["run"] = {"started": now_ts(), "since": since, "done": [], **run}
+    run = resume(ctx, "updated_after", done=[])
+    since = run["since"]
 
     def people(conn, page):
         store_people(ctx, conn, [
@@ -75,7 +72,7 @@ def sync(ctx: SyncContext) -> None:
         if f"tag:{tag['id']}" not in ctx.cursor["run"]["done"]:
             _tag(ctx, client, tag, people)
         ctx.count(f"tag {tag.get('name')}", 0.5 + 0.5 * n / len(tags))
-    ctx.commit({"updated_after": shift(ctx.cursor["run"]["started"], -SKEW)})
+    ctx.commit({"updated_after": next_since(ctx.cursor["run"], SKEW)})
     ctx.count("done", 1.0)
 
 

@@ -1,0 +1,121 @@
+"""Converted figures beside the originals: the same report, built again on converted orders and spend.
+
+Inside :func:`converting`, ``data.orders_source`` and ``roas.spend_source`` hand
+every report the counted orders and the ad spend with each amount converted
+into the reporting currency at its own day's rate (``core/fx.py``), rounded to
+the reporting currency's minor unit per order, and without the amounts that
+have no rate. Building a report there gives its figures in one currency by
+the very rules the per-currency figures follow (LTV windows, per-customer
+division, attribution rounding, spend matching): nothing is re-implemented.
+
+:func:`add_converted` puts them beside the originals, never instead: each row
+gains ``<column>_converted`` for its money columns (and ROAS), the report's
+money extras go under ``converted``, which also says the currency, the rate
+sources and days used, the days that took an earlier day's rate, and the
+currencies and days without a rate.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from ..fx import ORIGIN_NAMES, Rates
+from .model import Column
+
+_ACTIVE: ContextVar[str | None] = ContextVar("segdesk_converting", default=None)
+CONVERTED_KEYS = ("revenue", "spend", "value_per_contact", "value_per_customer", "lead_value", "credit", "roas",
+                  "cost_per_lead", "cost_per_customer", "ltv_at_days", "period_revenue", "refunds",
+                  "uncompared_revenue", "ltv_30", "ltv_90", "ltv_365", "payback_days")
+
+
+def converting_to() -> str | None:
+    return _ACTIVE.get()
+
+
+@contextmanager
+def converting(conn, currency: str):
+    """Reports built inside read converted orders and spend; yields the :class:`Rates` (its ``usage``)."""
+    rates = Rates(conn, currency)
+    conn.create_function("segdesk_fx", 3, rates.convert)  # per connection; re-registered by each use
+    token = _ACTIVE.set(rates.target)
+    try:
+        yield rates
+    finally:
+        _ACTIVE.reset(token)
+
+
+def converted_orders(base: str) -> str:
+    """``base`` (REPORT_ORDER_COLUMNS) with amounts in the reporting currency, unconvertible orders left out."""
+    cur = _ACTIVE.get()
+    return (f"(SELECT id, contact_id, '{cur}' AS currency, amount, refunded, created_at FROM ("
+            f"SELECT id, contact_id, segdesk_fx(currency, created_at, amount) AS amount, "
+            f"segdesk_fx(currency, created_at, refunded) AS refunded, created_at FROM {base}) WHERE amount IS NOT NULL "
+            # LIMIT keeps SQLite from flattening this into the report's joins: it converts each order
+            # once into a materialised table instead of once per row of a join (bench/RESULTS.md).
+            f"LIMIT -1)")
+
+
+def spend_source(table: str = "ad_spend") -> str:
+    """The ad spend ``table`` (date, source, medium, campaign, currency, spend), converted when converting
+    (a day's spend at that day's rate)."""
+    cur = _ACTIVE.get()
+    if cur is None:
+        return table
+    return (f"(SELECT date, source, medium, campaign, '{cur}' AS currency, spend FROM ("
+            f"SELECT date, source, medium, campaign, segdesk_fx(currency, date, spend) AS spend FROM {table}) "
+            f"WHERE spend IS NOT NULL)")
+
+
+def add_converted(report, converted, currency: str, usage) -> None:
+    """Put ``converted`` (the report built on converted data) beside ``report``'s own figures."""
+    by_key = {r.get("key"): r for r in converted.rows}
+    money_cols = [c.key for c in report.columns if c.key in CONVERTED_KEYS or c.kind == "money"]
+    # Summary rows are currencies: their converted sum is the report's, under "converted" only.
+    pairs = [] if report.name == "summary" else [(row, by_key.get(row.get("key"))) for row in report.rows]
+    if isinstance(report.extra.get("total"), dict) and "key" in report.extra["total"]:  # a totals row
+        pairs.append((report.extra["total"], converted.extra.get("total")))
+    for row, twin in pairs:
+        for key in money_cols + [k for k in CONVERTED_KEYS if k in row and k not in money_cols]:
+            if key in row:
+                row[f"{key}_converted"] = twin.get(key, {}) if twin else {}
+    info = {"currency": currency, **{k: v for k, v in converted.extra.items()
+                                     if isinstance(v, dict) and k not in ("by",)},
+            "rates": usage.as_dict(), "sources": sorted({ORIGIN_NAMES[o] for u in usage.as_dict().values()
+                                                           for o in u["origins"]})}
+    if report.name == "summary":  # one row per currency: the converted report's single row is the total
+        info.update({k: v for k, v in (converted.rows[0] if converted.rows else {}).items()
+                     if isinstance(v, dict)})
+    report.extra["converted"] = info
+    if pairs:  # each converted column right after its original, for tables (CLI text and CSV, the app, the PDF)
+        columns = []
+        for col in report.columns:
+            columns.append(col)
+            if col.key in money_cols:
+                columns.append(Column(f"{col.key}_converted", f"{col.label} in {currency.upper()}", col.kind,
+                                      f"converted at each order's (or spend day's) rate; {col.help}".rstrip("; ")))
+        report.columns = columns
+    report.notes.extend(rate_notes(currency, usage))
+
+
+def rate_notes(currency: str, usage) -> list[str]:
+    """What the conversion used and lacked, in words (the CLI's notes, the app's and the PDF's lines)."""
+    out = []
+    used = usage.as_dict()
+    sources = sorted({ORIGIN_NAMES[o] for u in used.values() for o in u["origins"]})
+    if sources:
+        out.append(f"converted to {currency.upper()} at each order's day with the {' and '.join(sources)}")
+    for cur, u in used.items():
+        if u.get("days_on_earlier_rate"):
+            out.append(f"{_days(u['days_on_earlier_rate'])} had no {cur.upper()} rate of its own (weekends, holidays):"
+                       f" the latest earlier rate was used")
+        if u.get("missing_days"):
+            span = (u["first_missing_day"] if u["missing_days"] == 1
+                    else f"{u['first_missing_day']} to {u['last_missing_day']}")
+            out.append(f"no {cur.upper()} rate for {_days(u['missing_days'])} ({span}): those amounts are left out of the {currency.upper()} figures "
+                       f"(segdesk rates set DAY {cur.upper()} RATE, or sync the ECB rates)")
+    return out
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n:,} days"
