@@ -21,7 +21,7 @@
 # Build the relay-only wheel (only the relay's own files; no Qt, no desktop code).
 FROM python:3.12-slim AS build
 WORKDIR /src
-COPY segdesk/__init__.py segdesk/__init__.py
+COPY segdesk/__init__.py segdesk/errors.py segdesk/
 COPY segdesk/collector_relay segdesk/collector_relay
 RUN python -m segdesk.collector_relay.wheel /dist
 

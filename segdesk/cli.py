@@ -1,7 +1,8 @@
 """The command line: ``segdesk [--workspace DIR] COMMAND ...`` (docs/SPEC.md §3).
 
-A thin layer over core and sync. Errors the user can act on print one line
-on stderr and exit 1; wrong usage exits 2 (argparse's own rule).
+A thin layer over core and sync. Errors the user can act on (``SegDeskError``,
+segdesk/errors.py) print their one line on stderr and exit 1; wrong usage exits
+2 (argparse's own rule); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import sqlite3
 import sys
 
 from . import __version__
-from .core.csv_import import CsvImportError
 from .core.paths import resolve_workspace
-from .core.progress import Cancelled
-from .core.store import UPGRADE_MESSAGE, WorkspaceError, open_workspace, upgrade_pending
+from .core.store import UPGRADE_MESSAGE, open_workspace, upgrade_pending
+from .errors import Cancelled, SegDeskError
 
 # Command modules under segdesk/commands, in the order --help lists them. Each has
 # register(subparsers, common); its parsers set ``run(args, ws)``. A module
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             for warning in ws.warnings:
                 print(f"segdesk: {warning}", file=sys.stderr)
         return args.run(args, ws) or 0
-    except (WorkspaceError, CsvImportError) as exc:
+    except SegDeskError as exc:  # the one place the command line turns errors into words (segdesk/errors.py)
         print(f"segdesk: {exc}", file=sys.stderr)
         return 1
     except Cancelled:

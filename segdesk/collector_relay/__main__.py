@@ -12,7 +12,7 @@ import os
 import sys
 
 from segdesk.collector_relay import config as relay_config
-from segdesk.collector_relay.config import ConfigError
+from segdesk.errors import SegDeskError
 
 DEFAULT_PORT = 8787
 
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if exc.code in (0, None) else 2
     try:
         return {"init": _init, "serve": _serve, "deploy": _deploy}[args.command](args)
-    except ConfigError as exc:
+    except SegDeskError as exc:  # ConfigError and the rest of segdesk/errors.py: the relay's one line
         print(f"segdesk-relay: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -17,6 +17,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segdesk.errors import InvalidInput
+
 CONFIG_NAME = "relay.json"
 BUFFER_NAME = "buffer.db"
 ENV_WRITE_KEY = "SEGDESK_RELAY_WRITE_KEY"
@@ -29,8 +31,8 @@ ENV_DATABASE_URL = "SEGDESK_RELAY_DATABASE_URL"
 _DATABASE_URL = re.compile(r"postgres(ql)?://[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%-]+")
 
 
-class ConfigError(Exception):
-    """A problem the operator can fix; the message is one readable line."""
+class ConfigError(InvalidInput):
+    """The relay's settings are missing or wrong (data folder, relay.json, environment); the operator fixes them."""
 
 
 def private_data_dir(data_dir: Path) -> str | None:

@@ -28,13 +28,10 @@ from urllib.parse import urlsplit
 from segdesk.collector_relay import deploy_scripts
 from segdesk.collector_relay.config import ConfigError, check_database_url
 from segdesk.collector_relay.wheel import build_wheel
+from segdesk.errors import DeployError
 
 SNIPPET = ('<script>window.segdesk=window.segdesk||function(){(segdesk.q=segdesk.q||[]).push(arguments)};'
            '</script>\n<script async src="{url}/p.js" data-write-key="{key}"></script>')
-
-
-class DeployError(Exception):
-    """Deploying failed or cannot start; str() is one readable line."""
 
 
 @dataclass

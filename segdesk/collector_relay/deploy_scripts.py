@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from shlex import quote
 
+from segdesk.errors import DeployError
+
 SERVICE = "segdesk-relay"
 
 
@@ -80,7 +82,7 @@ def env_file(settings: dict) -> str:
     for key, value in settings.items():
         value = str(value)
         if not key.isidentifier() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or "'" in value:
-            raise ValueError(f"setting {key} cannot be written safely: {value[:80]!r}")
+            raise DeployError(f"setting {key} cannot be written safely: {value[:80]!r}")
         lines.append(f"{key}={quote(value)}\n")
     return "".join(lines)
 

@@ -14,6 +14,8 @@ is simply numbered by a later run, above everything served so far.
 
 from __future__ import annotations
 
+from segdesk.errors import WorkspaceError
+
 # Advisory lock keys (any two fixed bigints; chosen to be unlikely to collide
 # with another application's locks on a shared database).
 MIGRATE_LOCK = 0x5E6D_E5C0_0001
@@ -76,8 +78,8 @@ RETURNING e.seq
 """
 
 
-class SchemaTooNew(Exception):
-    """The database was migrated by a newer relay than this one."""
+class SchemaTooNew(WorkspaceError):
+    """The database was migrated by a newer relay than this one (the operator's one line on start)."""
 
 
 def migrate(conn) -> int:

@@ -29,7 +29,8 @@ PACKAGE = Path(__file__).resolve().parent
 
 
 def _files() -> list[tuple[str, bytes]]:
-    files = [("segdesk/__init__.py", (PACKAGE.parent / "__init__.py").read_bytes())]
+    # The package's __init__ and the error tree (stdlib only), which the relay's errors subclass.
+    files = [(f"segdesk/{name}", (PACKAGE.parent / name).read_bytes()) for name in ("__init__.py", "errors.py")]
     for path in sorted(PACKAGE.rglob("*")):
         # Python modules and the served scripts; nothing else (build caches,
         # editor files) belongs on a server.

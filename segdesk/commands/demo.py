@@ -27,6 +27,7 @@ from pathlib import Path
 from ..core import paths
 from ..core.progress import Progress
 from ..core.store import Workspace, open_workspace
+from ..errors import ProcessFailed
 from .argtypes import MAX_DEMO_CONTACTS, bounded_int
 
 DEMO_PASSPHRASE = "segdesk-demo"  # only for the demo relay's throwaway pull token, when no keychain exists
@@ -90,7 +91,7 @@ def free_port(preferred: int | None = None) -> int:
             except OSError:
                 continue
             return s.getsockname()[1]
-    raise OSError("no free loopback port")
+    raise ProcessFailed("no free loopback port")
 
 
 def configure_relay(ws: Workspace, port: int) -> dict:
@@ -138,11 +139,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 15.0) -> No
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise OSError(f"the demo relay stopped at start (exit status {proc.returncode})")
+            raise ProcessFailed(f"the demo relay stopped at start (exit status {proc.returncode})")
         if _answers(url):
             return
         time.sleep(0.15)
-    raise OSError(f"the demo relay did not answer at {url} within {timeout:.0f} s")
+    raise ProcessFailed(f"the demo relay did not answer at {url} within {timeout:.0f} s")
 
 
 def _die_with_parent() -> None:
@@ -170,7 +171,7 @@ def start_relay(relay: dict, port: int, log_dir: Path) -> subprocess.Popen:
                    "--data", relay["data"]], log)
     try:
         _wait_healthy(relay["url"], proc)
-    except OSError:
+    except ProcessFailed:
         stop([proc])
         raise
     return proc

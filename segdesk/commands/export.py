@@ -71,12 +71,9 @@ def run_pdf(args, ws) -> int:
 
     names, params = _request(args, ws)
     out = Path(args.out).resolve()
-    try:
-        bundle = report_bundle(ws.conn, names, client=args.client, logo=args.logo, **params)
-        pages = write_bundle(out, bundle)
-    except (OSError, ValueError) as exc:
-        print(f"segdesk: {exc}", file=sys.stderr)
-        return 1
+    # InvalidInput (a bad report name, date or logo) and FileError (an unwritable OUT.pdf) reach cli.py.
+    bundle = report_bundle(ws.conn, names, client=args.client, logo=args.logo, **params)
+    pages = write_bundle(out, bundle)
     if args.json:
         from .output import print_json
 

@@ -11,7 +11,7 @@ from ..core import csv_import
 from ..core.events import import_events_file
 from ..core.progress import Progress
 from ..core.refresh import refresh_after_import
-from ..core.store import WorkspaceError
+from ..errors import FileError, WorkspaceError
 from .output import TerminalProgress, ctrl_c_cancels, print_json
 
 
@@ -36,9 +36,9 @@ def _read_text(name: str) -> str:
     try:
         return Path(name).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise WorkspaceError(f"cannot read {name}: {exc.strerror}") from None
+        raise FileError(f"cannot read {name}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise WorkspaceError(f"{name} is not UTF-8 text") from None
+        raise FileError(f"{name} is not UTF-8 text") from None
 
 
 def _stored_after(ws, before: int) -> int:
@@ -69,7 +69,7 @@ def _read_events(ws, name: str, bar, progress):
                 with open(name, "rb") as f:
                     result = import_events_file(ws, f, progress=progress, total_bytes=os.fstat(f.fileno()).st_size)
             except OSError as exc:
-                raise WorkspaceError(f"cannot read {name}: {exc.strerror}") from None
+                raise FileError(f"cannot read {name}: {exc.strerror}") from None
     bar.done()
     for reject in result.errors:
         print(f"line {reject.line}: {reject.reason}", file=sys.stderr)
@@ -90,7 +90,7 @@ def run(args, ws) -> int:
         except csv_import.CsvImportError as exc:
             for reject in exc.errors[1:]:
                 print(f"row {reject.line}: {reject.reason}", file=sys.stderr)
-            raise WorkspaceError(str(exc)) from None
+            raise  # its first line is the one the command line prints
         except sqlite3.DatabaseError as exc:  # one transaction: nothing of the file stayed
             raise WorkspaceError(f"import stopped: {exc}; nothing from {args.file} was stored") from None
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..core import fx
 from ..core.csv_read import LineError, records
-from ..core.store import WorkspaceError
+from ..errors import FileError, InvalidInput
 from ..sync.sources import choose_reporting_currency
 from .output import add_format_flags, print_csv, print_json, print_table
 
@@ -65,7 +65,7 @@ def run_rates(args, ws) -> int:
             with open(args.file, encoding="utf-8-sig", newline="") as f:
                 text = f.read()
         except OSError as exc:
-            raise WorkspaceError(f"cannot read {args.file}: {exc.strerror}") from None
+            raise FileError(f"cannot read {args.file}: {exc.strerror}") from None
         rows = _rate_rows(text)
         n = fx.set_manual_rates(ws.conn, rows)
         print(f"{len(rows)} rates read, {n} new or changed")
@@ -88,8 +88,8 @@ def _rate_rows(text: str) -> list[tuple]:
             if lineno == 1 and [f.strip().lower() for f in fields] == ["date", "currency", "rate"]:
                 continue
             if len(fields) != 3:
-                raise WorkspaceError(f"row {lineno}: expected date,currency,rate, got {len(fields)} fields")
+                raise InvalidInput(f"row {lineno}: expected date,currency,rate, got {len(fields)} fields")
             out.append(tuple(f.strip() for f in fields))
     except LineError as exc:
-        raise WorkspaceError(f"row {exc.lineno}: {exc}") from None
+        raise InvalidInput(f"row {exc.lineno}: {exc}") from None
     return out

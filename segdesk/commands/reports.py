@@ -14,7 +14,7 @@ from ..core.reports.compare import MODES, build_view
 from ..core.reports.model import MONEY, SPARK
 from ..core.reports.table import sparkline_text
 from ..core.views import get_view
-from ..core.store import WorkspaceError
+from ..errors import InvalidInput
 from .argtypes import lookback_days
 from .output import add_format_flags, print_json, print_table
 
@@ -77,9 +77,9 @@ def request(args, conn) -> tuple[str, dict, dict, str | None]:
     view = get_view(conn, args.view) if getattr(args, "view", None) else None
     name = getattr(args, "report", None) or (view.report if view else None)
     if name is None:
-        raise WorkspaceError("name a report (summary, ltv, attribution, roas) or a saved view with --view NAME")
+        raise InvalidInput("name a report (summary, ltv, attribution, roas) or a saved view with --view NAME")
     if view and view.report != name:
-        raise WorkspaceError(f"view {view.name!r} is a {view.report} report, not {name}")
+        raise InvalidInput(f"view {view.name!r} is a {view.report} report, not {name}")
     params = dict(view.params) if view else {}
     for k in ("by", "model", "lookback_days", "since", "until", "timezone", "compare"):
         if getattr(args, k, None) not in (None, ""):
@@ -94,11 +94,9 @@ def request(args, conn) -> tuple[str, dict, dict, str | None]:
 def run(args, ws) -> int:
     refresh_reports(ws)
     name, params, filters, compare = request(args, ws.conn)
-    try:
-        report = build_view(ws.conn, name, filters=filters, compare=compare,
-                            currency=getattr(args, "currency", None) or chosen_currency(ws.conn), **params)
-    except ValueError as exc:
-        raise WorkspaceError(str(exc)) from None
+    # InvalidInput: a bad date, timezone, key, filter, currency or comparison; it reaches cli.py.
+    report = build_view(ws.conn, name, filters=filters, compare=compare,
+                        currency=getattr(args, "currency", None) or chosen_currency(ws.conn), **params)
     if getattr(args, "rows", None) is not None:
         return _print_drill(args, drill_down(ws.conn, report.parameters, args.rows))
     for note in report.notes:

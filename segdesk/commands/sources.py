@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 from ..core.orders import source_of_truth
-from ..core.store import WorkspaceError
 from ..core.timeutil import normalise_ts
+from ..errors import InvalidInput
 from ..sync import secrets
 from ..sync.connectors import google_auth
-from ..sync.http import ApiError
 from ..sync.connectors import woocommerce
 from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
 from ..sync.state import source_states
@@ -95,7 +94,7 @@ def _config(args) -> dict:
         try:
             config["since"] = normalise_ts(args.since)
         except ValueError:
-            raise WorkspaceError(f"--since '{args.since}' is not an ISO 8601 date") from None
+            raise InvalidInput(f"--since '{args.since}' is not an ISO 8601 date") from None
     return config
 
 
@@ -106,20 +105,14 @@ def run_add(args, ws) -> int:
     secret = None
     if needs_secret:
         if args.secret_store == "keyring" and secrets.keyring_problem():
-            raise WorkspaceError(secrets.keyring_problem())
-        try:
-            if args.kind == "woocommerce":  # two parts, kept together as one secret
-                secret = woocommerce.secret_of(secrets.read_secret(args.key_env, "WooCommerce consumer key: "),
-                                               secrets.read_secret(args.secret_env, "WooCommerce consumer secret: "))
-            else:
-                secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")
-        except secrets.SecretError as exc:
-            raise WorkspaceError(str(exc)) from None
+            raise secrets.SecretError(secrets.keyring_problem())
+        if args.kind == "woocommerce":  # two parts, kept together as one secret
+            secret = woocommerce.secret_of(secrets.read_secret(args.key_env, "WooCommerce consumer key: "),
+                                           secrets.read_secret(args.secret_env, "WooCommerce consumer secret: "))
+        else:
+            secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")  # SecretError: its own line
     if args.kind == "google-ads":  # the installed-app sign-in, in the browser, unless a refresh token came along
-        try:
-            secret = google_auth.prepare_secret(secret, say=lambda line: print(line, file=sys.stderr))
-        except ApiError as exc:
-            raise WorkspaceError(str(exc)) from None
+        secret = google_auth.prepare_secret(secret, say=lambda line: print(line, file=sys.stderr))  # ApiError: its own line
     source = add_source(ws, args.kind, args.name, config, secret, args.secret_store)
     if args.json:
         print_json(source.as_dict())

@@ -7,7 +7,7 @@ import sys
 import orjson
 
 from ..core.progress import Progress
-from ..core.store import WorkspaceError
+from ..errors import NotFound
 from ..sync.engine import run_sync
 from ..sync.sources import list_sources
 from .demo import relay_for_command
@@ -48,7 +48,7 @@ class _Bars:
 
 def run(args, ws) -> int:
     if not args.names and not list_sources(ws.conn):
-        raise WorkspaceError("no sources configured yet; add one with 'segdesk sources add KIND' "
+        raise NotFound("no sources configured yet; add one with 'segdesk sources add KIND' "
                              "(relay, stripe, paypal, activecampaign, hubspot, kit, keap, csv)")
     if args.json:
         def on_source(name, p):

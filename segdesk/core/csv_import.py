@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ..errors import InvalidInput
 from . import csv_read
 from .csv_read import CellError
 from .identifiers import clean_key, email_node, normalise_email
@@ -30,7 +31,9 @@ from .tags import add_tags
 MAX_ERRORS = 50
 
 
-class CsvImportError(Exception):
+class CsvImportError(InvalidInput):
+    """A CSV file failed its check: every rejected row is in ``errors``; nothing was imported."""
+
     def __init__(self, errors: list[Reject]):
         self.errors = errors
         first = errors[0]

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import orjson
 
 from segdesk.collector_relay.clock import event_time
+from segdesk.errors import InvalidInput
 
 from .channels import CLICK_IDS, classify
 from .identifiers import clean_key, normalise_email
@@ -26,8 +27,8 @@ IDENTITY_TYPES = ("identify", "alias")
 NO_CHANNEL = (None, None, None, None, None)
 
 
-class EventError(ValueError):
-    """Why one event was rejected (one line)."""
+class EventError(InvalidInput, ValueError):
+    """Why one event line was rejected (one line); the import goes on without it."""
 
 
 def _text(value, limit: int = 8192) -> str | None:

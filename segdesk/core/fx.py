@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .money import exponent, normalise_currency
-from .store import WorkspaceError
+from ..errors import InvalidInput
 
 SETTING = "reporting_currency"
 BASE = "eur"  # the ECB's rates are per euro
@@ -65,10 +65,7 @@ def chosen_currency(conn) -> str | None:
 
 
 def check_currency(code: str) -> str:
-    try:
-        return normalise_currency(code)
-    except ValueError as exc:
-        raise WorkspaceError(str(exc)) from None
+    return normalise_currency(code)  # MoneyError (an InvalidInput) names a code that is not one
 
 
 def set_reporting_currency(conn, code: str) -> str:
@@ -83,16 +80,16 @@ def check_day(text: str) -> str:
     try:
         return date.fromisoformat(text.strip()).isoformat()
     except ValueError:
-        raise WorkspaceError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+        raise InvalidInput(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def check_rate(text) -> float:
     try:
         rate = float(text)
     except (TypeError, ValueError):
-        raise WorkspaceError(f"'{text}' is not a rate (units of the currency per one euro, e.g. 1.0842)") from None
+        raise InvalidInput(f"'{text}' is not a rate (units of the currency per one euro, e.g. 1.0842)") from None
     if not rate > 0 or rate != rate or rate == float("inf"):
-        raise WorkspaceError(f"a rate must be a positive number, not '{text}'")
+        raise InvalidInput(f"a rate must be a positive number, not '{text}'")
     return rate
 
 
@@ -112,10 +109,10 @@ def set_manual_rates(conn, rows) -> int:
     for n, (day, cur, rate) in enumerate(rows, 1):
         try:
             clean.append((check_currency(cur), check_day(day), check_rate(rate)))
-        except WorkspaceError as exc:
-            raise WorkspaceError(f"rate {n}: {exc}") from None
+        except InvalidInput as exc:
+            raise InvalidInput(f"rate {n}: {exc}") from None
     if any(cur == BASE and rate != 1.0 for cur, _, rate in clean):
-        raise WorkspaceError("rates are per one euro: the euro's own rate is always 1")
+        raise InvalidInput("rates are per one euro: the euro's own rate is always 1")
     with conn:
         return store_rates(conn, clean, "manual")
 

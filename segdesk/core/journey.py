@@ -11,11 +11,11 @@ import sqlite3
 from contextlib import contextmanager
 
 from .channels import Channel, DIRECT, with_email_link
+from ..errors import InvalidInput, NotFound
 from .event_rows import page_fields, stored_event
 from .email_clicks import click_events
 from .identifiers import USER_DEVICE, normalise_email
 from .orders import orders_of_contact
-from .store import WorkspaceError
 from .timeutil import parse_ts
 from .useragent import device_name
 
@@ -26,13 +26,13 @@ KIND = {"page": "page", "screen": "page", "identify": "identify", "alias": "iden
 
 
 def contact_of_email(conn, email: str) -> int:
-    """The canonical contact id for an email; WorkspaceError when nobody has it."""
+    """The canonical contact id for an email; NotFound when nobody has it."""
     normal = normalise_email(email)
     if normal is None:
-        raise WorkspaceError(f"'{email}' is not an email address")
+        raise InvalidInput(f"'{email}' is not an email address")
     row = conn.execute("SELECT coalesce(canonical_id, id) FROM contacts WHERE email = ?", (normal,)).fetchone()
     if row is None:
-        raise WorkspaceError(f"no contact with email {normal}")
+        raise NotFound(f"no contact with email {normal}")
     return row[0]
 
 

@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 
 from iso4217 import Currency
 
+from ..errors import InvalidInput
+
 # The maintained ISO 4217 list (the ``iso4217`` package, ISO's own table): "usd", "eur", ...
 ISO_CODES = frozenset(c.code.lower() for c in Currency)
 # Plain decimals only: "1234.56", "-3", "1,234.56" (thousands commas in threes). Not "1_000"
@@ -28,8 +30,8 @@ ZERO_DECIMAL = frozenset(
 THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())
 
 
-class MoneyError(ValueError):
-    pass
+class MoneyError(InvalidInput, ValueError):
+    """An amount or currency code that cannot be money (still a ValueError for parsers that catch those)."""
 
 
 def exponent(currency: str) -> int:

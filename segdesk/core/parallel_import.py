@@ -34,6 +34,7 @@ from pathlib import Path
 
 import orjson
 
+from ..errors import ImportFailed
 from .progress import Cancelled, Progress
 
 CHUNKS = 8  # SQLite attaches at most 10 databases; progress moves in eighths
@@ -345,9 +346,7 @@ class FileFill:
         except Cancelled as exc:
             return identity, exc
         except WorkerFailed as exc:
-            from .store import WorkspaceError
-
-            raise WorkspaceError(f"the import stopped and stored nothing: {exc}") from None
+            raise ImportFailed(f"the import stopped and stored nothing: {exc}") from None
         finally:
             pool.close()
         return identity, None

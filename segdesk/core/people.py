@@ -9,26 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..errors import InvalidInput, NotFound
 from .identifiers import USER_DEVICE, contact_key_node, email_node, normalise_email
 from .stitch import KEY_NODE, StitchResult, stitch
 from .suppression import active, suppress, suppressed_nodes
-from .store import Workspace, WorkspaceError
+from .store import Workspace
 from .timeutil import now_ts
 
 
 def _known_email(conn, email: str) -> str:
     normal = normalise_email(email)
     if normal is None:
-        raise WorkspaceError(f"'{email}' is not an email address")
+        raise InvalidInput(f"'{email}' is not an email address")
     if conn.execute("SELECT 1 FROM contacts WHERE email = ?", (normal,)).fetchone() is None:
-        raise WorkspaceError(f"no contact with email {normal}")
+        raise NotFound(f"no contact with email {normal}")
     return normal
 
 
 def merge(ws: Workspace, email_a: str, email_b: str) -> StitchResult:
     a, b = sorted((_known_email(ws.conn, email_a), _known_email(ws.conn, email_b)))
     if a == b:
-        raise WorkspaceError("both emails are the same contact")
+        raise InvalidInput("both emails are the same contact")
     with ws.conn:
         ws.conn.execute(
             "INSERT OR IGNORE INTO manual_merges(email_a, email_b, merged_at) VALUES (?, ?, ?)", (a, b, now_ts())
@@ -49,10 +50,10 @@ def unmerge(ws: Workspace, email: str) -> StitchResult:
             "WHERE me.email = ? AND c.email != ?", (e, e)
         ).fetchone()
         if row:
-            raise WorkspaceError(
+            raise InvalidInput(
                 f"{e} was joined to {row[0]} by a shared contact or customer id, not by a manual merge"
             )
-        raise WorkspaceError(f"{e} was never merged")
+        raise InvalidInput(f"{e} was never merged")
     return stitch(ws)
 
 

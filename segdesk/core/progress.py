@@ -11,9 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-
-class Cancelled(Exception):
-    """Raised by a job that noticed a cancel request; what it committed stays."""
+from ..errors import Cancelled  # noqa: F401  (re-exported: jobs import it from here)
 
 
 @dataclass

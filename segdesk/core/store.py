@@ -14,13 +14,10 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..errors import WorkspaceError  # noqa: F401  (re-exported: callers import it from here)
 from . import paths
 from .private import create_private_file, make_private_dir, open_warning
 from .schema import migrations
-
-
-class WorkspaceError(Exception):
-    """A problem the user can act on; its message is one readable line."""
 
 
 def read_setting(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:

@@ -20,8 +20,8 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
+from ..errors import InvalidInput, NotFound
 from .identifiers import email_node, normalise_email
-from .store import WorkspaceError
 from .timeutil import now_ts
 
 KEY_SETTING = "suppression.key"
@@ -102,23 +102,23 @@ def lift(conn, email: str) -> dict:
     """Lift the entry that holds this email (the person came back and consents); returns the entry.
 
     Non-relay sources re-read everything on their next sync, so the person's
-    records come back; raises WorkspaceError when the email is not suppressed.
+    records come back; raises NotFound when the email is not suppressed.
     """
     normal = normalise_email(email)
     if normal is None:
-        raise WorkspaceError(f"'{email}' is not an email address")
+        raise InvalidInput(f"'{email}' is not an email address")
     key = _key(conn)
     row = conn.execute("SELECT entry_id FROM suppressed_ids WHERE digest = ?",
                        (_digest(key, email_node(normal)),)).fetchone() if key else None
     if row is None:
-        raise WorkspaceError(f"{normal} is not on the suppression list")
+        raise NotFound(f"{normal} is not on the suppression list")
     return lift_entry(conn, row[0])
 
 
 def lift_entry(conn, entry_id: int) -> dict:
     found = [e for e in entries(conn) if e["id"] == entry_id]
     if not found:
-        raise WorkspaceError(f"no suppression entry {entry_id}")
+        raise NotFound(f"no suppression entry {entry_id}")
     with conn:
         conn.execute("DELETE FROM suppressed_ids WHERE entry_id = ?", (entry_id,))
         conn.execute("DELETE FROM suppression_entries WHERE id = ?", (entry_id,))

@@ -52,7 +52,7 @@ class JourneyPage:
 
 
 def load_journey(conn, email: str, model: str = "linear", lookback_days: int | None = None) -> JourneyPage:
-    """One read (the app runs it on a reader thread); WorkspaceError when nobody has the email."""
+    """One read (the app runs it on a reader thread); NotFound when nobody has the email."""
     data = journey(conn, email)
     credits = order_credits(conn, contact_of_email(conn, email), model, lookback_days)
     return JourneyPage(data, device_evidence(conn, email), credits, model)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from .reports.filters import Filters
-from .store import WorkspaceError
+from ..errors import InvalidInput, NotFound
 from .timeutil import now_ts
 
 REPORTS = ("summary", "ltv", "attribution", "roas")
@@ -39,14 +39,14 @@ class SavedView:
 def _clean_name(name: str) -> str:
     text = " ".join(str(name or "").split())
     if not text:
-        raise WorkspaceError("a view needs a name")
+        raise InvalidInput("a view needs a name")
     if len(text) > MAX_NAME:
-        raise WorkspaceError(f"a view's name is at most {MAX_NAME} characters")
+        raise InvalidInput(f"a view's name is at most {MAX_NAME} characters")
     return text
 
 
 def check(conn, report: str, params: dict, filters: dict) -> tuple[dict, dict]:
-    """The view's parameters and filters as stored; WorkspaceError naming the first bad one.
+    """The view's parameters and filters as stored; InvalidInput naming the first bad one.
 
     The report is built once (on this connection, which may be read-only) so a
     view that saves always opens: a wrong key, model or date fails here, not later.
@@ -54,24 +54,21 @@ def check(conn, report: str, params: dict, filters: dict) -> tuple[dict, dict]:
     from .reports import build_report
 
     if report not in REPORTS:
-        raise WorkspaceError(f"unknown report {report!r} (one of: {', '.join(REPORTS)})")
+        raise InvalidInput(f"unknown report {report!r} (one of: {', '.join(REPORTS)})")
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
-        raise WorkspaceError(f"unknown view parameter {unknown[0]!r} (one of: {', '.join(PARAMS)})")
+        raise InvalidInput(f"unknown view parameter {unknown[0]!r} (one of: {', '.join(PARAMS)})")
     kept = {k: v for k, v in params.items() if v not in (None, "")}
     if kept.get("compare") not in (None, *COMPARE):
-        raise WorkspaceError(f"compare is one of: {', '.join(COMPARE)}")
-    try:
-        chosen = Filters.of(filters).as_dict()
-        if report == "summary" and "by" in kept:
-            raise ValueError("the summary report has no grouping (--by)")
-        if report != "attribution" and ("model" in kept or "lookback_days" in kept):
-            raise ValueError("a model and a lookback are for the attribution report")
-        # "all" (every model side by side) is checked with the default model: the rest is the same.
-        build_params = {k: v for k, v in kept.items() if k != "compare" and not (k == "model" and v == "all")}
-        build_report(conn, report, filters=chosen, **build_params)
-    except ValueError as exc:
-        raise WorkspaceError(str(exc)) from None
+        raise InvalidInput(f"compare is one of: {', '.join(COMPARE)}")
+    chosen = Filters.of(filters).as_dict()
+    if report == "summary" and "by" in kept:
+        raise InvalidInput("the summary report has no grouping (--by)")
+    if report != "attribution" and ("model" in kept or "lookback_days" in kept):
+        raise InvalidInput("a model and a lookback are for the attribution report")
+    # "all" (every model side by side) is checked with the default model: the rest is the same.
+    build_params = {k: v for k, v in kept.items() if k != "compare" and not (k == "model" and v == "all")}
+    build_report(conn, report, filters=chosen, **build_params)  # InvalidInput naming what is wrong
     return kept, chosen
 
 
@@ -97,7 +94,7 @@ def get_view(conn, name: str) -> SavedView:
     if row is None:
         known = [v.name for v in list_views(conn)]
         hint = f" (saved: {', '.join(known)})" if known else " (none saved yet: segdesk views save NAME ...)"
-        raise WorkspaceError(f"no saved view named {name!r}{hint}")
+        raise NotFound(f"no saved view named {name!r}{hint}")
     return _row(row)
 
 
@@ -109,4 +106,4 @@ def list_views(conn) -> list[SavedView]:
 def delete_view(conn, name: str) -> None:
     with conn:
         if conn.execute("DELETE FROM saved_views WHERE name = ?", (_clean_name(name),)).rowcount == 0:
-            raise WorkspaceError(f"no saved view named {name!r}")
+            raise NotFound(f"no saved view named {name!r}")

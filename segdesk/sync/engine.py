@@ -20,20 +20,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..core.changes import Changes, changes_of_counts
-from ..core.csv_import import CsvImportError
 from ..core.progress import Cancelled, Progress
 from ..core.refresh import RefreshResult, refresh_after_import
-from ..core.store import Workspace, WorkspaceError
+from ..core.store import Workspace
 from ..core.timeutil import now_ts
 from .connectors import CONNECTORS
 from .context import SyncContext, load_cursor
-from .http import ApiError, HttpOptions
+from ..errors import SegDeskError
+from .http import HttpOptions
 from .reconcile import reconcile_orders
-from .secrets import SecretError
 from .sources import Source, check_base_url, get_source, list_sources, secret_of
 from .writer import Write, direct
 
-EXPECTED = (ApiError, SecretError, CsvImportError, WorkspaceError, OSError)
+EXPECTED = SegDeskError  # a source's failure with its one line; anything else is a bug (below)
 
 
 @dataclass

@@ -33,6 +33,7 @@ import httpx
 import orjson
 
 from ..core.progress import Cancelled
+from ..errors import ApiError, AuthError, PermissionDenied, RateLimited, VendorError  # noqa: F401  (re-exported)
 
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 522, 524})
 RETRY_ERRORS = (httpx.TimeoutException, httpx.ConnectError, httpx.ReadError,
@@ -44,18 +45,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 TIMEOUT_ATTEMPTS = 3
 CANCEL_POLL = 0.1  # how often a request waiting on the network looks at the cancel flag
 MAX_WAIT = 120.0  # never sleep longer than this for one retry, whatever a header says
-
-
-class ApiError(Exception):
-    """A source failed; the message is the one line the user sees."""
-
-
-class AuthError(ApiError):
-    """The vendor refused the credentials: retrying cannot help."""
-
-
-class PermissionDenied(AuthError):
-    """The credentials are valid but lack a scope or permission (a 403)."""
 
 
 @dataclass
@@ -241,7 +230,8 @@ class ApiClient:
                         asked = self.window_seconds * 2 ** (throttled - 1)
                 self._backoff(attempt, asked)
                 continue
-            raise ApiError(f"{self.vendor} answered {status} for {_path(response)}: {error_text(response)}")
+            error = RateLimited if status == 429 else VendorError  # a 429 here: still refused after every wait
+            raise error(f"{self.vendor} answered {status} for {_path(response)}: {error_text(response)}")
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _send(self, method: str, url: str, **kwargs) -> httpx.Response:
@@ -329,7 +319,7 @@ class ApiClient:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            raise ApiError(f"{self.vendor} sent a response that is not JSON ({_path(response)})") from None
+            raise VendorError(f"{self.vendor} sent a response that is not JSON ({_path(response)})") from None
 
 
 def _seconds(value: float | None) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.identifiers import normalise_email
-from ..core.store import Workspace, WorkspaceError
-from .http import ApiClient, ApiError, HttpOptions
-from .secrets import SecretError
+from ..core.store import Workspace
+from ..errors import InvalidInput, SegDeskError
+from .http import ApiClient, HttpOptions
 from .sources import check_base_url, list_sources, secret_of
 from .writer import Write, direct
 
@@ -38,7 +38,7 @@ def erase_remote(ws: Workspace, email: str, *, options: HttpOptions | None = Non
     """
     normal = normalise_email(email)
     if normal is None:
-        raise WorkspaceError(f"'{email}' is not an email address")
+        raise InvalidInput(f"'{email}' is not an email address")
     relays = (write or direct(ws))(lambda w: [s for s in list_sources(w.conn) if s.kind == "relay"])
     result = RemoteErase()
     for source in relays:
@@ -49,6 +49,6 @@ def erase_remote(ws: Workspace, email: str, *, options: HttpOptions | None = Non
                            headers={"Authorization": f"Bearer {token}"}, auth_words="the pull token") as client:
                 body = client.post_json("/v1/erase", json={"email": normal})
             result.erased[source.name] = int(body.get("erased", 0))
-        except (ApiError, SecretError, WorkspaceError) as exc:
+        except SegDeskError as exc:  # one relay's failure (its key, its answer) does not stop the rest
             result.failed[source.name] = str(exc)
     return result

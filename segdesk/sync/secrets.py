@@ -30,6 +30,7 @@ import keyring.errors
 from keyring.backends import chainer, fail, null
 
 from ..core.private import open_private
+from ..errors import SecretError  # noqa: F401  (re-exported)
 
 SERVICE = "segdesk"
 PASSPHRASE_ENV = "SEGDESK_SECRETS_PASSPHRASE"
@@ -37,10 +38,6 @@ FILE_NAME = "secrets.enc.json"
 STORES = ("keyring", "encrypted-file")
 # scrypt cost: ~0.1 s per unlock on a laptop; the file is opened once per sync.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
-
-
-class SecretError(Exception):
-    """A secret cannot be stored or read; the message is one line."""
 
 
 _UNLOCKED: dict[Path, str] = {}  # secrets file -> passphrase, for this process only (see unlock)

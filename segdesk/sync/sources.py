@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from ..core.store import Workspace, WorkspaceError
+from ..core.store import Workspace
+from ..errors import InvalidInput, NotFound
 from ..core.timeutil import now_ts
 from . import secrets
 
@@ -77,7 +78,7 @@ def get_source(conn, name: str) -> Source:
     for source in list_sources(conn):
         if source.name == name:
             return source
-    raise WorkspaceError(f"no source named '{name}' (see 'segdesk sources list')")
+    raise NotFound(f"no source named '{name}' (see 'segdesk sources list')")
 
 
 def _is_loopback(host: str) -> bool:
@@ -103,10 +104,10 @@ def check_base_url(config: dict) -> None:
     except ValueError:
         host = None
     if parts.scheme not in ("http", "https") or not host:
-        raise WorkspaceError(f"--base-url must be an https:// address, not {url[:100]!r}")
+        raise InvalidInput(f"--base-url must be an https:// address, not {url[:100]!r}")
     if parts.scheme == "http" and not _is_loopback(host) and not config.get("allow_insecure_http"):
-        raise WorkspaceError(f"refusing plain http to {host}: the token and data would travel unencrypted; "
-                             "use https:// (or --allow-insecure-http on a private network)")
+        raise InvalidInput(f"refusing plain http to {host}: the token and data would travel unencrypted; "
+                           "use https:// (or --allow-insecure-http on a private network)")
 
 
 SHOPIFY_SHOP = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
@@ -116,64 +117,61 @@ def check_shop(shop: str | None) -> str:
     """A Shopify source names its shop by the permanent NAME.myshopify.com address (its API host)."""
     shop = (shop or "").strip().lower()
     if not SHOPIFY_SHOP.match(shop):
-        raise WorkspaceError(f"--shop must be the shop's NAME.myshopify.com address, not {shop[:80]!r}")
+        raise InvalidInput(f"--shop must be the shop's NAME.myshopify.com address, not {shop[:80]!r}")
     return shop
 
 
 def check_config(kind: str, config: dict) -> None:
     """Refuse a configuration that cannot work, before any secret is stored."""
     if kind not in KINDS:
-        raise WorkspaceError(f"unknown source kind '{kind}' (one of: {', '.join(KINDS)})")
+        raise InvalidInput(f"unknown source kind '{kind}' (one of: {', '.join(KINDS)})")
     check_base_url(config)
     if kind == "relay" and not config.get("base_url"):
-        raise WorkspaceError("a relay source needs --base-url (the relay's address)")
+        raise InvalidInput("a relay source needs --base-url (the relay's address)")
     if kind == "activecampaign" and not config.get("base_url"):
-        raise WorkspaceError("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
+        raise InvalidInput("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
     if kind == "mailchimp" and not config.get("list_id"):
-        raise WorkspaceError("a Mailchimp source needs --list-id (the audience id, under Audience > Settings)")
+        raise InvalidInput("a Mailchimp source needs --list-id (the audience id, under Audience > Settings)")
     if kind == "paypal" and not config.get("client_id"):
-        raise WorkspaceError("a PayPal source needs --client-id")
+        raise InvalidInput("a PayPal source needs --client-id")
     if kind == "meta-ads" and not re.fullmatch(r"act_\d+", str(config.get("account_id") or "")):
-        raise WorkspaceError("a Meta Ads source needs --account-id act_NUMBER (the ad account's id)")
+        raise InvalidInput("a Meta Ads source needs --account-id act_NUMBER (the ad account's id)")
     for key in ("customer_id", "login_customer_id"):
         if kind == "google-ads" and (config.get(key) or key == "customer_id") \
                 and not re.fullmatch(r"\d{10}", str(config.get(key) or "").replace("-", "")):
-            raise WorkspaceError(f"a Google Ads source needs --{key.replace('_', '-')} as the 10-digit "
-                                 "customer id (123-456-7890)")
+            raise InvalidInput(f"a Google Ads source needs --{key.replace('_', '-')} as the 10-digit "
+                               "customer id (123-456-7890)")
     if kind == "microsoft-ads" and not str(config.get("account_id") or "").isdigit():
-        raise WorkspaceError("a Microsoft Advertising source needs --account-id (the account's number)")
+        raise InvalidInput("a Microsoft Advertising source needs --account-id (the account's number)")
     if kind == "microsoft-ads" and config.get("customer_id") and not str(config["customer_id"]).isdigit():
-        raise WorkspaceError("--customer-id of a Microsoft Advertising source is the manager account's number")
+        raise InvalidInput("--customer-id of a Microsoft Advertising source is the manager account's number")
     if kind == "shopify":
         config["shop"] = check_shop(config.get("shop"))
     if kind == "woocommerce" and not config.get("base_url"):
-        raise WorkspaceError("a WooCommerce source needs --base-url https://SHOP (the WordPress site's address)")
+        raise InvalidInput("a WooCommerce source needs --base-url https://SHOP (the WordPress site's address)")
     if kind == "csv":
         if not config.get("path"):
-            raise WorkspaceError("a CSV source needs --path FILE")
+            raise InvalidInput("a CSV source needs --path FILE")
         if config.get("csv_kind") not in CSV_KINDS:
-            raise WorkspaceError(f"a CSV source needs --csv-kind ({', '.join(CSV_KINDS)})")
+            raise InvalidInput(f"a CSV source needs --csv-kind ({', '.join(CSV_KINDS)})")
 
 
 def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
                secret: str | None, store: str = "keyring") -> Source:
     name = (name or kind).strip().lower()
     if not _NAME.match(name):
-        raise WorkspaceError(f"'{name}' is not a usable source name (letters, digits, . _ -; up to 40)")
+        raise InvalidInput(f"'{name}' is not a usable source name (letters, digits, . _ -; up to 40)")
     check_config(kind, config)
     if ws.conn.execute("SELECT 1 FROM sources WHERE name = ?", (name,)).fetchone():
-        raise WorkspaceError(f"a source named '{name}' exists already (remove it first or pick --name)")
+        raise InvalidInput(f"a source named '{name}' exists already (remove it first or pick --name)")
     ref = None
     if KINDS[kind][1]:
         if not secret:
-            raise WorkspaceError(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
+            raise InvalidInput(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
         if kind == "google-ads" and not _has_refresh_token(secret):
-            raise WorkspaceError("Google Ads needs a signed-in grant: sign in with 'segdesk sources add google-ads' "
-                                 "or give the JSON with its refresh_token")
-        try:
-            ref = secrets.store_secret(ws.path, name, secret, store)
-        except secrets.SecretError as exc:
-            raise WorkspaceError(str(exc)) from None
+            raise InvalidInput("Google Ads needs a signed-in grant: sign in with 'segdesk sources add google-ads' "
+                               "or give the JSON with its refresh_token")
+        ref = secrets.store_secret(ws.path, name, secret, store)  # SecretError: its own line
     source = Source(name, kind, config, ref, now_ts())
     with ws.conn:
         ws.conn.execute(
@@ -202,10 +200,7 @@ def update_source(ws: Workspace, name: str, config: dict, secret: str | None = N
     check_config(source.kind, config)
     ref = source.secret_ref
     if secret:
-        try:
-            ref = secrets.store_secret(ws.path, name, secret, store)
-        except secrets.SecretError as exc:
-            raise WorkspaceError(str(exc)) from None
+        ref = secrets.store_secret(ws.path, name, secret, store)  # SecretError: its own line
     with ws.conn:
         ws.conn.execute("UPDATE sources SET config = ?, secret_ref = ? WHERE name = ?",
                         (orjson.dumps(config).decode(), ref, name))

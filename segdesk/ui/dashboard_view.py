@@ -16,6 +16,7 @@ from ..core.reports.bundle import dashboard_sections
 from ..core.reports.dashboard import FIGURES, PARTS, figure_text
 from ..core.reports.glossary import explain
 from ..core.reports.table import CATEGORY, range_text
+from ..errors import InvalidInput, SegDeskError
 from .charts import ChartWidget
 from .plaintext import as_text, plain_label
 from .range_picker import RangePicker
@@ -192,7 +193,7 @@ class DashboardView(QWidget):
         from .pdf_export import write_pdf
 
         if self.data is None:
-            raise ValueError("the dashboard has not loaded yet")
+            raise InvalidInput("the dashboard has not loaded yet")
         from .export_done import cover_for
 
         return write_pdf(path, dashboard_sections(self.data), title="SegDesk dashboard", date_range=range_text(self.data),
@@ -203,7 +204,7 @@ class DashboardView(QWidget):
         if path:
             try:
                 pages = self.export_pdf(path)
-            except (OSError, ValueError) as exc:
+            except SegDeskError as exc:  # anything else is a bug: Qt's excepthook prints its traceback
                 QMessageBox.warning(self, "Export failed", as_text(str(exc)))
                 return
             from .export_done import show_export_done

@@ -27,6 +27,7 @@ from ..core.private import create_private_file, restrict
 from ..core.reports.bundle import Bundle, Cover, Section
 from ..core.reports.model import TEXT
 from ..core.reports.table import ReportTable, format_cell
+from ..errors import FileError
 
 DPI = 300
 MARGIN_MM = 15
@@ -304,12 +305,12 @@ def _fit_columns(layout: _Layout, cols, cells) -> tuple[QFont, QFont, list[float
 
 
 def load_logo(path: str) -> QImage | None:
-    """The cover's logo; OSError naming the file when it is not a picture Qt can read."""
+    """The cover's logo; FileError naming the file when it is not a picture Qt can read."""
     if not path:
         return None
     image = QImage(str(Path(path).expanduser()))
     if image.isNull():
-        raise OSError(f"cannot read the logo {path} (a PNG, JPEG or SVG file)")
+        raise FileError(f"cannot read the logo {path} (a PNG, JPEG or SVG file)")
     return image
 
 
@@ -362,10 +363,13 @@ def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDes
     logo = load_logo(cover.logo_path)
     folder = Path(path).resolve().parent
     if not folder.is_dir():
-        raise OSError(f"cannot write {path}: no folder {folder}")
+        raise FileError(f"cannot write {path}: no folder {folder}")
     # A report names customers and their revenue: owner-only before Qt writes into it.
-    create_private_file(Path(path))
-    restrict(Path(path))
+    try:
+        create_private_file(Path(path))
+        restrict(Path(path))
+    except OSError as exc:
+        raise FileError(f"cannot write {path}: {exc.strerror or exc}") from None
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setTitle(title)
@@ -377,7 +381,7 @@ def write_pdf(path: str | Path, sections: list[Section], *, title: str = "SegDes
     total = measure.pages
     painter = QPainter()
     if not painter.begin(writer):
-        raise OSError(f"cannot write {path}")
+        raise FileError(f"cannot write {path}")
     try:
         layout = _Layout(writer, painter, title, date_range, total)
         layout.running = cover.client

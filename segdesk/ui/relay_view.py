@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLin
                                QScrollArea, QVBoxLayout, QWidget)
 
 from ..core.store import read_setting
+from ..errors import ApiError, AuthError, InvalidInput
 from ..sync import secrets
 from ..sync import sources as sync_sources
 from .banner import Banner
@@ -51,7 +52,7 @@ def save_relay(ws, old_name: str | None, url: str, token: str | None, write_key:
         sync_sources.add_source(ws, "relay", old_name or "relay", {"base_url": url}, token)
         return "Relay saved; its pull token is in your keychain."
     if not old_name:
-        raise ValueError("the pull token is needed the first time (it was printed by 'segdesk relay init')")
+        raise InvalidInput("the pull token is needed the first time (it was printed by 'segdesk relay init')")
     return "Write key saved (the relay connection is unchanged)."
 
 
@@ -60,13 +61,17 @@ def check_health(conn, workspace, url: str, token: str | None) -> str:
     if not token:
         relay = next((s for s in sync_sources.list_sources(conn) if s.kind == "relay" and s.secret_ref), None)
         if relay is None:
-            raise ValueError("enter the pull token to check the connection")
+            raise InvalidInput("enter the pull token to check the connection")
         token = secrets.load_secret(workspace, relay.secret_ref)
-    response = httpx.get(url.rstrip("/") + "/healthz", timeout=5.0, headers={"Authorization": f"Bearer {token}"})
-    if response.status_code == 401:
-        raise ValueError("the relay answers, but refuses this pull token")
-    response.raise_for_status()
-    return health_message(response.json())
+    try:
+        response = httpx.get(url.rstrip("/") + "/healthz", timeout=5.0, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code == 401:
+            raise AuthError("the relay answers, but refuses this pull token")
+        response.raise_for_status()
+        body = response.json()
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # no answer, an error status, not JSON, a bad address
+        raise ApiError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+    return health_message(body)
 
 
 def health_message(body: dict) -> str:

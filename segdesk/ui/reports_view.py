@@ -23,6 +23,7 @@ from ..core.reports.campaign_view import build_table
 from ..core.reports.roas import has_spend
 from ..core.reports.compare import build_view
 from ..core.reports.table import ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text
+from ..errors import FileError, InvalidInput, SegDeskError
 from .charts import ChartWidget
 from .export_done import cover_for, show_export_done
 from .report_filters import FilterBar
@@ -379,9 +380,12 @@ class ReportsView(QWidget):
 
     def export_csv(self, path: str) -> None:
         table = self.model.sorted_table()
-        with open_private(path, "w", newline="", encoding="utf-8") as f:
-            if table:
-                table.write_csv(f)
+        try:
+            with open_private(path, "w", newline="", encoding="utf-8") as f:
+                if table:
+                    table.write_csv(f)
+        except OSError as exc:
+            raise FileError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def _ask_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export CSV", f"{self.report_name()}.csv", "CSV files (*.csv)")
@@ -394,7 +398,7 @@ class ReportsView(QWidget):
 
         table = self.model.sorted_table()
         if table is None:
-            raise ValueError("no report is loaded yet")
+            raise InvalidInput("no report is loaded yet")
         section = section_of(table)
         return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters),
                          cover=cover_for(self.ctx, table.parameters))
@@ -417,7 +421,7 @@ class ReportsView(QWidget):
     def _guard(self, fn) -> None:
         try:
             fn()
-        except (OSError, ValueError) as exc:
+        except SegDeskError as exc:  # anything else is a bug: Qt's excepthook prints its traceback
             QMessageBox.warning(self, "Export failed", as_text(str(exc)))
 
 

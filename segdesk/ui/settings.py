@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
 from ..core import suppression
 from ..core.changes import Changes
 from ..core.fx import check_currency, reporting_currency
-from ..core.store import WorkspaceError
+from ..errors import InvalidInput
 from ..sync.sources import choose_reporting_currency
 from .plaintext import as_text
 
@@ -194,7 +194,7 @@ class SettingsDialog(QDialog):
         if code and self._reporting_loaded is not None and code != self._reporting_loaded:
             try:
                 check_currency(code)
-            except WorkspaceError as exc:
+            except InvalidInput as exc:
                 QMessageBox.warning(self, "Reporting currency", as_text(str(exc)))
                 return
             job = self.ctx.write(lambda ws, _p: choose_reporting_currency(ws, code), "reporting currency")

@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core.store import WorkspaceError
 from ..sync import secrets
 from ..sync import sources as sync_sources
 from ..sync.state import SourceState, origin_states
@@ -151,11 +150,8 @@ class SourcesView(QWidget):
         store, passphrase, editing = dialog.store_choice(), dialog.passphrase_given(), dialog.source is not None
 
         def run(ws, _p):
-            try:
-                if passphrase is not None:
-                    secrets.unlock(ws.path, passphrase)
-            except secrets.SecretError as exc:
-                raise WorkspaceError(str(exc)) from None
+            if passphrase is not None:
+                secrets.unlock(ws.path, passphrase)  # SecretError: the job's line (workers.failure_reason)
             if editing:
                 return sync_sources.update_source(ws, name, config, secret, store)
             return sync_sources.add_source(ws, kind, name, config, secret, store)

@@ -16,10 +16,10 @@ reason. Widgets are only ever touched from those signals.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -29,16 +29,35 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from ..core.gcpause import gc_paused
 from ..core.progress import Cancelled, Progress
-from ..core.store import Workspace, WorkspaceError, open_workspace
+from ..core.store import Workspace, open_workspace
+from ..errors import SegDeskError
 from . import qtfix  # noqa: F401  (before the first emit: PySide6's emit reference bug)
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second per job
+UNEXPECTED = "unexpected error ({name}); the details are in the log"
+log = logging.getLogger("segdesk")
 
 
 def one_line(exc: BaseException) -> str:
     """The reason a user reads: the exception's first line, never a traceback."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def failure_reason(exc: Exception, label: str = "") -> str:
+    """What a failed job shows: the app's one place that turns an exception into words.
+
+    A :class:`SegDeskError` carries its own line; SQLite's complaints about the
+    database (locked, disk full, damaged) get the command line's "database
+    error" line. Anything else is a bug: logged with its traceback, shown as
+    the generic line.
+    """
+    if isinstance(exc, SegDeskError):
+        return one_line(exc)
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"database error: {one_line(exc)}"
+    log.error("unexpected error in %s", label or "a background job", exc_info=exc)
+    return UNEXPECTED.format(name=type(exc).__name__)
 
 
 class Job(QObject):
@@ -112,9 +131,7 @@ class Job(QObject):
             self._deliver.emit("cancelled", None)
             return
         except Exception as exc:  # a background job reports, it never crashes the app
-            if not isinstance(exc, (WorkspaceError, sqlite3.Error, OSError)):
-                traceback.print_exc()
-            self._deliver.emit("failed", one_line(exc))
+            self._deliver.emit("failed", failure_reason(exc, self.label))
             return
         self._deliver.emit("finished", result)
 

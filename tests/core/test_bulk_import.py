@@ -19,7 +19,8 @@ from segdesk.core.event_rows import parse_lines
 from segdesk.core.events import import_events_file, import_parsed
 from segdesk.core.progress import Cancelled, Progress
 from segdesk.core.stitch import stitch
-from segdesk.core.store import WorkspaceError, open_workspace
+from segdesk.core.store import open_workspace
+from segdesk.errors import ImportFailed
 
 from . import import_faults
 
@@ -183,7 +184,7 @@ def test_failed_parallel_load_leaves_the_workspace_as_it_was(tmp_path, monkeypat
         _import(ws, _write(tmp_path / "a.jsonl", lines[:100]), mode="batched", monkeypatch=monkeypatch)
         before = _snapshot(ws)
         _workers_fail_with(monkeypatch, fault)
-        with pytest.raises(WorkspaceError, match="the import stopped and stored nothing") as err:
+        with pytest.raises(ImportFailed, match="the import stopped and stored nothing") as err:
             _import(ws, _write(tmp_path / "b.jsonl", lines), mode="parallel", monkeypatch=monkeypatch)
         assert message in str(err.value) and "\n" not in str(err.value)
         assert _snapshot(ws) == before

@@ -9,7 +9,8 @@ from segdesk.core.csv_import import import_contacts, import_orders
 from segdesk.core.events import import_events
 from segdesk.core.journey import journey
 from segdesk.core.stitch import stitch
-from segdesk.core.store import WorkspaceError, open_workspace
+from segdesk.core.store import open_workspace
+from segdesk.errors import InvalidInput, NotFound
 
 from .wire import at, identify, page
 
@@ -48,7 +49,7 @@ def test_a_shared_contact_id_joins_two_emails(ws):
     assert j["contact"]["email"] == "one@example.com"  # the earlier-seen email leads
     assert j["contact"]["emails"] == ["one@example.com", "two@example.com"]
     assert {d["anonymous_id"] for d in j["devices"]} == {"a", "b"}
-    with pytest.raises(WorkspaceError, match="shared contact or customer id"):
+    with pytest.raises(InvalidInput, match="shared contact or customer id"):
         people.unmerge(ws, "two@example.com")
 
 
@@ -67,7 +68,7 @@ def test_merge_and_unmerge_round_trip(ws):
 
     people.unmerge(ws, "home@example.com")
     assert {e: journey(ws.conn, e) for e in before} == before
-    with pytest.raises(WorkspaceError, match="never merged"):
+    with pytest.raises(InvalidInput, match="never merged"):
         people.unmerge(ws, "home@example.com")
 
 
@@ -92,7 +93,7 @@ def test_erase_removes_a_person_and_keeps_the_others_on_a_shared_device(ws):
     stitch(ws)
     result = people.erase(ws, "a@example.com")
     assert result.orders == 1 and result.events == 3
-    with pytest.raises(WorkspaceError):
+    with pytest.raises(NotFound, match="no contact with email a@example.com"):
         journey(ws.conn, "a@example.com")
     assert ws.conn.execute("SELECT count(*) FROM events WHERE raw LIKE '%a@example.com%'").fetchone()[0] == 0
     assert ws.conn.execute("SELECT count(*) FROM refunds").fetchone()[0] == 0

@@ -10,7 +10,8 @@ from segdesk.core.csv_import import import_orders
 from segdesk.core.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
-from segdesk.core.store import open_workspace, WorkspaceError
+from segdesk.core.store import open_workspace
+from segdesk.errors import InvalidInput
 from tests.core.wire import at, identify, page
 
 
@@ -56,7 +57,7 @@ def test_merge_credits_the_order_to_both_touches_and_leaves_caches_fresh(ws):
 
 
 def test_unmerge_of_a_never_merged_email_changes_nothing(ws):
-    with pytest.raises(WorkspaceError, match="never merged"):
+    with pytest.raises(InvalidInput, match="never merged"):
         operations.unmerge(ws, "home@example.com")
 
 

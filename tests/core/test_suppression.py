@@ -12,7 +12,8 @@ from segdesk.core import people, suppression
 from segdesk.core.csv_import import import_contacts, import_orders
 from segdesk.core.events import import_events
 from segdesk.core.refresh import refresh_after_import
-from segdesk.core.store import WorkspaceError, open_workspace
+from segdesk.core.store import open_workspace
+from segdesk.errors import NotFound
 
 from .wire import at, identify, page
 
@@ -87,7 +88,7 @@ def test_the_list_holds_keyed_hashes_not_addresses(ws, tmp_path):
 
 
 def test_lift_of_someone_not_listed_is_one_line(ws):
-    with pytest.raises(WorkspaceError, match="carl@example.com is not on the suppression list"):
+    with pytest.raises(NotFound, match="carl@example.com is not on the suppression list"):
         suppression.lift(ws.conn, "carl@example.com")
 
 

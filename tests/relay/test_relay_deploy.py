@@ -195,7 +195,7 @@ def test_env_file_is_written_verbatim_by_the_remote_shell(sshd, tmp_path):
     """The env-file lines of the install script, run by the server's shell over
     ssh: a value full of shell syntax lands in relay.env as text and reads back
     the same through `.`; a line break is refused before a script exists."""
-    from segdesk.collector_relay.deploy import Remote, parse_target
+    from segdesk.collector_relay.deploy import DeployError, Remote, parse_target
     from segdesk.collector_relay.deploy_scripts import write_env_file
 
     marker = tmp_path / "pwned"
@@ -205,7 +205,7 @@ def test_env_file_is_written_verbatim_by_the_remote_shell(sshd, tmp_path):
                         'set -a; . "$P/relay.env"; set +a', 'printf "%s" "$SEGDESK_RELAY_ORIGINS"'])
     assert remote.run(script) == hostile
     assert not marker.exists()
-    with pytest.raises(ValueError):
+    with pytest.raises(DeployError):
         write_env_file({"SEGDESK_RELAY_ORIGINS": f"https://a.example\nENV\ntouch {marker}"})
 
 

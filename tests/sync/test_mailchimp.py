@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segdesk.core.store import WorkspaceError
+from segdesk.errors import InvalidInput
 from segdesk.sync.connectors import mailchimp
 from segdesk.sync.engine import run_sync
 
@@ -113,6 +113,6 @@ def test_key_of_another_data_center_and_key_without_one(ws, options, fake):
 
 
 def test_a_source_without_its_audience_is_refused_in_one_line(ws):
-    with pytest.raises(WorkspaceError, match=r"^a Mailchimp source needs --list-id \(the audience id"):
+    with pytest.raises(InvalidInput, match=r"^a Mailchimp source needs --list-id \(the audience id"):
         add(ws, "mailchimp", secret=KEY)
     assert ws.conn.execute("SELECT count(*) FROM sources").fetchone() == (0,)

@@ -9,7 +9,7 @@ import pytest
 from segdesk.core.csv_import import import_orders
 from segdesk.core.events import import_events
 from segdesk.core.reports import build_report
-from segdesk.core.store import WorkspaceError
+from segdesk.errors import InvalidInput
 from segdesk.sync.engine import run_sync
 
 from ..core.wire import identify, page
@@ -126,7 +126,7 @@ def test_jpy_spend_has_no_minor_unit(ws, options):
 
 
 def test_account_id_is_checked_before_anything_is_stored(ws):
-    with pytest.raises(WorkspaceError, match="act_NUMBER"):
+    with pytest.raises(InvalidInput, match="act_NUMBER"):
         add(ws, "meta-ads", secret="x", account_id="1234")
     assert ws.conn.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
 

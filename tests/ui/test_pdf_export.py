@@ -125,3 +125,20 @@ def test_dashboard_bundle_exports_pdf_from_the_view(qtbot, tmp_path):
         assert pages == len(images) >= 1 and ink(images[0]) > 0.02
     finally:
         ctx.close()
+
+
+def test_a_pdf_that_cannot_be_written_is_one_file_error_naming_it(qapp, tmp_path):
+    """Where the owner-only file cannot be made (a folder of that name), the app's
+    export guard shows one line instead of a traceback."""
+    import re
+
+    from segdesk.errors import FileError
+    from segdesk.ui.pdf_export import write_pdf
+
+    taken = tmp_path / "report.pdf"
+    taken.mkdir()
+    with pytest.raises(FileError, match=f"^{re.escape(f'cannot write {taken}: Is a directory')}$"):
+        write_pdf(taken, [])
+    absent = tmp_path / "absent" / "report.pdf"
+    with pytest.raises(FileError, match=f"^{re.escape(f'cannot write {absent}: no folder {absent.parent}')}$"):
+        write_pdf(absent, [])

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ...errors import InvalidInput
 from ..fx import check_currency
 from .attribution import DEFAULT_LOOKBACK, MODELS, attribution
 from .campaigns import campaigns
@@ -57,7 +58,7 @@ __all__ = ["build_report", "drill_down", "Report", "Column", "REPORTS", "MODELS"
 
 def _choice(value, allowed, what):
     if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r} (one of: {', '.join(allowed)})")
+        raise InvalidInput(f"unknown {what} {value!r} (one of: {', '.join(allowed)})")
     return value
 
 
@@ -91,7 +92,7 @@ def _build(conn, name: str, rng, params: dict) -> Report:
         given = params.get("lookback_days")
         lookback = DEFAULT_LOOKBACK if given in (None, "") else int(given)
         if lookback < 0:
-            raise ValueError("lookback days cannot be negative")
+            raise InvalidInput("lookback days cannot be negative")
         return attribution(conn, rng, _choice(params.get("model") or "linear", MODELS, "model"), lookback,
                            _choice(params.get("by") or "source", KEYS, "key"))
     if name == "ltv":
@@ -102,7 +103,7 @@ def _build(conn, name: str, rng, params: dict) -> Report:
         return roas(conn, rng, _choice(params.get("by") or "source", ROAS_BY, "key"))
     if name == "campaigns":
         return campaigns(conn, rng)
-    raise ValueError(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
+    raise InvalidInput(f"unknown report {name!r} (one of: {', '.join(REPORTS)})")
 
 
 def update_sessions(ws, progress=None):

@@ -26,6 +26,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from ..timeutil import format_ts
+from ...errors import InvalidInput
 from .data import order_params, orders_source, range_where
 from .model import FLOAT, MONEY, NOT_SET, TEXT, Column, Range, Report, apportion
 from .touches import touches_source
@@ -75,7 +76,7 @@ def _day_start(ts: str, tz: str) -> str:
 def window(conn, rng: Range, lookback_days: int) -> tuple[str, dict]:
     """(SQL of the window's start for order ``o``, its parameters)."""
     if lookback_days < 0:
-        raise ValueError("lookback days cannot be negative")
+        raise InvalidInput("lookback days cannot be negative")
     if lookback_days == 0:
         conn.create_function("segdesk_day_start", 2, _day_start, deterministic=True)
         return "segdesk_day_start(o.created_at, :zone)", {"zone": rng.tz}

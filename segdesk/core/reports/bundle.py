@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ...errors import InvalidInput
 from .campaign_view import compact
 from .compare import MAIN, build_view
 from .dashboard import FIGURES, figure_text, load_dashboard
@@ -125,7 +126,7 @@ def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, c
             sections += dashboard_sections(load_dashboard(conn, rng.get("since"), rng.get("until")))
             continue
         if name not in REPORT_DEFAULTS:
-            raise ValueError(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
+            raise InvalidInput(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
         sections.append(section_of(build_view(conn, name, filters=filters, compare=compare, **p)))
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \

@@ -29,6 +29,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+from ...errors import InvalidInput
 from . import build_report
 from .attribution import MODELS
 from .filters import Filters
@@ -52,7 +53,7 @@ def _day(text: str | None, end: bool) -> date:
             return date.fromisoformat(value)
     except ValueError:
         pass
-    raise ValueError("comparing needs a range with both ends as dates (--since YYYY-MM-DD --until YYYY-MM-DD)")
+    raise InvalidInput("comparing needs a range with both ends as dates (--since YYYY-MM-DD --until YYYY-MM-DD)")
 
 
 def _months_back(d: date, months: int) -> date:
@@ -63,10 +64,10 @@ def _months_back(d: date, months: int) -> date:
 def shifted(since: str | None, until: str | None, mode: str, times: int = 1) -> tuple[str, str]:
     """The comparison range (ISO dates, both inclusive) ``times`` steps back."""
     if mode not in MODES:
-        raise ValueError(f"unknown comparison {mode!r} (one of: {', '.join(MODES)})")
+        raise InvalidInput(f"unknown comparison {mode!r} (one of: {', '.join(MODES)})")
     start, end = _day(since, False), _day(until, True)
     if end < start:
-        raise ValueError("the range ends before it starts")
+        raise InvalidInput("the range ends before it starts")
     if mode == "year":
         def back(d: date) -> date:
             y = d.year - times
@@ -226,7 +227,7 @@ def build_view(conn, name: str, *, filters=None, compare: str | None = None, **p
     params = {k: v for k, v in params.items() if v not in (None, "")}
     if name == "attribution" and params.get("model") == "all":
         if compare:
-            raise ValueError("comparing periods works on one model at a time, not on all models side by side")
+            raise InvalidInput("comparing periods works on one model at a time, not on all models side by side")
         params.pop("model")
         return models_side_by_side(conn, filters=filters, **params)
     if compare:

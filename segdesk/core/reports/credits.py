@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ...errors import InvalidInput
 from ..timeutil import format_ts, parse_ts
 from .attribution import DEFAULT_LOOKBACK, MODELS, _day_start, weights
 from .data import order_params, orders_source
@@ -25,10 +26,10 @@ def order_credits(conn, contact_id: int, model: str = "linear", lookback_days: i
     ``share`` is the order's fraction the touch got (they add up to 1); touches with no share are left out.
     """
     if model not in MODELS:
-        raise ValueError(f"unknown model {model!r} (one of: {', '.join(MODELS)})")
+        raise InvalidInput(f"unknown model {model!r} (one of: {', '.join(MODELS)})")
     lookback = DEFAULT_LOOKBACK if lookback_days in (None, "") else int(lookback_days)
     if lookback < 0:
-        raise ValueError("lookback days cannot be negative")
+        raise InvalidInput("lookback days cannot be negative")
     tz = timezone or workspace_tz(conn)
     touches = conn.execute(
         f"SELECT t.start_ts, t.session_id, t.source, t.medium, t.campaign, s.anonymous_id "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ...errors import InvalidInput
 from .attribution import DEFAULT_LOOKBACK, drill as attribution_drill
 from .cohort import members
 from .campaigns import row_key
@@ -106,4 +107,4 @@ def drill_down(conn, params: dict, key) -> dict:
         if name == "summary" and key is not None:
             ms = [m for m in ms if any(o[1] == key for o in m.orders)]
         return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng), "orders": order_rows(conn, order_ids)}
-    raise ValueError(f"unknown report {name!r}")
+    raise InvalidInput(f"unknown report {name!r}")

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, fields
 
 import orjson
 
+from ...errors import InvalidInput
 from ..event_rows import stored_event
 from ..useragent import DEVICE_TYPES, device_type
 from .model import NOT_SET
@@ -58,12 +59,12 @@ class Filters:
         value = value or {}
         unknown = sorted(set(value) - set(FILTERS))
         if unknown:
-            raise ValueError(f"unknown filter {unknown[0]!r} (one of: {', '.join(FILTERS)})")
+            raise InvalidInput(f"unknown filter {unknown[0]!r} (one of: {', '.join(FILTERS)})")
         clean = {k: str(v).strip() for k, v in value.items() if v not in (None, "") and str(v).strip()}
         if "device" in clean:
             clean["device"] = clean["device"].lower()
             if clean["device"] not in DEVICE_TYPES:
-                raise ValueError(f"unknown device type {clean['device']!r} (one of: {', '.join(DEVICE_TYPES)})")
+                raise InvalidInput(f"unknown device type {clean['device']!r} (one of: {', '.join(DEVICE_TYPES)})")
         return cls(**clean)
 
     def as_dict(self) -> dict:
@@ -136,7 +137,7 @@ def resolve(conn, filters: Filters) -> Scope | None:
     if filters.country or filters.device:
         facts = device_facts(conn)
         if filters.country and not any(country for _t, country in facts.values()):
-            raise ValueError("this workspace has no country data (no event carries context.location.country)")
+            raise InvalidInput("this workspace has no country data (no event carries context.location.country)")
         chosen = {aid for aid, (kind, country) in facts.items()
                   if (not filters.device or kind == filters.device)
                   and (not filters.country or (country or "").lower() == filters.country.lower())}

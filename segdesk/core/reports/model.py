@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..store import WorkspaceError
+from ...errors import InvalidInput
 from ..timeutil import UTC, format_ts, normalise_ts
 
 TEXT, INT, FLOAT, MONEY, PERCENT = "text", "int", "float", "money", "percent"
@@ -93,7 +93,7 @@ def parse_range(conn, since: str | None = None, until: str | None = None, tz: st
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise WorkspaceError(f"unknown timezone '{tz}' (an IANA name such as Europe/Berlin)") from None
+        raise InvalidInput(f"unknown timezone '{tz}' (an IANA name such as Europe/Berlin)") from None
     return Range(_bound(since, zone, 0), _bound(until, zone, 1), tz)
 
 
@@ -112,7 +112,7 @@ def _bound(value: str | None, zone: ZoneInfo, add_days: int) -> str | None:
             return format_ts(datetime(d.year, d.month, d.day, tzinfo=zone))
         return normalise_ts(text)
     except ValueError:
-        raise WorkspaceError(f"'{value}' is not a date (YYYY-MM-DD) or ISO 8601 time") from None
+        raise InvalidInput(f"'{value}' is not a date (YYYY-MM-DD) or ISO 8601 time") from None
 
 
 def month_starts(zone: ZoneInfo, first: str, last: str) -> list[tuple[str, str]]:

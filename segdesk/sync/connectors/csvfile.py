@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 
 from ...core import csv_import
-from ...core.store import WorkspaceError
+from ...errors import FileError
 from ..context import SyncContext
 
 IMPORTERS = {"contacts": csv_import.import_contacts, "orders": csv_import.import_orders,
@@ -23,7 +23,7 @@ def sync(ctx: SyncContext) -> None:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise WorkspaceError(f"cannot read {path}: {exc.strerror}") from None
+        raise FileError(f"cannot read {path}: {exc.strerror}") from None
     digest = hashlib.sha256(data).hexdigest()
     if ctx.cursor.get("sha256") == digest:
         ctx.count("unchanged", 1.0, rows=0)
@@ -31,7 +31,7 @@ def sync(ctx: SyncContext) -> None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise WorkspaceError(f"{path} is not UTF-8 text") from None
+        raise FileError(f"{path} is not UTF-8 text") from None
     kind = ctx.source.config["csv_kind"]
     # The importer commits its rows in one transaction of its own; the hash is
     # stored after it, so a crash in between only means one more re-import.

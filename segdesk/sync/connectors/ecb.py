@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from xml.etree import ElementTree
 
 from ...core.fx import store_rates
-from ...core.store import WorkspaceError
+from ...errors import VendorError
 from ..context import SyncContext
 
 BASE = "https://www.ecb.europa.eu/stats/eurofxref"
@@ -41,7 +41,7 @@ def parse_hist_csv(text: str) -> list[tuple[str, str, float]]:
     rows = csv.reader(io.StringIO(text))
     header = [h.strip().lower() for h in next(rows, [])]
     if not header or header[0] != "date":
-        raise WorkspaceError("the ECB history file does not start with a Date column")
+        raise VendorError("the ECB history file does not start with a Date column")
     out = []
     for fields in rows:
         if not fields or not fields[0].strip():
@@ -58,7 +58,7 @@ def parse_xml(data: bytes) -> list[tuple[str, str, float]]:
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
-        raise WorkspaceError(f"the ECB rates file is not XML ({exc})") from None
+        raise VendorError(f"the ECB rates file is not XML ({exc})") from None
     out = []
     for day_cube in root.iter(f"{NS}Cube"):
         if "time" not in day_cube.attrib:
@@ -75,16 +75,16 @@ def _day(text: str) -> str:
     try:
         return date.fromisoformat(text.strip()).isoformat()
     except ValueError:
-        raise WorkspaceError(f"the ECB rates file has a day that is not a date: {text[:20]!r}") from None
+        raise VendorError(f"the ECB rates file has a day that is not a date: {text[:20]!r}") from None
 
 
 def _rate(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise WorkspaceError(f"the ECB rates file has a rate that is not a number: {text[:20]!r}") from None
+        raise VendorError(f"the ECB rates file has a rate that is not a number: {text[:20]!r}") from None
     if not value > 0:
-        raise WorkspaceError(f"the ECB rates file has a rate that is not positive: {text[:20]!r}")
+        raise VendorError(f"the ECB rates file has a rate that is not positive: {text[:20]!r}")
     return value
 
 
@@ -93,10 +93,10 @@ def _unzip(data: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = [n for n in z.namelist() if n.lower().endswith(".csv")]
             if not names:
-                raise WorkspaceError("the ECB history archive holds no CSV file")
+                raise VendorError("the ECB history archive holds no CSV file")
             return z.read(names[0]).decode("utf-8-sig")
     except zipfile.BadZipFile:
-        raise WorkspaceError("the ECB history archive is not a zip file") from None
+        raise VendorError("the ECB history archive is not a zip file") from None
 
 
 def sync(ctx: SyncContext) -> None:

@@ -25,7 +25,7 @@ from datetime import timedelta
 from ...core.money import MoneyError, to_minor
 from ...core.timeutil import parse_ts
 from ..context import SyncContext
-from ..http import ApiError
+from ..http import VendorError
 from ..records import email_of, iso_ts, orders, refunds
 from .crm import Person, store_people, store_tags
 from .keap_auth import credential, limits
@@ -113,7 +113,7 @@ def _store_orders(ctx: SyncContext, conn, page: list[dict]) -> None:
             paid = to_minor(str(o.get("total_paid") or 0), currency)
             refunded = to_minor(str(o.get("refund_total") or 0), currency)
         except MoneyError as exc:
-            raise ApiError(f"Keap order {o.get('id')}: {exc}") from None
+            raise VendorError(f"Keap order {o.get('id')}: {exc}") from None
         if paid <= 0 or o.get("id") is None:
             continue
         oid = str(o["id"])

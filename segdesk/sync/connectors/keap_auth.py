@@ -25,7 +25,7 @@ import orjson
 
 from ...core.timeutil import format_ts, parse_ts
 from ..context import SyncContext
-from ..http import ApiError, RateLimit
+from ..http import AuthError, RateLimit, VendorError
 from ..secrets import update_secret
 
 TOKEN_HOST = "https://api.infusionsoft.com"
@@ -63,10 +63,10 @@ def _grant(secret: str) -> dict | None:
     try:
         grant = orjson.loads(secret)
     except orjson.JSONDecodeError:
-        raise ApiError("Keap: the OAuth grant is not valid JSON") from None
+        raise AuthError("Keap: the OAuth grant is not valid JSON") from None
     missing = [k for k in ("client_id", "client_secret", "refresh_token") if not grant.get(k)]
     if missing:
-        raise ApiError(f"Keap: the OAuth grant lacks {', '.join(missing)}")
+        raise AuthError(f"Keap: the OAuth grant lacks {', '.join(missing)}")
     return grant
 
 
@@ -75,7 +75,7 @@ def _refresh(ctx: SyncContext, grant: dict) -> dict:
     body = client.post_json("/token", data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]},
                             auth=httpx.BasicAuth(grant["client_id"], grant["client_secret"]))
     if not body.get("access_token"):
-        raise ApiError("Keap gave no access token for the refresh token")
+        raise VendorError("Keap gave no access token for the refresh token")
     lifetime = timedelta(seconds=int(body.get("expires_in") or 86400))
     grant = {**grant, "access_token": body["access_token"],
              "refresh_token": body.get("refresh_token") or grant["refresh_token"],

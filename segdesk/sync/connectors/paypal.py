@@ -36,7 +36,7 @@ import httpx
 from ...core.money import MoneyError, to_minor
 from ...core.timeutil import format_ts, parse_ts
 from ..context import SyncContext
-from ..http import ApiError, RateLimit, error_text
+from ..http import RateLimit, VendorError, error_text
 from ..records import email_of, iso_ts, orders, refunds
 
 API = "https://api-m.paypal.com"
@@ -63,7 +63,7 @@ def _token(ctx: SyncContext, client) -> str:
     body = client.post_json("/v1/oauth2/token", data={"grant_type": "client_credentials"}, auth=auth)
     token = body.get("access_token")
     if not token:
-        raise ApiError("PayPal gave no access token")
+        raise VendorError("PayPal gave no access token")
     return token
 
 
@@ -76,7 +76,7 @@ def _search(client, start: datetime, end: datetime, page: int, **extra) -> dict 
     if response.status_code == 400:
         if body.get("name") == "RESULTSET_TOO_LARGE":
             return None
-        raise ApiError(f"PayPal answered 400 for {response.request.url.path}: {error_text(response)}")
+        raise VendorError(f"PayPal answered 400 for {response.request.url.path}: {error_text(response)}")
     return body
 
 
@@ -107,7 +107,7 @@ def _windows(ctx: SyncContext, client, now: datetime) -> None:
             body = _search(client, start, end, page)
             if body is None:
                 if end - start <= timedelta(seconds=1):
-                    raise ApiError(f"PayPal lists too many transactions at {_stamp(start)} to read them")
+                    raise VendorError(f"PayPal lists too many transactions at {_stamp(start)} to read them")
                 span = (end - start) / 2
                 end, complete, page = start + span, start + span, 1  # halve until it fits
                 continue
