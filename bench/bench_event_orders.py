@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from segdesk.core.event_orders import derive_event_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.events import import_events
 from segdesk.core.store import open_workspace
 
 

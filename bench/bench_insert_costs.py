@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from datagen import dataset  # noqa: E402
-from segdesk.core.event_rows import event_row  # noqa: E402
-from segdesk.core.events import INSERT_SQL  # noqa: E402
+from segdesk.core.importing.event_rows import event_row  # noqa: E402
+from segdesk.core.importing.events import INSERT_SQL  # noqa: E402
 from segdesk.core.schema import migrations  # noqa: E402
 
 TABLE = ("CREATE TABLE events (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL, type TEXT NOT NULL, "

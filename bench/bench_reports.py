@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from segdesk.core import demo  # noqa: E402
-from segdesk.core.events import import_events  # noqa: E402
+from segdesk.core.importing.events import import_events  # noqa: E402
 from segdesk.core.refresh import refresh_after_import, refresh_reports  # noqa: E402
 from segdesk.core.reports import MODELS, build_report  # noqa: E402
 from segdesk.core.store import open_workspace  # noqa: E402

@@ -68,8 +68,8 @@ def phase_bare(data: Path, work: Path) -> dict:
 
 
 def phase_import(data: Path, work: Path) -> dict:
-    from segdesk.core.csv_import import import_contacts, import_orders
-    from segdesk.core.events import import_events_file
+    from segdesk.core.importing.csv_import import import_contacts, import_orders
+    from segdesk.core.importing.events import import_events_file
     from segdesk.core.store import open_workspace
 
     ws = open_workspace(work / "ws")
@@ -90,7 +90,7 @@ def phase_import(data: Path, work: Path) -> dict:
 
 
 def phase_stitch(data: Path, work: Path) -> dict:
-    from segdesk.core.stitch import stitch
+    from segdesk.core.identity.stitch import stitch
     from segdesk.core.store import open_workspace
 
     ws = open_workspace(work / "ws")
@@ -122,8 +122,8 @@ def phase_stitch(data: Path, work: Path) -> dict:
 
 
 def phase_journey(data: Path, work: Path) -> dict:
-    from segdesk.core import useragent
-    from segdesk.core.journey import journey
+    from segdesk.core.traffic import useragent
+    from segdesk.core.read.journey import journey
     from segdesk.core.store import open_workspace
 
     ws = open_workspace(work / "ws")

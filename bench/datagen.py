@@ -46,8 +46,8 @@ def dataset(events: int, devices: int | None = None, contacts: int | None = None
 def ui_workspace(events: int) -> Path:
     """The app benchmarks' workspace (bench_ui.py, bench_ui_reports.py): the dataset imported,
     stitched and its report caches built, once; a cached one gets this build's report caches."""
-    from segdesk.core.csv_import import import_contacts, import_orders, import_spend
-    from segdesk.core.events import import_events_file
+    from segdesk.core.importing.csv_import import import_contacts, import_orders, import_spend
+    from segdesk.core.importing.events import import_events_file
     from segdesk.core.refresh import refresh_after_import, refresh_reports
     from segdesk.core.store import open_workspace
 

@@ -57,7 +57,7 @@ email=$("$BIN" --workspace "$WS" contacts --json | "$PY" -c 'import json,sys; pr
     "$OUT/journey.json" || fail "journey --json names no device (ua-parser's rules missing from the bundle?)"
 echo "  $version; demo --no-open --contacts 50, report summary --json and journey --json work"
 
-# A big events file is parsed by spawned worker processes (core/parallel_import.py): in a
+# A big events file is parsed by spawned worker processes (core/importing/parallel_import.py): in a
 # bundle they start through multiprocessing.freeze_support() in the entry script. The
 # import's children that a frozen spawn starts (`segdesk --multiprocessing-fork ...`) are
 # watched in /proc while it runs: they prove the workers ran, and the file must import whole.

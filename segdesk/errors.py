@@ -16,9 +16,9 @@ raises the class below that says what happened, naming the file or the value.
     ├── NotFound                no such contact, source, configured source, saved view or suppression entry
     ├── InvalidInput            a value, option or file the person gave is wrong
     │   ├── FileError           a file cannot be read or written (name and reason)
-    │   ├── CsvImportError      core/csv_import.py: a CSV failed its check; nothing imported
+    │   ├── CsvImportError      core/importing/csv_import.py: a CSV failed its check; nothing imported
     │   ├── MoneyError          core/money.py: an amount or currency code
-    │   ├── EventError          core/event_rows.py: one event line (a reject; the import goes on)
+    │   ├── EventError          core/importing/event_rows.py: one event line (a reject; the import goes on)
     │   └── ConfigError         collector_relay/config.py: the relay's settings
     ├── ProcessFailed           a process SegDesk started stopped or never came up
     │   └── ImportFailed        an import's parsing process crashed; the import stored nothing

@@ -7,8 +7,8 @@ through every view and check that they come out as the same text, inert.
 
 from __future__ import annotations
 
-from segdesk.core.csv_import import import_contacts, import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_contacts, import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.store import open_workspace
 

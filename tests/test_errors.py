@@ -18,7 +18,8 @@ import pytest
 import segdesk
 from segdesk import errors
 from segdesk.cli import main
-from segdesk.core import demo, events, parallel_import
+from segdesk.core import demo
+from segdesk.core.importing import events, parallel_import
 from segdesk.errors import SegDeskError
 
 from .core import import_faults
@@ -27,11 +28,11 @@ PACKAGE = Path(segdesk.__file__).parent
 # Exception classes under segdesk/ that never reach a person, and why.
 NOT_IN_THE_TREE = {
     "segdesk.errors.Cancelled": "not an error: a job stopped on request",
-    "segdesk.core.parallel_import.WorkerFailed": "raised and caught in the parent process; becomes ImportFailed",
+    "segdesk.core.importing.parallel_import.WorkerFailed": "raised and caught in the parent process; becomes ImportFailed",
     "segdesk.collector_relay.web.HTTPError": "a relay HTTP answer (4xx with a reason), never a line for the operator",
     "segdesk.collector_relay.events.Invalid": "a rejected event in a relay request; becomes a 400",
-    "segdesk.core.csv_read.CellError": "one CSV cell; becomes a row of CsvImportError",
-    "segdesk.core.csv_read.LineError": "one CSV line; becomes a row of CsvImportError",
+    "segdesk.core.importing.csv_read.CellError": "one CSV cell; becomes a row of CsvImportError",
+    "segdesk.core.importing.csv_read.LineError": "one CSV line; becomes a row of CsvImportError",
     "segdesk.collector_relay.buffer.BufferUnavailable": "the relay's store is away for a moment; becomes a 503",
 }
 
@@ -176,7 +177,7 @@ def test_checks_from_other_branches_raise_classes_of_the_tree(cli, tmp_path):
     assert (code, _one_line(err)) == (1, "carl@example.com is not on the suppression list")
     from segdesk.collector_relay.deploy import DeployError
     from segdesk.collector_relay.deploy_scripts import write_env_file
-    from segdesk.core import suppression
+    from segdesk.core.identity import suppression
     from segdesk.core.reports import build_report
     from segdesk.core.store import open_workspace
 

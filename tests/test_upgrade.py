@@ -14,8 +14,10 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from segdesk.core import contacts, paths, stitch
-from segdesk.core.journey import journey
+from segdesk.core.read import contacts
+from segdesk.core import paths
+from segdesk.core.identity import stitch
+from segdesk.core.read.journey import journey
 from segdesk.core.schema import MIGRATION_SET, migrations
 from segdesk.core.store import open_workspace
 

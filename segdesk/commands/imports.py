@@ -7,8 +7,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from ..core import csv_import
-from ..core.events import import_events_file
+from ..core.importing import csv_import
+from ..core.importing.events import import_events_file
 from ..core.progress import Progress
 from ..core.refresh import refresh_after_import
 from ..errors import FileError, WorkspaceError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import fx
-from ..core.csv_read import LineError, records
+from ..core.importing.csv_read import LineError, records
 from ..errors import FileError, InvalidInput
 from ..sync.sources import choose_reporting_currency
 from .output import add_format_flags, print_csv, print_json, print_table

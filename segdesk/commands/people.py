@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from ..core import operations, suppression
-from ..core.contacts import list_contacts
-from ..core.journey import journey
+from ..core import operations
+from ..core.identity import suppression
+from ..core.read.contacts import list_contacts
+from ..core.read.journey import journey
 from ..core.money import format_money
 from ..core.reports.data import refresh_report_orders
 from ..core.reports.attribution import MODELS
@@ -110,9 +111,9 @@ def run_journey(args, ws) -> int:
 def _add_credits(conn, args, data) -> None:
     """Each order gets ``credit``: the visits that got its credit, with their share (core reports/credits.py);
     each device gets ``kind`` (phone, tablet, desktop) when its user agent says."""
-    from ..core.journey import contact_of_email
+    from ..core.read.journey import contact_of_email
     from ..core.reports.credits import order_credits
-    from ..core.timeline import device_labels
+    from ..core.read.timeline import device_labels
     from ..core.timeutil import to_contract
 
     credits = order_credits(conn, contact_of_email(conn, args.email), args.credit, args.lookback_days)

@@ -15,8 +15,8 @@ the devices concerned for a rebuild (sessions_dirty).
 
 from __future__ import annotations
 
-from .channels import query_of
-from .event_rows import page_fields, stored_event
+from .traffic.channels import query_of
+from .importing.event_rows import page_fields, stored_event
 
 PARAM = "gclid"
 

@@ -246,9 +246,9 @@ def generate(ws, *, contacts: int = 300, devices: int | None = None, events: int
              orders_per_contact: float = 2.0, seed: int = 7, now: datetime | None = None,
              progress=None) -> dict:
     """Fill a workspace with a scenario: events, CRM contacts, orders, ad spend; then stitch."""
-    from .csv_import import import_contacts, import_orders, import_spend
-    from .events import import_events
-    from .stitch import stitch
+    from .importing.csv_import import import_contacts, import_orders, import_spend
+    from .importing.events import import_events
+    from .identity.stitch import stitch
 
     sc, stream = scenario(contacts=contacts, devices=devices, events=events,
                           orders_per_contact=orders_per_contact, seed=seed, now=now)

@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import orjson
 
-from .identifiers import clean_key, normalise_email, user_id_node
+from .identity.identifiers import clean_key, normalise_email, user_id_node
 from .money import ISO_CODES, MAX_MAJOR, exponent
 
 ORIGIN = "events"

@@ -1,7 +1,7 @@
 """A person's corrections as whole operations: merge, unmerge and the workspace half of erase.
 
 Each is what both front ends call (``segdesk merge`` and the journey's Merge…
-button): the change itself (``core.people``, which re-stitches), then the report
+button): the change itself (``core.identity.people``, which re-stitches), then the report
 caches brought up to date, so the CLI and the app leave the same state. Each
 returns its own result and the :class:`~segdesk.core.changes.Changes` it made.
 Erasing at the relays too is ``sync.operations.erase_everywhere`` (it needs HTTP).
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import people
+from .identity import people
 from .changes import Changes
-from .identifiers import normalise_email
-from .people import EraseResult
+from .identity.identifiers import normalise_email
+from .identity.people import EraseResult
 from .refresh import refresh_reports
-from .stitch import StitchResult
+from .identity.stitch import StitchResult
 from .store import Workspace
 
 

@@ -3,7 +3,7 @@
 ``refresh_after_import`` is the one call made after every import and every
 sync, whoever runs it (``sync.engine.run_sync`` for ``segdesk sync`` and the
 app's Sync Now alike, ``segdesk import``): it re-derives identity, erases
-again whoever is on the suppression list (``core/suppression.py``), brings
+again whoever is on the suppression list (``core/identity/suppression.py``), brings
 sessions and touchpoints up to date from the events past their high-water
 mark, and rebuilds the counted-orders cache if orders, refunds or identity
 changed. Before the stitch, ``Order Completed``/``Order Refunded`` events that
@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .event_orders import EventOrders, derive_event_orders, resolve_buyers, waiting
-from .people import stitch_honouring_suppressions
+from .identity.people import stitch_honouring_suppressions
 from .progress import Progress
 from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
-from .stitch import StitchResult
+from .identity.stitch import StitchResult
 from .store import Workspace
 
 

@@ -446,7 +446,7 @@ def m0007_suppressions(db):
     """Erased people's identifiers, as keyed hashes only, so no import or sync brings them back.
 
     An entry is one erase; its identifiers are HMAC-SHA256 digests of the stitch's
-    node names under the workspace's own random key (``core/suppression.py``), never
+    node names under the workspace's own random key (``core/identity/suppression.py``), never
     the addresses. Lifting an entry deletes it and its digests.
     """
     db.executescript(

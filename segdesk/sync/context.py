@@ -80,7 +80,7 @@ class SyncContext:
             conn = ws.conn
             with conn:
                 # The cursor goes first: it opens the transaction, so writers that
-                # commit through `with conn` themselves (core.events) commit it too.
+                # commit through `with conn` themselves (core.importing.events) commit it too.
                 conn.execute(CURSOR_SQL, (self.source.name, cursor_json, now_ts()))
                 return write(conn) if write is not None else None
 

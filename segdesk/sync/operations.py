@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..core import operations
 from ..core.changes import Changes
-from ..core.people import EraseResult
+from ..core.identity.people import EraseResult
 from ..core.store import Workspace
 from .http import HttpOptions
 from .relay_erase import RemoteErase, erase_remote

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ..core.identifiers import normalise_email
+from ..core.identity.identifiers import normalise_email
 from ..core.tags import add_tags
 from ..core.timeutil import format_ts, normalise_ts
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..core.identifiers import normalise_email
+from ..core.identity.identifiers import normalise_email
 from ..core.store import Workspace
 from ..errors import InvalidInput, SegDeskError
 from .http import ApiClient, HttpOptions

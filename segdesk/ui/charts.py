@@ -133,6 +133,7 @@ class ChartWidget(QWidget):
         self.kind = NUMBER
         self.plots: list[pg.PlotItem] = []
         self.legends: list[pg.LegendItem] = []
+        self._retired: list = []  # plots taken out of the scene (see _drop_plots)
         self.break_even: list[pg.InfiniteLine] = []
         self.partial: str | None = None  # the current month, when the chart has it (drawn as partial)
         self._points: list[list[tuple[str, str | None, list[tuple[float, float, str]]]]] = []
@@ -188,15 +189,17 @@ class ChartWidget(QWidget):
         self._fold_legend(self.legend_btn.isChecked())
 
     def _drop_plots(self) -> None:
-        """Take the plots out of the scene and have Qt delete them."""
+        """Take the plots out of the scene; they live on, hidden, until the widget goes."""
         if self._hover is not None and self._hover_plot is not None:
             self._hover_plot.removeItem(self._hover)
         self._hover = self._hover_plot = None
         self.plot_widget.clear()
         for plot in self.plots:
-            # Out of the scene; Qt deletes it (legend and lines with it) at a safe point, never mid-paint,
-            # rather than Python's collector at some random later moment.
-            plot.deleteLater()
+            # Neither deleted now nor by Qt's deleteLater: both let a paint already queued for the
+            # view reach a freed item now and then (a segfault in GraphicsView.paintEvent). Kept,
+            # hidden and out of the scene, they go with the widget; a few per redraw is little.
+            plot.hide()
+        self._retired.extend(self.plots)
         self.plots, self.legends, self.break_even = [], [], []
 
     def _add_plot(self, row: int, currency: str | None, series: list[dict], *, title: str, last: bool) -> None:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
-from ..core.contacts import COLUMNS, ordered_ids, rows_for
+from ..core.read.contacts import COLUMNS, ordered_ids, rows_for
 from .context import AppContext, Changes
 from .plaintext import as_text
 

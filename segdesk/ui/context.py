@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
-from ..core import useragent
+from ..core.traffic import useragent
 from ..core.changes import Changes
 from ..core.money import format_money, to_major
 from ..core.timeutil import parse_ts

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QInputDialog
 
 from ..core import operations
 from ..core.reports import MODELS
-from ..core.timeline import METHODS, Entry, JourneyPage, build_timeline, device_labels, load_journey
+from ..core.read.timeline import METHODS, Entry, JourneyPage, build_timeline, device_labels, load_journey
 from .banner import Banner
 from .context import AppContext, Changes
 from .device_icons import KIND_TEXT, device_icon
@@ -42,7 +42,7 @@ class JourneyView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.email: str | None = None
-        self.data: dict | None = None           # the journey (core/journey.py's shape)
+        self.data: dict | None = None           # the journey (core/read/journey.py's shape)
         self.evidence: dict[str, list[str]] = {}  # device -> lines saying what tied it to the contact
         self.credits: dict = {}                   # (origin, order id) -> the touches with their share
         self.model = "linear"

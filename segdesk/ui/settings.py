@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton, QVBoxLayout)
 
-from ..core import suppression
+from ..core.identity import suppression
 from ..core.changes import Changes
 from ..core.fx import check_currency, reporting_currency
 from ..errors import InvalidInput

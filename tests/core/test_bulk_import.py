@@ -14,11 +14,12 @@ import json
 import orjson
 import pytest
 
-from segdesk.core import demo, event_rows, events, parallel_import
-from segdesk.core.event_rows import parse_lines
-from segdesk.core.events import import_events_file, import_parsed
+from segdesk.core import demo
+from segdesk.core.importing import event_rows, events, parallel_import
+from segdesk.core.importing.event_rows import parse_lines
+from segdesk.core.importing.events import import_events_file, import_parsed
 from segdesk.core.progress import Cancelled, Progress
-from segdesk.core.stitch import stitch
+from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
 from segdesk.errors import ImportFailed
 

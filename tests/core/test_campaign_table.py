@@ -16,8 +16,8 @@ import json
 import pytest
 
 from segdesk.cli import main
-from segdesk.core.csv_import import import_orders, import_spend
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders, import_spend
+from segdesk.core.importing.events import import_events
 from segdesk.core.fx import set_manual_rates
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report, drill_down

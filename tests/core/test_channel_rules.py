@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segdesk.core.events import import_events
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.store import open_workspace
 

@@ -15,8 +15,8 @@ import json
 import pytest
 
 from segdesk.cli import main
-from segdesk.core.csv_import import import_contacts, import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_contacts, import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.store import open_workspace
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from segdesk.core.events import import_events
-from segdesk.core.journey import journey
-from segdesk.core.stitch import stitch
+from segdesk.core.importing.events import import_events
+from segdesk.core.read.journey import journey
+from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
-from segdesk.core.useragent import device_name
+from segdesk.core.traffic.useragent import device_name
 
 from .wire import at, identify, page
 

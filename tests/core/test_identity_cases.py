@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from segdesk.core import people
-from segdesk.core.csv_import import import_contacts, import_orders
-from segdesk.core.events import import_events
-from segdesk.core.journey import journey
-from segdesk.core.stitch import stitch
+from segdesk.core.identity import people
+from segdesk.core.importing.csv_import import import_contacts, import_orders
+from segdesk.core.importing.events import import_events
+from segdesk.core.read.journey import journey
+from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
 from segdesk.errors import InvalidInput, NotFound
 

@@ -128,7 +128,7 @@ def test_incremental_sessions_equal_a_full_rebuild_on_shared_devices():
     import random
     import tempfile
 
-    from segdesk.core.events import import_events
+    from segdesk.core.importing.events import import_events
     from segdesk.core.refresh import refresh_after_import
     from segdesk.core.store import open_workspace
 

@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from segdesk.cli import main
-from segdesk.core.csv_import import CsvImportError, import_orders, import_spend
-from segdesk.core.events import import_events_file
+from segdesk.core.importing.csv_import import CsvImportError, import_orders, import_spend
+from segdesk.core.importing.events import import_events_file
 from segdesk.core.money import MoneyError, to_minor
 from segdesk.core.store import open_workspace
 

@@ -122,7 +122,7 @@ def test_refresh_failure_after_storing_says_the_rows_are_kept(tmp_path, _fresh_w
     args = argparse.Namespace(kind="events", file=str(events), json=False)
 
     scratch = open_workspace(tmp_path / "scratch")
-    from segdesk.core.events import import_events_file
+    from segdesk.core.importing.events import import_events_file
     with events.open("rb") as f:
         import_events_file(scratch, f, total_bytes=os.fstat(f.fileno()).st_size)
     full_after_import = scratch.conn.execute("PRAGMA page_count").fetchone()[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from segdesk.core import parallel_import
+from segdesk.core.importing import parallel_import
 
 REPO = Path(__file__).resolve().parents[2]
 

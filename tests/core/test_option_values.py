@@ -9,7 +9,7 @@ import pytest
 
 from segdesk.cli import main
 from segdesk.collector_relay.__main__ import main as relay_main
-from segdesk.core.csv_import import import_contacts
+from segdesk.core.importing.csv_import import import_contacts
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.store import open_workspace
 
@@ -63,7 +63,7 @@ def test_search_matches_wildcard_characters_literally(_fresh_workspace, capsys):
     assert search("o_b") == ["bo_b@example.com"]
     assert search("ANN") == ["ann@example.com"]
 
-    from segdesk.core.contacts import ordered_ids
+    from segdesk.core.read.contacts import ordered_ids
 
     ws = open_workspace(_fresh_workspace)
     try:

@@ -9,7 +9,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segdesk.core.parallel_import import plan
+from segdesk.core.importing.parallel_import import plan
 
 line = st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"") + b"\n")
 

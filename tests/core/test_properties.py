@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segdesk.core.events import import_events
-from segdesk.core.journey import journey
-from segdesk.core.stitch import stitch
+from segdesk.core.importing.events import import_events
+from segdesk.core.read.journey import journey
+from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
 
 from .wire import at, identify, page

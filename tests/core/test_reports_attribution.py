@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from segdesk.core.csv_import import import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report, drill_down
 from segdesk.core.store import open_workspace

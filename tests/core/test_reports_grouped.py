@@ -16,7 +16,7 @@ from statistics import median
 import pytest
 
 from segdesk.core import demo
-from segdesk.core.csv_import import import_orders
+from segdesk.core.importing.csv_import import import_orders
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import LTV_BY, MODELS, ROAS_BY, build_report
 from segdesk.core.reports.cohort import as_of, epoch, members

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from segdesk.core.csv_import import import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.orders import counted_orders_sql
-from segdesk.core.people import merge
+from segdesk.core.identity.people import merge
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
 from segdesk.core.reports.data import ORDERS_SQL

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import tempfile
 
-from segdesk.core.events import import_events
-from segdesk.core.people import erase
+from segdesk.core.importing.events import import_events
+from segdesk.core.identity.people import erase
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports.sessions import sessionize
 from segdesk.core.store import open_workspace

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from segdesk.core import demo, people
-from segdesk.core.csv_import import import_contacts
-from segdesk.core.events import import_events
-from segdesk.core import stitch as stitch_module
-from segdesk.core.stitch import stitch
+from segdesk.core import demo
+from segdesk.core.identity import people
+from segdesk.core.importing.csv_import import import_contacts
+from segdesk.core.importing.events import import_events
+from segdesk.core.identity import stitch as stitch_module
+from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
 
 from .wire import at, identify

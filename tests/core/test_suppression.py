@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from segdesk.cli import main
-from segdesk.core import people, suppression
-from segdesk.core.csv_import import import_contacts, import_orders
-from segdesk.core.events import import_events
+from segdesk.core.identity import people, suppression
+from segdesk.core.importing.csv_import import import_contacts, import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.store import open_workspace
 from segdesk.errors import NotFound

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from segdesk.cli import main
-from segdesk.core.csv_import import CsvImportError, import_contacts, import_orders
+from segdesk.core.importing.csv_import import CsvImportError, import_contacts, import_orders
 from segdesk.core.store import open_workspace
 
 ORDERS = "order_id,email,amount,currency,created_at\n"

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from segdesk.cli import main
-from segdesk.core.csv_import import import_orders, import_spend
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders, import_spend
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
 from segdesk.core.store import open_workspace

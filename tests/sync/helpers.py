@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segdesk.core.journey import journey
+from segdesk.core.read.journey import journey
 from segdesk.sync.engine import run_sync
 from segdesk.sync.sources import add_source
 

@@ -9,7 +9,7 @@ import pytest
 from keyring.backends import null
 
 from segdesk.cli import main
-from segdesk.core.journey import journey
+from segdesk.core.read.journey import journey
 from segdesk.core.store import open_workspace
 from segdesk.sync import secrets
 from segdesk.sync.engine import run_sync

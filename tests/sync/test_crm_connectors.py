@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segdesk.core.journey import journey
+from segdesk.core.read.journey import journey
 from segdesk.core.store import open_workspace
 from segdesk.sync.connectors import activecampaign, hubspot, keap, kit, paypal
 from segdesk.sync.engine import run_sync

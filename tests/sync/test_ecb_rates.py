@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from segdesk.cli import main
-from segdesk.core.csv_import import import_orders
+from segdesk.core.importing.csv_import import import_orders
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.store import open_workspace
 from segdesk.sync.engine import run_sync

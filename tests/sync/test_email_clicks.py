@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from segdesk.core.csv_import import import_orders
-from segdesk.core.events import import_events
-from segdesk.core.journey import journey
-from segdesk.core.people import erase
+from segdesk.core.importing.csv_import import import_orders
+from segdesk.core.importing.events import import_events
+from segdesk.core.read.journey import journey
+from segdesk.core.identity.people import erase
 from segdesk.core.reports import build_report
 from segdesk.core.store import open_workspace
-from segdesk.core.suppression import suppress
-from segdesk.core.timeline import build_timeline
+from segdesk.core.identity.suppression import suppress
+from segdesk.core.read.timeline import build_timeline
 from segdesk.sync.connectors import klaviyo, mailchimp
 from segdesk.sync.engine import run_sync
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from segdesk.core.csv_import import import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
 from segdesk.sync.connectors import google_auth

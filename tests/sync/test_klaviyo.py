@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segdesk.core.csv_import import import_orders
+from segdesk.core.importing.csv_import import import_orders
 from segdesk.core.reports import build_report
 from segdesk.sync.connectors import klaviyo
 from segdesk.sync.engine import run_sync

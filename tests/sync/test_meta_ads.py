@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from segdesk.core.csv_import import import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.reports import build_report
 from segdesk.errors import InvalidInput
 from segdesk.sync.engine import run_sync

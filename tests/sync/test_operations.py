@@ -7,8 +7,8 @@ import socket
 
 from segdesk.cli import main
 from segdesk.core.changes import Changes
-from segdesk.core.csv_import import import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.store import open_workspace
 from segdesk.sync.http import HttpOptions

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from segdesk.cli import main
 from segdesk.core import paths
-from segdesk.core.csv_import import import_orders
+from segdesk.core.importing.csv_import import import_orders
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
 from segdesk.core.schema import migrations

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from segdesk.cli import main
-from segdesk.core.events import import_events
-from segdesk.core.journey import journey
+from segdesk.core.importing.events import import_events
+from segdesk.core.read.journey import journey
 from segdesk.core.reports import build_report
 from segdesk.sync.connectors import shopify
 

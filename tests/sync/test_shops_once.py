@@ -6,7 +6,7 @@ Every source is a real HTTP server on loopback (the relay's pull API, Shopify, W
 
 from __future__ import annotations
 
-from segdesk.core.journey import journey
+from segdesk.core.read.journey import journey
 from segdesk.core.reports import build_report
 from segdesk.sync.connectors import woocommerce
 from segdesk.sync.engine import run_sync

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segdesk.core.journey import journey
+from segdesk.core.read.journey import journey
 from segdesk.core.store import open_workspace
 from segdesk.sync.engine import run_sync
 

@@ -3,8 +3,8 @@ person do not bring them back; lifting the entry does, on the next sync."""
 
 from __future__ import annotations
 
-from segdesk.core import people, suppression
-from segdesk.core.journey import journey
+from segdesk.core.identity import people, suppression
+from segdesk.core.read.journey import journey
 from segdesk.sync.engine import run_sync
 from segdesk.sync.sources import add_source
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from segdesk.core.journey import journey
+from segdesk.core.read.journey import journey
 from segdesk.sync.connectors import activecampaign, hubspot, keap, kit, paypal
 from segdesk.sync.engine import run_sync
 from segdesk.sync.http import HttpOptions, RateLimit, _Window

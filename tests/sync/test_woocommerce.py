@@ -7,7 +7,7 @@ import json
 import pytest
 
 from segdesk.cli import main
-from segdesk.core.journey import journey
+from segdesk.core.read.journey import journey
 from segdesk.sync.connectors import woocommerce
 
 from .fakes_shops import WOO_KEY, WOO_SECRET, FakeWoo

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from segdesk.core.timeline import device_labels
+from segdesk.core.read.timeline import device_labels
 
 import sqlite3
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from segdesk.core.csv_import import import_orders
-from segdesk.core.events import import_events
+from segdesk.core.importing.csv_import import import_orders
+from segdesk.core.importing.events import import_events
 from segdesk.core.paths import database_path
-from segdesk.core.stitch import stitch
+from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
 from segdesk.ui.contacts_model import EMAIL_ROLE, PAGE
 from tests.core.wire import at, identify, page

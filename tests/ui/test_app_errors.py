@@ -13,7 +13,7 @@ from segdesk.ui import journey_view
 @pytest.fixture
 def view(app, qtbot, tmp_path):
     from segdesk.core.store import open_workspace
-    from segdesk.core.csv_import import import_contacts
+    from segdesk.core.importing.csv_import import import_contacts
     from segdesk.ui.context import AppContext
 
     with open_workspace(tmp_path / "ws") as ws:

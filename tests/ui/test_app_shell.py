@@ -124,8 +124,8 @@ def test_about_names_every_version(tmp_path, qtbot, open_window):
 
 
 def test_settings_list_erased_people_and_lift_one(tmp_path, qtbot, open_window):
-    from segdesk.core import people
-    from segdesk.core.csv_import import import_contacts
+    from segdesk.core.identity import people
+    from segdesk.core.importing.csv_import import import_contacts
     from segdesk.core.refresh import refresh_after_import
     from segdesk.ui.settings import SettingsDialog
 

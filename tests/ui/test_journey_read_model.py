@@ -1,16 +1,16 @@
 """The journey the app shows is core's: compared on a generated workspace with ``segdesk journey --json``,
-with core's read model (``core/timeline.py``) and with the sessions the reports count."""
+with core's read model (``core/read/timeline.py``) and with the sessions the reports count."""
 
 from __future__ import annotations
 
 import json
 
 from segdesk.cli import main
-from segdesk.core.contacts import list_contacts
+from segdesk.core.read.contacts import list_contacts
 from segdesk.core.demo import generate
 from segdesk.core.refresh import refresh_reports
 from segdesk.core.store import open_workspace
-from segdesk.core.timeline import build_timeline, device_labels, load_journey
+from segdesk.core.read.timeline import build_timeline, device_labels, load_journey
 
 CREDITS = ("No credit given",) + tuple(f"{n}% credit" for n in range(101))
 
@@ -70,9 +70,9 @@ def test_the_journey_page_shows_the_core_journey(tmp_path, qtbot, open_window, c
             shown = tree_rows(view.timeline)
             # Core's read model, painted as the page paints it (icon before the text), row for row.
             core = load_journey(reader.conn, email)
-            labels = device_labels(core.journey)  # a row names its device (its id when nothing better is known)
+            labels = device_labels(core.read.journey)  # a row names its device (its id when nothing better is known)
             expected = []
-            for e in build_timeline(core.journey, ctx.money, core.credits, core.model):
+            for e in build_timeline(core.read.journey, ctx.money, core.credits, core.model):
                 for depth, x in [(0, e)] + [(1, c) for c in e.children]:
                     expected.append((depth, ctx.time(x.time), x.what, labels.get(x.device, (None, x.device or ""))[1],
                                      x.detail))

@@ -21,7 +21,7 @@ FB = "facebook / cpc / summer"
 
 
 def test_order_credits_by_model(tmp_path):
-    from segdesk.core.journey import contact_of_email
+    from segdesk.core.read.journey import contact_of_email
     from segdesk.core.reports.credits import order_credits
     from segdesk.core.store import open_workspace
 

@@ -7,8 +7,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from segdesk.core.csv_import import import_orders  # noqa: E402
-from segdesk.core.events import import_events  # noqa: E402
+from segdesk.core.importing.csv_import import import_orders  # noqa: E402
+from segdesk.core.importing.events import import_events  # noqa: E402
 from segdesk.core.refresh import refresh_after_import  # noqa: E402
 from segdesk.core.store import open_workspace  # noqa: E402
 from tests.core.wire import at, identify, page  # noqa: E402
@@ -54,7 +54,7 @@ def test_reports_view_credits_each_person_their_own_touches(tmp_path, qtbot):
 
 
 def test_the_journey_shows_a_link_not_followed(tmp_path):
-    from segdesk.core.timeline import build_timeline, load_journey
+    from segdesk.core.read.timeline import build_timeline, load_journey
 
     with open_workspace(tmp_path / "ws") as ws:
         import_events(ws, [identify("pc", at(0), email="carl@example.com", method="form"),

@@ -9,8 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from segdesk.core.csv_import import import_orders, import_spend  # noqa: E402
-from segdesk.core.events import import_events  # noqa: E402
+from segdesk.core.importing.csv_import import import_orders, import_spend  # noqa: E402
+from segdesk.core.importing.events import import_events  # noqa: E402
 from segdesk.core.refresh import refresh_after_import  # noqa: E402
 from segdesk.core.store import open_workspace  # noqa: E402
 from tests.core.wire import at, identify, page  # noqa: E402

@@ -7,7 +7,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from segdesk.core.csv_import import import_orders
+from segdesk.core.importing.csv_import import import_orders
 from segdesk.core.store import open_workspace
 from segdesk.sync import secrets
 from segdesk.sync.http import HttpOptions

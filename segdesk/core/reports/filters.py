@@ -9,7 +9,7 @@ A filter narrows *who* a report is about, then, for ``product``, *which orders*:
   (ISO code or name, compared without case); a workspace without any has no
   country filter (:func:`facets` leaves it out and asking for it is an error);
 - ``device``: contacts with a ``phone``, ``tablet`` or ``desktop`` device
-  (``core.useragent.device_type`` of the device's latest user agent);
+  (``core.traffic.useragent.device_type`` of the device's latest user agent);
 - ``product``: only orders of that product count (revenue, customers,
   attribution); contacts are not narrowed by it.
 
@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, fields
 import orjson
 
 from ...errors import InvalidInput
-from ..event_rows import stored_event
-from ..useragent import DEVICE_TYPES, device_type
+from ..importing.event_rows import stored_event
+from ..traffic.useragent import DEVICE_TYPES, device_type
 from .model import NOT_SET
 from .touches import first_touch_sql
 

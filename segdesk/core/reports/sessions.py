@@ -28,10 +28,10 @@ from datetime import datetime
 from itertools import chain
 from typing import NamedTuple
 
-from ..channels import DIRECT, NONE, Channel, query_of, with_email_link
+from ..traffic.channels import DIRECT, NONE, Channel, query_of, with_email_link
 from ..click_ids import credit_clicks, has_clicks
-from ..event_rows import page_fields, stored_event
-from ..identifiers import USER_DEVICE
+from ..importing.event_rows import page_fields, stored_event
+from ..identity.identifiers import USER_DEVICE
 from ..progress import Progress
 from ..store import Workspace
 from ..timeutil import UTC, format_ts

@@ -8,7 +8,7 @@ from ..records import contacts, keys, tags, untag
 
 
 class Person(NamedTuple):
-    key: str  # '<kind>:<id>', e.g. 'ac:123' (core/identity.py matches a link's bare id to it)
+    key: str  # '<kind>:<id>', e.g. 'ac:123' (core/identity/resolve.py matches a link's bare id to it)
     email: str | None
     first_name: str | None
     last_name: str | None

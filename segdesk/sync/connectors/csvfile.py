@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ...core import csv_import
+from ...core.importing import csv_import
 from ...errors import FileError
 from ..context import SyncContext
 

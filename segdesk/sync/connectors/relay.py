@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ...core.events import import_parsed
+from ...core.importing.events import import_parsed
 from ..context import SyncContext
 from ..http import ApiError
 

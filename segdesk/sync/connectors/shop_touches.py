@@ -20,8 +20,8 @@ relay first; touches stored before the pixel met the buyer stay.
 
 from __future__ import annotations
 
-from ...core.event_rows import EventError, event_row
-from ...core.events import INSERT_SQL
+from ...core.importing.event_rows import EventError, event_row
+from ...core.importing.events import INSERT_SQL
 
 SEEN_SQL = """
 SELECT EXISTS (SELECT 1 FROM events WHERE type IN ('identify', 'alias') AND anonymous_id IS NOT NULL AND email = ?1)

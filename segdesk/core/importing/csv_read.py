@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
-from .timeutil import format_ts, parse_ts
+from ..timeutil import format_ts, parse_ts
 
 MAX_FIELD = 128 * 1024  # the csv module's own limit, said out loud
 FIRST_YEAR, LAST_YEAR = 1970, 2100  # a date outside is a typo (20224) or a placeholder (9999-12-31)

@@ -15,10 +15,10 @@ from itertools import chain, islice
 import orjson
 
 from .identifiers import contact_key_node, customer_node, email_node, user_device, user_id_node, user_node
-from .gcpause import gc_paused
-from .identity import Evidence, DeviceLink, Resolution, resolve
-from .progress import Progress
-from .store import Workspace
+from ..gcpause import gc_paused
+from .resolve import Evidence, DeviceLink, Resolution, resolve
+from ..progress import Progress
+from ..store import Workspace
 
 KEY_NODE = {"crm": contact_key_node, "customer": customer_node, "user": user_node}
 

@@ -20,9 +20,9 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from ..errors import InvalidInput, NotFound
+from ...errors import InvalidInput, NotFound
 from .identifiers import email_node, normalise_email
-from .timeutil import now_ts
+from ..timeutil import now_ts
 
 KEY_SETTING = "suppression.key"
 KINDS = {"email": "email", "cid": "CRM contact id", "cus": "payment customer id", "user": "user id"}

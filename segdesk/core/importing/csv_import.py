@@ -18,15 +18,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..errors import InvalidInput
+from ...errors import InvalidInput
 from . import csv_read
 from .csv_read import CellError
-from .identifiers import clean_key, email_node, normalise_email
-from .money import MoneyError, normalise_currency, to_minor
+from ..identity.identifiers import clean_key, email_node, normalise_email
+from ..money import MoneyError, normalise_currency, to_minor
 from .rejects import Reject
-from .orders import share_order_keys
-from .store import Workspace
-from .tags import add_tags
+from ..orders import share_order_keys
+from ..store import Workspace
+from ..tags import add_tags
 
 MAX_ERRORS = 50
 

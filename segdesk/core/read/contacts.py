@@ -15,8 +15,8 @@ from collections import defaultdict
 
 import orjson
 
-from .orders import counted_orders_sql, source_of_truth
-from .reports.data import orders_source
+from ..orders import counted_orders_sql, source_of_truth
+from ..reports.data import orders_source
 
 # Search text is matched literally: `_` and `%` are LIKE's wildcards (`_` matched
 # every contact), so they and the escape character are escaped.

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import orjson
 
-from ..errors import ImportFailed
-from .progress import Cancelled, Progress
+from ...errors import ImportFailed
+from ..progress import Cancelled, Progress
 
 CHUNKS = 8  # SQLite attaches at most 10 databases; progress moves in eighths
 MAX_WORKERS = 4
@@ -223,7 +223,7 @@ def _worker_main(path, schema, origin, before, shard_dir, before_chunk, parent, 
     # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent, shard_dir)
-    from .gcpause import gc_paused
+    from ..gcpause import gc_paused
 
     with gc_paused():
         while (chunk := tasks.get()) is not None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .event_rows import page_fields, stored_event
+from ..importing.event_rows import page_fields, stored_event
 from .journey import contact_of_email, journey
-from .reports.credits import order_credits
-from .reports.sessions import sessionize
-from .useragent import device_type
+from ..reports.credits import order_credits
+from ..reports.sessions import sessionize
+from ..traffic.useragent import device_type
 
 # How a device was tied to its contact, in words (the ``method`` of an identify, or ``linked_by``).
 METHODS = {"form": "opt-in form", "link": "email link", "manual": "manual (page code)",

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import InvalidInput, NotFound
+from ...errors import InvalidInput, NotFound
 from .identifiers import USER_DEVICE, contact_key_node, email_node, normalise_email
 from .stitch import KEY_NODE, StitchResult, stitch
 from .suppression import active, suppress, suppressed_nodes
-from .store import Workspace
-from .timeutil import now_ts
+from ..store import Workspace
+from ..timeutil import now_ts
 
 
 def _known_email(conn, email: str) -> str:

@@ -15,9 +15,9 @@ import orjson
 from segdesk.collector_relay.clock import event_time
 from segdesk.errors import InvalidInput
 
-from .channels import CLICK_IDS, classify
-from .identifiers import clean_key, normalise_email
-from .timeutil import format_ts, is_canonical, normalise_ts, parse_ts
+from ..traffic.channels import CLICK_IDS, classify
+from ..identity.identifiers import clean_key, normalise_email
+from ..timeutil import format_ts, is_canonical, normalise_ts, parse_ts
 
 TYPES = frozenset({"page", "identify", "track", "alias", "screen", "group"})
 METHODS = frozenset({"form", "link", "manual", "server"})

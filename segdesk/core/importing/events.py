@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 from . import parallel_import
 from .event_rows import COLUMNS, EventError, carries_identity, event_row, parse_lines
 from .import_result import ImportResult
-from .gcpause import gc_paused
-from .progress import Cancelled, Progress
+from ..gcpause import gc_paused
+from ..progress import Cancelled, Progress
 from .rejects import Reject
 
 if TYPE_CHECKING:  # parsing processes import this module: keep sqlite-utils out of their start-up
-    from .store import Workspace
+    from ..store import Workspace
 
 _VALUES = f"INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 INSERT_SQL = f"INSERT OR IGNORE {_VALUES}"

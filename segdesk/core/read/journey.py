@@ -10,14 +10,14 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 
-from .channels import Channel, DIRECT, with_email_link
-from ..errors import InvalidInput, NotFound
-from .event_rows import page_fields, stored_event
-from .email_clicks import click_events
-from .identifiers import USER_DEVICE, normalise_email
-from .orders import orders_of_contact
-from .timeutil import parse_ts
-from .useragent import device_name
+from ..traffic.channels import Channel, DIRECT, with_email_link
+from ...errors import InvalidInput, NotFound
+from ..importing.event_rows import page_fields, stored_event
+from ..email_clicks import click_events
+from ..identity.identifiers import USER_DEVICE, normalise_email
+from ..orders import orders_of_contact
+from ..timeutil import parse_ts
+from ..traffic.useragent import device_name
 
 EMAIL_LINK_WINDOW_S = 10
 # Wire types as the journey's kinds (docs/SPEC.md §3).

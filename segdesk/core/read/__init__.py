@@ -1,0 +1,1 @@
+"""Read models every front end calls: a contact's journey, the journey page's timeline, contacts."""
