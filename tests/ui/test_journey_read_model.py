@@ -70,9 +70,9 @@ def test_the_journey_page_shows_the_core_journey(tmp_path, qtbot, open_window, c
             shown = tree_rows(view.timeline)
             # Core's read model, painted as the page paints it (icon before the text), row for row.
             core = load_journey(reader.conn, email)
-            labels = device_labels(core.read.journey)  # a row names its device (its id when nothing better is known)
+            labels = device_labels(core.journey)  # a row names its device (its id when nothing better is known)
             expected = []
-            for e in build_timeline(core.read.journey, ctx.money, core.credits, core.model):
+            for e in build_timeline(core.journey, ctx.money, core.credits, core.model):
                 for depth, x in [(0, e)] + [(1, c) for c in e.children]:
                     expected.append((depth, ctx.time(x.time), x.what, labels.get(x.device, (None, x.device or ""))[1],
                                      x.detail))
