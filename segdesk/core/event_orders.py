@@ -38,6 +38,7 @@ import orjson
 
 from .identity.identifiers import clean_key, normalise_email, user_id_node
 from .money import ISO_CODES, MAX_MAJOR, exponent
+from .store import read_setting
 
 ORIGIN = "events"
 COMPLETED, REFUNDED = "Order Completed", "Order Refunded"
@@ -72,8 +73,8 @@ class EventOrders:
 
 
 def _setting(conn, key: str, default):
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-    return orjson.loads(row[0]) if row else default
+    value = read_setting(conn, key)
+    return orjson.loads(value) if value is not None else default
 
 
 def _put(conn, key: str, value) -> None:

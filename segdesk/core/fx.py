@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .money import exponent, normalise_currency
+from .store import read_setting
 from ..errors import InvalidInput
 
 SETTING = "reporting_currency"
@@ -54,14 +55,12 @@ def locale_currency() -> str:
 
 def reporting_currency(conn) -> str:
     """The workspace's reporting currency: its setting, else the locale's."""
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (SETTING,)).fetchone()
-    return row[0] if row and row[0] else locale_currency()
+    return read_setting(conn, SETTING) or locale_currency()
 
 
 def chosen_currency(conn) -> str | None:
     """The reporting currency only when the marketer chose one (reports then convert by default)."""
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (SETTING,)).fetchone()
-    return row[0] if row and row[0] else None
+    return read_setting(conn, SETTING) or None
 
 
 def check_currency(code: str) -> str:

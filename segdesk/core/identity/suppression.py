@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from ...errors import InvalidInput, NotFound
 from .identifiers import email_node, normalise_email
+from ..store import read_setting
 from ..timeutil import now_ts
 
 KEY_SETTING = "suppression.key"
@@ -29,9 +30,9 @@ KINDS = {"email": "email", "cid": "CRM contact id", "cus": "payment customer id"
 
 
 def _key(conn, create: bool = False) -> bytes | None:
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (KEY_SETTING,)).fetchone()
-    if row:
-        return bytes.fromhex(row[0])
+    value = read_setting(conn, KEY_SETTING)
+    if value is not None:
+        return bytes.fromhex(value)
     if not create:
         return None
     key = secrets.token_bytes(32)

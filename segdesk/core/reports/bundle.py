@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ...errors import InvalidInput
+from ..store import read_setting
 from .campaign_view import compact
 from .compare import MAIN, build_view
 from .dashboard import FIGURES, figure_text, load_dashboard
-from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, range_text_full, report_table
+from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, range_text_full
 from .table import chart_title as default_chart_title
 
 REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
@@ -56,8 +57,7 @@ CLIENT_SETTING, LOGO_SETTING = "report.client_name", "report.logo_path"
 def cover_of(conn, date_range_full: str, client: str | None = None, logo: str | None = None) -> Cover:
     """The cover from the workspace settings, ``client`` / ``logo`` overriding them (a CLI flag)."""
     def setting(key):
-        row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return (row[0] or "").strip() if row else ""
+        return (read_setting(conn, key) or "").strip()
 
     return Cover(client if client is not None else setting(CLIENT_SETTING),
                  logo if logo is not None else setting(LOGO_SETTING), date_range_full)
