@@ -157,6 +157,13 @@ class _Runner:
         with self._lock:
             return list(self._live)
 
+    def submit(self, fn: Callable[..., Any], label: str = "") -> Job:
+        """Run ``fn`` on this runner's threads as a :class:`Job`; each runner's ``_run_job`` says what ``fn`` is given."""
+        job = Job(label)
+        self._track(job)
+        job.future = self._pool.submit(self._run_job, job, fn)
+        return job
+
 
 class DbWriter(_Runner):
     """The single writer: one thread that owns the workspace and its writing connection."""
@@ -166,14 +173,8 @@ class DbWriter(_Runner):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdesk-writer")
         self.workspace: Workspace = self._pool.submit(open_workspace, folder).result()
 
-    def submit(self, fn: Callable[[Workspace, Progress], Any], label: str = "") -> Job:
-        """Run ``fn(workspace, progress)`` on the writer thread; returns its :class:`Job`."""
-        job = Job(label)
-        self._track(job)
-        job.future = self._pool.submit(self._run_quietly, job, fn)
-        return job
-
-    def _run_quietly(self, job: Job, fn: Callable) -> None:
+    def _run_job(self, job: Job, fn: Callable[[Workspace, Progress], Any]) -> None:
+        """``fn(workspace, progress)`` on the writer thread."""
         with gc_paused():
             job._run(fn, self.workspace)
 
@@ -214,13 +215,7 @@ class NetworkRunner(_Runner):
         self._writer = writer
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="segdesk-network")
 
-    def submit(self, fn: Callable[[Callable, Progress], Any], label: str = "") -> Job:
-        job = Job(label)
-        self._track(job)
-        job.future = self._pool.submit(self._run_quietly, job, fn)
-        return job
-
-    def _run_quietly(self, job: Job, fn: Callable) -> None:
+    def _run_job(self, job: Job, fn: Callable[[Callable, Progress], Any]) -> None:
         # Parsing a sync's pages allocates as much as writing them: no cyclic
         # collections meanwhile either (see gc_paused).
         with gc_paused():
@@ -253,12 +248,9 @@ class ReaderPool(_Runner):
                 self._conns.append(conn)
         return conn
 
-    def submit(self, fn: Callable[[sqlite3.Connection, Progress], Any], label: str = "") -> Job:
-        """Run ``fn(read_connection, progress)`` on a reader thread; returns its :class:`Job`."""
-        job = Job(label)
-        self._track(job)
-        job.future = self._pool.submit(lambda: job._run(fn, self.connection()))
-        return job
+    def _run_job(self, job: Job, fn: Callable[[sqlite3.Connection, Progress], Any]) -> None:
+        """``fn(read_connection, progress)`` on a reader thread."""
+        job._run(fn, self.connection())
 
     def shutdown(self) -> None:
         for job in self.live_jobs():
