@@ -158,7 +158,7 @@ class _Runner:
             return list(self._live)
 
     def submit(self, fn: Callable[..., Any], label: str = "") -> Job:
-        """Run ``fn`` on this runner's threads as a :class:`Job`; each runner's ``_run_job`` says what ``fn`` is given."""
+        """Run ``fn`` on this runner's threads as a :class:`Job`; ``_run_job`` says what ``fn`` is given."""
         job = Job(label)
         self._track(job)
         job.future = self._pool.submit(self._run_job, job, fn)
