@@ -56,8 +56,8 @@ def converted_orders(base: str) -> str:
             f"LIMIT -1)")
 
 
-def spend_source(table: str = "ad_spend") -> str:
-    """The ad spend ``table`` (date, source, medium, campaign, currency, spend), converted when converting
+def spend_source(table: str = "spend_rows") -> str:
+    """Ad spend (``spend_rows``: CSV and ad-platform spend in one shape), converted when converting
     (a day's spend at that day's rate)."""
     cur = _ACTIVE.get()
     if cur is None:

@@ -47,7 +47,7 @@ def spend_lines(conn, rng: Range) -> dict[tuple, dict[str, int]]:
     """(source, medium, campaign) -> {currency: spend} on days in the range."""
     out: dict[tuple, dict[str, int]] = {}
     for source, medium, campaign, cur, amount in conn.execute(
-        f"SELECT source, medium, campaign, currency, sum(spend) FROM {spend_source('spend_rows')} WHERE (:since IS NULL OR date >= :since) "
+        f"SELECT source, medium, campaign, currency, sum(spend) FROM {spend_source()} WHERE (:since IS NULL OR date >= :since) "
         "AND (:until IS NULL OR date < :until) GROUP BY 1, 2, 3, 4",
         {"since": _local_date(rng.since, rng), "until": _local_date(rng.until, rng)},
     ):
