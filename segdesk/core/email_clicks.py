@@ -79,7 +79,7 @@ def click_events(conn, emails: list[str]) -> list[dict]:
 
 
 def create_tables(db) -> None:
-    """Migration 0011 (core/schema.py): the clicks, and the triggers that keep their touches fresh."""
+    """Migration 0011 (core/schema/): the clicks, and the triggers that keep their touches fresh."""
     db.executescript(
         """
         CREATE TABLE email_clicks (

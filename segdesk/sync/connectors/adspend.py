@@ -10,7 +10,7 @@ Rows keep the platform's ids (campaign, ad group / ad set, ad) so a renamed
 campaign still replaces its own rows. ``source`` and ``medium`` are what the
 marketer tags the platform's ads with (facebook / google / bing and cpc by
 default, ``--utm-source`` / ``--utm-medium`` per source); reports match spend
-to touches on them and on the campaign name or id (core/schema.py spend_rows).
+to touches on them and on the campaign name or id (core/schema/ spend_rows).
 """
 
 from __future__ import annotations
