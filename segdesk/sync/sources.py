@@ -31,6 +31,7 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "keap": ("Keap", True, "API key (KeapAK-...), OAuth access token or OAuth grant (JSON)"),
     "shopify": ("Shopify", True, "Admin API access token"),
     "woocommerce": ("WooCommerce", True, "REST API consumer key and secret"),
+    "samcart": ("SamCart", True, "API key (from SamCart Support)"),
     "mailchimp": ("Mailchimp", True, "API key (ending in its data center, e.g. -us6)"),
     "klaviyo": ("Klaviyo", True, "private API key (pk_...)"),
     "csv": ("CSV", False, ""),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import (activecampaign, csvfile, ecb, google_ads, hubspot, keap, kit, klaviyo, mailchimp, meta_ads,
-               microsoft_ads, paypal, relay, shopify, stripe, woocommerce)
+               microsoft_ads, paypal, relay, samcart, shopify, stripe, woocommerce)
 
 CONNECTORS = {
     "relay": relay,
@@ -15,6 +15,7 @@ CONNECTORS = {
     "keap": keap,
     "shopify": shopify,
     "woocommerce": woocommerce,
+    "samcart": samcart,
     "mailchimp": mailchimp,
     "klaviyo": klaviyo,
     "csv": csvfile,
