@@ -24,7 +24,7 @@ AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("cust
               "microsoft-ads": ("account_id", "the account's number, e.g. 149876543")}
 
 STORE_LABELS = {"keyring": "System keychain", "encrypted-file": "Encrypted file in this workspace"}
-WITH_ADDRESS = ("relay", "activecampaign", "stripe", "paypal", "hubspot", "kit", "keap", "woocommerce")
+WITH_ADDRESS = ("relay", "activecampaign", "stripe", "paypal", "hubspot", "kit", "keap", "woocommerce", "samcart")
 
 
 def _password_field() -> QLineEdit:
