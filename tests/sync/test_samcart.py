@@ -7,13 +7,14 @@ import json
 import pytest
 
 from segdesk.cli import main
+from segdesk.core.store import open_workspace
 from segdesk.core.read.journey import journey
 from segdesk.sync.connectors import samcart
 from segdesk.sync.engine import run_sync
 
-from .fakes import FakeStripe
+from .fakes import FakeStripe, Killed
 from .fakes_samcart import KEY, FakeSamCart
-from .helpers import add, revenue, sync_over_loopback
+from .helpers import add, dump, revenue, sync_over_loopback
 from .loopback import Loopback
 from .pull_server import TOKEN, pull_server
 from .test_shops_once import order_event, summary
@@ -185,3 +186,34 @@ def test_the_same_order_from_another_route_under_its_samcart_key_counts_once(ws,
         report = run_sync(ws, options=options(samcart=to_cart))
     assert report.ok, report.as_dict()
     assert summary(ws) == (1, {"jpy": 4900})
+
+
+def marketplace() -> FakeSamCart:
+    fake = FakeSamCart()
+    for i in range(7):
+        o = fake.order(fake.customer(f"b{i}@x.com"), [("Course", 1000 + i)], "JPY" if i == 3 else "USD")
+        if i % 3 == 0:
+            fake.refund(fake.charge_of(o), 100)
+        if i % 2:
+            fake.rebill(o, 500)
+    return fake
+
+
+@pytest.mark.parametrize("deaths", [(2, 1), (6, 4, 3)])
+def test_a_sync_killed_between_pages_resumes_without_loss_or_duplicates(tmp_path, options, monkeypatch, deaths):
+    monkeypatch.setattr(samcart, "PAGE", 2)
+    with open_workspace(tmp_path / "whole") as whole, open_workspace(tmp_path / "broken") as broken:
+        for w in (whole, broken):
+            add(w, "samcart", secret=KEY)
+        assert run_sync(whole, options=options(samcart=marketplace().transport())).ok
+        fake = marketplace()
+        for n in deaths:  # die after the n-th request of each try
+            fake.kill_after, fake.served = n, 0
+            with pytest.raises(Killed):
+                run_sync(broken, options=options(samcart=fake.transport()))
+        fake.kill_after = None
+        assert run_sync(broken, options=options(samcart=fake.transport())).ok
+        assert dump(broken) == dump(whole)
+        # Seven orders and three rebills; three refunds of 100 on orders 0, 3 (in yen) and 6.
+        assert broken.conn.execute("SELECT count(*), sum(amount) FROM orders").fetchone() == (10, 7021 + 1500)
+        assert broken.conn.execute("SELECT count(*) FROM refunds").fetchone() == (3,)
