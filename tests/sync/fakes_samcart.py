@@ -14,7 +14,8 @@ Assumed where the documents are silent: lists run in ascending id order; ``next`
 carries only ``offset``, ``dir`` and ``limit`` (the documented example's shape), so a
 client must keep its own filters; ``GET /refunds`` has no date filter.
 
-Faults on top of FakeVendor's: ``("throttle", seconds)`` is SamCart's 429 (``{"message":
+A marketplace whose plan lacks the API (``no_api``) answers 403 (the status is documented, the
+message is ours). Faults on top of FakeVendor's: ``("throttle", seconds)`` is SamCart's 429 (``{"message":
 "Too many requests"}``, Retry-After and RateLimit-* headers); ``("spent", seconds)`` answers
 normally with ``RateLimit-Remaining: 0`` and ``RateLimit-Reset: seconds``.
 """
@@ -48,6 +49,7 @@ class FakeSamCart(FakeVendor):
         self.rows: dict[str, list[dict]] = {name: [] for name in LISTS}
         self.clock = START
         self.ids = 1000
+        self.no_api = False
 
     # -- the marketplace's data -----------------------------------------------------------------
     def tick(self, minutes: int = 1) -> str:
@@ -133,6 +135,8 @@ class FakeSamCart(FakeVendor):
             return httpx.Response(401, json={"message": "No API key found in request"})
         if key != KEY:
             return httpx.Response(401, json=self.auth_error)
+        if self.no_api:
+            return httpx.Response(403, json={"message": "API access is not available on this plan"})
         return None
 
     def quota(self, remaining: int | None = None, reset: int = 60) -> dict:

@@ -11,6 +11,7 @@ from segdesk.core.store import open_workspace
 from segdesk.core.read.journey import journey
 from segdesk.sync.connectors import samcart
 from segdesk.sync.engine import run_sync
+from segdesk.sync.http import HttpOptions
 
 from .fakes import FakeStripe, Killed
 from .fakes_samcart import KEY, FakeSamCart
@@ -18,6 +19,7 @@ from .helpers import add, dump, revenue, sync_over_loopback
 from .loopback import Loopback
 from .pull_server import TOKEN, pull_server
 from .test_shops_once import order_event, summary
+from .test_vendor_rules import FakeClock
 
 
 @pytest.fixture
@@ -113,23 +115,29 @@ def test_an_order_read_while_pending_is_read_again_until_it_settles(ws, cart, op
     assert len(cart.log) - settled == 4
 
 
-def test_throttling_honours_retry_after_the_quota_headers_and_the_minute(ws, cart, options, sleeps):
+def test_throttling_honours_retry_after_the_quota_headers_and_the_minute(ws, cart):
     cart.order(cart.customer("ann@x.com"), [("Course", 100)])
     cart.faults = [("throttle", 3), ("spent", 7), ("429-json",)]
-    report = sync(ws, cart, options)
+    clock = FakeClock()
+    with Loopback(cart) as transport:
+        report = run_sync(ws, options=HttpOptions(transports={"samcart": transport}, sleep=clock.sleep,
+                                                  clock=clock.time, max_attempts=4))
     assert report.ok, report.as_dict()
     # A 429 with Retry-After: 3 s; a page that spent the quota: its RateLimit-Reset (7 s) before the next
-    # request; a 429 without a hint: SamCart's one-minute window.
-    # (The fake sleep does not move the clock, so the 7 s pause is a hair under 7 when measured.)
-    assert sleeps[0] == 3.0 and 6.5 < sleeps[1] <= 7.0 and sleeps[2] == 60.0
+    # request; a 429 without a hint: SamCart's one-minute window. Nothing else waited.
+    assert clock.sleeps == [3.0, 7.0, 60.0]
     assert revenue(ws, "ann@x.com") == {"usd": 100}
 
 
-def test_a_revoked_key_is_one_line_and_a_page_size_over_100_is_refused(ws, cart, options, monkeypatch):
+def test_a_revoked_key_a_plan_without_the_api_and_a_page_over_100_are_one_line_each(ws, cart, options, monkeypatch):
     cart.revoked = True
     (result,) = sync(ws, cart, options).sources
     assert result.reason == "SamCart rejected the API key: Invalid authentication credentials"
-    cart.revoked = False
+    cart.revoked, cart.no_api = False, True
+    (result,) = sync(ws, cart, options).sources
+    assert result.reason == ("SamCart refused the API key: API access is not available on this plan (the plan may "
+                             "not include API access, or the account is not active)")
+    cart.no_api = False
     monkeypatch.setattr(samcart, "PAGE", 101)
     (result,) = sync(ws, cart, options).sources
     assert result.reason.endswith("The limit may not be greater than 100.")
