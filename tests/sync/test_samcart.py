@@ -73,6 +73,7 @@ def test_incremental_sync_rebills_and_partial_and_full_refunds(ws, cart, options
     cart.refund(cart.charge_of(course), 2550)
     cart.refund(cart.charge_of(ebook), 4900)
     rebill = cart.rebill(course, 2900)
+    cart.refund(rebill, 900)
     old = cart.customer("dee@x.com")
     old["created_at"] = "2020-01-05 10:00:00"  # a buyer from long ago: outside the customers window
     cart.order(old, [("Course", 10000)])
@@ -84,12 +85,13 @@ def test_incremental_sync_rebills_and_partial_and_full_refunds(ws, cart, options
     assert windows["/v1/customers"] == "2023-11-14T21:02:00Z"
     assert windows["/v1/refunds"] is None  # SamCart's refund list takes no dates: read whole
     assert f"/v1/customers/{old['id']}" in cart.paths()
-    assert revenue(ws, "ann@x.com") == {"usd": 10000 - 2550 + 2900}
+    assert revenue(ws, "ann@x.com") == {"usd": 10000 - 2550 + 2900 - 900}
     assert revenue(ws, "bob@x.com") == {"jpy": 0}  # refunded in full
     assert revenue(ws, "dee@x.com") == {"usd": 10000}
     assert stored(ws, "ann@x.com")[1] == (f"samcart:charge:{rebill['id']}", 2900, "usd", "Course")
     kinds = [(e["kind"], e["amount"]) for e in journey(ws.conn, "ann@x.com")["events"] if e["kind"] != "identify"]
-    assert kinds == [("order", {"usd": 10000}), ("refund", {"usd": 2550}), ("order", {"usd": 2900})]
+    assert kinds == [("order", {"usd": 10000}), ("refund", {"usd": 2550}), ("order", {"usd": 2900}),
+                     ("refund", {"usd": 900})]
     asked = len(cart.log)
     assert sync(ws, cart, options).sources[0].changed == {}
     # Refunds already stored are not looked up again: one request per list, nothing per refund.
