@@ -27,6 +27,11 @@ def query_params(fake, path_part: str) -> list:
     return [r.url.params for r in fake.log if path_part in r.url.path]
 
 
+def tag_rows(ws) -> list:
+    """Every tag as (identifier, tag), in order."""
+    return ws.conn.execute("SELECT identifier, tag FROM tags ORDER BY identifier, tag").fetchall()
+
+
 def revenue(ws, email: str) -> dict:
     return journey(ws.conn, email)["contact"]["revenue"]
 
