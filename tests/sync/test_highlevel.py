@@ -78,6 +78,15 @@ def test_won_opportunities_are_orders_when_chosen_and_leave_when_no_longer_won(w
     assert ws.conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)
 
 
+def test_a_google_click_id_kept_beside_the_landing_page_names_google(ws, options):
+    fake = FakeHighLevel()
+    fake.contact("cy@example.com", "Cy", added=at(2), first_touch={"url": "https://shop.example.com/?ref=x",
+                                                                   "gclid": "Cj0KCQ", "sessionSource": "Paid Search"})
+    add(ws, "highlevel", secret=TOKEN, location_id=LOCATION)
+    assert sync(ws, options, fake).ok
+    assert touches(ws, "cy@example.com") == [(at(2), "google", "cpc", None)]
+
+
 def test_a_buyer_the_pixel_saw_gets_no_attribution_touch(ws, options, fake):
     import_events(ws, [page("a1", at(0), "https://shop.example.com/"),
                        identify("a1", at(0, minutes=1), email="ann@example.com")], origin="test")

@@ -14,7 +14,9 @@ sub-account (location), named by ``--location-id``.
 - Attribution: ``attributionSource`` (how the contact first arrived) and
   ``lastAttributionSource`` (the latest conversion) carry ``url``,
   ``referrer``, ``utmSource``, ``utmMedium``, ``campaign`` (utm_campaign),
-  ``utmContent``, ``utmTerm``. Like a shop's journey (shop_touches.py), each
+  ``utmContent``, ``utmTerm``, ``gclid``, ``fbclid`` (added to the landing URL when
+  it lacks them, so the click-id rules name google or facebook when no UTM
+  does). Like a shop's journey (shop_touches.py), each
   becomes a server-side page view of the contact, only when the pixel never
   saw them: the first at ``dateAdded``; the last, when it differs, at
   ``dateUpdated`` as first read, under an id made of its values, so a re-sync
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ...core.money import MoneyError, to_minor
 from ..context import SyncContext
@@ -49,6 +52,7 @@ VERSION = "2021-07-28"
 PAGE = 100
 RATE = RateLimit(90, 10.0)
 WINDOW = 10.0
+CLICK_IDS = ("gclid", "fbclid")
 UTM = (("source", "utmSource"), ("medium", "utmMedium"), ("name", "campaign"), ("content", "utmContent"),
        ("term", "utmTerm"))
 
@@ -106,7 +110,7 @@ def _visits(c: dict) -> list[dict]:
 
 
 def _values(a: dict) -> list:
-    return [a.get(k) for k in ("url", "referrer", *(field for _, field in UTM))]
+    return [a.get(k) for k in ("url", "referrer", *(field for _, field in UTM), *CLICK_IDS)]
 
 
 def _usable(a: dict) -> bool:
@@ -114,8 +118,19 @@ def _usable(a: dict) -> bool:
 
 
 def _visit(message_id: str, email: str, when: str, a: dict) -> dict:
-    return visit_event(message_id, email, when, a.get("url"), a.get("referrer"),
+    return visit_event(message_id, email, when, _landing(a), a.get("referrer"),
                        {key: a.get(field) for key, field in UTM})
+
+
+def _landing(a: dict) -> str | None:
+    """The landing URL with the ad click id HighLevel kept beside it, when the URL lacks it."""
+    url = a.get("url") if isinstance(a.get("url"), str) and a["url"].strip() else None
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [(k, a[k]) for k in CLICK_IDS if isinstance(a.get(k), str) and a[k] and k not in dict(query)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _won(ctx: SyncContext, client, location: str) -> None:
