@@ -144,7 +144,8 @@ def run_list(args, ws) -> int:
         print("no sources yet: 'segdesk sources add KIND' (" + ", ".join(KINDS) + ")")
         return 0
     for row in rows:
-        row["where"] = row["config"].get("base_url") or row["config"].get("shop") or row["config"].get("path") or ""
+        row["where"] = next((str(row["config"][k]) for k in ("base_url", "shop", "path", "account_id", "app_id",
+                                                             "location_id") if row["config"].get(k)), "")
         row["status"] = ("failed: " + row["last_error"]) if row["last_error"] else (
             "ok " + row["last_success"] if row["last_success"] else "never synced")
     print_table(rows, ["name", "kind", "origin", "where", "status"])

@@ -63,7 +63,7 @@ def sync(ctx: SyncContext) -> None:
                                      for s in subscribers})
 
         ctx.commit({"run": {"page": page.next}} if page.more else {}, write)
-        ctx.count("subscribers", min(1.0, page.next / max(_pages(page.body), 1)), subscribers=len(subscribers))
+        ctx.count("subscribers", min(1.0, (page.next - 1) / max(_pages(page.body), 1)), subscribers=len(subscribers))
 
 
 def _person(s: dict) -> Person:
