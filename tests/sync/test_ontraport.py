@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from segdesk.core.importing.csv_import import import_orders
 from segdesk.core.reports import build_report
 from segdesk.errors import InvalidInput
 from segdesk.sync.connectors import ontraport
@@ -37,8 +38,9 @@ def test_first_then_incremental_sync(ws, options, fake):
         ("ann@example.com", "Ann", "Lee"), ("bob@example.com", "Bob", None)]
     assert tags(ws) == [("cid:ontraport:1", "Customer"), ("cid:ontraport:1", "Webinar")]
     assert ws.conn.execute("SELECT order_id, email, amount, currency, product FROM orders ORDER BY 1").fetchall() == [
-        ("1", "ann@example.com", 4900, "usd", "Course"), ("2", "bob@example.com", 2000, "usd", "Ebook")]
-    assert ws.conn.execute("SELECT order_id, amount FROM refunds").fetchall() == [("2", 2000)]
+        ("ontraport:1", "ann@example.com", 4900, "usd", "Course"),
+        ("ontraport:2", "bob@example.com", 2000, "usd", "Ebook")]
+    assert ws.conn.execute("SELECT order_id, amount FROM refunds").fetchall() == [("ontraport:2", 2000)]
     summary = build_report(ws.conn, "summary").to_json()
     assert summary["revenue"] == {"usd": 4900}  # 49.00 + 20.00 - 20.00 refunded
     first = query_params(fake, "/Contacts")[0]
@@ -62,7 +64,16 @@ def test_a_transaction_that_turns_void_is_removed(ws, options, fake):
     assert sync(ws, options, fake).ok
     fake.transactions["1"]["status"] = "4"
     assert sync(ws, options, fake).ok
-    assert ws.conn.execute("SELECT order_id FROM orders").fetchall() == [("2",)]
+    assert ws.conn.execute("SELECT order_id FROM orders").fetchall() == [("ontraport:2",)]
+
+
+def test_a_transaction_is_not_taken_for_another_route_s_order_of_the_same_number(ws, options, fake):
+    # Ontraport's transaction 1 (49.00) and a shop's order 1 (30.00) are two purchases: 79.00 in all.
+    import_orders(ws, "order_id,email,amount,currency,created_at\n1,cy@example.com,30.00,usd,2026-03-01T10:00:00Z\n")
+    add(ws, "ontraport", secret=KEY, app_id=APP_ID)
+    assert sync(ws, options, fake).ok
+    summary = build_report(ws.conn, "summary").to_json()
+    assert (summary["orders"], summary["revenue"]) == (3, {"usd": 7900})  # with Bob's refunded 20.00
 
 
 def test_pages_of_50_to_the_end(ws, options):

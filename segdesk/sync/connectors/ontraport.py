@@ -16,8 +16,10 @@ Every request sends the ``Api-Appid`` and ``Api-Key`` headers
   the object has no modification date, and a refund changes the status of an
   old one. Status (Ontraport's codes): 1 paid, 2 refunded, 3 partially
   refunded are money received, an order of ``total`` in the source's currency
-  (``--currency``, default usd; transactions carry none) under the
-  transaction id; 2 adds a refund of the whole total. 0 unpaid, 4 void,
+  (``--currency``, default usd; transactions carry none) under the order id
+  ``ontraport:<transaction id>``: Ontraport numbers transactions 1, 2, 3…, and a
+  bare number would be taken for another route's order of the same number
+  (core/orders.py groups orders by id); 2 adds a refund of the whole total. 0 unpaid, 4 void,
   5 declined, 6 written off and 7 pending are not revenue, and one stored
   before is removed. A partial refund's amount is not on the transaction, so a
   partially refunded order counts whole (docs/connectors.md). The buyer is the
@@ -102,7 +104,7 @@ def _store_transactions(ctx: SyncContext, conn, items: list[dict]) -> None:
     for t in items:
         if t.get("id") is None:
             continue
-        tid, status = str(t["id"]), str(t.get("status"))
+        tid, status = f"ontraport:{t['id']}", str(t.get("status"))
         if status not in (PAID, REFUNDED, PARTLY_REFUNDED):
             gone.append((ctx.origin, tid))
             continue
