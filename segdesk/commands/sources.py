@@ -40,9 +40,14 @@ def register(sub, common) -> None:
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
     a.add_argument("--list-id", help="mailchimp: the audience id (Audience > Settings > Unique id)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
-    a.add_argument("--currency", help="keap, klaviyo: the account's currency (default usd)")
+    a.add_argument("--currency", help="keap, klaviyo, ontraport, highlevel: the account's currency (default usd)")
     a.add_argument("--since", help="paypal, ad platforms: first day to read (default: three years / one year back)")
-    a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id")
+    a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id; "
+                                        "drip: the account id (Settings > General)")
+    a.add_argument("--app-id", help="ontraport: the App ID beside the API key (its key is the secret)")
+    a.add_argument("--location-id", help="highlevel: the sub-account (location) id")
+    a.add_argument("--opportunities-as-orders", action="store_true",
+                   help="highlevel: count won opportunities as orders (their monetary value, in --currency)")
     a.add_argument("--customer-id", help="google-ads: the account's customer id (123-456-7890); microsoft-ads: the manager's customer id")
     a.add_argument("--login-customer-id", help="google-ads: the manager account's id, when reached through one")
     a.add_argument("--utm-source", help="ad platforms: the utm_source your ads carry (default facebook/google/bing)")
@@ -85,7 +90,9 @@ def _config(args) -> dict:
         config["sandbox"] = True
     if args.currency:
         config["currency"] = args.currency.strip().lower()
-    for key in ("account_id", "customer_id", "login_customer_id", "utm_source", "utm_medium"):
+    if args.opportunities_as_orders:
+        config["opportunities_as_orders"] = True
+    for key in ("account_id", "customer_id", "login_customer_id", "utm_source", "utm_medium", "app_id", "location_id"):
         if getattr(args, key, None):
             config[key] = getattr(args, key).strip()
     if args.shop:
@@ -137,7 +144,8 @@ def run_list(args, ws) -> int:
         print("no sources yet: 'segdesk sources add KIND' (" + ", ".join(KINDS) + ")")
         return 0
     for row in rows:
-        row["where"] = row["config"].get("base_url") or row["config"].get("shop") or row["config"].get("path") or ""
+        row["where"] = next((str(row["config"][k]) for k in ("base_url", "shop", "path", "account_id", "app_id",
+                                                             "location_id") if row["config"].get(k)), "")
         row["status"] = ("failed: " + row["last_error"]) if row["last_error"] else (
             "ok " + row["last_success"] if row["last_success"] else "never synced")
     print_table(rows, ["name", "kind", "origin", "where", "status"])

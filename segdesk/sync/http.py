@@ -119,13 +119,15 @@ def quota_pause(response: httpx.Response) -> float:
     """Pause asked for by vendors' remaining-quota headers when the quota is used up."""
     h = response.headers
     # RateLimit-*: the IETF draft names Klaviyo sends (its steady window: seconds left in Reset).
-    remaining = h.get("x-hubspot-ratelimit-remaining") or h.get("x-ratelimit-remaining") or h.get("ratelimit-remaining")
+    # X-Rate-Limit-*: Ontraport's spelling (Reset in seconds left of its rolling minute).
+    remaining = (h.get("x-hubspot-ratelimit-remaining") or h.get("x-ratelimit-remaining")
+                 or h.get("x-rate-limit-remaining") or h.get("ratelimit-remaining"))
     if remaining is None or remaining.strip() not in ("0", "0.0"):
         return 0.0
     interval_ms = h.get("x-hubspot-ratelimit-interval-milliseconds")
     if interval_ms and interval_ms.isdigit():
         return int(interval_ms) / 1000
-    reset = h.get("x-ratelimit-reset") or h.get("ratelimit-reset")
+    reset = h.get("x-ratelimit-reset") or h.get("x-rate-limit-reset") or h.get("ratelimit-reset")
     try:
         seconds = float(reset) if reset else 1.0
     except ValueError:

@@ -34,6 +34,9 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "samcart": ("SamCart", True, "API key (from SamCart Support)"),
     "mailchimp": ("Mailchimp", True, "API key (ending in its data center, e.g. -us6)"),
     "klaviyo": ("Klaviyo", True, "private API key (pk_...)"),
+    "drip": ("Drip", True, "API token"),
+    "ontraport": ("Ontraport", True, "API key"),
+    "highlevel": ("HighLevel", True, "private integration token"),
     "csv": ("CSV", False, ""),
     "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
     "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
@@ -133,6 +136,12 @@ def check_config(kind: str, config: dict) -> None:
         raise InvalidInput("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
     if kind == "mailchimp" and not config.get("list_id"):
         raise InvalidInput("a Mailchimp source needs --list-id (the audience id, under Audience > Settings)")
+    if kind == "drip" and not str(config.get("account_id") or "").isdigit():
+        raise InvalidInput("a Drip source needs --account-id (the number in Settings > General > Account ID)")
+    if kind == "ontraport" and not str(config.get("app_id") or "").strip():
+        raise InvalidInput("an Ontraport source needs --app-id (Administration > Integrations > API keys: App ID)")
+    if kind == "highlevel" and not str(config.get("location_id") or "").strip():
+        raise InvalidInput("a HighLevel source needs --location-id (the sub-account's id, Settings > Business Profile)")
     if kind == "paypal" and not config.get("client_id"):
         raise InvalidInput("a PayPal source needs --client-id")
     if kind == "meta-ads" and not re.fullmatch(r"act_\d+", str(config.get("account_id") or "")):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from ..sync import secrets
 from ..sync import sources as sync_sources
@@ -22,6 +22,11 @@ from .banner import Banner
 # Ad platforms: the config key of the account field, and what it looks like.
 AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("customer_id", "123-456-7890"),
               "microsoft-ads": ("account_id", "the account's number, e.g. 149876543")}
+# Email platforms and CRMs that name an account beside their key: its config key, label and hint.
+CRM_ACCOUNT = {"drip": ("account_id", "Account id", "Settings > General > Account ID"),
+               "ontraport": ("app_id", "App ID", "beside the API key (Administration > Integrations)"),
+               "highlevel": ("location_id", "Location id", "the sub-account's id (Settings > Business Profile)")}
+WITH_CURRENCY = ("ontraport", "highlevel")  # their money carries no currency: the account's, default usd
 
 STORE_LABELS = {"keyring": "System keychain", "encrypted-file": "Encrypted file in this workspace"}
 WITH_ADDRESS = ("relay", "activecampaign", "stripe", "paypal", "hubspot", "kit", "keap", "woocommerce", "samcart")
@@ -56,6 +61,10 @@ class SourceDialog(QDialog):
         self.shop.setPlaceholderText("NAME.myshopify.com")
         self.list_id = QLineEdit()
         self.list_id.setPlaceholderText("Audience > Settings > Unique id")
+        self.crm_account = QLineEdit()
+        self.currency = QLineEdit()
+        self.currency.setPlaceholderText("usd")
+        self.won_as_orders = QCheckBox("Count won opportunities as orders")
         self.consumer_key = QLineEdit()
         self.consumer_key.setPlaceholderText("ck_...")
         self.path = QLineEdit()
@@ -77,6 +86,7 @@ class SourceDialog(QDialog):
         self.form = QFormLayout()
         for label, field in (("Kind", self.kind), ("Name", self.name), ("Address", self.base_url),
                              ("Client id", self.client_id), ("Ad account", self.account), ("Shop", self.shop), ("Audience id", self.list_id),
+                             ("Account id", self.crm_account), ("Currency", self.currency), ("", self.won_as_orders),
                              ("Consumer key", self.consumer_key), ("File", path_row), ("CSV holds", self.csv_kind),
                              ("Secret", self.secret), ("Keep it in", self.store), ("Passphrase", self.passphrase),
                              ("Passphrase again", self.passphrase_again)):
@@ -114,6 +124,10 @@ class SourceDialog(QDialog):
         self.client_id.setText(source.config.get("client_id", ""))
         self.shop.setText(source.config.get("shop", ""))
         self.list_id.setText(source.config.get("list_id", ""))
+        if source.kind in CRM_ACCOUNT:
+            self.crm_account.setText(str(source.config.get(CRM_ACCOUNT[source.kind][0], "")))
+        self.currency.setText(source.config.get("currency", ""))
+        self.won_as_orders.setChecked(bool(source.config.get("opportunities_as_orders")))
         if source.kind in AD_ACCOUNT:
             self.account.setText(source.config.get(AD_ACCOUNT[source.kind][0], ""))
         self.path.setText(source.config.get("path", ""))
@@ -138,6 +152,12 @@ class SourceDialog(QDialog):
         self.form.setRowVisible(self.account, kind in AD_ACCOUNT)
         self.form.setRowVisible(self.shop, kind == "shopify")
         self.form.setRowVisible(self.list_id, kind == "mailchimp")
+        self.form.setRowVisible(self.crm_account, kind in CRM_ACCOUNT)
+        if kind in CRM_ACCOUNT:
+            self.form.labelForField(self.crm_account).setText(CRM_ACCOUNT[kind][1])
+            self.crm_account.setPlaceholderText(CRM_ACCOUNT[kind][2])
+        self.form.setRowVisible(self.currency, kind in WITH_CURRENCY)
+        self.form.setRowVisible(self.won_as_orders, kind == "highlevel")
         self.form.setRowVisible(self.consumer_key, kind == "woocommerce")
         self.account.setPlaceholderText(AD_ACCOUNT.get(kind, ("", ""))[1])
         self.form.setRowVisible(self._path_row, kind == "csv")
@@ -210,6 +230,8 @@ class SourceDialog(QDialog):
             config["shop"] = self.shop.text().strip()
         if kind == "mailchimp" and self.list_id.text().strip():
             config["list_id"] = self.list_id.text().strip()
+        if kind in CRM_ACCOUNT:
+            self._crm_values(kind, config)
         if kind == "csv":
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()
@@ -220,6 +242,17 @@ class SourceDialog(QDialog):
 
             secret = woocommerce.secret_of(key, secret) if key and secret else None
         return kind, self.name.text().strip() or None, config, secret
+
+    def _crm_values(self, kind: str, config: dict) -> None:
+        """Drip's account, Ontraport's App ID, HighLevel's location; their currency and won deals as orders."""
+        for key in ("app_id", "location_id", "currency", "opportunities_as_orders"):
+            config.pop(key, None)
+        if self.crm_account.text().strip():
+            config[CRM_ACCOUNT[kind][0]] = self.crm_account.text().strip()
+        if kind in WITH_CURRENCY and self.currency.text().strip():
+            config["currency"] = self.currency.text().strip().lower()
+        if kind == "highlevel" and self.won_as_orders.isChecked():
+            config["opportunities_as_orders"] = True
 
     def passphrase_given(self) -> str | None:
         return self.passphrase.text() if self.form.isRowVisible(self.passphrase) else None

@@ -7,16 +7,14 @@ from segdesk.core.importing.events import import_events
 from segdesk.core.read.journey import journey
 from segdesk.core.identity.people import erase
 from segdesk.core.reports import build_report
-from segdesk.core.store import open_workspace
 from segdesk.core.identity.suppression import suppress
 from segdesk.core.read.timeline import build_timeline
 from segdesk.sync.connectors import klaviyo, mailchimp
 from segdesk.sync.engine import run_sync
 
 from ..core.wire import at, identify, page
-from .fakes import Killed
 from .fakes_email import KEY, LIST, PK, FakeKlaviyo, FakeMailchimp, mc_time
-from .helpers import add, dump
+from .helpers import add, killed_then_resumed_equals_whole
 from .loopback import Loopback
 
 SHOP = "https://shop.example.com/"
@@ -87,31 +85,6 @@ def test_a_later_click_of_the_same_email_is_its_own_touch(ws, options):
     assert linear["organic"] == {"usd": 1666.67} and linear["email"] == {"usd": 3333.33}
 
 
-def _killed_then_resumed_equals_whole(tmp_path, options, kind, make, secret, **config):
-    whole = open_workspace(tmp_path / "whole")
-    fake = make()
-    add(whole, kind, secret=secret, **config)
-    assert run_sync(whole, options=options(**{kind: fake.transport()})).ok
-    broken = open_workspace(tmp_path / "broken")
-    add(broken, kind, secret=secret, **config)
-    kills = 0
-    for n in (1, 2, 2, 3):
-        fake.kill_after, fake.served = n, 0
-        try:
-            run_sync(broken, options=options(**{kind: fake.transport()}))
-        except Killed:
-            kills += 1
-    fake.kill_after = None
-    assert kills >= 3
-    assert run_sync(broken, options=options(**{kind: fake.transport()})).ok
-    a, b = dump(whole), dump(broken)
-    a.pop("cursors"), b.pop("cursors")
-    assert a == b
-    assert whole.conn.execute("SELECT * FROM email_clicks ORDER BY 1, 2").fetchall() == \
-        broken.conn.execute("SELECT * FROM email_clicks ORDER BY 1, 2").fetchall()
-    whole.close(), broken.close()
-
-
 def test_mailchimp_killed_mid_sync_then_resumed_loses_and_repeats_nothing(tmp_path, options, monkeypatch):
     monkeypatch.setattr(mailchimp, "PAGE", 2)
 
@@ -124,7 +97,7 @@ def test_mailchimp_killed_mid_sync_then_resumed_loses_and_repeats_nothing(tmp_pa
             for i in range(5):
                 fake.click(c, f"p{i}@example.com", mc(at(i, hours=2)))
         return fake
-    _killed_then_resumed_equals_whole(tmp_path, options, "mailchimp", make, KEY, list_id=LIST)
+    killed_then_resumed_equals_whole(tmp_path, options, "mailchimp", make, KEY, list_id=LIST)
 
 
 def test_klaviyo_killed_mid_sync_then_resumed_loses_and_repeats_nothing(tmp_path, options, monkeypatch):
@@ -138,7 +111,7 @@ def test_klaviyo_killed_mid_sync_then_resumed_loses_and_repeats_nothing(tmp_path
             fake.event("M_CLICK", pid, mc(at(i)), **{"Campaign Name": "C"})
             fake.event("M_ORDER", pid, mc(at(i, hours=1)), **{"$value": 10 + i, "OrderId": f"o{i}"})
         return fake
-    _killed_then_resumed_equals_whole(tmp_path, options, "klaviyo", make, PK)
+    killed_then_resumed_equals_whole(tmp_path, options, "klaviyo", make, PK)
 
 
 def test_an_erased_person_s_clicks_go_and_stay_gone(ws, options):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import (activecampaign, csvfile, ecb, google_ads, hubspot, keap, kit, klaviyo, mailchimp, meta_ads,
-               microsoft_ads, paypal, relay, samcart, shopify, stripe, woocommerce)
+from . import (activecampaign, csvfile, drip, ecb, google_ads, highlevel, hubspot, keap, kit, klaviyo, mailchimp,
+               meta_ads, microsoft_ads, ontraport, paypal, relay, samcart, shopify, stripe, woocommerce)
 
 CONNECTORS = {
     "relay": relay,
@@ -18,6 +18,9 @@ CONNECTORS = {
     "samcart": samcart,
     "mailchimp": mailchimp,
     "klaviyo": klaviyo,
+    "drip": drip,
+    "ontraport": ontraport,
+    "highlevel": highlevel,
     "csv": csvfile,
     "meta-ads": meta_ads,
     "google-ads": google_ads,
