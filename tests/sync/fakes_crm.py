@@ -1,4 +1,4 @@
-"""Fake HubSpot, ActiveCampaign, Kit and Keap, each with its own paging, limits and error bodies.
+"""Fake ActiveCampaign, Kit and Keap (HubSpot: fakes_hubspot.py), each with its own paging, limits and error bodies.
 
 Each is as strict as its vendor where a connector could get it wrong: the auth
 header and scheme, page-size maxima, result caps, which field a date filter
@@ -52,72 +52,6 @@ class Clocked(FakeVendor):
 
     def changed_since(self, since: datetime | None) -> list[dict]:
         return [p for p in self.people if since is None or p["updated"] >= since]
-
-
-class FakeHubSpot(Clocked):
-    """CRM search (https://developers.hubspot.com/docs/api-reference/search/guide): at most 10,000 results
-    per query (paging past it is a 400), 200 per page, one sort; new changes reach the index late."""
-
-    auth_error = {"status": "error", "message": "Authentication credentials not found.",
-                  "category": "INVALID_AUTHENTICATION", "correlationId": "abc"}
-    cap = 10_000
-    token = "pat-na1-xyz"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scopes = {"crm.objects.contacts.read"}
-        self.unindexed: set[int] = set()  # changed, but not yet searchable (index lag)
-
-    def authorize(self, request):
-        if request.headers.get("authorization") != f"Bearer {self.token}":
-            return httpx.Response(401, json=self.auth_error)
-        if "crm.objects.contacts.read" not in self.scopes:
-            return httpx.Response(403, json={
-                "status": "error", "category": "MISSING_SCOPES", "correlationId": "def",
-                "message": "This app hasn't been granted all required scopes to make this call.",
-                "errors": [{"message": "One or more of the following scopes are required.",
-                            "context": {"requiredGranularScopes": ["crm.objects.contacts.read"]}}]})
-        return None
-
-    @staticmethod
-    def _bad(message: str) -> httpx.Response:
-        return httpx.Response(400, json={"status": "error", "message": message, "category": "VALIDATION_ERROR"})
-
-    def route(self, request):
-        if request.url.path != "/crm/v3/objects/contacts/search":
-            return httpx.Response(404, json={"status": "error", "message": "not found"})
-        body = self.body(request)
-        limit, sorts = int(body.get("limit", 10)), body.get("sorts") or []
-        if limit > 200:
-            return self._bad("limit must be at most 200")
-        if len(sorts) > 1:
-            return self._bad("only one sort is supported")
-        rows = [p for p in self.people if p["id"] not in self.unindexed]
-        for group in body.get("filterGroups") or []:
-            for f in group["filters"]:
-                rows = [p for p in rows if self._match(p, f)]
-        field = sorts[0]["propertyName"] if sorts else "hs_object_id"
-        rows.sort(key=(lambda p: (p["updated"], p["id"])) if field == "lastmodifieddate" else (lambda p: p["id"]))
-        after = int(body.get("after") or 0)
-        if after >= self.cap:
-            return self._bad("paging beyond 10000 is not allowed")
-        page = rows[after:after + limit]
-        out = {"total": len(rows), "results": [
-            {"id": str(p["id"]), "properties": {"email": p["email"], "firstname": p["first"], "lastname": p["last"],
-                                                "createdate": iso(p["created"]), "lastmodifieddate": iso(p["updated"]),
-                                                "hs_object_id": str(p["id"])},
-             "createdAt": iso(p["created"]), "updatedAt": iso(p["updated"]), "archived": False} for p in page]}
-        if after + limit < len(rows):
-            out["paging"] = {"next": {"after": str(after + limit), "link": "..."}}
-        return httpx.Response(200, json=out)
-
-    @staticmethod
-    def _match(p: dict, f: dict) -> bool:
-        ms = int(p["updated"].timestamp() * 1000)
-        value = int(f["value"])
-        mine = ms if f["propertyName"] == "lastmodifieddate" else p["id"]
-        return {"GTE": mine >= value, "GT": mine > value, "EQ": mine == value, "LT": mine < value,
-                "LTE": mine <= value}[f["operator"]]
 
 
 class FakeActiveCampaign(Clocked):

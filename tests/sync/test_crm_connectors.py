@@ -13,7 +13,8 @@ from segdesk.sync.connectors import activecampaign, hubspot, keap, kit, paypal
 from segdesk.sync.engine import run_sync
 
 from .fakes import Killed
-from .fakes_crm import FakeActiveCampaign, FakeHubSpot, FakeKeap, FakeKit
+from .fakes_crm import FakeActiveCampaign, FakeKeap, FakeKit
+from .fakes_hubspot import FakeHubSpot
 from .fakes_paypal import FakePayPal
 from .helpers import add, dump
 
@@ -160,7 +161,8 @@ def test_hubspot_search_cap_rewindows(ws, options, monkeypatch):
     add(ws, "hubspot", secret="pat-na1-xyz")
     assert run_sync(ws, options=options(hubspot=fake.transport())).ok
     assert ws.conn.execute("SELECT count(*) FROM contact_keys").fetchone()[0] == 150
-    windows = {r["filterGroups"][0]["filters"][0]["value"] for r in map(fake.body, fake.log)}
+    searches = [r for r in fake.log if r.url.path == "/crm/v3/objects/contacts/search"]
+    windows = {r["filterGroups"][0]["filters"][0]["value"] for r in map(fake.body, searches)}
     assert len(windows) >= 3
 
 
