@@ -57,7 +57,11 @@ class Clocked(FakeVendor):
 class FakeActiveCampaign(Clocked):
     """API v3: an account answers times with its own offset and reads a filter's wall-clock time in its
     own zone; lists take limit <= 100 (https://developers.activecampaign.com/reference/pagination) and
-    keep a stable order only when asked for one (``orders[id]=ASC``)."""
+    keep a stable order only when asked for one (``orders[id]=ASC``). E-commerce orders
+    (https://developers.activecampaign.com/reference/list-all-orders) carry ``totalPrice`` in cents and
+    name their buyer by ``customerid`` (an ``ecomCustomer``; the order's own ``email`` may be empty);
+    abandoned carts are orders without ``externalid``. Deals carry ``value`` in cents and ``status``
+    0 open, 1 won, 2 lost."""
 
     auth_error = {"message": "No Result found for Subscriber with id 0"}
     auth_status = 403
@@ -68,6 +72,34 @@ class FakeActiveCampaign(Clocked):
         super().__init__()
         self.tags = {"1": "customer", "2": "webinar"}
         self.contact_tags: list[dict] = []
+        self.customers: dict[str, str] = {}  # ecomCustomer id -> email
+        self.ecom: list[dict] = []
+        self.deals: list[dict] = []
+
+    def order(self, email: str, cents: int, currency: str = "USD", cart: bool = False,
+              with_email: bool = False) -> dict:
+        cid = next((k for k, v in self.customers.items() if v == email), None)
+        if cid is None:
+            cid = str(len(self.customers) + 1)
+            self.customers[cid] = email
+        t = self.tick().astimezone(self.zone).isoformat()
+        o = {"id": str(len(self.ecom) + 1), "externalid": None if cart else f"shop-{len(self.ecom) + 1}",
+             "externalcheckoutid": f"chk-{len(self.ecom) + 1}", "email": email if with_email else "",
+             "totalPrice": str(cents), "currency": currency, "customerid": cid, "connectionid": "1",
+             "orderDate": t, "createdDate": t, "updatedDate": t}
+        self.ecom.append(o)
+        return o
+
+    def deal(self, contact: dict, cents: int, status: str = "1", currency: str = "usd") -> dict:
+        t = self.tick()
+        d = {"id": str(len(self.deals) + 1), "contact": str(contact["id"]), "value": str(cents),
+             "currency": currency, "status": status, "title": f"Deal {len(self.deals) + 1}", "updated": t,
+             "created": t}
+        self.deals.append(d)
+        return d
+
+    def move_deal(self, deal: dict, status: str) -> None:
+        deal["status"], deal["updated"] = status, self.tick()
 
     def person(self, email, first="Pat", last="Lee", tags=(), updated=None):
         p = super().person(email, first, last, tags, updated)
@@ -110,6 +142,27 @@ class FakeActiveCampaign(Clocked):
             rows = sorted(self.contact_tags, key=lambda t: int(t["id"]), reverse=order != "ASC")
             return httpx.Response(200, json={"contactTags": rows[offset:offset + limit],
                                              "meta": {"total": str(len(rows))}})
+        if path == "/api/3/ecomOrders":
+            rows = sorted(self.ecom, key=lambda o: int(o["id"]), reverse=q.get("orders[id]") != "ASC")
+            return httpx.Response(200, json={"ecomOrders": rows[offset:offset + limit],
+                                             "meta": {"total": str(len(rows))}})
+        if path.startswith("/api/3/ecomCustomers/"):
+            cid = path.rsplit("/", 1)[1]
+            if cid not in self.customers:
+                return httpx.Response(404, json={"message": f"No Result found for EcomCustomer with id {cid}"})
+            return httpx.Response(200, json={"ecomCustomer": {"id": cid, "email": self.customers[cid],
+                                                              "connectionid": "1", "externalid": f"c{cid}"}})
+        if path == "/api/3/deals":
+            since = q.get("filters[updated_after]")
+            rows = [d for d in self.deals if not since or d["updated"] >= self.local(since)]
+            if q.get("filters[status]") is not None:
+                rows = [d for d in rows if d["status"] == q["filters[status]"]]
+            page = rows[offset:offset + limit]
+            return httpx.Response(200, json={"deals": [
+                {k: v for k, v in d.items() if k not in ("updated", "created")}
+                | {"mdate": d["updated"].astimezone(self.zone).isoformat(),
+                   "cdate": d["created"].astimezone(self.zone).isoformat(), "edate": None} for d in page],
+                "meta": {"total": str(len(rows)), "currencies": {}}})
         return httpx.Response(404, json={"message": "No Result found"})
 
 

@@ -33,3 +33,25 @@ def replace_tags(ctx, conn, held: dict[str, list[tuple[str, str | None]]]) -> No
     (Mailchimp): tags added are stored, this source's tags no longer held are removed."""
     store_tags(ctx, conn, [(key, tag, added) for key, tags in held.items() for tag, added in tags])
     ctx.add_changed(tags=untag(conn, ctx.origin, {f"cid:{key}": {t for t, _ in tags} for key, tags in held.items()}))
+
+
+def email_of_key(conn, origin: str, key: str) -> str | None:
+    """The email this source's contact ``key`` has, as its contacts were stored (for a deal's buyer)."""
+    row = conn.execute("SELECT email FROM contact_keys WHERE key = ? AND origin = ?", (key, origin)).fetchone()
+    return row[0] if row else None
+
+
+def drop_orders(conn, origin: str, order_ids: list[str]) -> int:
+    """Orders of this source that are no longer purchases (a won deal reopened or lost)."""
+    if not order_ids:
+        return 0
+    return max(conn.executemany("DELETE FROM orders WHERE origin = ? AND order_id = ?",
+                                [(origin, o) for o in order_ids]).rowcount, 0)
+
+
+def forget_orders(ctx, prefix: str):
+    """The write that removes every order of this source whose id starts with ``prefix`` (an option turned off)."""
+    def write(conn):
+        ctx.add_changed(orders=conn.execute("DELETE FROM orders WHERE origin = ? AND order_id LIKE ?",
+                                            (ctx.origin, f"{prefix}%")).rowcount)
+    return write

@@ -25,6 +25,7 @@ from ..context import SyncContext
 from ..http import VendorError
 from ..records import iso_ts, orders
 from . import hubspot_search
+from .crm import drop_orders, email_of_key, forget_orders
 
 DEALS = hubspot_search.Search("deals", "hs_lastmodifieddate",
                               ("dealname", "amount", "deal_currency_code", "closedate", "dealstage",
@@ -39,10 +40,7 @@ def sync_deals(ctx: SyncContext, client, *, page: int, cap: int) -> None:
 
 def forget_deals(ctx: SyncContext):
     """The write that removes the deal orders of a source whose option was turned off."""
-    def write(conn):
-        ctx.add_changed(orders=conn.execute("DELETE FROM orders WHERE origin = ? AND order_id LIKE ?",
-                                            (ctx.origin, f"{PREFIX}%")).rowcount)
-    return write
+    return forget_orders(ctx, PREFIX)
 
 
 def _won(deal: dict) -> bool:
@@ -73,14 +71,9 @@ def _store(ctx: SyncContext, conn, results: list[dict]) -> None:
         except MoneyError as exc:
             raise VendorError(f"HubSpot deal {r['id']}: {exc}") from None
         if not _won(r) or amount <= 0:
-            gone.append((ctx.origin, order_id))
+            gone.append(order_id)
             continue
-        email = None
-        if r.get("contact"):
-            row = conn.execute("SELECT email FROM contact_keys WHERE key = ? AND origin = ?",
-                               (f"hubspot:{r['contact']}", ctx.origin)).fetchone()
-            email = row[0] if row else None
+        email = email_of_key(conn, ctx.origin, f"hubspot:{r['contact']}") if r.get("contact") else None
         closed = iso_ts(props.get("closedate")) or iso_ts(props.get("hs_lastmodifieddate"))
         rows.append((ctx.origin, order_id, email, None, amount, currency, closed, None, "paid", None))
-    removed = conn.executemany("DELETE FROM orders WHERE origin = ? AND order_id = ?", gone).rowcount if gone else 0
-    ctx.add_changed(orders=orders(conn, rows) + max(removed, 0))
+    ctx.add_changed(orders=orders(conn, rows) + drop_orders(conn, ctx.origin, gone))
