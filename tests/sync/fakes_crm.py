@@ -9,6 +9,7 @@ follows is named beside it (and listed in docs/connectors.md).
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -169,7 +170,9 @@ class FakeActiveCampaign(Clocked):
 class FakeKit(Clocked):
     """API v4 with an API key (https://developers.kit.com/api-reference/authentication): the key in
     ``X-Kit-Api-Key``; 120 requests per 60 s per key, over which a plain-text 429 without Retry-After
-    (https://developers.kit.com/api-reference/rate-limits); cursor paging, per_page <= 1000."""
+    (https://developers.kit.com/api-reference/rate-limits); cursor paging, per_page <= 1000. Purchases
+    (https://developers.kit.com/api-reference/purchases/list-purchases) come newest first, with no date
+    filter, and their cursors encode the last id (``WzFd`` is ``[1]``), so new ones never shift a page."""
 
     auth_error = {"errors": ["The access token is invalid"]}
     key = "kit_key"
@@ -178,6 +181,34 @@ class FakeKit(Clocked):
         super().__init__()
         self.limit: tuple[int, float, object] | None = None  # (calls, seconds, clock) when enforced
         self.recent: list[float] = []
+        self.purchases: list[dict] = []
+
+    def purchase(self, email: str, total: float, currency: str = "USD", products: tuple[str, ...] = ("Course",),
+                 status: str = "paid") -> dict:
+        t = self.tick()
+        p = {"id": len(self.purchases) + 1, "transaction_id": f"txn-{len(self.purchases) + 1}", "subscriber_id": None,
+             "status": status, "email_address": email, "currency": currency, "transaction_time": iso(t),
+             "subtotal": total, "discount": 0, "tax": 0, "total": total,
+             "products": [{"quantity": 1, "lid": f"l{i}", "unit_price": total / len(products), "sku": None,
+                           "name": name, "pid": f"p-{name}"} for i, name in enumerate(products)]}
+        self.purchases.append(p)
+        return p
+
+    def _purchases(self, q) -> dict:
+        per = int(q.get("per_page", 500))
+        rows = sorted(self.purchases, key=lambda p: -p["id"])
+        if q.get("after"):
+            last = json.loads(base64.b64decode(q["after"]))[0]
+            rows = [p for p in rows if p["id"] < last]
+        page = rows[:per]
+
+        def cursor(p):
+            return base64.b64encode(json.dumps([p["id"]]).encode()).decode() if p else None
+
+        return {"purchases": page, "pagination": {
+            "has_previous_page": bool(q.get("after")), "has_next_page": len(rows) > per,
+            "start_cursor": cursor(page[0] if page else None), "end_cursor": cursor(page[-1] if page else None),
+            "per_page": per}}
 
     def authorize(self, request):
         if request.headers.get("x-kit-api-key") != self.key:
@@ -224,6 +255,8 @@ class FakeKit(Clocked):
             tags = [{"id": i + 1, "name": n, "created_at": iso(T0)} for i, n in enumerate(self.tag_names())]
             paging, page = self._page(tags, q)
             return httpx.Response(200, json={"tags": page, **paging})
+        if path == "/v4/purchases":
+            return httpx.Response(200, json=self._purchases(q))
         if path.startswith("/v4/tags/"):
             name = self.tag_names()[int(path.split("/")[3]) - 1]
             since = parse(q["tagged_after"]) if q.get("tagged_after") else None
