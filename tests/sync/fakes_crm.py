@@ -313,13 +313,22 @@ class FakeKeap(Clocked):
             return None
         return httpx.Response(401, json=self.auth_error)
 
-    def order(self, person: dict, total: float, refund: float = 0.0, when: datetime | None = None) -> dict:
+    def order(self, person: dict, total: float, refund: float = 0.0, when: datetime | None = None,
+              items: tuple[tuple[str, str], ...] = (("Product", "Course"),), title: str = "Course") -> dict:
+        """``items``: (type, product name) pairs; an item's name is what the order form printed, its
+        ``product`` the catalogue entry (a Shipping or Tax item has none)."""
         t = when or self.tick()
-        o = {"id": 1000 + len(self.orders), "title": "Course", "status": "PAID", "total": total,
+        o = {"id": 1000 + len(self.orders), "title": title, "status": "PAID", "total": total,
              "total_paid": total, "total_due": 0.0, "refund_total": refund, "order_date": iso(t),
              "creation_date": iso(t), "modification_date": iso(t),
              "contact": {"id": person["id"], "email": person["email"], "first_name": person["first"],
-                         "last_name": person["last"]}, "order_items": [{"name": "Course", "price": total}]}
+                         "last_name": person["last"]},
+             "order_items": [{"id": 5000 + n, "type": kind, "name": f"{name} (order form)", "quantity": 1,
+                              "price": total / len(items), "description": "", "notes": "",
+                              **({"product": {"id": 700 + n, "name": name, "sku": None, "description": "",
+                                              "shippable": False, "taxable": False}}
+                                 if kind.lower() not in ("shipping", "tax") else {})}
+                             for n, (kind, name) in enumerate(items)]}
         self.orders.append(o)
         return o
 
