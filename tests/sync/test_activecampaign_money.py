@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from segdesk.core.reports import build_report
-from segdesk.sync.connectors import activecampaign_orders
+from segdesk.sync.connectors import activecampaign, activecampaign_orders
 from segdesk.sync.engine import run_sync
 
 from .fakes import FakeStripe
@@ -58,7 +58,7 @@ def test_deals_are_not_read_unless_asked(ws, options):
 
 
 def test_won_deals_become_orders_and_a_lost_one_stops_counting(ws, options, monkeypatch):
-    monkeypatch.setattr(activecampaign_orders, "PAGE", 20)
+    monkeypatch.setattr(activecampaign, "PAGE", 20)  # deals page like contacts
     fake = FakeActiveCampaign()
     people = [fake.person(f"d{i}@example.com") for i in range(30)]
     deals = [fake.deal(p, 10000 + i, status="1" if i % 3 else "0") for i, p in enumerate(people)]

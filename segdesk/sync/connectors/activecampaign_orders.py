@@ -83,13 +83,10 @@ def _order_row(ctx: SyncContext, o: dict, customers: dict) -> tuple | None:
 # -- won deals ----------------------------------------------------------------------------------------------
 
 
-def sync_deals(ctx: SyncContext, client, local_time) -> None:
+def sync_deals(ctx: SyncContext, client, updated_pages) -> None:
+    """``updated_pages``: activecampaign.py's pages of a list changed since a run's ``since``."""
     run = ctx.cursor.get("deals_run") or {"started": now_ts(), "since": ctx.cursor.get("deals_after"), "offset": 0}
-    params = {}
-    if run["since"]:
-        params["filters[updated_after]"] = local_time(run["since"], ctx.cursor.get("utc_offset_minutes"))
-    for page in offset_pages(ctx, client, "/api/3/deals", "deals", size=PAGE, params=params,
-                             offset=int(run["offset"]), total=_total):
+    for page in updated_pages(ctx, client, "/api/3/deals", "deals", run):
         deals = [d for d in page.items if d.get("id") is not None]
         cursor = {k: v for k, v in ctx.cursor.items() if k != "deals_run"}
         if page.more:
