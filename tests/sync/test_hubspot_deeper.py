@@ -188,3 +188,21 @@ def test_the_option_is_kept_with_the_source_from_the_command_line(tmp_path, monk
     assert main(["--workspace", wsdir, "sources", "add", "kit", "--secret-env", "HS_TOKEN", "--deals-as-orders"]) == 1
     assert capsys.readouterr().err.strip().splitlines() == [
         "segdesk: --deals-as-orders is for HubSpot and ActiveCampaign sources"]
+
+
+def test_an_erased_persons_won_deal_does_not_bring_them_back(ws, options):
+    from segdesk.core.identity import people
+
+    fake = FakeHubSpot()
+    ann, bob = fake.person("ann@example.com"), fake.person("bob@example.com")
+    fake.deal([bob], "20.00")
+    add(ws, "hubspot", secret=TOKEN, deals_as_orders=True)
+    assert run_sync(ws, options=options(hubspot=fake.transport())).ok
+    people.erase(ws, "ann@example.com")
+    fake.catch_up()
+    fake.deal([ann], "1500.00")  # won after she was erased
+    assert run_sync(ws, options=options(hubspot=fake.transport())).ok
+    assert [e for (e,) in ws.conn.execute("SELECT email FROM contacts")] == ["bob@example.com"]
+    # Not even as an order with her name taken off: bob's is the only one.
+    assert ws.conn.execute("SELECT order_id, email FROM orders").fetchall() == [("hubspot-deal:9000", "bob@example.com")]
+    assert revenue(ws, "bob@example.com") == {"usd": 2000}

@@ -91,3 +91,16 @@ def test_a_revoked_key_is_one_line_and_keeps_the_purchases(ws, options):
     report = run_sync(ws, options=options(kit=fake.transport()))
     assert report.sources[0].reason == "Kit rejected the API key: The access token is invalid"
     assert len(purchase_rows(ws)) == 1
+
+
+def test_an_erased_persons_new_purchase_does_not_bring_them_back(ws, options):
+    from segdesk.core.identity import people
+
+    fake = FakeKit()
+    fake.purchase("ann@example.com", 49.00)
+    add(ws, "kit", secret=KEY)
+    assert run_sync(ws, options=options(kit=fake.transport())).ok
+    people.erase(ws, "ann@example.com")
+    fake.purchase("ann@example.com", 12.00)
+    assert run_sync(ws, options=options(kit=fake.transport())).ok
+    assert purchase_rows(ws) == []

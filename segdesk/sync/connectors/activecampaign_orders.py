@@ -31,7 +31,7 @@ from datetime import timedelta
 from ...core.timeutil import now_ts
 from ..context import SyncContext
 from ..records import email_of, iso_ts, orders
-from .crm import drop_orders, email_of_key, forget_orders
+from .crm import buyer, drop_orders, forget_orders
 from .toolkit import next_since, offset_pages
 
 PAGE = 100
@@ -112,12 +112,12 @@ def _store_deals(ctx: SyncContext, conn, deals: list[dict]) -> None:
         except ValueError:
             amount = 0
         currency = str(d.get("currency") or "").strip().lower()
-        if str(d.get("status")) != WON or amount <= 0 or len(currency) != 3:
+        email, erased = buyer(conn, ctx.origin, f"ac:{d['contact']}") if d.get("contact") else (None, False)
+        if str(d.get("status")) != WON or amount <= 0 or len(currency) != 3 or erased:
             gone.append(order_id)
             continue
         seen = conn.execute("SELECT created_at FROM orders WHERE origin = ? AND order_id = ?",
                             (ctx.origin, order_id)).fetchone()
         when = seen[0] if seen else iso_ts(d.get("mdate") or d.get("cdate"))
-        email = email_of_key(conn, ctx.origin, f"ac:{d['contact']}") if d.get("contact") else None
         rows.append((ctx.origin, order_id, email, None, amount, currency, when, None, "paid", None))
     ctx.add_changed(orders=orders(conn, rows) + drop_orders(conn, ctx.origin, gone))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ...core.identity.identifiers import contact_key_node
+from ...core.identity.suppression import suppressed_nodes
 from ..records import contacts, keys, tags, untag
 
 
@@ -35,10 +37,14 @@ def replace_tags(ctx, conn, held: dict[str, list[tuple[str, str | None]]]) -> No
     ctx.add_changed(tags=untag(conn, ctx.origin, {f"cid:{key}": {t for t, _ in tags} for key, tags in held.items()}))
 
 
-def email_of_key(conn, origin: str, key: str) -> str | None:
-    """The email this source's contact ``key`` has, as its contacts were stored (for a deal's buyer)."""
+def buyer(conn, origin: str, key: str) -> tuple[str | None, bool]:
+    """A deal's buyer by this source's contact ``key``: (the email its contacts were stored with, whether
+    the key is an erased person's). An erased person's deal is no order: kept, it would be their purchase
+    with the name taken off."""
     row = conn.execute("SELECT email FROM contact_keys WHERE key = ? AND origin = ?", (key, origin)).fetchone()
-    return row[0] if row else None
+    if row:
+        return row[0], False
+    return None, bool(suppressed_nodes(conn, [contact_key_node(key)]))
 
 
 def drop_orders(conn, origin: str, order_ids: list[str]) -> int:

@@ -25,7 +25,7 @@ from ..context import SyncContext
 from ..http import VendorError
 from ..records import iso_ts, orders
 from . import hubspot_search
-from .crm import drop_orders, email_of_key, forget_orders
+from .crm import buyer, drop_orders, forget_orders
 
 DEALS = hubspot_search.Search("deals", "hs_lastmodifieddate",
                               ("dealname", "amount", "deal_currency_code", "closedate", "dealstage",
@@ -70,10 +70,10 @@ def _store(ctx: SyncContext, conn, results: list[dict]) -> None:
             amount = to_minor(str(props.get("amount") or 0).strip() or "0", currency)
         except MoneyError as exc:
             raise VendorError(f"HubSpot deal {r['id']}: {exc}") from None
-        if not _won(r) or amount <= 0:
+        email, erased = buyer(conn, ctx.origin, f"hubspot:{r['contact']}") if r.get("contact") else (None, False)
+        if not _won(r) or amount <= 0 or erased:
             gone.append(order_id)
             continue
-        email = email_of_key(conn, ctx.origin, f"hubspot:{r['contact']}") if r.get("contact") else None
         closed = iso_ts(props.get("closedate")) or iso_ts(props.get("hs_lastmodifieddate"))
         rows.append((ctx.origin, order_id, email, None, amount, currency, closed, None, "paid", None))
     ctx.add_changed(orders=orders(conn, rows) + drop_orders(conn, ctx.origin, gone))
