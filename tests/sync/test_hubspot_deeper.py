@@ -206,3 +206,18 @@ def test_an_erased_persons_won_deal_does_not_bring_them_back(ws, options):
     # Not even as an order with her name taken off: bob's is the only one.
     assert ws.conn.execute("SELECT order_id, email FROM orders").fetchall() == [("hubspot-deal:9000", "bob@example.com")]
     assert revenue(ws, "bob@example.com") == {"usd": 2000}
+
+
+def test_a_workspace_synced_before_stages_were_read_gets_them_for_unchanged_contacts(ws, options):
+    import orjson
+
+    fake = FakeHubSpot()
+    fake.person("old@example.com")
+    add(ws, "hubspot", secret=TOKEN)
+    assert run_sync(ws, options=options(hubspot=fake.transport())).ok
+    with ws.conn:  # as an older SegDesk left it: no stage tags, the contacts' window alone as the cursor
+        ws.conn.execute("DELETE FROM tags")
+        ws.conn.execute("UPDATE sync_state SET cursor = ?", (orjson.dumps({"gte": 4102444800000}).decode(),))
+    assert run_sync(ws, options=options(hubspot=fake.transport())).ok
+    assert tags(ws, "lifecycle:") == {("cid:hubspot:1", "lifecycle:lead")}
+    assert ws.conn.execute("SELECT count(*) FROM contact_keys").fetchone() == (1,)

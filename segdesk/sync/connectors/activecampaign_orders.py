@@ -9,7 +9,9 @@
   without ``externalid`` is an abandoned cart, not a purchase. Orders are
   paged with ``orders[id]=ASC`` (the documented ``orders[field]`` ordering),
   so new ones come at the end: the cursor keeps how many were read and the
-  next sync reads on from a page before there. The order is ``ac-order:<id>``.
+  next sync reads on from a page before there; an order changed after that
+  (or a cart completed much later) is not read again. The order is
+  ``ac-order:<id>``.
 - **Won deals** (``GET /api/3/deals``): every deal changed since the last
   sync (``filters[updated_after]``, the account's wall-clock time like the
   contacts' filter), so a won deal reopened or lost stops counting. Won is

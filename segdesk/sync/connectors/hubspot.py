@@ -59,9 +59,10 @@ def _forbidden(response: httpx.Response) -> str:
 def sync(ctx: SyncContext) -> None:
     client = ctx.client(API, headers={"Authorization": f"Bearer {ctx.secret}"}, rate=RATE,
                         auth_words="the private app token", window=WINDOW, forbidden=_forbidden)
-    if "contacts" not in ctx.cursor and ("gte" in ctx.cursor or "run" in ctx.cursor):
-        # A cursor from before lists and deals: it was the contacts' state alone.
-        ctx.cursor = {"contacts": {k: ctx.cursor[k] for k in ("gte", "run") if k in ctx.cursor}}
+    if "contacts" not in ctx.cursor:
+        # A cursor from before lifecycle stages were read held the contacts' state alone: dropping it reads
+        # every contact once more (upserted, nothing doubles), so the ones unchanged since get their stage.
+        ctx.cursor = {}
     hubspot_search.read(ctx, client, CONTACTS, "contacts", lambda conn, page: _store_contacts(ctx, conn, page),
                         page=PAGE, cap=SEARCH_CAP)
     hubspot_lists.sync_lists(ctx, client)

@@ -51,9 +51,8 @@ def sync_lists(ctx: SyncContext, client) -> None:
     except PermissionDenied as exc:
         ctx.notes.append(f"lists skipped: {exc}")
         return
-    for n, lst in enumerate(lists, 1):
+    for lst in lists:
         _members(ctx, client, lst)
-        ctx.count(f"list {lst.get('name')}", None)
 
 
 def _members(ctx: SyncContext, client, lst: dict) -> None:

@@ -7,7 +7,8 @@ A purchase (from Kit Commerce or a store recorded through the API) has
 newest first (the documented example lists ids 3, 2, 1; its cursors encode
 the last id), so a sync reads from the newest until it reaches a purchase it
 already has (an id at or under the newest of the last complete run) and
-stops after that page. The order is ``kit-purchase:<id>``; its product is
+stops after that page. A purchase changed later (its status) is not read
+again: the list offers no way to find it. The order is ``kit-purchase:<id>``; its product is
 the products' names, listed (``Course; Workbook``). A purchase paid through
 Stripe or PayPal is matched to that charge by core/reconcile.py (same
 person, amount and currency, within 36 hours) and counts once.
