@@ -40,7 +40,9 @@ def register(sub, common) -> None:
     a.add_argument("--client-id", help="paypal: the REST app's client id (its secret is the secret)")
     a.add_argument("--list-id", help="mailchimp: the audience id (Audience > Settings > Unique id)")
     a.add_argument("--sandbox", action="store_true", help="paypal: use the sandbox")
-    a.add_argument("--currency", help="keap, klaviyo, ontraport, highlevel: the account's currency (default usd)")
+    a.add_argument("--currency", help="keap, klaviyo, ontraport, highlevel: the account's currency; hubspot: deals without one (default usd)")
+    a.add_argument("--deals-as-orders", action="store_true",
+                   help="hubspot, activecampaign: won deals count as orders (a processor's same charge counts once)")
     a.add_argument("--since", help="paypal, ad platforms: first day to read (default: three years / one year back)")
     a.add_argument("--account-id", help="meta-ads: the ad account (act_NUMBER); microsoft-ads: the account id; "
                                         "drip: the account id (Settings > General)")
@@ -92,6 +94,8 @@ def _config(args) -> dict:
         config["currency"] = args.currency.strip().lower()
     if args.opportunities_as_orders:
         config["opportunities_as_orders"] = True
+    if args.deals_as_orders:
+        config["deals_as_orders"] = True
     for key in ("account_id", "customer_id", "login_customer_id", "utm_source", "utm_medium", "app_id", "location_id"):
         if getattr(args, key, None):
             config[key] = getattr(args, key).strip()

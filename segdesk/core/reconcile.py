@@ -62,4 +62,17 @@ def reconcile_orders(conn) -> int:
             conn.execute("UPDATE orders SET dedupe_key = ? WHERE id = ?", (best[0], oid))
             matched += 1
         share_order_keys(conn)  # the same order by another route joins the same group (core/orders.py)
+        conn.execute(NAME_PRODUCTS_SQL)
     return matched
+
+
+# A processor's charge rarely says what was bought; the CRM or shop order of the same purchase does. The copy
+# that counts (the processor's, by default) takes that product, so filters and reports by product see it.
+NAME_PRODUCTS_SQL = f"""
+UPDATE orders AS p SET product = (
+    SELECT o.product FROM orders o WHERE o.dedupe_key = p.dedupe_key AND o.product IS NOT NULL
+      AND o.origin NOT LIKE 'stripe%' AND o.origin NOT LIKE 'paypal%' ORDER BY o.id LIMIT 1)
+WHERE {PAYMENT} AND p.product IS NULL AND p.dedupe_key IS NOT NULL
+  AND EXISTS (SELECT 1 FROM orders o WHERE o.dedupe_key = p.dedupe_key AND o.product IS NOT NULL
+      AND o.origin NOT LIKE 'stripe%' AND o.origin NOT LIKE 'paypal%')
+"""

@@ -96,6 +96,15 @@ def drop_tags(conn, origin: str, tag: str, keep: set[str]) -> int:
                  [(origin, tag, i) for i in held if i not in keep])
 
 
+def keep_only_tags(conn, origin: str, names: set[str]) -> int:
+    """A source's tags whose name is no longer among the account's ``names`` (a deleted tag) are removed,
+    compared without case like untag."""
+    keep = {n.casefold() for n in names}
+    gone = [(origin, t) for (t,) in conn.execute("SELECT DISTINCT tag FROM tags WHERE origin = ?", (origin,))
+            if t.casefold() not in keep]
+    return _many(conn, "DELETE FROM tags WHERE origin = ? AND tag = ?", gone)
+
+
 def untag(conn, origin: str, held: dict[str, set[str]]) -> int:
     """A source's tags on each identifier in ``held`` that are not in its set now (compared without case,
     the rule core/tags.py stores tags by) are removed."""

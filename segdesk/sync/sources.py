@@ -46,6 +46,7 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "ecb": ("The ECB", False, ""),  # daily euro reference rates, public: core/fx.py, connectors/ecb.py
 }
 CSV_KINDS = ("contacts", "orders", "spend")
+WITH_DEALS = ("hubspot", "activecampaign")  # CRMs whose won deals can count as orders (config deals_as_orders)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
 
@@ -134,6 +135,8 @@ def check_config(kind: str, config: dict) -> None:
         raise InvalidInput("a relay source needs --base-url (the relay's address)")
     if kind == "activecampaign" and not config.get("base_url"):
         raise InvalidInput("an ActiveCampaign source needs --base-url https://ACCOUNT.api-us1.com")
+    if config.get("deals_as_orders") and kind not in WITH_DEALS:
+        raise InvalidInput("--deals-as-orders is for HubSpot and ActiveCampaign sources")
     if kind == "mailchimp" and not config.get("list_id"):
         raise InvalidInput("a Mailchimp source needs --list-id (the audience id, under Audience > Settings)")
     if kind == "drip" and not str(config.get("account_id") or "").isdigit():

@@ -67,6 +67,8 @@ class SourceDialog(QDialog):
         self.won_as_orders = QCheckBox("Count won opportunities as orders")
         self.consumer_key = QLineEdit()
         self.consumer_key.setPlaceholderText("ck_...")
+        self.deals = QCheckBox("Won deals count as orders")
+        self.deals.setToolTip("A deal paid through Stripe or PayPal still counts once")
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -87,7 +89,7 @@ class SourceDialog(QDialog):
         for label, field in (("Kind", self.kind), ("Name", self.name), ("Address", self.base_url),
                              ("Client id", self.client_id), ("Ad account", self.account), ("Shop", self.shop), ("Audience id", self.list_id),
                              ("Account id", self.crm_account), ("Currency", self.currency), ("", self.won_as_orders),
-                             ("Consumer key", self.consumer_key), ("File", path_row), ("CSV holds", self.csv_kind),
+                             ("Consumer key", self.consumer_key), ("Deals", self.deals), ("File", path_row), ("CSV holds", self.csv_kind),
                              ("Secret", self.secret), ("Keep it in", self.store), ("Passphrase", self.passphrase),
                              ("Passphrase again", self.passphrase_again)):
             self.form.addRow(label, field)
@@ -128,6 +130,7 @@ class SourceDialog(QDialog):
             self.crm_account.setText(str(source.config.get(CRM_ACCOUNT[source.kind][0], "")))
         self.currency.setText(source.config.get("currency", ""))
         self.won_as_orders.setChecked(bool(source.config.get("opportunities_as_orders")))
+        self.deals.setChecked(bool(source.config.get("deals_as_orders")))
         if source.kind in AD_ACCOUNT:
             self.account.setText(source.config.get(AD_ACCOUNT[source.kind][0], ""))
         self.path.setText(source.config.get("path", ""))
@@ -159,6 +162,7 @@ class SourceDialog(QDialog):
         self.form.setRowVisible(self.currency, kind in WITH_CURRENCY)
         self.form.setRowVisible(self.won_as_orders, kind == "highlevel")
         self.form.setRowVisible(self.consumer_key, kind == "woocommerce")
+        self.form.setRowVisible(self.deals, kind in sync_sources.WITH_DEALS)
         self.account.setPlaceholderText(AD_ACCOUNT.get(kind, ("", ""))[1])
         self.form.setRowVisible(self._path_row, kind == "csv")
         self.form.setRowVisible(self.csv_kind, kind == "csv")
@@ -218,7 +222,8 @@ class SourceDialog(QDialog):
     def values(self) -> tuple[str, str | None, dict, str | None]:
         kind = self.kind.currentData()
         config: dict = dict(self.source.config) if self.source else {}
-        for key in ("base_url", "client_id", "path", "csv_kind", "shop", "list_id", *(field for field, _ in AD_ACCOUNT.values())):
+        for key in ("base_url", "client_id", "path", "csv_kind", "shop", "list_id", "deals_as_orders",
+                    *(field for field, _ in AD_ACCOUNT.values())):
             config.pop(key, None)
         if self.base_url.text().strip():
             config["base_url"] = self.base_url.text().strip().rstrip("/")
@@ -228,6 +233,8 @@ class SourceDialog(QDialog):
             config[AD_ACCOUNT[kind][0]] = self.account.text().strip()
         if kind == "shopify":
             config["shop"] = self.shop.text().strip()
+        if kind in sync_sources.WITH_DEALS and self.deals.isChecked():
+            config["deals_as_orders"] = True
         if kind == "mailchimp" and self.list_id.text().strip():
             config["list_id"] = self.list_id.text().strip()
         if kind in CRM_ACCOUNT:

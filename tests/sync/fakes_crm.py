@@ -1,4 +1,4 @@
-"""Fake HubSpot, ActiveCampaign, Kit and Keap, each with its own paging, limits and error bodies.
+"""Fake ActiveCampaign, Kit and Keap (HubSpot: fakes_hubspot.py), each with its own paging, limits and error bodies.
 
 Each is as strict as its vendor where a connector could get it wrong: the auth
 header and scheme, page-size maxima, result caps, which field a date filter
@@ -9,6 +9,7 @@ follows is named beside it (and listed in docs/connectors.md).
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -54,76 +55,14 @@ class Clocked(FakeVendor):
         return [p for p in self.people if since is None or p["updated"] >= since]
 
 
-class FakeHubSpot(Clocked):
-    """CRM search (https://developers.hubspot.com/docs/api-reference/search/guide): at most 10,000 results
-    per query (paging past it is a 400), 200 per page, one sort; new changes reach the index late."""
-
-    auth_error = {"status": "error", "message": "Authentication credentials not found.",
-                  "category": "INVALID_AUTHENTICATION", "correlationId": "abc"}
-    cap = 10_000
-    token = "pat-na1-xyz"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scopes = {"crm.objects.contacts.read"}
-        self.unindexed: set[int] = set()  # changed, but not yet searchable (index lag)
-
-    def authorize(self, request):
-        if request.headers.get("authorization") != f"Bearer {self.token}":
-            return httpx.Response(401, json=self.auth_error)
-        if "crm.objects.contacts.read" not in self.scopes:
-            return httpx.Response(403, json={
-                "status": "error", "category": "MISSING_SCOPES", "correlationId": "def",
-                "message": "This app hasn't been granted all required scopes to make this call.",
-                "errors": [{"message": "One or more of the following scopes are required.",
-                            "context": {"requiredGranularScopes": ["crm.objects.contacts.read"]}}]})
-        return None
-
-    @staticmethod
-    def _bad(message: str) -> httpx.Response:
-        return httpx.Response(400, json={"status": "error", "message": message, "category": "VALIDATION_ERROR"})
-
-    def route(self, request):
-        if request.url.path != "/crm/v3/objects/contacts/search":
-            return httpx.Response(404, json={"status": "error", "message": "not found"})
-        body = self.body(request)
-        limit, sorts = int(body.get("limit", 10)), body.get("sorts") or []
-        if limit > 200:
-            return self._bad("limit must be at most 200")
-        if len(sorts) > 1:
-            return self._bad("only one sort is supported")
-        rows = [p for p in self.people if p["id"] not in self.unindexed]
-        for group in body.get("filterGroups") or []:
-            for f in group["filters"]:
-                rows = [p for p in rows if self._match(p, f)]
-        field = sorts[0]["propertyName"] if sorts else "hs_object_id"
-        rows.sort(key=(lambda p: (p["updated"], p["id"])) if field == "lastmodifieddate" else (lambda p: p["id"]))
-        after = int(body.get("after") or 0)
-        if after >= self.cap:
-            return self._bad("paging beyond 10000 is not allowed")
-        page = rows[after:after + limit]
-        out = {"total": len(rows), "results": [
-            {"id": str(p["id"]), "properties": {"email": p["email"], "firstname": p["first"], "lastname": p["last"],
-                                                "createdate": iso(p["created"]), "lastmodifieddate": iso(p["updated"]),
-                                                "hs_object_id": str(p["id"])},
-             "createdAt": iso(p["created"]), "updatedAt": iso(p["updated"]), "archived": False} for p in page]}
-        if after + limit < len(rows):
-            out["paging"] = {"next": {"after": str(after + limit), "link": "..."}}
-        return httpx.Response(200, json=out)
-
-    @staticmethod
-    def _match(p: dict, f: dict) -> bool:
-        ms = int(p["updated"].timestamp() * 1000)
-        value = int(f["value"])
-        mine = ms if f["propertyName"] == "lastmodifieddate" else p["id"]
-        return {"GTE": mine >= value, "GT": mine > value, "EQ": mine == value, "LT": mine < value,
-                "LTE": mine <= value}[f["operator"]]
-
-
 class FakeActiveCampaign(Clocked):
     """API v3: an account answers times with its own offset and reads a filter's wall-clock time in its
     own zone; lists take limit <= 100 (https://developers.activecampaign.com/reference/pagination) and
-    keep a stable order only when asked for one (``orders[id]=ASC``)."""
+    keep a stable order only when asked for one (``orders[id]=ASC``). E-commerce orders
+    (https://developers.activecampaign.com/reference/list-all-orders) carry ``totalPrice`` in cents and
+    name their buyer by ``customerid`` (an ``ecomCustomer``; the order's own ``email`` may be empty);
+    abandoned carts are orders without ``externalid``. Deals carry ``value`` in cents and ``status``
+    0 open, 1 won, 2 lost."""
 
     auth_error = {"message": "No Result found for Subscriber with id 0"}
     auth_status = 403
@@ -134,6 +73,34 @@ class FakeActiveCampaign(Clocked):
         super().__init__()
         self.tags = {"1": "customer", "2": "webinar"}
         self.contact_tags: list[dict] = []
+        self.customers: dict[str, str] = {}  # ecomCustomer id -> email
+        self.ecom: list[dict] = []
+        self.deals: list[dict] = []
+
+    def order(self, email: str, cents: int, currency: str = "USD", cart: bool = False,
+              with_email: bool = False) -> dict:
+        cid = next((k for k, v in self.customers.items() if v == email), None)
+        if cid is None:
+            cid = str(len(self.customers) + 1)
+            self.customers[cid] = email
+        t = self.tick().astimezone(self.zone).isoformat()
+        o = {"id": str(len(self.ecom) + 1), "externalid": None if cart else f"shop-{len(self.ecom) + 1}",
+             "externalcheckoutid": f"chk-{len(self.ecom) + 1}", "email": email if with_email else "",
+             "totalPrice": str(cents), "currency": currency, "customerid": cid, "connectionid": "1",
+             "orderDate": t, "createdDate": t, "updatedDate": t}
+        self.ecom.append(o)
+        return o
+
+    def deal(self, contact: dict, cents: int, status: str = "1", currency: str = "usd") -> dict:
+        t = self.tick()
+        d = {"id": str(len(self.deals) + 1), "contact": str(contact["id"]), "value": str(cents),
+             "currency": currency, "status": status, "title": f"Deal {len(self.deals) + 1}", "updated": t,
+             "created": t}
+        self.deals.append(d)
+        return d
+
+    def move_deal(self, deal: dict, status: str) -> None:
+        deal["status"], deal["updated"] = status, self.tick()
 
     def person(self, email, first="Pat", last="Lee", tags=(), updated=None):
         p = super().person(email, first, last, tags, updated)
@@ -176,13 +143,36 @@ class FakeActiveCampaign(Clocked):
             rows = sorted(self.contact_tags, key=lambda t: int(t["id"]), reverse=order != "ASC")
             return httpx.Response(200, json={"contactTags": rows[offset:offset + limit],
                                              "meta": {"total": str(len(rows))}})
+        if path == "/api/3/ecomOrders":
+            rows = sorted(self.ecom, key=lambda o: int(o["id"]), reverse=q.get("orders[id]") != "ASC")
+            return httpx.Response(200, json={"ecomOrders": rows[offset:offset + limit],
+                                             "meta": {"total": str(len(rows))}})
+        if path.startswith("/api/3/ecomCustomers/"):
+            cid = path.rsplit("/", 1)[1]
+            if cid not in self.customers:
+                return httpx.Response(404, json={"message": f"No Result found for EcomCustomer with id {cid}"})
+            return httpx.Response(200, json={"ecomCustomer": {"id": cid, "email": self.customers[cid],
+                                                              "connectionid": "1", "externalid": f"c{cid}"}})
+        if path == "/api/3/deals":
+            since = q.get("filters[updated_after]")
+            rows = [d for d in self.deals if not since or d["updated"] >= self.local(since)]
+            if q.get("filters[status]") is not None:
+                rows = [d for d in rows if d["status"] == q["filters[status]"]]
+            page = rows[offset:offset + limit]
+            return httpx.Response(200, json={"deals": [
+                {k: v for k, v in d.items() if k not in ("updated", "created")}
+                | {"mdate": d["updated"].astimezone(self.zone).isoformat(),
+                   "cdate": d["created"].astimezone(self.zone).isoformat(), "edate": None} for d in page],
+                "meta": {"total": str(len(rows)), "currencies": {}}})
         return httpx.Response(404, json={"message": "No Result found"})
 
 
 class FakeKit(Clocked):
     """API v4 with an API key (https://developers.kit.com/api-reference/authentication): the key in
     ``X-Kit-Api-Key``; 120 requests per 60 s per key, over which a plain-text 429 without Retry-After
-    (https://developers.kit.com/api-reference/rate-limits); cursor paging, per_page <= 1000."""
+    (https://developers.kit.com/api-reference/rate-limits); cursor paging, per_page <= 1000. Purchases
+    (https://developers.kit.com/api-reference/purchases/list-purchases) come newest first, with no date
+    filter, and their cursors encode the last id (``WzFd`` is ``[1]``), so new ones never shift a page."""
 
     auth_error = {"errors": ["The access token is invalid"]}
     key = "kit_key"
@@ -191,6 +181,34 @@ class FakeKit(Clocked):
         super().__init__()
         self.limit: tuple[int, float, object] | None = None  # (calls, seconds, clock) when enforced
         self.recent: list[float] = []
+        self.purchases: list[dict] = []
+
+    def purchase(self, email: str, total: float, currency: str = "USD", products: tuple[str, ...] = ("Course",),
+                 status: str = "paid") -> dict:
+        t = self.tick()
+        p = {"id": len(self.purchases) + 1, "transaction_id": f"txn-{len(self.purchases) + 1}", "subscriber_id": None,
+             "status": status, "email_address": email, "currency": currency, "transaction_time": iso(t),
+             "subtotal": total, "discount": 0, "tax": 0, "total": total,
+             "products": [{"quantity": 1, "lid": f"l{i}", "unit_price": total / len(products), "sku": None,
+                           "name": name, "pid": f"p-{name}"} for i, name in enumerate(products)]}
+        self.purchases.append(p)
+        return p
+
+    def _purchases(self, q) -> dict:
+        per = int(q.get("per_page", 500))
+        rows = sorted(self.purchases, key=lambda p: -p["id"])
+        if q.get("after"):
+            last = json.loads(base64.b64decode(q["after"]))[0]
+            rows = [p for p in rows if p["id"] < last]
+        page = rows[:per]
+
+        def cursor(p):
+            return base64.b64encode(json.dumps([p["id"]]).encode()).decode() if p else None
+
+        return {"purchases": page, "pagination": {
+            "has_previous_page": bool(q.get("after")), "has_next_page": len(rows) > per,
+            "start_cursor": cursor(page[0] if page else None), "end_cursor": cursor(page[-1] if page else None),
+            "per_page": per}}
 
     def authorize(self, request):
         if request.headers.get("x-kit-api-key") != self.key:
@@ -237,6 +255,8 @@ class FakeKit(Clocked):
             tags = [{"id": i + 1, "name": n, "created_at": iso(T0)} for i, n in enumerate(self.tag_names())]
             paging, page = self._page(tags, q)
             return httpx.Response(200, json={"tags": page, **paging})
+        if path == "/v4/purchases":
+            return httpx.Response(200, json=self._purchases(q))
         if path.startswith("/v4/tags/"):
             name = self.tag_names()[int(path.split("/")[3]) - 1]
             since = parse(q["tagged_after"]) if q.get("tagged_after") else None
@@ -293,13 +313,22 @@ class FakeKeap(Clocked):
             return None
         return httpx.Response(401, json=self.auth_error)
 
-    def order(self, person: dict, total: float, refund: float = 0.0, when: datetime | None = None) -> dict:
+    def order(self, person: dict, total: float, refund: float = 0.0, when: datetime | None = None,
+              items: tuple[tuple[str, str], ...] = (("Product", "Course"),), title: str = "Course") -> dict:
+        """``items``: (type, product name) pairs; an item's name is what the order form printed, its
+        ``product`` the catalogue entry (a Shipping or Tax item has none)."""
         t = when or self.tick()
-        o = {"id": 1000 + len(self.orders), "title": "Course", "status": "PAID", "total": total,
+        o = {"id": 1000 + len(self.orders), "title": title, "status": "PAID", "total": total,
              "total_paid": total, "total_due": 0.0, "refund_total": refund, "order_date": iso(t),
              "creation_date": iso(t), "modification_date": iso(t),
              "contact": {"id": person["id"], "email": person["email"], "first_name": person["first"],
-                         "last_name": person["last"]}, "order_items": [{"name": "Course", "price": total}]}
+                         "last_name": person["last"]},
+             "order_items": [{"id": 5000 + n, "type": kind, "name": f"{name} (order form)", "quantity": 1,
+                              "price": total / len(items), "description": "", "notes": "",
+                              **({"product": {"id": 700 + n, "name": name, "sku": None, "description": "",
+                                              "shippable": False, "taxable": False}}
+                                 if kind.lower() not in ("shipping", "tax") else {})}
+                             for n, (kind, name) in enumerate(items)]}
         self.orders.append(o)
         return o
 

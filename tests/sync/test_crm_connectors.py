@@ -9,11 +9,12 @@ import pytest
 
 from segdesk.core.read.journey import journey
 from segdesk.core.store import open_workspace
-from segdesk.sync.connectors import activecampaign, hubspot, keap, kit, paypal
+from segdesk.sync.connectors import activecampaign, activecampaign_orders, hubspot, keap, kit, paypal
 from segdesk.sync.engine import run_sync
 
 from .fakes import Killed
-from .fakes_crm import FakeActiveCampaign, FakeHubSpot, FakeKeap, FakeKit
+from .fakes_crm import FakeActiveCampaign, FakeKeap, FakeKit
+from .fakes_hubspot import FakeHubSpot
 from .fakes_paypal import FakePayPal
 from .helpers import add, dump
 
@@ -43,8 +44,18 @@ class Vendor:
                 fake.payment(email, f"{10 + i}.00", when=NOW - age + timedelta(minutes=i))
             else:
                 p = fake.person(email, f"First{i}", f"Last{i}", tags=("customer",) if i % 3 == 0 else ())
-                if self.kind == "keap" and i % 4 == 0:
+                if i % 4:
+                    continue
+                # Each CRM's money, so a kill and resume is checked on its orders too.
+                if self.kind == "keap":
                     fake.order(p, 49.0 + i, refund=9.0 if i % 8 == 0 else 0.0)
+                elif self.kind == "hubspot":
+                    fake.deal([p], f"{49 + i}.00", stage="closedwon" if i % 8 else "appointmentscheduled")
+                elif self.kind == "activecampaign":
+                    fake.order(p["email"], 4900 + i)
+                    fake.deal(p, 9900 + i, status="1" if i % 8 else "0")
+                elif self.kind == "kit":
+                    fake.purchase(p["email"], 49.0 + i)
 
     def rows(self, ws) -> int:
         table = "orders" if self.kind == "paypal" else "contact_keys"
@@ -52,11 +63,11 @@ class Vendor:
 
 
 VENDORS = [
-    Vendor("hubspot", FakeHubSpot, hubspot, "pat-na1-xyz", {},
+    Vendor("hubspot", FakeHubSpot, hubspot, "pat-na1-xyz", {"deals_as_orders": True},
            "HubSpot rejected the private app token: Authentication credentials not found.",
            "/crm/v3/objects/contacts/search"),
     Vendor("activecampaign", FakeActiveCampaign, activecampaign, "ac-token",
-           {"base_url": "https://acme.api-us1.com"},
+           {"base_url": "https://acme.api-us1.com", "deals_as_orders": True},
            "ActiveCampaign rejected the API token: No Result found for Subscriber with id 0", "/api/3/contacts"),
     Vendor("kit", FakeKit, kit, "kit_key", {}, "Kit rejected the API key: The access token is invalid",
            "/v4/subscribers"),
@@ -70,7 +81,7 @@ IDS = [v.kind for v in VENDORS]
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
-    for module in (hubspot, activecampaign, kit, keap):
+    for module in (hubspot, activecampaign, activecampaign_orders, kit, keap):
         monkeypatch.setattr(module, "PAGE", 20)
     monkeypatch.setattr(paypal, "PAGE", 20)
 
@@ -136,7 +147,7 @@ def test_killed_mid_stream_then_resumed_equals_uninterrupted(tmp_path, options, 
     add(broken, vendor.kind, secret=vendor.secret, **vendor.config)
     fake.log.clear()
     kills = 0
-    for n in (2, 2, 3):
+    for n in (2, 2, 3, 3, 3, 3, 3):  # enough kills to land in the later streams (tags, orders, deals) too
         fake.kill_after, fake.served = n, 0
         try:
             run_sync(broken, options=options(**{vendor.kind: fake.transport()}))
@@ -144,6 +155,7 @@ def test_killed_mid_stream_then_resumed_equals_uninterrupted(tmp_path, options, 
             kills += 1
     fake.kill_after = None
     assert kills >= 2
+    assert whole.conn.execute("SELECT count(*) FROM orders").fetchone()[0] >= 10  # money too: 11 won deals, 23 orders...
     assert run_sync(broken, options=options(**{vendor.kind: fake.transport()})).ok
     whole_dump, broken_dump = dump(whole), dump(broken)
     # Cursors that hold the run's start time differ by when each ran; the data must not.
@@ -160,7 +172,8 @@ def test_hubspot_search_cap_rewindows(ws, options, monkeypatch):
     add(ws, "hubspot", secret="pat-na1-xyz")
     assert run_sync(ws, options=options(hubspot=fake.transport())).ok
     assert ws.conn.execute("SELECT count(*) FROM contact_keys").fetchone()[0] == 150
-    windows = {r["filterGroups"][0]["filters"][0]["value"] for r in map(fake.body, fake.log)}
+    searches = [r for r in fake.log if r.url.path == "/crm/v3/objects/contacts/search"]
+    windows = {r["filterGroups"][0]["filters"][0]["value"] for r in map(fake.body, searches)}
     assert len(windows) >= 3
 
 

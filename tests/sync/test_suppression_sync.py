@@ -9,7 +9,7 @@ from segdesk.sync.engine import run_sync
 from segdesk.sync.sources import add_source
 
 from .fakes import FakeStripe
-from .fakes_crm import FakeHubSpot
+from .fakes_hubspot import FakeHubSpot
 from .helpers import add
 from .test_relay_sync import events, relay, send  # noqa: F401  (relay: the real relay fixture)
 

@@ -15,7 +15,8 @@ from segdesk.sync.engine import run_sync
 from segdesk.sync.http import HttpOptions, RateLimit, _Window
 
 from .fakes import FakeStripe
-from .fakes_crm import FakeActiveCampaign, FakeHubSpot, FakeKeap, FakeKit
+from .fakes_crm import FakeActiveCampaign, FakeKeap, FakeKit
+from .fakes_hubspot import FakeHubSpot
 from .fakes_paypal import FakePayPal
 from .helpers import add
 from .loopback import Loopback

@@ -11,7 +11,8 @@ A filter narrows *who* a report is about, then, for ``product``, *which orders*:
 - ``device``: contacts with a ``phone``, ``tablet`` or ``desktop`` device
   (``core.traffic.useragent.device_type`` of the device's latest user agent);
 - ``product``: only orders of that product count (revenue, customers,
-  attribution); contacts are not narrowed by it.
+  attribution); an order that lists several (``Course; Workbook``) counts
+  whole under each of them; contacts are not narrowed by it.
 
 Filters resolve once per report to a :class:`Scope`: the contact ids as a JSON
 literal read by ``json_each`` (reports run on read-only connections, which
@@ -168,7 +169,9 @@ def scoped_orders(base: str, rng) -> str:
     if scope.contacts is not None:
         where.append(f"s.contact_id IN ({scope.contacts})")
     if scope.product is not None:
-        where.append(f"s.id IN (SELECT id FROM orders WHERE product = {scope.product} COLLATE NOCASE)")
+        # An order of several products lists them ("Course; Workbook"): each of them is the order's product.
+        where.append(f"s.id IN (SELECT id FROM orders WHERE product = {scope.product} COLLATE NOCASE "
+                     f"OR instr('; ' || lower(product) || '; ', '; ' || lower({scope.product}) || '; ') > 0)")
     return f"(SELECT s.* FROM {base} s WHERE {' AND '.join(where)})" if where else base
 
 
@@ -188,8 +191,9 @@ def facets(conn) -> dict[str, list[str]]:
     """The values each filter can take in this workspace (the app's choices); ``country`` only when known."""
     out = {
         "tag": [t for (t,) in conn.execute("SELECT DISTINCT tag FROM tags ORDER BY tag COLLATE NOCASE")],
-        "product": [p for (p,) in conn.execute("SELECT DISTINCT product FROM orders WHERE product IS NOT NULL "
-                                               "AND product <> '' ORDER BY product COLLATE NOCASE")],
+        "product": sorted({name.strip() for (p,) in conn.execute(
+            "SELECT DISTINCT product FROM orders WHERE product IS NOT NULL AND product <> ''")
+            for name in p.split("; ") if name.strip()}, key=str.casefold),
         "source": [s for (s,) in conn.execute(f"SELECT DISTINCT source FROM ({first_touch_sql(conn)}) ORDER BY 1")],
         "campaign": [c for (c,) in conn.execute(f"SELECT DISTINCT coalesce(nullif(campaign, ''), '{NOT_SET}') "
                                                 f"FROM ({first_touch_sql(conn)}) ORDER BY 1")],

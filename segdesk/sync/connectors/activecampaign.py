@@ -1,4 +1,6 @@
-"""ActiveCampaign (API v3): contacts incremental on ``filters[updated_after]``, then their tags.
+"""ActiveCampaign (API v3): contacts incremental on ``filters[updated_after]``, their tags, and money.
+
+E-commerce orders, and won deals on request: activecampaign_orders.py.
 
 Contacts page with ``limit``/``offset`` (at most 100:
 https://developers.activecampaign.com/reference/pagination); the cursor keeps
@@ -28,6 +30,7 @@ from ...core.timeutil import parse_ts
 from ..context import SyncContext
 from ..http import RateLimit
 from ..records import email_of, iso_ts
+from . import activecampaign_orders
 from .crm import Person, store_people, store_tags
 from .toolkit import next_since, offset_pages, resume
 
@@ -43,15 +46,26 @@ def sync(ctx: SyncContext) -> None:
                         auth_words="the API token", window=1.0, forbidden=lambda response: None)
     _contacts(ctx, client)
     _contact_tags(ctx, client, _tag_names(ctx, client))
+    activecampaign_orders.sync_ecom(ctx, client)
+    if ctx.source.config.get("deals_as_orders"):
+        activecampaign_orders.sync_deals(ctx, client, updated_pages)
+    else:  # off (or turned off): no deal orders, and turned on again they are all read anew
+        ctx.commit({k: v for k, v in ctx.cursor.items() if k not in ("deals_after", "deals_run")},
+                   activecampaign_orders.forget_deals(ctx))
+
+
+def updated_pages(ctx: SyncContext, client, path: str, key: str, run: dict):
+    """Pages of ``path`` changed since ``run["since"]`` (sent as the account's wall-clock time), from
+    ``run["offset"]``."""
+    params = {}
+    if run["since"]:
+        params["filters[updated_after]"] = local_time(run["since"], ctx.cursor.get("utc_offset_minutes"))
+    return offset_pages(ctx, client, path, key, size=PAGE, params=params, offset=int(run["offset"]), total=_total)
 
 
 def _contacts(ctx: SyncContext, client) -> None:
     run = resume(ctx, "updated_after", offset=0)
-    params = {}
-    if run["since"]:
-        params["filters[updated_after]"] = local_time(run["since"], ctx.cursor.get("utc_offset_minutes"))
-    for page in offset_pages(ctx, client, "/api/3/contacts", "contacts", size=PAGE, params=params,
-                             offset=int(run["offset"]), total=_total):
+    for page in updated_pages(ctx, client, "/api/3/contacts", "contacts", run):
         found = [c for c in page.items if c.get("id") is not None]
         people = [
             Person(f"ac:{c['id']}", email_of(c.get("email")), c.get("firstName") or None, c.get("lastName") or None,

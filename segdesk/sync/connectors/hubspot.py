@@ -1,22 +1,21 @@
-"""HubSpot: contacts through the CRM search API, incremental on ``lastmodifieddate``.
+"""HubSpot: contacts with their lifecycle stage, list memberships as tags, and won deals as orders on request.
 
-``POST /crm/v3/objects/contacts/search`` with a ``lastmodifieddate GTE``
-filter, sorted ascending, paged by ``after``
-(https://developers.hubspot.com/docs/api-reference/search/guide). Search has
-two limits this works around:
+- **Contacts** through the CRM search API, incremental on ``lastmodifieddate``
+  (hubspot_search.py: the 10,000-result cap and the index lag). Each
+  contact's ``lifecyclestage`` becomes the tag ``lifecycle:<stage>`` with the
+  stage's internal value (``lifecycle:customer``,
+  ``lifecycle:marketingqualifiedlead``; a custom stage's numeric id), the one
+  HubSpot's filters and workflows use, so it never changes when a label is
+  renamed. A contact holds one stage: moving on replaces the tag.
+- **Lists** (Lists API v3, hubspot_lists.py): each contact list's name is a
+  tag on its members, removed when they leave.
+- **Won deals** as orders when the source says ``deals_as_orders``
+  (hubspot_deals.py), off by default: a CRM's deal is often the same money a
+  processor reports, and only the marketer knows whether their deals are.
 
-- It returns at most 10,000 results per query (paging past that is a 400).
-  When a window reaches the cap, the next query starts a new window at the
-  newest ``lastmodifieddate`` seen (records at that instant are fetched twice
-  and upserted once). When a whole window shares one instant (a bulk import),
-  that instant is read on its own, ``lastmodifieddate EQ`` it and
-  ``hs_object_id GT`` the last id, sorted by id, until it is exhausted.
-- Its index lags the records: a contact changed just before a sync may not be
-  searchable yet. So, like the other CRM connectors, the next sync starts from
-  this run's start minus a margin, not from the newest record seen.
-
-A token without the ``crm.objects.contacts.read`` scope gets a 403 naming the
-scope (category ``MISSING_SCOPES``), reported as such. Search is limited to 5
+A token without a scope gets a 403 naming it (category ``MISSING_SCOPES``),
+reported as such; lists are skipped with a note instead, so a token made
+before lists were read keeps syncing contacts. Search is limited to 5
 requests/s per account, below the 100 per 10 s of private apps
 (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines),
 so we keep to 4/s.
@@ -24,25 +23,23 @@ so we keep to 4/s.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 import orjson
 
-from ...core.timeutil import now_ts, parse_ts
 from ..context import SyncContext
 from ..http import RateLimit, error_text
 from ..records import email_of, iso_ts
-from .crm import Person, store_people
-from .toolkit import next_since
+from . import hubspot_deals, hubspot_lists, hubspot_search
+from .crm import Person, store_people, store_tags
 
 API = "https://api.hubapi.com"
 PAGE = 100
-SEARCH_CAP = 10_000
+SEARCH_CAP = hubspot_search.SEARCH_CAP
 RATE = RateLimit(4, 1.0)
 WINDOW = 10.0
-OVERLAP = timedelta(minutes=10)
-PROPERTIES = ["email", "firstname", "lastname", "createdate", "lastmodifieddate"]
+CONTACTS = hubspot_search.Search("contacts", "lastmodifieddate",
+                                 ("email", "firstname", "lastname", "createdate", "lastmodifieddate", "lifecyclestage"))
+LIFECYCLE = "lifecycle:"
 
 
 def _forbidden(response: httpx.Response) -> str:
@@ -59,65 +56,37 @@ def _forbidden(response: httpx.Response) -> str:
     return f"HubSpot refused {response.request.url.path}: {error_text(response)}"
 
 
-def _body(filters: list[dict], sort: str, after: str | None) -> dict:
-    body = {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
-            "properties": PROPERTIES, "limit": PAGE}
-    if after:
-        body["after"] = after
-    return body
-
-
-def _query(run: dict) -> dict:
-    same = run.get("same")
-    if same:  # one instant, by id
-        return _body([{"propertyName": "lastmodifieddate", "operator": "EQ", "value": str(same["at"])},
-                      {"propertyName": "hs_object_id", "operator": "GT", "value": str(same["id"])}],
-                     "hs_object_id", run.get("after"))
-    return _body([{"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(run["gte"])}],
-                 "lastmodifieddate", run.get("after"))
-
-
-def _ms(ts: str | None) -> int | None:
-    return int(parse_ts(ts).timestamp() * 1000) if ts else None
-
-
 def sync(ctx: SyncContext) -> None:
     client = ctx.client(API, headers={"Authorization": f"Bearer {ctx.secret}"}, rate=RATE,
                         auth_words="the private app token", window=WINDOW, forbidden=_forbidden)
-    gte = int(ctx.cursor.get("gte", 0))
-    run = ctx.cursor.get("run") or {"started": now_ts(), "gte": gte, "after": None, "top": gte, "same": None}
-    while True:
-        ctx.check()
-        body = client.post_json("/crm/v3/objects/contacts/search", json=_query(run))
-        people, ids = [], []
-        for r in body.get("results") or []:
-            props = r.get("properties") or {}
-            updated = iso_ts(props.get("lastmodifieddate") or r.get("updatedAt"))
-            people.append(Person(f"hubspot:{r['id']}", email_of(props.get("email")), props.get("firstname") or None,
-                                 props.get("lastname") or None, iso_ts(props.get("createdate") or r.get("createdAt")),
-                                 updated))
-            ids.append(int(r["id"]))
-            run["top"] = max(run["top"], _ms(updated) or 0)
-        run, more = _next(run, ((body.get("paging") or {}).get("next") or {}).get("after"), ids)
-        cursor = {"run": run} if more else {"gte": _ms(next_since(run, OVERLAP))}
-        ctx.commit(cursor, lambda conn: store_people(ctx, conn, people))
-        ctx.count("contacts", None if more else 1.0, contacts=len(people))
-        if not more:
-            return
+    if "contacts" not in ctx.cursor:
+        # A cursor from before lifecycle stages were read held the contacts' state alone: dropping it reads
+        # every contact once more (upserted, nothing doubles), so the ones unchanged since get their stage.
+        ctx.cursor = {}
+    hubspot_search.read(ctx, client, CONTACTS, "contacts", lambda conn, page: _store_contacts(ctx, conn, page),
+                        page=PAGE, cap=SEARCH_CAP)
+    hubspot_lists.sync_lists(ctx, client)
+    if ctx.source.config.get("deals_as_orders"):
+        hubspot_deals.sync_deals(ctx, client, page=PAGE, cap=SEARCH_CAP)
+    else:  # off (or turned off): no deal orders, and turned on again they are all read anew
+        ctx.commit({k: v for k, v in ctx.cursor.items() if k != "deals"}, hubspot_deals.forget_deals(ctx))
+    ctx.count("done", 1.0)
 
 
-def _next(run: dict, after: str | None, ids: list[int]) -> tuple[dict, bool]:
-    """The query after this page, and whether there is one."""
-    run = dict(run, after=None)
-    capped = after is not None and int(after) >= SEARCH_CAP
-    if run.get("same"):
-        if after and not capped:
-            return dict(run, after=after), True
-        if capped:  # still more at this instant: continue after the last id read
-            return dict(run, same={**run["same"], "id": max(ids)}), True
-        return dict(run, same=None, gte=run["same"]["at"] + 1), True  # the instant is done: on past it
-    if capped:
-        if run["top"] > run["gte"]:
-            return dict(run, gte=run["top"]), True  # a new window from the newest record seen
-        return dict(run, same={"at": run["gte"], "id": 0}), True  # a whole window at one instant
-    return dict(run, after=after), bool(after) and bool(ids)
+def _store_contacts(ctx: SyncContext, conn, results: list[dict]) -> None:
+    people, stages = [], {}
+    for r in results:
+        props = r.get("properties") or {}
+        key = f"hubspot:{r['id']}"
+        people.append(Person(key, email_of(props.get("email")), props.get("firstname") or None,
+                             props.get("lastname") or None, iso_ts(props.get("createdate") or r.get("createdAt")),
+                             iso_ts(props.get("lastmodifieddate") or r.get("updatedAt"))))
+        stages[key] = (props.get("lifecyclestage") or "").strip()
+    store_people(ctx, conn, people)
+    store_tags(ctx, conn, [(key, f"{LIFECYCLE}{stage}", None) for key, stage in stages.items() if stage])
+    # One stage at a time: the tag of a stage the contact has left goes.
+    dropped = 0
+    for key, stage in stages.items():
+        dropped += conn.execute("DELETE FROM tags WHERE origin = ? AND identifier = ? AND tag LIKE ? AND tag <> ?",
+                                (ctx.origin, f"cid:{key}", f"{LIFECYCLE}%", f"{LIFECYCLE}{stage}")).rowcount
+    ctx.add_changed(tags=dropped)

@@ -16,6 +16,15 @@ orders carry none; ``--currency``, default usd); its ``refund_total`` is one
 refund row, replaced when it changes. Keap's v1 order has no processor
 transaction id, so sync/reconcile.py matches it to the Stripe or PayPal charge
 of the same purchase.
+
+An order's product is what its items bought: the names of its product-like
+items (the item's ``product.name``, else its own ``name``), listed in item
+order (``Course; Workbook``), leaving out shipping, tax, discounts, finance
+charges and tips (item types as the Keap SDK lists them:
+https://github.com/infusionsoft/keap-sdk/blob/main/sdks/v2/javascript/docs/OrderItem.md,
+compared without case); the order's ``title`` only when no item names one.
+A workspace synced before products were read reads every order once more
+(the cursor's ``products`` mark), so its old orders get their products too.
 """
 
 from __future__ import annotations
@@ -48,8 +57,9 @@ def sync(ctx: SyncContext) -> None:
         _paged(ctx, client, "/contacts", "contacts", "orders",
                {"optional_properties": "tag_ids,email_addresses", "order": "id", **({"since": since} if since else {})},
                lambda conn, page: _store_contacts(ctx, conn, page, names))
+    # Until a complete read has stored the orders' products, every order is read (not only changed ones).
     _paged(ctx, client, "/orders", "orders", None, {"order": "update_date"},
-           lambda conn, page: _store_orders(ctx, conn, page), older=since)
+           lambda conn, page: _store_orders(ctx, conn, page), older=since if ctx.cursor.get("products") else None)
 
 
 def _paged(ctx: SyncContext, client, path: str, key: str, next_stage: str | None, params: dict, handle,
@@ -65,7 +75,7 @@ def _paged(ctx: SyncContext, client, path: str, key: str, next_stage: str | None
         elif next_stage:
             cursor = {**ctx.cursor, "run": {**run, "stage": next_stage, "offset": 0}}
         else:
-            cursor = {"since": next_since(run, SKEW)}
+            cursor = {"since": next_since(run, SKEW), "products": 1}
         ctx.commit(cursor, lambda conn: handle(conn, page.items))
         ctx.count(key, None if more else (0.5 if next_stage else 1.0), **{key: len(page.items)})
         if not more:
@@ -118,8 +128,7 @@ def _store_orders(ctx: SyncContext, conn, page: list[dict]) -> None:
             continue
         oid = str(o["id"])
         created = iso_ts(o.get("order_date") or o.get("creation_date"))
-        items = o.get("order_items") or []
-        product = o.get("title") or next((i.get("name") for i in items if i.get("name")), None)
+        product = products_of(o.get("order_items") or []) or (o.get("title") or "").strip() or None
         rows.append((ctx.origin, oid, email, None, paid, currency, created, product, "paid", None))
         if refunded:
             refund_rows.append((ctx.origin, f"{oid}#refund", oid, min(refunded, paid), currency, created))
@@ -127,4 +136,23 @@ def _store_orders(ctx: SyncContext, conn, page: list[dict]) -> None:
             people.append(Person(f"keap:{contact['id']}", email, contact.get("first_name") or None,
                                  contact.get("last_name") or None, None, None))
     store_people(ctx, conn, people)
-    ctx.add_changed(orders=orders(conn, rows), refunds=refunds(conn, refund_rows))
+    changed = orders(conn, rows)
+    # The upsert keeps a product once set (a processor only fills gaps); Keap's items are the authority.
+    changed += conn.executemany("UPDATE orders SET product = ? WHERE origin = ? AND order_id = ? AND product IS NOT ?",
+                                [(r[7], r[0], r[1], r[7]) for r in rows if r[7]]).rowcount
+    ctx.add_changed(orders=changed, refunds=refunds(conn, refund_rows))
+
+
+NOT_BOUGHT = ("shipping", "tax", "discount", "special", "finance_charge", "tip")
+
+
+def products_of(items: list[dict]) -> str | None:
+    """The names of an order's product-like items, listed once each in item order."""
+    names = []
+    for item in items:
+        if not isinstance(item, dict) or str(item.get("type") or "").lower().startswith(NOT_BOUGHT):
+            continue
+        name = str((item.get("product") or {}).get("name") or item.get("name") or "").strip()
+        if name and name not in names:
+            names.append(name)
+    return "; ".join(names)[:500] or None

@@ -1,4 +1,4 @@
-"""Kit (ConvertKit API v4): subscribers incremental on ``updated_after``, tag memberships read whole.
+"""Kit (ConvertKit API v4): subscribers incremental on ``updated_after``, tag memberships read whole, purchases.
 
 Auth is the API key in ``X-Kit-Api-Key``
 (https://developers.kit.com/api-reference/authentication). Lists use cursor
@@ -12,7 +12,8 @@ Each tag's subscribers are read to the end every sync, because Kit has no
 feed of removed tags: after a tag's last page, its rows for subscribers no
 longer on it are deleted in the same transaction. A run resumed inside a tag
 reads that tag again from its first page, so the set it compares against is
-whole.
+whole. A tag deleted from the account leaves every subscriber after the
+sync that no longer finds it. Purchases: kit_purchases.py.
 
 An API key may send 120 requests per 60 s; over that Kit answers a plain-text
 429 without ``Retry-After`` (https://developers.kit.com/api-reference/rate-limits),
@@ -25,8 +26,9 @@ from datetime import timedelta
 
 from ..context import SyncContext
 from ..http import RateLimit
-from ..records import drop_tags, email_of, iso_ts
+from ..records import drop_tags, email_of, iso_ts, keep_only_tags
 from .crm import Person, store_people, store_tags
+from .kit_purchases import sync_purchases
 from .toolkit import cursor_pages, next_since, resume
 
 API = "https://api.kit.com"
@@ -72,7 +74,10 @@ def sync(ctx: SyncContext) -> None:
         if f"tag:{tag['id']}" not in ctx.cursor["run"]["done"]:
             _tag(ctx, client, tag, people)
         ctx.count(f"tag {tag.get('name')}", 0.5 + 0.5 * n / len(tags))
-    ctx.commit({"updated_after": next_since(ctx.cursor["run"], SKEW)})
+    top = sync_purchases(ctx, client, _pages)
+    names = {t.get("name") for t in tags if t.get("name")}
+    ctx.commit({"updated_after": next_since(ctx.cursor["run"], SKEW), "purchases_top": top},
+               lambda conn: ctx.add_changed(tags=keep_only_tags(conn, ctx.origin, names)))
     ctx.count("done", 1.0)
 
 
