@@ -164,6 +164,12 @@ def test_a_gclid_credits_its_campaign_in_attribution_and_roas(ws, fake, options)
     roas = {r["key"]: r for r in build_report(ws.conn, "roas", by="campaign").to_json()["rows"]}
     assert roas["search - shoes"]["spend"] == {"usd": 4 * 2500}
     assert roas["search - shoes"]["roas"] == {"usd": 1.0} and roas["search - shoes"]["leads"] == 1
+    # The click's ad group is the lead's: its row has the ad group's spend; Brand's visits are none of ours.
+    groups = build_report(ws.conn, "roas", by="ad_group").to_json()
+    assert [(r["key"], r["spend"], r["leads"], r["roas"]) for r in groups["rows"]] == [
+        ("google / search - shoes / running", {"usd": 4 * 2500}, 1, {"usd": 1.0})]
+    assert [(u["campaign"], u["ad_group"], u["spend"]) for u in groups["unmatched_spend"]] == [
+        ("brand", "core terms", 4 * 123)]
     # Only the first 90 days are asked for clicks, one query a day; the next sync reads from yesterday on.
     clicks = [r for r in fake.log if b"click_view" in r.content]
     assert len(clicks) == 90
