@@ -1,9 +1,14 @@
-"""One module per vendor; each exposes ``sync(ctx)`` (see sync/context.py)."""
+"""One module per vendor; each exposes ``sync(ctx)`` (see sync/context.py).
+
+``SIGN_IN``: the kinds whose refresh token comes from a browser sign-in (the
+installed-app flow, oauth_loopback.py); each module has ``client_of(secret)``,
+``sign_in(grant, ...)`` and ``prepare_secret(secret, ...)``.
+"""
 
 from __future__ import annotations
 
-from . import (activecampaign, csvfile, ecb, google_ads, hubspot, keap, kit, klaviyo, mailchimp, meta_ads,
-               microsoft_ads, paypal, relay, shopify, stripe, woocommerce)
+from . import (activecampaign, csvfile, ecb, google_ads, google_auth, hubspot, keap, kit, klaviyo, mailchimp,
+               meta_ads, microsoft_ads, microsoft_auth, paypal, relay, shopify, stripe, woocommerce)
 
 CONNECTORS = {
     "relay": relay,
@@ -23,3 +28,5 @@ CONNECTORS = {
     "microsoft-ads": microsoft_ads,
     "ecb": ecb,
 }
+
+SIGN_IN = {"google-ads": google_auth, "microsoft-ads": microsoft_auth}
