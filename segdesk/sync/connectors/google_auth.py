@@ -28,6 +28,7 @@ SCOPE = "https://www.googleapis.com/auth/adwords"
 GRANT_KEYS = ("developer_token", "client_id", "client_secret")
 GOOGLE = Provider("Google", "google-ads", AUTH_URL, TOKEN_URL, SCOPE,
                   extra=(("access_type", "offline"), ("prompt", "consent")))
+PROVIDER = GOOGLE  # what the app's Sign in button runs (ui/sign_in.py)
 
 
 def read_grant(secret: str | None) -> dict:
@@ -65,15 +66,8 @@ def access_token(grant: dict, options: HttpOptions | None, token_url: str = TOKE
 
 def client_of(secret: str | None) -> dict:
     """The grant the sign-in starts from: the developer token and the OAuth desktop client, checked."""
-    try:
-        grant = orjson.loads(secret or "")
-    except orjson.JSONDecodeError:
-        grant = None
-    missing = [k for k in GRANT_KEYS if not isinstance(grant, dict) or not grant.get(k)]
-    if missing:
-        raise AuthError(f'the Google Ads secret must be the JSON {{"developer_token", "client_id", '
-                        f'"client_secret"}} of your OAuth desktop client (missing: {", ".join(missing)})')
-    return grant
+    return oauth_loopback.read_client(secret, GRANT_KEYS, 'the Google Ads secret must be the JSON {"developer_token", '
+                                                          '"client_id", "client_secret"} of your OAuth desktop client')
 
 
 def prepare_secret(secret: str | None, **sign_in_options) -> str:

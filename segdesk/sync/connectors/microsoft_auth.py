@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import orjson
 
-from ..http import AuthError, HttpOptions
+from ..http import HttpOptions
 from . import oauth_loopback
 from .oauth_loopback import WAIT_SECONDS, Provider
 
@@ -34,19 +34,14 @@ SCOPE = "https://ads.microsoft.com/msads.manage offline_access"
 GRANT_KEYS = ("developer_token", "client_id")
 MICROSOFT = Provider("Microsoft", "microsoft-ads", AUTH_URL, TOKEN_URL, SCOPE, redirect_host="localhost",
                      extra=(("response_mode", "query"), ("prompt", "select_account")), scope_on_exchange=True)
+PROVIDER = MICROSOFT  # what the app's Sign in button runs (ui/sign_in.py)
 
 
 def client_of(secret: str | None) -> dict:
     """The grant the sign-in starts from: the developer token and the app registration, checked."""
-    try:
-        grant = orjson.loads(secret or "")
-    except orjson.JSONDecodeError:
-        grant = None
-    missing = [k for k in GRANT_KEYS if not isinstance(grant, dict) or not grant.get(k)]
-    if missing:
-        raise AuthError('the Microsoft Advertising secret must be the JSON {"developer_token", "client_id"'
-                        '[, "client_secret"]} of your app registration (missing: ' + ", ".join(missing) + ")")
-    return grant
+    return oauth_loopback.read_client(secret, GRANT_KEYS, 'the Microsoft Advertising secret must be the JSON '
+                                                          '{"developer_token", "client_id"[, "client_secret"]} of '
+                                                          'your app registration')
 
 
 def sign_in(grant: dict, *, open_browser: Callable[[str], object] | None = None,

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import orjson
+
 from ...errors import Cancelled
 from ..http import ApiClient, AuthError, HttpOptions
 
@@ -101,18 +103,20 @@ class LoopbackSignIn:
         self.redirect_uri = f"http://{provider.redirect_host}:{self._server.server_address[1]}/"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
-        self._closed = False
+        self._closed, self._closing = False, threading.Lock()  # closed by finish() or by a caller giving up
         self.url = (auth_url or provider.auth_url) + "?" + urlencode({
             "client_id": client_id, "redirect_uri": self.redirect_uri, "response_type": "code",
             "scope": provider.scope, "code_challenge": challenge, "code_challenge_method": "S256",
             "state": self.state, **dict(provider.extra)})
 
     def close(self) -> None:
-        if not self._closed:
+        with self._closing:
+            if self._closed:
+                return
             self._closed = True
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
 
     def finish(self, *, options: HttpOptions | None = None, wait: float = WAIT_SECONDS,
                cancelled: Callable[[], bool] = lambda: False) -> dict:
@@ -174,3 +178,15 @@ def exchange(provider: Provider, options: HttpOptions | None, token_url: str, fo
             raise AuthError(f"{provider.name} rejected the {what}: {reason}")
         raise AuthError(f"{provider.name} refused the token request: {reason}")
     return body
+
+
+def read_client(secret: str | None, keys: tuple[str, ...], shape: str) -> dict:
+    """The JSON a sign-in starts from (developer token, OAuth client), or one line naming what it lacks."""
+    try:
+        grant = orjson.loads(secret or "")
+    except orjson.JSONDecodeError:
+        grant = None
+    missing = [k for k in keys if not isinstance(grant, dict) or not grant.get(k)]
+    if missing:
+        raise AuthError(f"{shape} (missing: {', '.join(missing)})")
+    return grant
