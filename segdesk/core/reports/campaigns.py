@@ -20,8 +20,8 @@ they paid and what they cost, from the machinery LTV and ROAS share
 
 With ``currency`` (``build_report``) every money column has a ``*_converted``
 twin in the reporting currency, and the payback compares converted figures.
-Ad groups: SegDesk's sessions keep source, medium and campaign only, so a
-row is never split by ad group.
+Ad groups: a row is never split by ad group here (one table per source /
+campaign); ``report roas --by ad_group`` is the ad-group view, by the same rule.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
                "points": [(r["key"], r["roas"][cur]) for r in rows if cur in r["roas"]]}
               for cur in sorted({c for r in rows for c in r["roas"]})]
     return Report(
-        name="roas", title=f"Return on ad spend by {by}", parameters={"by": by, **rng.as_params()},
+        name="roas", title=f"Return on ad spend by {by.replace('_', ' ')}", parameters={"by": by, **rng.as_params()},
         columns=[Column("key", LABELS[by], TEXT), Column("spend", "Spend", MONEY,
                                                          "spend that visits met; the rest is listed as unmatched"),
                  Column("leads", "Leads", INT, "contacts whose first touch matches this row's spend (source, medium, "
