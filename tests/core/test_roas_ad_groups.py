@@ -3,13 +3,15 @@
 Spend (2026-03-01/02), as the ad platforms' syncs store it (ad_platform_spend) and a CSV import:
 - facebook / cpc / Spring (id 100): ad set Lookalike (id 11) 30.00 + 20.00 USD, Retarget (id 12)
   40.00 USD, Broad (id 13) 10.00 USD; Ghost (id 200) / G1 (id 21) 7.00 USD; Tokyo (id 300) / T1 (id 31) ¥5000;
+  Autumn (id 400) / A1 (id 41) 3.00 USD;
 - google / cpc / brand 15.00 USD from a CSV file (no ad group).
 Visitors:
 - a: spring, utm_content=lookalike, pays 100.00 USD;
 - b: spring, utm_content=ad-7 (the ad), utm_term=12 (the ad set's id, Meta's {{adset.id}}), pays 30.00 USD;
 - c: spring, no content or term: bought by the campaign, but by none of its ad sets;
 - d: google / cpc / brand, utm_content=headline-2, pays 20.00 USD;
-- e: tokyo, utm_content=t1, pays nothing; f: a Google search visit (organic), pays 5.00 USD.
+- e: tokyo, utm_content=t1, pays nothing; f: a Google search visit (organic), pays 5.00 USD;
+- g: autumn, utm_content=41 (the ad set's id), never identified: a visit, no lead.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ PLATFORM = [  # date, campaign id, campaign, ad set id, ad set, currency, spend 
     ("2026-03-01", "100", "Spring", "13", "Broad", "usd", 1000),
     ("2026-03-01", "200", "Ghost", "21", "G1", "usd", 700),
     ("2026-03-01", "300", "Tokyo", "31", "T1", "jpy", 5000),
+    ("2026-03-01", "400", "Autumn", "41", "A1", "usd", 300),
 ]
 
 
@@ -52,6 +55,7 @@ def build(w) -> None:
         referrer = "https://www.google.com/" if who == "f" else ""
         events += [page(f"{who}1", f"2026-03-01T1{n}:00:00.000Z", url, referrer=referrer),
                    identify(f"{who}1", f"2026-03-01T1{n}:01:00.000Z", email=f"{who}@x.com")]
+    events.append(page("g1", "2026-03-01T18:00:00.000Z", FB + "autumn&utm_content=41"))
     import_events(w, events, origin="test")
     import_orders(w, "order_id,email,amount,currency,created_at\n1,a@x.com,100.00,usd,2026-03-02T10:00:00Z\n"
                      "2,b@x.com,30.00,usd,2026-03-02T10:00:00Z\n3,d@x.com,20.00,usd,2026-03-02T10:00:00Z\n"
@@ -95,6 +99,7 @@ def test_by_ad_group_rows_come_from_utm_content_or_term_and_the_rest_stays_apart
         "facebook / spring / retarget": ({"usd": 4000}, 1, 1, {"usd": 3000}, {"usd": 0.75}),
         "google / brand / (not set)": ({"usd": 1500}, 1, 1, {"usd": 2000}, {"usd": 1.3333}),
         "facebook / tokyo / t1": ({"jpy": 5000}, 1, 0, {}, {"jpy": 0.0}),
+        "facebook / autumn / a1": ({"usd": 300}, 0, 0, {}, {"usd": 0.0}),  # visited: spend met, no lead yet
     }
     row = next(r for r in report["rows"] if r["key"] == "facebook / spring / retarget")
     assert (row["source"], row["campaign"], row["ad_group"]) == ("facebook", "spring", "retarget")
@@ -115,12 +120,13 @@ def test_by_campaign_the_ad_sets_add_up_and_only_unvisited_campaigns_stay_apart(
         "spring": ({"usd": 10000}, 3, 2, {"usd": 13000}, {"usd": 1.3}),
         "brand": ({"usd": 1500}, 1, 1, {"usd": 2000}, {"usd": 1.3333}),
         "tokyo": ({"jpy": 5000}, 1, 0, {}, {"jpy": 0.0}),
+        "autumn": ({"usd": 300}, 0, 0, {}, {"usd": 0.0}),
     }
     assert next(r for r in report["rows"] if r["key"] == "spring")["cost_per_lead"] == {"usd": 3333.33}
     assert report["unmatched_spend"] == [{"source": "facebook", "medium": "cpc", "campaign": "ghost",
                                           "currency": "usd", "spend": 700}]
     assert figures(roas(ws, "source")) == {
-        "facebook": ({"jpy": 5000, "usd": 10000}, 4, 2, {"usd": 13000}, {"jpy": 0.0, "usd": 1.3}),
+        "facebook": ({"jpy": 5000, "usd": 10300}, 4, 2, {"usd": 13000}, {"jpy": 0.0, "usd": 1.2621}),
         "google": ({"usd": 1500}, 1, 1, {"usd": 2000}, {"usd": 1.3333}),
     }
 
@@ -128,7 +134,7 @@ def test_by_campaign_the_ad_sets_add_up_and_only_unvisited_campaigns_stay_apart(
 @pytest.mark.parametrize("by", ["source", "campaign", "ad_group"])
 def test_rows_plus_unmatched_spend_are_all_the_spend_per_currency(ws, by):
     total = dict(ws.conn.execute("SELECT currency, sum(spend) FROM spend_rows GROUP BY 1").fetchall())
-    assert total == {"usd": 12200, "jpy": 5000}
+    assert total == {"usd": 12500, "jpy": 5000}
     assert all_spend(roas(ws, by)) == total
     # A narrower range: only its days' spend, and the same equality.
     day = build_report(ws.conn, "roas", by=by, since="2026-03-02", until="2026-03-02").to_json()

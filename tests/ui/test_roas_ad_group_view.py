@@ -27,7 +27,7 @@ def test_roas_by_ad_group_on_the_reports_page(tmp_path, qtbot):
         m = view.model
         cells = {m.row_key(r): [m.data(m.index(r, c)) for c in range(m.columnCount())] for r in range(m.rowCount())}
         assert set(cells) == {"facebook / spring / lookalike", "facebook / spring / retarget",
-                              "google / brand / (not set)", "facebook / tokyo / t1"}
+                              "google / brand / (not set)", "facebook / tokyo / t1", "facebook / autumn / a1"}
         assert "50.00 USD" in cells["facebook / spring / lookalike"]
         assert "spend that no visit in the range met, not in the rows: 17.00 USD" in view.status.text()
         row = next(r for r in range(m.rowCount()) if m.row_key(r) == "facebook / spring / retarget")

@@ -52,9 +52,11 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
     for touch, g in sql_groups(conn, rng, "touch_ad" if grain == "ad_group" else "touch", ltv=False).items():
         if touch == UNKNOWN:
             continue
-        line = matcher.line_of(*touch.split(SEP))
+        parts_of_touch = touch.split(SEP)
+        line = matcher.line_of(*parts_of_touch)
         if line is None:
-            missed += g["contacts"] if grain == "ad_group" and matcher.campaign_has_spend(*touch.split(SEP)[:3]) else 0
+            if grain == "ad_group" and matcher.campaign_has_spend(*parts_of_touch[:3]):
+                missed += g["contacts"]
             continue
         met.add(line)
         row = groups.setdefault(row_key(by, line), {"leads": 0, "customers": 0, "paid_in": {}, "revenue": {}})
@@ -63,7 +65,7 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
         for name in ("paid_in", "revenue"):
             for cur, v in g["customers_per_currency" if name == "paid_in" else "revenue"].items():
                 row[name][cur] = row[name].get(cur, 0) + v
-    met |= matcher.visited(conn, rng)
+    met |= matcher.visited(conn, rng, set(lines) - met)
     spend: dict[str, dict[str, int]] = {}
     parts: dict[str, dict] = {}
     for line in met:
@@ -76,8 +78,8 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
         g = groups.get(key, {"leads": 0, "customers": 0, "paid_in": {}, "revenue": {}})
         cost = dict(sorted(spend[key].items()))
         revenue = dict(sorted(g["revenue"].items()))
-        rows.append({"key": key, **(parts[key] if by == "ad_group" else {}), "spend": cost, "leads": g["leads"], "customers": g["customers"],
-                     "revenue": revenue, "cost_per_lead": money_per(cost, g["leads"]),
+        rows.append({"key": key, **(parts[key] if by == "ad_group" else {}), "spend": cost, "leads": g["leads"],
+                     "customers": g["customers"], "revenue": revenue, "cost_per_lead": money_per(cost, g["leads"]),
                      "cost_per_customer": money_per(cost, g["paid_in"]),
                      "roas": {cur: round(revenue.get(cur, 0) / v, 4) for cur, v in cost.items() if v},
                      "uncompared_revenue": {cur: v for cur, v in revenue.items() if cur not in cost}})
@@ -89,13 +91,7 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
                      f"its ad groups (utm_content or utm_term, or a resolved gclid): in no ad group row")
     apart = unmatched(lines, met, grain)
     if apart:
-        money: dict[str, int] = {}
-        for u in apart:
-            money[u["currency"]] = money.get(u["currency"], 0) + u["spend"]
-        notes.append(f"spend that no visit in the range met, not in the rows: "
-                     f"{', '.join(format_money(v, c) for c, v in sorted(money.items()))} "
-                     f"({len({tuple(u[k] for k in u if k not in ('currency', 'spend')) for u in apart})} "
-                     f"spend lines; check their ads' UTM tags)")
+        notes.append(_unmatched_note(apart))
     uncompared = sorted({cur for r in rows for cur in r["uncompared_revenue"]})
     if uncompared:
         notes.append(f"revenue in {', '.join(c.upper() for c in uncompared)} has no spend in that currency to compare "
@@ -118,3 +114,13 @@ def roas(conn, rng: Range, by: str = "source") -> Report:
                         "revenue over spend in the same currency; other currencies are listed, never converted")],
         rows=rows, series=series, notes=notes,
         extra={"by": by, "compared_currencies": compared, "unmatched_spend": apart})
+
+
+def _unmatched_note(apart: list[dict]) -> str:
+    money: dict[str, int] = {}
+    for u in apart:
+        money[u["currency"]] = money.get(u["currency"], 0) + u["spend"]
+    lines = {tuple(v for k, v in u.items() if k not in ("currency", "spend")) for u in apart}
+    return (f"spend that no visit in the range met, not in the rows: "
+            f"{', '.join(format_money(v, c) for c, v in sorted(money.items()))} ({len(lines)} spend "
+            f"line{'s' if len(lines) != 1 else ''}; check their ads' UTM tags)")

@@ -110,18 +110,25 @@ class Matcher:
                 return groups[said]
         return groups.get("")
 
-    def visited(self, conn, rng: Range) -> set[Line]:
-        """The lines some session starting in the range was bought by."""
+    def visited(self, conn, rng: Range, among: set[Line]) -> set[Line]:
+        """The lines of ``among`` that some session starting in the range was bought by.
+
+        Reports ask only about the lines their leads did not already show met, so a
+        workspace whose every line has leads never scans the sessions.
+        """
+        if not among:
+            return set()
+        sources = {f"s{i}": source for i, source in enumerate(sorted({line[0] for line in among}))}
         extra = ", coalesce(content, ''), coalesce(term, '')" if self.grain == "ad_group" else ""
         hit: set[Line] = set()
         for touch in conn.execute(
             f"SELECT DISTINCT source, medium, coalesce(campaign, ''){extra} FROM sessions "
             "WHERE (:since IS NULL OR start_ts >= :since) AND (:until IS NULL OR start_ts < :until) "
-            f"AND source <> '(direct)' AND medium NOT IN {UNPAID_MEDIA!r}",
-            {"since": rng.since, "until": rng.until},
+            f"AND medium NOT IN {UNPAID_MEDIA!r} AND source IN ({', '.join(':' + k for k in sources)})",
+            {"since": rng.since, "until": rng.until, **sources},
         ):
             line = self.line_of(*touch)
-            if line is not None:
+            if line in among:
                 hit.add(line)
         return hit
 
