@@ -162,7 +162,8 @@ def _print_text(report) -> None:
             for r in _rows(report)]
     print_table(rows, [c.key for c in report.columns])
     for u in report.extra.get("unmatched_spend") or []:  # roas: spend that no visit's tags meet
-        print(f"spend matching no visit: {u['source']} / {u['medium'] or '-'} / {u['campaign'] or '-'}: "
+        group = f" / {u['ad_group'] or '-'}" if "ad_group" in u else ""
+        print(f"spend matching no visit: {u['source']} / {u['medium'] or '-'} / {u['campaign'] or '-'}{group}: "
               f"{format_money(u['spend'], u['currency'])}")
     converted = report.extra.get("converted") or {}
     for name in ("total", "unattributed", "revenue", "lead_value", "period_revenue"):

@@ -8,9 +8,8 @@ from ..core.orders import source_of_truth
 from ..core.timeutil import normalise_ts
 from ..errors import InvalidInput
 from ..sync import secrets
-from ..sync.connectors import google_auth
 from ..sync.connectors import woocommerce
-from ..sync.sources import CSV_KINDS, KINDS, add_source, check_config, list_sources, remove_source
+from ..sync.sources import CSV_KINDS, KINDS, SIGN_IN_KINDS, add_source, check_config, list_sources, remove_source
 from ..sync.state import source_states
 from .output import print_json, print_table
 
@@ -122,8 +121,10 @@ def run_add(args, ws) -> int:
                                            secrets.read_secret(args.secret_env, "WooCommerce consumer secret: "))
         else:
             secret = secrets.read_secret(args.secret_env, f"{vendor} {what}: ")  # SecretError: its own line
-    if args.kind == "google-ads":  # the installed-app sign-in, in the browser, unless a refresh token came along
-        secret = google_auth.prepare_secret(secret, say=lambda line: print(line, file=sys.stderr))  # ApiError: its own line
+    if args.kind in SIGN_IN_KINDS:  # the installed-app sign-in, in the browser, unless a refresh token came along
+        from ..sync.connectors import SIGN_IN
+
+        secret = SIGN_IN[args.kind].prepare_secret(secret, say=lambda line: print(line, file=sys.stderr))
     source = add_source(ws, args.kind, args.name, config, secret, args.secret_store)
     if args.json:
         print_json(source.as_dict())

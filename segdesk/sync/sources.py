@@ -41,12 +41,14 @@ KINDS: dict[str, tuple[str, bool, str]] = {
     "meta-ads": ("Meta", True, "access token (a system user's, with ads_read)"),
     "google-ads": ("Google Ads", True, 'OAuth client and developer token (JSON {"developer_token", "client_id", '
                    '"client_secret"[, "refresh_token"]})'),
-    "microsoft-ads": ("Microsoft Advertising", True, 'OAuth grant and developer token (JSON {"developer_token", '
-                      '"client_id", "refresh_token"[, "client_secret"]})'),
+    "microsoft-ads": ("Microsoft Advertising", True, 'app registration and developer token (JSON '
+                      '{"developer_token", "client_id"[, "client_secret", "refresh_token"]})'),
     "ecb": ("The ECB", False, ""),  # daily euro reference rates, public: core/fx.py, connectors/ecb.py
 }
 CSV_KINDS = ("contacts", "orders", "spend")
 WITH_DEALS = ("hubspot", "activecampaign")  # CRMs whose won deals can count as orders (config deals_as_orders)
+# Their refresh token comes from a sign-in in the browser (connectors.SIGN_IN, the installed-app flow).
+SIGN_IN_KINDS = ("google-ads", "microsoft-ads")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
 
@@ -181,9 +183,9 @@ def add_source(ws: Workspace, kind: str, name: str | None, config: dict,
     if KINDS[kind][1]:
         if not secret:
             raise InvalidInput(f"{KINDS[kind][0]} needs its {KINDS[kind][2]}")
-        if kind == "google-ads" and not _has_refresh_token(secret):
-            raise InvalidInput("Google Ads needs a signed-in grant: sign in with 'segdesk sources add google-ads' "
-                               "or give the JSON with its refresh_token")
+        if kind in SIGN_IN_KINDS and not _has_refresh_token(secret):
+            raise InvalidInput(f"{KINDS[kind][0]} needs a signed-in grant: press Sign in (in the app), sign in with "
+                               f"'segdesk sources add {kind}', or give the JSON with its refresh_token")
         ref = secrets.store_secret(ws.path, name, secret, store)  # SecretError: its own line
     source = Source(name, kind, config, ref, now_ts())
     with ws.conn:

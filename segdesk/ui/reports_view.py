@@ -20,7 +20,7 @@ from ..core.reports import drill_down
 from ..core.reports.bundle import section_of
 from ..core.fx import chosen_currency
 from ..core.reports.campaign_view import build_table
-from ..core.reports.roas import has_spend
+from ..core.reports.spend_match import has_spend
 from ..core.reports.compare import build_view
 from ..core.reports.table import ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text
 from ..errors import FileError, InvalidInput, SegDeskError
@@ -39,7 +39,7 @@ GROUPINGS = {
     "campaigns": ["source_campaign"],
     "ltv": ["source", "medium", "campaign", "source_medium", "tag", "cohort_month"],
     "attribution": ["source", "medium", "campaign", "source_medium"],
-    "roas": ["source", "campaign"],
+    "roas": ["source", "campaign", "ad_group"],
 }
 MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"]
 PREFETCH_DELAY_MS = 1500  # a user still clicking through controls is not yet "looking at" a report

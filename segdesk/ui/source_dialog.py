@@ -9,15 +9,18 @@ here; the app remembers it for the session (``secrets.unlock``), never on disk.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
+from ..errors import SegDeskError
 from ..sync import secrets
 from ..sync import sources as sync_sources
 from .banner import Banner
+from .sign_in import SignInRow
 
 # Ad platforms: the config key of the account field, and what it looks like.
 AD_ACCOUNT = {"meta-ads": ("account_id", "act_1234567890"), "google-ads": ("customer_id", "123-456-7890"),
@@ -27,6 +30,9 @@ CRM_ACCOUNT = {"drip": ("account_id", "Account id", "Settings > General > Accoun
                "ontraport": ("app_id", "App ID", "beside the API key (Administration > Integrations)"),
                "highlevel": ("location_id", "Location id", "the sub-account's id (Settings > Business Profile)")}
 WITH_CURRENCY = ("ontraport", "highlevel")  # their money carries no currency: the account's, default usd
+# Sign-in kinds: the config key of the manager field, and what it looks like.
+AD_MANAGER = {"google-ads": ("login_customer_id", "optional: the manager's 123-456-7890"),
+              "microsoft-ads": ("customer_id", "optional: the customer id (cid= in the web address)")}
 
 STORE_LABELS = {"keyring": "System keychain", "encrypted-file": "Encrypted file in this workspace"}
 WITH_ADDRESS = ("relay", "activecampaign", "stripe", "paypal", "hubspot", "kit", "keap", "woocommerce", "samcart")
@@ -44,7 +50,7 @@ class SourceDialog(QDialog):
     submitted = Signal()  # OK pressed with a complete form; the page saves it and closes the dialog
 
     def __init__(self, workspace: Path, parent: QWidget | None = None, kind: str = "stripe",
-                 source: sync_sources.Source | None = None):
+                 source: sync_sources.Source | None = None, fetch=None):
         super().__init__(parent)
         self.workspace, self.source = Path(workspace), source
         self.setWindowTitle(f"Edit source “{source.name}”" if source else "Add a source")
@@ -57,6 +63,11 @@ class SourceDialog(QDialog):
         self.base_url = QLineEdit()
         self.client_id = QLineEdit()
         self.account = QLineEdit()  # ad platforms: the account the spend is read from
+        self.manager = QLineEdit()  # Google's login customer id, Microsoft's customer id
+        self.developer_token = _password_field()
+        self.sign_in = SignInRow(fetch)  # ``fetch``: AppContext.fetch, for the wait on the browser
+        self.sign_in.button.clicked.connect(self._sign_in_clicked)
+        self.sign_in.failed.connect(lambda reason: self.show_error(f"{reason[:1].upper()}{reason[1:]}"))
         self.shop = QLineEdit()
         self.shop.setPlaceholderText("NAME.myshopify.com")
         self.list_id = QLineEdit()
@@ -87,10 +98,13 @@ class SourceDialog(QDialog):
         self.note.setWordWrap(True)
         self.form = QFormLayout()
         for label, field in (("Kind", self.kind), ("Name", self.name), ("Address", self.base_url),
-                             ("Client id", self.client_id), ("Ad account", self.account), ("Shop", self.shop), ("Audience id", self.list_id),
+                             ("Ad account", self.account), ("Manager account", self.manager),
+                             ("Developer token", self.developer_token), ("Client id", self.client_id),
+                             ("Shop", self.shop), ("Audience id", self.list_id),
                              ("Account id", self.crm_account), ("Currency", self.currency), ("", self.won_as_orders),
                              ("Consumer key", self.consumer_key), ("Deals", self.deals), ("File", path_row), ("CSV holds", self.csv_kind),
-                             ("Secret", self.secret), ("Keep it in", self.store), ("Passphrase", self.passphrase),
+                             ("Secret", self.secret), ("", self.sign_in), ("Keep it in", self.store),
+                             ("Passphrase", self.passphrase),
                              ("Passphrase again", self.passphrase_again)):
             self.form.addRow(label, field)
         self._path_row = path_row
@@ -133,6 +147,8 @@ class SourceDialog(QDialog):
         self.deals.setChecked(bool(source.config.get("deals_as_orders")))
         if source.kind in AD_ACCOUNT:
             self.account.setText(source.config.get(AD_ACCOUNT[source.kind][0], ""))
+        if source.kind in AD_MANAGER:
+            self.manager.setText(source.config.get(AD_MANAGER[source.kind][0], ""))
         self.path.setText(source.config.get("path", ""))
         self.csv_kind.setCurrentText(source.config.get("csv_kind", self.csv_kind.currentText()))
         self.secret.setPlaceholderText("leave empty to keep the current one")
@@ -151,8 +167,17 @@ class SourceDialog(QDialog):
         kind = self.kind.currentData()
         _vendor, needs_secret, what = sync_sources.KINDS[kind]
         self.form.setRowVisible(self.base_url, kind in WITH_ADDRESS)
-        self.form.setRowVisible(self.client_id, kind == "paypal")
+        signs_in = kind in sync_sources.SIGN_IN_KINDS
+        self.sign_in.reset()
+        self.form.setRowVisible(self.client_id, kind == "paypal" or signs_in)
+        self.form.labelForField(self.client_id).setText("OAuth client id" if signs_in else "Client id")
         self.form.setRowVisible(self.account, kind in AD_ACCOUNT)
+        for row in (self.manager, self.developer_token, self.sign_in):
+            self.form.setRowVisible(row, signs_in)
+        self.manager.setPlaceholderText(AD_MANAGER.get(kind, ("", ""))[1])
+        if not self.source:
+            self.secret.setPlaceholderText({"google-ads": "GOCSPX-...", "microsoft-ads": "only for a web app "
+                                            "registration"}.get(kind, ""))
         self.form.setRowVisible(self.shop, kind == "shopify")
         self.form.setRowVisible(self.list_id, kind == "mailchimp")
         self.form.setRowVisible(self.crm_account, kind in CRM_ACCOUNT)
@@ -172,7 +197,8 @@ class SourceDialog(QDialog):
         self.form.setRowVisible(self.passphrase, asking)
         self.form.setRowVisible(self.passphrase_again, asking and not secrets.has_file(self.workspace))
         if needs_secret:
-            label = "Consumer secret" if kind == "woocommerce" else what[:1].upper() + what[1:]
+            label = {"woocommerce": "Consumer secret", "google-ads": "OAuth client secret",
+                     "microsoft-ads": "Client secret"}.get(kind, what[:1].upper() + what[1:])
             self.form.labelForField(self.secret).setText(label)
         placeholders = {"relay": "https://t.example.com", "activecampaign": "https://ACCOUNT.api-us1.com",
                         "woocommerce": "https://shop.example (the WordPress site)"}
@@ -183,8 +209,13 @@ class SourceDialog(QDialog):
         if kind == "csv":
             return "The file is read again on every sync; rows already imported are skipped."
         if kind == "google-ads":
-            return ("Paste the JSON with a refresh_token, or sign in in the browser with "
-                    "'segdesk sources add google-ads'.")
+            return ("The developer token (API Center of a manager account) and an OAuth client of type "
+                    "\"Desktop app\" (Google Cloud console); Sign in opens Google in your browser, and the refresh "
+                    "token is kept where the secret goes.")
+        if kind == "microsoft-ads":
+            return ("The developer token (Microsoft Advertising > Developer settings) and an app registered in "
+                    "Microsoft Entra with the redirect URI http://localhost (client secret only for a web app); "
+                    "Sign in opens Microsoft in your browser, and the refresh token is kept where the secret goes.")
         lead = "The relay's address and the pull token that 'segdesk relay init' printed. " if kind == "relay" else ""
         if not needs_secret:
             return lead
@@ -223,7 +254,7 @@ class SourceDialog(QDialog):
         kind = self.kind.currentData()
         config: dict = dict(self.source.config) if self.source else {}
         for key in ("base_url", "client_id", "path", "csv_kind", "shop", "list_id", "deals_as_orders",
-                    *(field for field, _ in AD_ACCOUNT.values())):
+                    *(field for field, _ in (*AD_ACCOUNT.values(), *AD_MANAGER.values()))):
             config.pop(key, None)
         if self.base_url.text().strip():
             config["base_url"] = self.base_url.text().strip().rstrip("/")
@@ -231,6 +262,8 @@ class SourceDialog(QDialog):
             config["client_id"] = self.client_id.text().strip()
         if kind in AD_ACCOUNT and self.account.text().strip():
             config[AD_ACCOUNT[kind][0]] = self.account.text().strip()
+        if kind in AD_MANAGER and self.manager.text().strip():
+            config[AD_MANAGER[kind][0]] = self.manager.text().strip()
         if kind == "shopify":
             config["shop"] = self.shop.text().strip()
         if kind in sync_sources.WITH_DEALS and self.deals.isChecked():
@@ -243,6 +276,8 @@ class SourceDialog(QDialog):
             config["path"] = self.path.text().strip()
             config["csv_kind"] = self.csv_kind.currentText()
         secret = self.secret.text().strip() or None if sync_sources.KINDS[kind][1] else None
+        if kind in sync_sources.SIGN_IN_KINDS:
+            secret = self._grant_json()
         if kind == "woocommerce":  # both parts or none: add_source then names what is missing
             key = self.consumer_key.text().strip()
             from ..sync.connectors import woocommerce  # httpx loads on first use, not at start
@@ -260,6 +295,42 @@ class SourceDialog(QDialog):
             config["currency"] = self.currency.text().strip().lower()
         if kind == "highlevel" and self.won_as_orders.isChecked():
             config["opportunities_as_orders"] = True
+
+    # -- sign-in (Google Ads, Microsoft Advertising) ------------------------------------------------
+    def _client_fields(self) -> dict:
+        fields = {"developer_token": self.developer_token.text().strip(), "client_id": self.client_id.text().strip(),
+                  "client_secret": self.secret.text().strip()}
+        return {k: v for k, v in fields.items() if v}
+
+    def _grant_json(self) -> str | None:
+        """The secret to keep: a whole grant pasted as JSON, else the fields with the sign-in's refresh token."""
+        if self.secret.text().strip().startswith("{"):
+            return self.secret.text().strip()
+        fields = self._client_fields()
+        signed = self.sign_in.grant
+        if signed and signed.get("client_id") == fields.get("client_id"):
+            fields["refresh_token"] = signed["refresh_token"]
+        return json.dumps(fields) if fields else None
+
+    def _sign_in_clicked(self) -> None:
+        if self.sign_in.running():
+            self.sign_in.cancel()
+            return
+        kind = self.kind.currentData()
+        from ..sync.connectors import SIGN_IN  # httpx and the connectors load on first use, not at start
+
+        try:
+            grant = SIGN_IN[kind].client_of(self._grant_json())
+        except SegDeskError as exc:
+            self.show_error(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            return
+        grant.pop("refresh_token", None)  # signing in again replaces it
+        self.error.hide()
+        self.sign_in.start(kind, grant)
+
+    def done(self, result: int) -> None:
+        self.sign_in.cancel()  # closing the dialog ends a sign-in still waiting on the browser
+        super().done(result)
 
     def passphrase_given(self) -> str | None:
         return self.passphrase.text() if self.form.isRowVisible(self.passphrase) else None

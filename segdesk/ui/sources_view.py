@@ -120,7 +120,8 @@ class SourcesView(QWidget):
 
     # -- add, test, remove -----------------------------------------------------------
     def ask_add(self, kind: str = "stripe") -> SourceDialog:
-        dialog = SourceDialog(self.ctx.workspace_path, self, kind if isinstance(kind, str) else "stripe")
+        dialog = SourceDialog(self.ctx.workspace_path, self, kind if isinstance(kind, str) else "stripe",
+                              fetch=self.ctx.fetch)
         dialog.submitted.connect(lambda: self.save(dialog))
         dialog.open()
         self._dialog = dialog
@@ -131,7 +132,7 @@ class SourcesView(QWidget):
         source = next((s for s in self._sources() if s.name == name), None)
         if source is None:
             return None
-        dialog = SourceDialog(self.ctx.workspace_path, self, source=source)
+        dialog = SourceDialog(self.ctx.workspace_path, self, source=source, fetch=self.ctx.fetch)
         dialog.submitted.connect(lambda: self.save(dialog))
         dialog.open()
         self._dialog = dialog

@@ -114,18 +114,22 @@ def test_ltv_matches_python_grouping(ws, by, params):
 def test_roas_matches_python_grouping(ws, by, params):
     from segdesk.core.reports.model import parse_range
 
-    from segdesk.core.reports.roas import spend_lines, matching_line
+    from segdesk.core.reports.roas import row_key
+    from segdesk.core.reports.spend_match import Matcher, first_touch_ads, spend_lines
 
     rng = parse_range(ws.conn, params.get("since"), params.get("until"), params.get("timezone"))
     # A ROAS row's leads are the contacts its spend bought (issue 12 item 3): this oracle grouped every
     # contact by first-touch key, organic and direct ones under a paid key included.
-    lines = spend_lines(ws.conn, rng)
+    grain = "ad_group" if by == "ad_group" else "campaign"
+    matcher = Matcher(ws.conn, spend_lines(ws.conn, rng, grain), grain)
+    cohort = members(ws.conn, rng, "source")
+    ads = first_touch_ads(ws.conn, cohort)
     expected = {}
-    for m in members(ws.conn, rng, by).values():
-        line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
+    for m in cohort.values():
+        line = matcher.line_of(*m.touch, *ads[m.contact_id]) if m.touch else None
         if line is None:
             continue
-        key = line[0] if by == "source" else (line[2] or "(not set)")
+        key = row_key(by, line)
         g = expected.setdefault(key, {"leads": 0, "customers": 0, "revenue": {}})
         g["leads"] += 1
         g["customers"] += m.is_customer()

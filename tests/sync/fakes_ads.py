@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
+import re
+import secrets
 import zipfile
 from datetime import date
+from urllib.parse import urlencode
 
 import httpx
 
@@ -150,6 +154,17 @@ class FakeMicrosoft(FakeVendor):
     Success with a pre-signed download URL (none when the range is empty); the
     download is a zip with one CSV (a BOM, then the column header). Errors are
     ``ApiFaultDetail`` bodies; the token endpoint rotates refresh tokens.
+
+    Sign-in (the Microsoft identity platform, v2.0 authorization code flow with
+    PKCE: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow):
+    ``/common/oauth2/v2.0/authorize`` checks the client id, a registered
+    ``http://localhost`` redirect URI (any port, as the platform allows for
+    loopback: .../identity-platform/reply-url), ``response_type=code``, the
+    msads.manage and offline_access scopes and an S256 challenge, then
+    redirects with a code and the state; the token endpoint's
+    ``authorization_code`` grant needs that code, the same redirect URI and a
+    verifier whose SHA-256 is the challenge (``AADSTS501481`` otherwise), and
+    refuses a ``client_secret`` from a public client (``AADSTS700025``).
     """
 
     developer_token = "BBD37VB98"
@@ -164,6 +179,7 @@ class FakeMicrosoft(FakeVendor):
         self.rows: dict[tuple[str, str], dict] = {}  # (date, ad group id) -> CSV row
         self.reports: dict[str, dict] = {}
         self.rate_limited = 0  # this many Submit calls answer CallRateExceeded first
+        self.codes: dict[str, tuple[str, str]] = {}  # sign-in code -> (challenge, redirect_uri)
 
     def grant(self) -> str:
         return json.dumps({"developer_token": self.developer_token, "client_id": self.client_id,
@@ -200,10 +216,18 @@ class FakeMicrosoft(FakeVendor):
 
     def route(self, request):
         host, path = request.url.host, request.url.path
+        if host == "login.microsoftonline.com" and path == "/common/oauth2/v2.0/authorize":
+            return self._consent(request.url.params)
         if host == "login.microsoftonline.com" and path == "/common/oauth2/v2.0/token":
             form = dict(httpx.QueryParams(request.content.decode()))
             if form.get("client_id") != self.client_id or "msads.manage" not in form.get("scope", ""):
                 return httpx.Response(400, json={"error": "invalid_client", "error_description": "AADSTS700016"})
+            if "client_secret" in form:
+                return httpx.Response(401, json={"error": "invalid_client", "error_description": "AADSTS700025: "
+                                                 "Client is public so neither 'client_assertion' nor 'client_secret' "
+                                                 "should be presented.\r\nTrace ID: 2"})
+            if form.get("grant_type") == "authorization_code":
+                return self._redeem(form)
             if not self.refresh or form.get("refresh_token") != self.refresh:
                 return httpx.Response(400, json={"error": "invalid_grant", "error_description":
                                                  "AADSTS70008: The provided authorization code or refresh token has "
@@ -248,6 +272,36 @@ class FakeMicrosoft(FakeVendor):
             return httpx.Response(200, content=self._zip(report["span"]),
                                   headers={"content-type": "application/octet-stream"})
         return self.fault(404, 0, "NotFound", f"No route {path}")
+
+    def _consent(self, q) -> httpx.Response:
+        redirect = q.get("redirect_uri") or ""
+        scopes = set((q.get("scope") or "").split())
+        if (q.get("client_id") != self.client_id or not re.fullmatch(r"http://localhost:\d+/", redirect)
+                or q.get("response_type") != "code"
+                or not {"https://ads.microsoft.com/msads.manage", "offline_access"} <= scopes
+                or q.get("code_challenge_method") != "S256" or len(q.get("code_challenge") or "") != 43):
+            return httpx.Response(400, text="AADSTS50011: The redirect URI or request does not match the app's "
+                                            "registration.")
+        code = "M.C5_BAY." + secrets.token_urlsafe(16)
+        self.codes[code] = (q["code_challenge"], redirect)
+        return httpx.Response(302, headers={"location": redirect + "?" + urlencode(
+            {"code": code, "state": q.get("state")})})
+
+    def _redeem(self, form: dict) -> httpx.Response:
+        challenge, redirect = self.codes.pop(form.get("code"), (None, None))
+        digest = base64.urlsafe_b64encode(hashlib.sha256((form.get("code_verifier") or "").encode()).digest())
+        if challenge is None or redirect != form.get("redirect_uri"):
+            return httpx.Response(400, json={"error": "invalid_grant", "error_description": "AADSTS70000: The "
+                                             "provided authorization code is invalid.\r\nTrace ID: 3"})
+        if digest.rstrip(b"=").decode() != challenge:
+            return httpx.Response(400, json={"error": "invalid_grant", "error_description": "AADSTS501481: The "
+                                             "Code_Verifier does not match the code_challenge supplied in the "
+                                             "authorization request.\r\nTrace ID: 4"})
+        self.refresh = "M.R3_BAY." + secrets.token_urlsafe(12)
+        token = f"EwB-{len(self.access)}"
+        self.access.add(token)
+        return httpx.Response(200, json={"token_type": "Bearer", "scope": form["scope"], "expires_in": 3600,
+                                         "access_token": token, "refresh_token": self.refresh})
 
     def _zip(self, span: tuple[str, str]) -> bytes:
         out = io.StringIO()

@@ -12,7 +12,7 @@ from segdesk.core.importing.csv_import import import_orders
 from segdesk.core.importing.events import import_events
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
-from segdesk.sync.connectors import google_auth
+from segdesk.sync.connectors import google_auth, oauth_loopback
 from segdesk.sync.engine import run_sync
 from segdesk.sync.http import AuthError, HttpOptions
 
@@ -74,7 +74,7 @@ def test_sign_in_runs_the_installed_app_flow_with_pkce(fake):
 
 
 def test_a_code_without_the_right_verifier_is_refused(fake, monkeypatch):
-    monkeypatch.setattr(google_auth, "pkce_pair", lambda: ("verifier-" + "x" * 40, "y" * 43))
+    monkeypatch.setattr(oauth_loopback, "pkce_pair", lambda: ("verifier-" + "x" * 40, "y" * 43))
     with Loopback(fake) as transport:
         def browser(url: str) -> None:
             with httpx.Client(transport=transport) as to_google:
@@ -164,6 +164,12 @@ def test_a_gclid_credits_its_campaign_in_attribution_and_roas(ws, fake, options)
     roas = {r["key"]: r for r in build_report(ws.conn, "roas", by="campaign").to_json()["rows"]}
     assert roas["search - shoes"]["spend"] == {"usd": 4 * 2500}
     assert roas["search - shoes"]["roas"] == {"usd": 1.0} and roas["search - shoes"]["leads"] == 1
+    # The click's ad group is the lead's: its row has the ad group's spend; Brand's visits are none of ours.
+    groups = build_report(ws.conn, "roas", by="ad_group").to_json()
+    assert [(r["key"], r["spend"], r["leads"], r["roas"]) for r in groups["rows"]] == [
+        ("google / search - shoes / running", {"usd": 4 * 2500}, 1, {"usd": 1.0})]
+    assert [(u["campaign"], u["ad_group"], u["spend"]) for u in groups["unmatched_spend"]] == [
+        ("brand", "core terms", 4 * 123)]
     # Only the first 90 days are asked for clicks, one query a day; the next sync reads from yesterday on.
     clicks = [r for r in fake.log if b"click_view" in r.content]
     assert len(clicks) == 90
@@ -202,3 +208,30 @@ def test_a_full_sessions_rebuild_credits_known_clicks_too(ws, fake, options):
     rebuilt = ws.conn.execute("SELECT anonymous_id, campaign, content FROM sessions ORDER BY 1").fetchall()
     # A utm campaign, where the visit has one, wins over the click's.
     assert incremental == rebuilt == [("d1", "search - shoes", "running"), ("d2", "tagged", None)]
+
+
+def test_cli_signs_in_to_google_in_the_browser_and_keeps_the_refresh_token(tmp_path, monkeypatch, capsys, fake):
+    import webbrowser
+
+    from segdesk.cli import main
+    from segdesk.core.store import open_workspace
+    from segdesk.sync import secrets
+    from segdesk.sync.sources import list_sources
+
+    from .browser import Browser
+
+    monkeypatch.setenv("GADS", json.dumps({"developer_token": fake.developer_token, "client_id": fake.client_id,
+                                           "client_secret": fake.client_secret}))
+    with Loopback(fake) as transport:
+        monkeypatch.setattr(HttpOptions, "transport_for", lambda self, kind: transport)
+        browser = Browser(transport)
+        monkeypatch.setattr(webbrowser, "open", browser)
+        assert main(["--workspace", str(tmp_path / "ws"), "sources", "add", "google-ads", "--customer-id",
+                     "123-456-7890", "--secret-env", "GADS"]) == 0
+    assert "Sign in to Google in your browser" in capsys.readouterr().err
+    assert browser.opened[0].startswith("https://accounts.google.com/o/oauth2/v2/auth?")
+    ws = open_workspace(tmp_path / "ws")
+    (source,) = list_sources(ws.conn)
+    refresh = json.loads(secrets.load_secret(ws.path, source.secret_ref))["refresh_token"]
+    ws.close()
+    assert refresh in fake.refresh_tokens and refresh != "1//refresh-live" and fake.codes == {}

@@ -2,7 +2,7 @@
 
 One row per source / campaign: the leads a row's first touches brought, what
 they paid and what they cost, from the machinery LTV and ROAS share
-(``grouped.groups`` by whole first touch, ``roas.matching_line``):
+(``grouped.groups`` by whole first touch, ``spend_match.Matcher``):
 
 - a first touch bought by a spend line (ROAS's rule) counts in that line's row,
   ``source / campaign`` of the line (a line naming no campaign: ``(not set)``),
@@ -20,8 +20,8 @@ they paid and what they cost, from the machinery LTV and ROAS share
 
 With ``currency`` (``build_report``) every money column has a ``*_converted``
 twin in the reporting currency, and the payback compares converted figures.
-Ad groups: SegDesk's sessions keep source, medium and campaign only, so a
-row is never split by ad group.
+Ad groups: a row is never split by ad group here (one table per source /
+campaign); ``report roas --by ad_group`` is the ad-group view, by the same rule.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from .grouped import LTV_DAYS
 from .grouped import groups as sql_groups
 from .model import (CUSTOMERS_HELP, INT, LEAD_VALUE_HELP, MONEY, NOT_SET, TEXT, UNKNOWN, Column, Range, Report,
                     money_per)
-from .roas import SEP, matching_line, spend_lines
+from .roas import SEP
+from .spend_match import Matcher, spend_lines
 
 WINDOWS = (30, 90, 365)
 NOT_SET_NOTE = ("(not set): first touches whose link had no utm_campaign (direct visits, search, referrals, "
@@ -66,14 +67,15 @@ def _empty(source: str, campaign: str) -> dict:
 
 def campaigns(conn, rng: Range) -> Report:
     lines = spend_lines(conn, rng)
+    matcher = Matcher(conn, lines)
     acc: dict[str, dict] = {}
 
     def row_of(source: str, medium: str, campaign: str) -> dict:
-        line = matching_line(lines, source, medium, campaign)
+        line = matcher.line_of(source, medium, campaign)
         src, camp = (line[0], line[2]) if line else (source, campaign)
         return acc.setdefault(row_key(src, camp), _empty(src, camp or NOT_SET))
 
-    for (source, medium, campaign), money in lines.items():
+    for (source, _medium, campaign, _ad_group), money in lines.items():
         _add(acc.setdefault(row_key(source, campaign), _empty(source, campaign or NOT_SET))["spend"], money)
     for touch, g in sql_groups(conn, rng, "touch", as_of(conn)).items():
         if touch == UNKNOWN:

@@ -62,8 +62,9 @@ def spend_source(table: str = "spend_rows") -> str:
     cur = _ACTIVE.get()
     if cur is None:
         return table
-    return (f"(SELECT date, source, medium, campaign, '{cur}' AS currency, spend FROM ("
-            f"SELECT date, source, medium, campaign, segdesk_fx(currency, date, spend) AS spend FROM {table}) "
+    return (f"(SELECT date, source, medium, campaign, ad_group, '{cur}' AS currency, spend FROM ("
+            f"SELECT date, source, medium, campaign, ad_group, segdesk_fx(currency, date, spend) AS spend "
+            f"FROM {table}) "
             f"WHERE spend IS NOT NULL)")
 
 

@@ -5,7 +5,7 @@
 row: for attribution the orders that credited the key (with ``credit``, the
 share the key got) and their contacts, or with key ``unattributed`` the orders
 with no touchpoint; for LTV the contacts in the group and all their orders; for
-ROAS the leads the row's spend bought (``roas.matching_line``) and their orders; for
+ROAS the leads the row's spend bought (``spend_match.Matcher``) and their orders; for
 the campaign table the row's leads (``campaigns.py``'s rule) and their orders; for the summary (key: a currency, or None) the cohort's contacts and
 their orders in that currency.
 """
@@ -20,8 +20,9 @@ from .cohort import members
 from .campaigns import row_key
 from .data import order_rows, orders_source
 from .filters import Filters, resolve
-from .model import NOT_SET, UNKNOWN, Range
-from .roas import spend_lines, matching_line
+from .model import UNKNOWN, Range
+from .roas import row_key as roas_key
+from .spend_match import Matcher, first_touch_ads, spend_lines
 from .touches import first_touch_sql
 
 UNATTRIBUTED = "unattributed"
@@ -81,19 +82,22 @@ def drill_down(conn, params: dict, key) -> dict:
         return {"contacts": _contacts(conn, [c for c in contact_of.values() if c], rng), "orders": orders}
     if name == "roas":  # the leads the row's spend bought, by the report's own matching rule
         by = params.get("by", "source")
-        lines = spend_lines(conn, rng)
+        grain = "ad_group" if by == "ad_group" else "campaign"
+        matcher = Matcher(conn, spend_lines(conn, rng, grain), grain)
+        cohort = members(conn, rng, "source")
+        ads = first_touch_ads(conn, cohort) if grain == "ad_group" else {}
         ms = []
-        for m in members(conn, rng, by).values():
-            line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
-            if line is not None and (line[0] if by == "source" else (line[2] or NOT_SET)) == key:
+        for m in cohort.values():
+            line = matcher.line_of(*m.touch, *ads.get(m.contact_id, ("", ""))) if m.touch else None
+            if line is not None and roas_key(by, line) == key:
                 ms.append(m)
         return {"contacts": _contacts(conn, [m.contact_id for m in ms], rng),
                 "orders": order_rows(conn, [o[0] for m in ms for o in m.orders])}
     if name == "campaigns":  # the row's leads by the table's own rule: the spend line that bought them, else their touch
-        lines = spend_lines(conn, rng)
+        matcher = Matcher(conn, spend_lines(conn, rng))
         ms = []
         for m in members(conn, rng, "source").values():
-            line = matching_line(lines, m.touch[0], m.touch[1], m.touch[2] or "") if m.touch else None
+            line = matcher.line_of(*m.touch) if m.touch else None
             found = UNKNOWN if m.touch is None else row_key(*((line[0], line[2]) if line else (m.touch[0], m.touch[2])))
             if found == key:
                 ms.append(m)

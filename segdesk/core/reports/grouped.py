@@ -55,6 +55,10 @@ def _key_sql(conn, rng: Range, by: str, ft: str) -> tuple[str, str, dict]:
         cases = " ".join(f"WHEN {ANCHOR} >= :m{i} THEN :l{i}" for i in range(len(months)))
         params = {k: v for i, (start, label) in enumerate(reversed(months)) for k, v in ((f"m{i}", start), (f"l{i}", label))}
         return f"CASE WHEN {ANCHOR} IS NULL THEN '{UNKNOWN}' {cases} END", "", params
+    if by == "touch_ad":  # the whole first touch and its session's utm_content and utm_term (spend_match.py)
+        return (f"CASE WHEN ft.contact_id IS NULL THEN '{UNKNOWN}' ELSE {KEY_SQL['touch']} || char(31) || "
+                "coalesce(fs.content, '') || char(31) || coalesce(fs.term, '') END",
+                "LEFT JOIN sessions fs ON fs.id = ft.session_id", {})
     return f"CASE WHEN ft.contact_id IS NULL THEN '{UNKNOWN}' ELSE {KEY_SQL[by]} END", "", {}
 
 
