@@ -142,3 +142,15 @@ def samcart_payload(kind: str, order_id: int, email: str, total: str, *, created
                "products": [{"id": 4, "name": product, "price": total, "quantity": 1}]}
     payload.update(extra or {})
     return payload
+
+
+# One webhook source of every kind, as tests configure a relay with them.
+SECRETS = {"shopify": "shpss_app_secret", "woocommerce": "woo webhook secret", "stripe": "whsec_test_abc",
+           "thrivecart": "TCSECRETWORD", "samcart": "samcart-url-key"}
+SENDERS = {"shopify": ShopifySender, "woocommerce": WooSender, "stripe": StripeSender,
+           "thrivecart": ThriveCartSender, "samcart": SamCartSender}
+
+
+def senders(url: str) -> dict[str, Sender]:
+    """A sender per kind, for a relay whose sources are named after their kinds with SECRETS."""
+    return {kind: cls(url, kind, SECRETS[kind]) for kind, cls in SENDERS.items()}
