@@ -217,5 +217,6 @@ class PostgresBuffer(Buffer):
                     user_ids.update([user] if user else [])
             return conn.execute(
                 "DELETE FROM relay_events WHERE email = %s OR anonymous_id = ANY(%s)"
-                " OR user_id = ANY(%s)", (email, list(anon_ids), list(user_ids))).rowcount
+                " OR user_id = ANY(%s)", (email, list(anon_ids), list(user_ids))).rowcount + (
+                hooks_pg.erase(conn, email) if email else 0)
         return self._transaction(erase)

@@ -251,7 +251,7 @@ class SQLiteBuffer(Buffer):
         return self.call_sync(lambda conn: _purge(conn, grace_days, retention_days, now))
 
     def erase_sync(self, email: str | None = None, anonymous_id: str | None = None) -> int:
-        return self.call_sync(lambda conn: store.erase(conn, email, anonymous_id))
+        return self.call_sync(lambda conn: _erase(conn, email, anonymous_id))
 
     async def ack(self, upto: int) -> int:
         return await self.call(lambda conn: store.ack(conn, upto))
@@ -277,10 +277,14 @@ class SQLiteBuffer(Buffer):
         return await self.call(lambda conn: hooks_sqlite.ack(conn, upto))
 
     async def erase(self, email: str | None = None, anonymous_id: str | None = None) -> int:
-        return await self.call(lambda conn: store.erase(conn, email, anonymous_id))
+        return await self.call(lambda conn: _erase(conn, email, anonymous_id))
 
 
 # -- helpers of the writer thread ----------------------------------------------
+
+
+def _erase(conn: sqlite3.Connection, email: str | None, anonymous_id: str | None) -> int:
+    return store.erase(conn, email, anonymous_id) + (hooks_sqlite.erase(conn, email) if email else 0)
 
 
 def _purge(conn: sqlite3.Connection, grace_days: float, retention_days: float,

@@ -12,6 +12,7 @@ import time
 
 from segdesk.collector_relay import pg_schema
 from segdesk.collector_relay.buffer import DAY, HookRow
+from segdesk.collector_relay.hooks_sqlite import spellings
 
 HOOK_SEQUENCER_LOCK = 0x5E6D_E5C0_0003
 
@@ -67,3 +68,9 @@ def purge(conn, grace_days: float, retention_days: float, now: float) -> int:
     removed += conn.execute("DELETE FROM relay_hooks WHERE received_ts < %s",
                             (now - retention_days * DAY,)).rowcount
     return removed
+
+
+def erase(conn, email: str) -> int:
+    """Deliveries naming an erased person go too (escape-encoding keeps ASCII as it is)."""
+    return sum(conn.execute("DELETE FROM relay_hooks WHERE strpos(lower(encode(body, 'escape')), %s) > 0",
+                            (spelling,)).rowcount for spelling in spellings(email))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from urllib.parse import quote
 
 from segdesk.collector_relay.buffer import DAY, HookRow
 
@@ -71,3 +72,15 @@ def purge(conn: sqlite3.Connection, grace_days: float, retention_days: float, no
     removed += conn.execute("DELETE FROM hooks WHERE received_ts < ?",
                             (now - retention_days * DAY,)).rowcount
     return removed
+
+
+def spellings(email: str) -> list[str]:
+    """How an email appears in a body: as is in JSON, %-encoded in a form (ThriveCart)."""
+    email = email.strip().lower()
+    return sorted({email, quote(email, safe="").lower()})
+
+
+def erase(conn: sqlite3.Connection, email: str) -> int:
+    """Deliveries naming a person who asked to be erased (their order, their address) go too."""
+    return sum(conn.execute("DELETE FROM hooks WHERE instr(lower(CAST(body AS TEXT)), ?) > 0",
+                            (spelling,)).rowcount for spelling in spellings(email))

@@ -171,3 +171,17 @@ def test_a_delivery_the_app_cannot_read_is_kept_and_reported_in_one_line(setup):
     report = run_sync(ws, options=options())  # still kept, still said
     assert len(report.sources[0].notes) == 1
     assert ws.conn.execute("SELECT status FROM webhooks ORDER BY id").fetchall() == [("failed",), ("parsed",)]
+
+
+def test_erasing_a_buyer_deletes_their_deliveries_in_the_workspace_and_at_the_relay(setup):
+    from segdesk.sync.operations import erase_everywhere
+
+    relay, send, ws = setup
+    ok(send["thrivecart"].send(thrivecart_fields("order.success", 1, "Ann+vip@x.com", 500)))
+    ok(send["samcart"].send(samcart_payload("Order", 2, "bob@x.com", "12.00", created="2023-11-15T10:00:00Z")))
+    run_sync(ws, options=options())
+    # A new delivery for her arrives at the relay after the sync: the relay's copy must go too.
+    ok(send["thrivecart"].send(thrivecart_fields("order.success", 3, "ann+vip@x.com", 700)))
+    erase_everywhere(ws, "ann+vip@x.com", options=options())
+    assert ws.conn.execute("SELECT kind FROM webhooks").fetchall() == [("samcart",)]
+    assert relay_health(relay)["webhooks"]["buffered"] == 0
