@@ -19,7 +19,8 @@ from __future__ import annotations
 from ..records import iso_ts
 from ...core.event_orders import minor_units
 from ...core.money import ISO_CODES
-from . import Unreadable, carts
+from . import carts
+from .delivery import Unreadable
 
 SALES = {"order", "recurringpaymentsucceeded", "subscriptioncharged", "rebill"}
 REFUNDS = {"refund", "partialrefund"}

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from ..connectors import shopify as connector
+from ..connectors.shopify import store_orders
 from ..records import iso_ts, refunds
 from ...core.event_orders import minor_units
-from . import Unreadable
+from .delivery import Unreadable
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled",
                           "orders/fulfilled", "orders/partially_fulfilled"})
@@ -66,7 +66,7 @@ def apply(ctx, conn, delivery) -> bool:
     topic = delivery.headers.get("x-shopify-topic", "")
     payload = delivery.json()
     if topic in ORDER_TOPICS:
-        connector.store_orders(ctx, conn, [order_node(payload)])
+        store_orders(ctx, conn, [order_node(payload)])
         return True
     if topic == "refunds/create":
         node = _refund_node(payload)

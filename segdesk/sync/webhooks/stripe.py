@@ -9,16 +9,16 @@ customer id to an email, subscriptions keep their state.
 
 from __future__ import annotations
 
-from ..connectors import stripe_objects as objects
-from . import Unreadable
+from ..connectors.stripe_objects import charges, customers, disputes, invoices, refund_objects, store_subscriptions
+from .delivery import Unreadable
 
 HANDLERS = (
-    (("charge.succeeded", "charge.captured", "charge.updated", "charge.refunded"), objects.charges),
-    (("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"), objects.refund_objects),
-    (("charge.dispute.",), objects.disputes),
-    (("customer.created", "customer.updated"), objects.customers),
-    (("customer.subscription.",), objects.store_subscriptions),
-    (("invoice.paid", "invoice.payment_succeeded"), objects.invoices),
+    (("charge.succeeded", "charge.captured", "charge.updated", "charge.refunded"), charges),
+    (("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"), refund_objects),
+    (("charge.dispute.",), disputes),
+    (("customer.created", "customer.updated"), customers),
+    (("customer.subscription.",), store_subscriptions),
+    (("invoice.paid", "invoice.payment_succeeded"), invoices),
 )
 
 

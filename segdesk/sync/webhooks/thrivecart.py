@@ -27,7 +27,8 @@ from urllib.parse import parse_qsl
 
 from ..records import epoch_ts, keys
 from ...core.money import ISO_CODES, exponent
-from . import Unreadable, carts
+from . import carts
+from .delivery import Unreadable
 
 
 def fields_of(body: bytes) -> dict[str, str]:

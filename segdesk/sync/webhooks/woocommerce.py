@@ -12,8 +12,8 @@ removes the order.
 
 from __future__ import annotations
 
-from ..connectors import woocommerce as connector
-from . import Unreadable
+from ..connectors.woocommerce import store_orders
+from .delivery import Unreadable
 
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
 
@@ -27,7 +27,7 @@ def apply(ctx, conn, delivery) -> bool:
         summary = [r for r in payload.get("refunds") or [] if isinstance(r, dict) and r.get("id") is not None]
         refunded = {payload["id"]: [{"id": r["id"], "amount": r.get("total"),
                                      "date_created_gmt": payload.get("date_modified_gmt")} for r in summary]}
-        connector.store_orders(ctx, conn, [payload], refunded)
+        store_orders(ctx, conn, [payload], refunded)
         return True
     if topic == "order.deleted":
         gone = conn.execute("DELETE FROM orders WHERE origin = ? AND order_id = ?",
