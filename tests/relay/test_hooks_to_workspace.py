@@ -185,3 +185,25 @@ def test_erasing_a_buyer_deletes_their_deliveries_in_the_workspace_and_at_the_re
     erase_everywhere(ws, "ann+vip@x.com", options=options())
     assert ws.conn.execute("SELECT kind FROM webhooks").fetchall() == [("samcart",)]
     assert relay_health(relay)["webhooks"]["buffered"] == 0
+
+
+def test_a_sync_that_stopped_before_its_ack_is_acked_by_the_next_one(setup, monkeypatch):
+    from segdesk.sync.http import ApiClient, ApiError
+
+    relay, send, ws = setup
+    ok(send["samcart"].send(samcart_payload("Order", 5, "f@x.com", "10.00", created="2023-11-15T10:00:00Z")))
+    real_post = ApiClient.post_json
+
+    def lost_ack(self, url, **kwargs):  # the network failing at the one moment that matters
+        if url == "/v1/webhooks/ack":
+            raise ApiError("the relay could not be reached")
+        return real_post(self, url, **kwargs)
+
+    monkeypatch.setattr(ApiClient, "post_json", lost_ack)
+    report = run_sync(ws, options=options())
+    assert not report.ok and "the next sync acknowledges them" in report.sources[0].reason
+    assert summary(ws) == (1, {"usd": 1000}) and relay_health(relay)["webhooks"]["buffered"] == 1
+    monkeypatch.setattr(ApiClient, "post_json", real_post)
+    assert run_sync(ws, options=options()).ok  # nothing new to pull, and still the ack goes out
+    assert relay_health(relay)["webhooks"]["buffered"] == 0
+    assert summary(ws) == (1, {"usd": 1000})

@@ -47,6 +47,7 @@ def sync_webhooks(ctx: SyncContext, client) -> None:
         if items:
             ctx.commit({**ctx.cursor, "hooks_after": nxt}, lambda conn, items=items: _store(ctx, conn, items))
             ctx.count("webhooks", None if more else 0.98, webhooks=len(items))
+        if nxt > 0:  # also with nothing new: a sync that stopped before its ack is covered now
             try:
                 client.post_json("/v1/webhooks/ack", json={"upto": nxt})
             except ApiError as exc:
