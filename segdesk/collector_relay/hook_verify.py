@@ -1,8 +1,8 @@
 """Each vendor's own way of proving a webhook is theirs, and the id that makes a replay one delivery.
 
 - Shopify: ``X-Shopify-Hmac-Sha256`` is the base64 HMAC-SHA256 of the raw body
-  with the app's client secret (https://shopify.dev/docs/apps/build/webhooks/subscribe/https
-  "Verify the webhook"); a retry keeps ``X-Shopify-Webhook-Id``.
+  with the app's client secret; ``X-Shopify-Webhook-Id`` is the delivery id a
+  retry keeps (https://shopify.dev/docs/apps/build/webhooks/verify-deliveries).
 - WooCommerce: ``X-WC-Webhook-Signature`` is the base64 HMAC-SHA256 of the raw
   body with the webhook's secret (WC_Webhook::generate_signature,
   woocommerce/includes/class-wc-webhook.php); ``X-WC-Webhook-Delivery-ID`` names
