@@ -19,6 +19,7 @@ raises the class below that says what happened, naming the file or the value.
     │   ├── CsvImportError      core/importing/csv_import.py: a CSV failed its check; nothing imported
     │   ├── MoneyError          core/money.py: an amount or currency code
     │   ├── EventError          core/importing/event_rows.py: one event line (a reject; the import goes on)
+    │   ├── Unreadable          sync/webhooks/delivery.py: one webhook delivery (kept unread; the sync goes on)
     │   └── ConfigError         collector_relay/config.py: the relay's settings
     ├── ProcessFailed           a process SegDesk started stopped or never came up
     │   └── ImportFailed        an import's parsing process crashed; the import stored nothing

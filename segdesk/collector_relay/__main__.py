@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                              "postgresql:// URL (kept out of the command line)")
     deploy.add_argument("--ssh-option", action="append", default=[], metavar="OPT",
                         help="extra `ssh -o` option, e.g. UserKnownHostsFile=... (repeatable)")
+    from segdesk.collector_relay import hooks_cli
+
+    hooks_cli.register(sub)
     return parser
 
 
@@ -118,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed the usage already
         return 0 if exc.code in (0, None) else 2
     try:
+        if args.command == "hooks":
+            from segdesk.collector_relay import hooks_cli
+
+            return hooks_cli.run(args)
         return {"init": _init, "serve": _serve, "deploy": _deploy}[args.command](args)
     except SegDeskError as exc:  # ConfigError and the rest of segdesk/errors.py: the relay's one line
         print(f"segdesk-relay: {exc}", file=sys.stderr)

@@ -21,7 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from segdesk.collector_relay.buffer import Buffer, BufferUnavailable
+from segdesk.collector_relay import hook_sources
 from segdesk.collector_relay.config import RelayConfig
+from segdesk.collector_relay.hooks import Hooks
 from segdesk.collector_relay.ingest import INGEST_PATHS, Ingest
 from segdesk.collector_relay.pull import Pull
 from segdesk.collector_relay.script import PixelScript
@@ -71,13 +73,17 @@ def open_buffer(config) -> Buffer:
     return SQLiteBuffer(config.buffer_path, config.synchronous)
 
 
-def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:
+def create_app(config: RelayConfig, buffer: Buffer | None = None,
+               hooks: dict[str, hook_sources.HookSource] | None = None) -> FastIngest:
     """The relay as an ASGI app. The buffer is opened and its writer started
-    by the app's lifespan unless one is passed in (tests, embedding)."""
+    by the app's lifespan unless one is passed in (tests, embedding); the
+    webhook sources are the data folder's and the environment's unless given."""
     owns_buffer = buffer is None
     buffer = buffer or open_buffer(config)
     ingest = Ingest(config, buffer)
     pull = Pull(config, buffer)
+    webhooks = Hooks(config, buffer, hook_sources.load(config.data_dir) if hooks is None else hooks, pull)
+    pull.extra_stats = webhooks.stats
     script = PixelScript(credentials=bool(config.allowed_origins))
 
     async def options(request: Request) -> Response:
@@ -122,6 +128,9 @@ def create_app(config: RelayConfig, buffer: Buffer | None = None) -> FastIngest:
         Route("/v1/ack", pull.ack, methods=["POST"]),
         Route("/v1/erase", pull.erase, methods=["POST"]),
         Route("/healthz", pull.healthz, methods=["GET"]),
+        Route("/v1/hooks/{name}", webhooks.receive, methods=["POST", "HEAD"]),
+        Route("/v1/webhooks", webhooks.page, methods=["GET"]),
+        Route("/v1/webhooks/ack", webhooks.ack, methods=["POST"]),
         *[Route(path, options, methods=["OPTIONS"]) for path in public],
     ]
     app = Starlette(routes=routes, lifespan=lifespan,

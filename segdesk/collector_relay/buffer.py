@@ -40,6 +40,21 @@ class Row(NamedTuple):
     body: bytes
 
 
+class HookRow(NamedTuple):
+    """One verified webhook delivery ready to store (body exactly as the vendor sent it)."""
+
+    delivery_key: str
+    source: str
+    kind: str
+    received_at: str
+    received_ts: float
+    headers: bytes  # JSON of the few headers the app reads (topic, ids)
+    body: bytes
+
+
+HookPage = tuple[list[tuple[int, str, str, str, str, bytes, bytes]], bool]
+
+
 class Buffer(ABC):
     """The interface; the *_sync methods serve the CLI, tests and worker
     threads, the async ones the event loop (by default on a worker thread)."""
@@ -71,6 +86,26 @@ class Buffer(ABC):
 
     @abstractmethod
     def erase_sync(self, email: str | None = None, anonymous_id: str | None = None) -> int: ...
+
+    # -- webhooks (hooks.py): a second stream with its own seq and acks ------
+
+    @abstractmethod
+    async def append_hook(self, row: HookRow) -> bool:
+        """Store a delivery durably; False when its delivery_key was stored before."""
+
+    @abstractmethod
+    def hook_page(self, after: int, limit: int) -> HookPage:
+        """Up to `limit` (seq, delivery_key, source, kind, received_at, headers, body) after `after`."""
+
+    @abstractmethod
+    def hook_counts(self) -> tuple[int, int]:
+        """(acked upto, deliveries not acked)."""
+
+    @abstractmethod
+    def hook_ack_sync(self, upto: int, now: float | None = None) -> int: ...
+
+    async def hook_ack(self, upto: int) -> int:
+        return await asyncio.to_thread(self.hook_ack_sync, upto)
 
     async def ack(self, upto: int) -> int:
         return await asyncio.to_thread(self.ack_sync, upto)

@@ -16,6 +16,7 @@ relay recovers when the database is back without a restart.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -23,8 +24,8 @@ import time
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from segdesk.collector_relay import pg_schema as schema
-from segdesk.collector_relay.buffer import DAY, FILTERED, Buffer, BufferUnavailable, Row
+from segdesk.collector_relay import hooks_pg, pg_schema as schema
+from segdesk.collector_relay.buffer import DAY, FILTERED, Buffer, BufferUnavailable, HookRow, Row
 from segdesk.collector_relay.mailbox import Mailbox, answers, merge_appends, post_append, resolve
 
 POOL_SIZE = 8
@@ -184,8 +185,25 @@ class PostgresBuffer(Buffer):
             if oldest and oldest[0] < cutoff:
                 removed += conn.execute("DELETE FROM relay_events WHERE received_ts < %s",
                                         (cutoff,)).rowcount
-            return removed
+            return removed + hooks_pg.purge(conn, grace_days, retention_days, now)
         return self._transaction(purge)
+
+    # -- webhooks (hooks_pg.py) ------------------------------------------------
+
+    async def append_hook(self, row: HookRow) -> bool:
+        # Rare next to events: one transaction each on a worker thread, no group commit.
+        return await asyncio.to_thread(self._transaction, lambda conn: hooks_pg.insert(conn, row))
+
+    def hook_page(self, after: int, limit: int):
+        with self._connection() as conn:
+            return hooks_pg.page(conn, after, limit)
+
+    def hook_counts(self) -> tuple[int, int]:
+        with self._connection() as conn:
+            return hooks_pg.counts(conn)
+
+    def hook_ack_sync(self, upto: int, now: float | None = None) -> int:
+        return self._transaction(lambda conn: hooks_pg.ack(conn, upto, now))
 
     def erase_sync(self, email: str | None = None, anonymous_id: str | None = None) -> int:
         def erase(conn) -> int:
@@ -199,5 +217,6 @@ class PostgresBuffer(Buffer):
                     user_ids.update([user] if user else [])
             return conn.execute(
                 "DELETE FROM relay_events WHERE email = %s OR anonymous_id = ANY(%s)"
-                " OR user_id = ANY(%s)", (email, list(anon_ids), list(user_ids))).rowcount
+                " OR user_id = ANY(%s)", (email, list(anon_ids), list(user_ids))).rowcount + (
+                hooks_pg.erase(conn, email) if email else 0)
         return self._transaction(erase)

@@ -26,8 +26,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from segdesk.collector_relay import housekeeping as store
-from segdesk.collector_relay.buffer import FILTERED, Buffer, Row
+from segdesk.collector_relay import hooks_sqlite, housekeeping as store
+from segdesk.collector_relay.buffer import FILTERED, Buffer, HookRow, Row
 from segdesk.collector_relay.mailbox import Mailbox, answers, merge_appends, post_append, resolve
 
 SCHEMA = """
@@ -85,6 +85,7 @@ class SQLiteBuffer(Buffer):
         self._synchronous = synchronous.upper()
         conn = _connect(self.path, self._synchronous)
         conn.executescript(SCHEMA)
+        conn.executescript(hooks_sqlite.SCHEMA)
         self._writer_conn = conn
         self._queue = Mailbox()
         self._local = threading.local()
@@ -247,22 +248,49 @@ class SQLiteBuffer(Buffer):
 
     def purge_sync(self, grace_days: float, retention_days: float,
                    now: float | None = None) -> int:
-        return self.call_sync(lambda conn: store.purge(conn, grace_days, retention_days, now))
+        return self.call_sync(lambda conn: _purge(conn, grace_days, retention_days, now))
 
     def erase_sync(self, email: str | None = None, anonymous_id: str | None = None) -> int:
-        return self.call_sync(lambda conn: store.erase(conn, email, anonymous_id))
+        return self.call_sync(lambda conn: _erase(conn, email, anonymous_id))
 
     async def ack(self, upto: int) -> int:
         return await self.call(lambda conn: store.ack(conn, upto))
 
     async def purge(self, grace_days: float, retention_days: float) -> int:
-        return await self.call(lambda conn: store.purge(conn, grace_days, retention_days))
+        return await self.call(lambda conn: _purge(conn, grace_days, retention_days))
+
+    # -- webhooks (hooks_sqlite.py) --------------------------------------------
+
+    async def append_hook(self, row: HookRow) -> bool:
+        return await self.call(lambda conn: hooks_sqlite.insert(conn, row))
+
+    def hook_page(self, after: int, limit: int):
+        return hooks_sqlite.page(self.reader(), after, limit)
+
+    def hook_counts(self) -> tuple[int, int]:
+        return hooks_sqlite.counts(self.reader())
+
+    def hook_ack_sync(self, upto: int, now: float | None = None) -> int:
+        return self.call_sync(lambda conn: hooks_sqlite.ack(conn, upto, now))
+
+    async def hook_ack(self, upto: int) -> int:
+        return await self.call(lambda conn: hooks_sqlite.ack(conn, upto))
 
     async def erase(self, email: str | None = None, anonymous_id: str | None = None) -> int:
-        return await self.call(lambda conn: store.erase(conn, email, anonymous_id))
+        return await self.call(lambda conn: _erase(conn, email, anonymous_id))
 
 
 # -- helpers of the writer thread ----------------------------------------------
+
+
+def _erase(conn: sqlite3.Connection, email: str | None, anonymous_id: str | None) -> int:
+    return store.erase(conn, email, anonymous_id) + (hooks_sqlite.erase(conn, email) if email else 0)
+
+
+def _purge(conn: sqlite3.Connection, grace_days: float, retention_days: float,
+           now: float | None = None) -> int:
+    return (store.purge(conn, grace_days, retention_days, now)
+            + hooks_sqlite.purge(conn, grace_days, retention_days, now))
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> Any:

@@ -79,6 +79,8 @@ class RelayConfig:
     rate_burst: int = 1000
     max_body_bytes: int = 512 * 1024
     max_batch_events: int = 500
+    # A webhook carries one order with all its lines; Shopify's can pass 512 KiB.
+    max_hook_body_bytes: int = 2 * 1024 * 1024
     ack_grace_days: float = 7.0
     retention_days: float = 90.0
     retention_warning_days: float = 7.0

@@ -47,6 +47,24 @@ CREATE TABLE relay_counters (name text PRIMARY KEY, value bigint NOT NULL);
 CREATE TABLE relay_sequence (last_seq bigint NOT NULL);
 INSERT INTO relay_sequence VALUES (0);
 """),
+    # Webhook deliveries (hooks_pg.py): the same seq-after-commit scheme as events.
+    (2, """
+CREATE TABLE relay_hooks (
+    id bigserial PRIMARY KEY,
+    seq bigint UNIQUE,
+    delivery_key text NOT NULL UNIQUE,
+    source text NOT NULL,
+    kind text NOT NULL,
+    received_at text NOT NULL,
+    received_ts double precision NOT NULL,
+    headers bytea NOT NULL,
+    body bytea NOT NULL
+);
+CREATE INDEX relay_hooks_unsequenced ON relay_hooks (id) WHERE seq IS NULL;
+CREATE TABLE relay_hook_acks (upto bigint NOT NULL, acked_ts double precision NOT NULL);
+CREATE TABLE relay_hook_sequence (last_seq bigint NOT NULL);
+INSERT INTO relay_hook_sequence VALUES (0);
+"""),
 ]
 
 # The whole group in one statement: one round trip whatever its size, which
@@ -68,14 +86,15 @@ COUNT = (
 # Numbers the oldest committed un-numbered events, in id order, after the
 # highest seq given. The LIMIT sits inside so row_number() only walks the
 # rows it numbers, not the whole backlog.
-STAMP = """
-UPDATE relay_events e SET seq = s.last_seq + todo.n
+STAMP_SQL = """
+UPDATE {table} e SET seq = s.last_seq + todo.n
 FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
-      FROM (SELECT id FROM relay_events WHERE seq IS NULL ORDER BY id LIMIT %s) first) todo,
-     relay_sequence s
+      FROM (SELECT id FROM {table} WHERE seq IS NULL ORDER BY id LIMIT %s) first) todo,
+     {sequence} s
 WHERE e.id = todo.id
 RETURNING e.seq
 """
+STAMP = STAMP_SQL.format(table="relay_events", sequence="relay_sequence")
 
 
 class SchemaTooNew(WorkspaceError):
@@ -101,15 +120,16 @@ def migrate(conn) -> int:
         return latest
 
 
-def sequence(conn, limit: int) -> int:
+def sequence(conn, limit: int, lock: int = SEQUENCER_LOCK, stamp: str = STAMP,
+             table: str = "relay_sequence") -> int:
     """Number up to `limit` committed events (one sequencer at a time); returns
     how many. Each statement of a READ COMMITTED transaction sees every commit
     before it, so after the lock this run sees all earlier runs' numbers."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
-        stamped = [seq for (seq,) in conn.execute(STAMP, (limit,)).fetchall()]
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+        stamped = [seq for (seq,) in conn.execute(stamp, (limit,)).fetchall()]
         if stamped:
             # max, not count: a row erased meanwhile leaves a hole in the
             # numbers given, and the next run must start above all of them.
-            conn.execute("UPDATE relay_sequence SET last_seq = %s", (max(stamped),))
+            conn.execute(f"UPDATE {table} SET last_seq = %s", (max(stamped),))
         return len(stamped)

@@ -22,6 +22,7 @@ class Pull:
     def __init__(self, config: RelayConfig, buffer: Buffer) -> None:
         self.config = config
         self.buffer = buffer
+        self.extra_stats = None  # the webhooks' part of /healthz (hooks.py), when mounted
 
     def _authorize(self, request: Request) -> None:
         if not secret_matches(bearer_token(request), self.config.pull_token_hash):
@@ -78,6 +79,8 @@ class Pull:
             return error_response(exc)
         info = await asyncio.to_thread(
             self.buffer.stats, self.config.retention_days, self.config.retention_warning_days)
+        if self.extra_stats is not None:
+            info["webhooks"] = await asyncio.to_thread(self.extra_stats)
         return json_response(info, headers={"Cache-Control": "no-store"})
 
     async def purge(self) -> int:

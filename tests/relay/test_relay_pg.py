@@ -85,7 +85,7 @@ def test_two_relays_start_on_an_empty_database_at_once(database_url):
         buffer.stop()
     assert errors == []
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT version FROM relay_schema").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM relay_schema").fetchall() == [(1,), (2,)]
         assert conn.execute("SELECT last_seq FROM relay_sequence").fetchall() == [(0,)]
 
 

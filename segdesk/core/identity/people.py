@@ -15,6 +15,7 @@ from .stitch import KEY_NODE, StitchResult, stitch
 from .suppression import active, suppress, suppressed_nodes
 from ..store import Workspace
 from ..timeutil import now_ts
+from ..webhook_rows import erase_webhooks
 
 
 def _known_email(conn, email: str) -> str:
@@ -112,6 +113,7 @@ def erase(ws: Workspace, email: str) -> EraseResult:
         orders += conn.execute(f"DELETE FROM orders WHERE email IN ({em})", emails).rowcount
         conn.execute(f"DELETE FROM subscriptions WHERE email IN ({em})", emails)
         conn.execute(f"DELETE FROM email_clicks WHERE email IN ({em})", emails)
+        erase_webhooks(conn, emails)  # kept raw deliveries name the buyer too
         nm = ",".join("?" * len(nodes))
         conn.execute(f"DELETE FROM tags WHERE identifier IN ({nm})", nodes)
         conn.execute(f"DELETE FROM manual_merges WHERE email_a IN ({em}) OR email_b IN ({em})", (*emails, *emails))

@@ -1,5 +1,7 @@
 """The relay's pull API (docs/SPEC.md §2): pull pages, store each with its cursor, then ack.
 
+Events first, then the webhook deliveries (relay_hooks.py), each stream with its own cursor.
+
 ``GET /v1/events?after=<seq>&limit=5000`` gives events in ``seq`` order. A
 page and ``cursor = next`` are committed together; only after that commit
 does ``POST /v1/ack {"upto": next}`` tell the relay it may purge them. A crash
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ...core.importing.events import import_parsed
 from ..context import SyncContext
 from ..http import ApiError
+from .relay_hooks import sync_webhooks
 
 PAGE = 10_000  # the relay's largest page: fewer, bigger commits
 
@@ -50,7 +53,7 @@ def sync(ctx: SyncContext) -> None:
                     # the events commit in the same transaction as the cursor.
                     return import_parsed(ctx.ws, items, origin=ctx.origin, batch_size=size + 1)
 
-                result = ctx.commit({"after": nxt}, write)
+                result = ctx.commit({**ctx.cursor, "after": nxt}, write)
                 ctx.add_changed(events=result.imported)
                 # The relay does not say how many remain: while it has more, the share done is unknown.
                 ctx.count("events", None if more else 0.95,
@@ -66,6 +69,8 @@ def sync(ctx: SyncContext) -> None:
                     ack_error = exc
             if not more:
                 break
+    # Webhooks after events: a sale's delivery then finds its buyer's page views already stored.
+    sync_webhooks(ctx, client)
     if ack_error is not None:
         raise ApiError(f"events are stored but the relay did not take the acknowledgement ({ack_error}); "
                        "the next sync acknowledges them")
