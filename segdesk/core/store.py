@@ -16,6 +16,7 @@ import sqlite_utils
 
 from ..errors import WorkspaceError  # noqa: F401  (re-exported: callers import it from here)
 from . import paths
+from .importing import packing
 from .private import create_private_file, make_private_dir, open_warning
 from .schema import migrations
 
@@ -43,6 +44,7 @@ def _tune(conn: sqlite3.Connection) -> None:
     # A bulk import's transaction grows the WAL to the size of what it wrote;
     # once checkpointed, give the disk back down to this.
     conn.execute("PRAGMA journal_size_limit=67108864")
+    packing.register(conn)  # event_json(): stored events read back as the JSON that came in
 
 
 def _backup_before_migrating(db_file: Path, workspace: Path) -> Path | None:

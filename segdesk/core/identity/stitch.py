@@ -74,7 +74,7 @@ def gather(conn) -> Evidence:
         if uid and uid != email:
             ids.append(user_node(uid))
         if etype == "alias":
-            raw = conn.execute("SELECT raw FROM events WHERE id = ?", (eid,)).fetchone()[0]
+            raw = conn.execute("SELECT event_json(raw, message_id, anonymous_id, ts) FROM events WHERE id = ?", (eid,)).fetchone()[0]
             previous = orjson.loads(raw).get("previousId")
             if isinstance(previous, (str, int)) and str(previous).strip():
                 previous = str(previous).strip()
