@@ -1,7 +1,8 @@
 """Converting stored events to the compact form (``importing/packing.py``), in place.
 
 A workspace from before migration 0017, or one whose events came in small
-syncs before it had enough of them to train a dictionary, holds plain rows.
+syncs before it had enough of them to train a dictionary, holds plain rows
+(and, from before 0017, message ids stored as text: converted alongside).
 :func:`compact_events` trains the workspace's dictionary from a sample of its
 own events if it has none, then packs the plain rows in id order, batch by
 batch: each batch commits together with ``event_compaction.next_id`` (every
@@ -65,10 +66,11 @@ def _train(conn) -> packing.Packer | None:
         return packing.add_dictionary(conn, dictionary)
 
 
-def compact_events(conn: sqlite3.Connection, progress: Progress | None = None, *, batch: int = BATCH,
+def compact_events(conn: sqlite3.Connection, progress: Progress | None = None, *, batch: int | None = None,
                    vacuum: bool = True) -> CompactionResult:
     """Pack every plain stored event; resumable (see the module docstring). Raises Cancelled on a cancel."""
     result = CompactionResult()
+    batch = batch or BATCH
     if not pending(conn):
         return result
     packer = packing.latest(conn)
@@ -88,11 +90,12 @@ def compact_events(conn: sqlite3.Connection, progress: Progress | None = None, *
                             "LIMIT ?", (done, batch)).fetchall()
         if not rows:
             break
-        updates = [(packer.pack(raw.encode() if isinstance(raw, str) else raw, mid, aid, ts), eid)
-                   for eid, raw, mid, aid, ts in rows if raw and raw[0] in _PLAIN]
+        updates = [(packer.pack(raw.encode() if isinstance(raw, str) else raw, mid, aid, ts), packing.message_key(mid),
+                    eid) for eid, raw, mid, aid, ts in rows if raw and raw[0] in _PLAIN]
         done = rows[-1][0] + 1
         with conn:
-            conn.executemany("UPDATE events SET raw = ? WHERE id = ?", updates)
+            _drop_later_copies(conn, [(key, eid) for _, key, eid in updates if key.__class__ is bytes])
+            conn.executemany("UPDATE events SET raw = ?, message_id = ? WHERE id = ?", updates)
             conn.execute("UPDATE event_compaction SET next_id = ?", (done,))
         result.packed += len(updates)
     if vacuum and result.packed:
@@ -100,6 +103,17 @@ def compact_events(conn: sqlite3.Connection, progress: Progress | None = None, *
     if progress is not None:
         progress.update("Compacted stored events", 1.0, packed=result.packed)
     return result
+
+
+def _drop_later_copies(conn, keys: list[tuple[bytes, int]]) -> None:
+    """Events stored again, with their id as a key, after the upgrade and before their first copy
+    was converted: the first stored copy stays, as an import keeps it (its device counts one less)."""
+    for key, eid in keys:
+        for dup, aid in conn.execute("SELECT id, anonymous_id FROM events WHERE message_id = ? AND id != ?",
+                                     (key, eid)).fetchall():
+            conn.execute("DELETE FROM events WHERE id = ?", (dup,))
+            if aid is not None:
+                conn.execute("UPDATE devices SET events = events - 1 WHERE anonymous_id = ?", (aid,))
 
 
 def _give_back_space(conn, progress: Progress | None) -> bool:
@@ -114,3 +128,12 @@ def _give_back_space(conn, progress: Progress | None) -> bool:
     finally:
         conn.execute("PRAGMA temp_store=MEMORY")
     return True
+
+
+
+def pending_at(folder) -> bool:
+    """Whether the workspace in ``folder`` has events to pack: a read-only look, before opening it
+    (False before its migrations: the upgrade comes first)."""
+    from .store import ask_before_opening
+
+    return ask_before_opening(folder, pending)

@@ -33,7 +33,7 @@ EVENTS = 6000
 
 
 def _plain_workspace(path: Path, monkeypatch, events: int = EVENTS):
-    """A workspace as the former storage kept it: every raw event plain JSON.
+    """A workspace as the former storage kept it: every raw event plain JSON, message ids as text.
 
     No import may train a dictionary meanwhile, and demo.generate runs no
     refresh (which would compact); the assertions prove the rows are plain.
@@ -42,6 +42,9 @@ def _plain_workspace(path: Path, monkeypatch, events: int = EVENTS):
     with monkeypatch.context() as m:
         m.setattr(packing, "MIN_SAMPLES", 10**9)
         demo.generate(ws, contacts=events // 20, devices=events // 5, events=events, seed=5)
+    with ws.conn:
+        ws.conn.execute("UPDATE events SET message_id = message_text(message_id)")
+    assert ws.conn.execute("SELECT count(*) FROM events WHERE typeof(message_id) != 'text'").fetchone()[0] == 0
     assert ws.conn.execute("SELECT count(*) FROM event_dicts").fetchone()[0] == 0
     assert ws.conn.execute("SELECT count(*) FROM events WHERE substr(raw, 1, 1) NOT IN (x'7b', '{')").fetchone()[0] == 0
     return ws
@@ -108,6 +111,8 @@ def test_compacted_storage_gives_the_same_journeys_and_reports(tmp_path, monkeyp
     stored = ws.conn.execute("SELECT sum(length(raw)) FROM events").fetchone()[0]
     assert stored * 5 < sum(map(len, before_raw.values()))  # a fifth of the plain JSON at most
     assert _raws(ws.conn) == before_raw
+    # UUID message ids are now 16-byte keys (the demo's are all UUIDs), read back as the same text.
+    assert ws.conn.execute("SELECT count(*) FROM events WHERE length(message_id) = 16").fetchone()[0] == len(before_raw)
     assert _everything(ws) == before
     # Events arriving now (a sync) are packed as they are stored, and read the same.
     more = [{"type": "page", "anonymousId": "new-device", "messageId": f"late-{i}", "timestamp": f"2026-03-0{i}T10:00:00Z",
@@ -135,6 +140,21 @@ def test_a_big_file_is_packed_as_it_is_imported_and_reads_like_the_plain_one(tmp
         assert ws.conn.execute("SELECT count(*) FROM events WHERE substr(raw, 1, 1) IN (x'7b', '{')").fetchone()[0] == 0
         assert sorted(_raws(ws.conn).values()) == sorted(lines)
         assert not compaction.pending(ws.conn)  # nothing left for a conversion to read
+
+
+def test_events_stored_again_before_the_conversion_keep_their_first_copy(tmp_path, monkeypatch):
+    """After the upgrade, before the conversion, a re-delivered event is not recognised (its first
+    copy's id is still text): the conversion drops the later copy and its device count."""
+    ws = _plain_workspace(tmp_path / "ws", monkeypatch)
+    before = _raws(ws.conn)
+    devices = dict(ws.conn.execute("SELECT anonymous_id, events FROM devices"))
+    again = [orjson.loads(raw) for raw in list(before.values())[100:103]]
+    assert import_events(ws, again, origin="relay").imported == 3  # stored twice, for now
+    compaction.compact_events(ws.conn, batch=1000)
+    assert _raws(ws.conn) == before  # the same ids: the first copies stayed
+    assert dict(ws.conn.execute("SELECT anonymous_id, events FROM devices")) == devices
+    assert import_events(ws, again, origin="relay").duplicates == 3  # recognised from now on
+    ws.close()
 
 
 def test_compaction_cancelled_half_way_resumes_without_loss_or_double_packing(tmp_path, monkeypatch):

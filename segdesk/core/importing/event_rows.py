@@ -16,6 +16,7 @@ from segdesk.collector_relay.clock import event_time
 from segdesk.errors import InvalidInput
 
 from ..traffic.channels import CLICK_IDS, classify
+from .packing import message_key
 from ..identity.identifiers import clean_key, normalise_email
 from ..timeutil import format_ts, is_canonical, normalise_ts, parse_ts
 
@@ -136,7 +137,7 @@ def event_row(ev, origin: str, raw: bytes | None = None, packer=None) -> tuple:
     if packer is not None:
         raw = packer.pack(raw, message_id, anonymous_id, ts)
     return (
-        message_id, etype, anonymous_id, user_id, ts, _text(get("event") or get("name"), 512),
+        message_key(message_id), etype, anonymous_id, user_id, ts, _text(get("event") or get("name"), 512),
         ch[0], ch[1], ch[2], ch[3], ch[4], email, contact_key, method, origin, raw,
     )
 

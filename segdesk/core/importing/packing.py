@@ -23,6 +23,7 @@ connection. Worker processes pack with this module alone (no database).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable
 
@@ -37,21 +38,28 @@ TRAIN_SAMPLES = 20_000
 MIN_SAMPLES = 2_000  # fewer events than this train a dictionary that does not pay for itself
 # Control characters never appear unescaped in JSON text, so \x01-\x03 can stand for a cut field.
 SQL = "event_json(raw, message_id, anonymous_id, ts)"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z").match
 
 
-def _cut(raw: bytes, key: bytes, value, marker: bytes) -> bytes:
-    if value.__class__ is not str:
-        return raw
-    field = key + value.encode() + b'"'
-    i = raw.find(field)
-    return raw if i < 0 else raw[:i] + marker + raw[i + len(field):]
+def message_key(message_id: str):
+    """What the ``message_id`` column stores: a lowercase UUID as its 16 bytes, anything else as it is.
+
+    Most message ids are UUIDs (Segment's libraries, the pixel, the relay): as
+    text they cost 36 bytes in the row and again in the unique index. Only the
+    exact lowercase form is converted, so no two ids share a key and
+    :func:`message_text` gives the id back as it came.
+    """
+    if message_id.__class__ is not str or _UUID(message_id) is None:  # bytes: a key already
+        return message_id
+    return bytes.fromhex(message_id.replace("-", ""))
 
 
-def _put(body: bytes, key: bytes, value, marker: bytes) -> bytes:
-    if value.__class__ is not str:
-        return body
-    i = body.find(marker)
-    return body if i < 0 else body[:i] + key + value.encode() + b'"' + body[i + 1:]
+def message_text(key):
+    """A stored ``message_id`` as the text the event carried (SQL: ``message_text(message_id)``)."""
+    if key.__class__ is not bytes:
+        return key
+    h = key.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def strip(raw: bytes, message_id, anonymous_id, ts) -> bytes:
@@ -59,17 +67,30 @@ def strip(raw: bytes, message_id, anonymous_id, ts) -> bytes:
 
     A field is cut where the JSON holds it as ``"key":"value"`` with the column's
     value (the usual case; :func:`restore` builds the same bytes back, so the
-    round trip is exact whatever the value holds); otherwise it stays.
+    round trip is exact whatever the value holds); otherwise it stays. The
+    markers go back in the reverse order, each replacing the first occurrence.
     """
-    raw = _cut(raw, b'"messageId":"', message_id, b"\x01")
-    raw = _cut(raw, b'"anonymousId":"', anonymous_id, b"\x02")
-    return _cut(raw, b'"timestamp":"', ts, b"\x03")
+    if message_id.__class__ is bytes:
+        message_id = message_text(message_id)
+    if message_id.__class__ is str:
+        raw = raw.replace(b'"messageId":"' + message_id.encode() + b'"', b"\x01", 1)
+    if anonymous_id.__class__ is str:
+        raw = raw.replace(b'"anonymousId":"' + anonymous_id.encode() + b'"', b"\x02", 1)
+    if ts.__class__ is str:
+        raw = raw.replace(b'"timestamp":"' + ts.encode() + b'"', b"\x03", 1)
+    return raw
 
 
 def restore(body: bytes, message_id, anonymous_id, ts) -> bytes:
-    body = _put(body, b'"timestamp":"', ts, b"\x03")
-    body = _put(body, b'"anonymousId":"', anonymous_id, b"\x02")
-    return _put(body, b'"messageId":"', message_id, b"\x01")
+    if ts.__class__ is str:
+        body = body.replace(b"\x03", b'"timestamp":"' + ts.encode() + b'"', 1)
+    if anonymous_id.__class__ is str:
+        body = body.replace(b"\x02", b'"anonymousId":"' + anonymous_id.encode() + b'"', 1)
+    if message_id.__class__ is bytes:
+        message_id = message_text(message_id)
+    if message_id.__class__ is str:
+        body = body.replace(b"\x01", b'"messageId":"' + message_id.encode() + b'"', 1)
+    return body
 
 
 def _params(level: int = LEVEL) -> zstandard.ZstdCompressionParameters:
@@ -119,8 +140,10 @@ class Unpacker:
 
 
 def register(conn: sqlite3.Connection) -> None:
-    """Install ``event_json(raw, message_id, anonymous_id, ts)`` on a workspace connection."""
+    """Install ``event_json(raw, message_id, anonymous_id, ts)`` and ``message_text(message_id)``
+    on a workspace connection."""
     conn.create_function("event_json", 4, Unpacker(conn), deterministic=True)
+    conn.create_function("message_text", 1, message_text, deterministic=True)
 
 
 def latest(conn: sqlite3.Connection) -> Packer | None:
