@@ -133,12 +133,9 @@ def _migrate(conn: sqlite3.Connection, db: sqlite_utils.Database) -> None:
         conn.execute("PRAGMA temp_store=MEMORY")
 
 
-def upgrade_pending(folder: str | Path | None = None) -> bool:
-    """Whether opening this existing workspace will migrate it first.
-
-    A migration that rebuilds a table takes about half a minute per million
-    events (plus the backup), so the CLI and the app say so before opening.
-    """
+def ask_before_opening(folder: str | Path | None, question) -> bool:
+    """``question(conn)`` on a read-only connection to an existing workspace, before opening it;
+    False when there is none or it cannot be read (``open_workspace`` then reports it properly)."""
     db_file = paths.database_path(paths.resolve_workspace(folder))
     if not db_file.exists():
         return False
@@ -147,12 +144,24 @@ def upgrade_pending(folder: str | Path | None = None) -> bool:
     except sqlite3.Error:
         return False
     try:
-        db = sqlite_utils.Database(conn)
-        return bool(migrations.applied(db)) and bool(migrations.pending(db))
+        return bool(question(conn))
     except sqlite3.DatabaseError:
-        return False  # open_workspace reports it properly
+        return False
     finally:
         conn.close()
+
+
+def upgrade_pending(folder: str | Path | None = None) -> bool:
+    """Whether opening this existing workspace will migrate it first.
+
+    A migration that rebuilds a table takes about half a minute per million
+    events (plus the backup), so the CLI and the app say so before opening.
+    """
+    def pending(conn) -> bool:
+        db = sqlite_utils.Database(conn)
+        return bool(migrations.applied(db)) and bool(migrations.pending(db))
+
+    return ask_before_opening(folder, pending)
 
 
 UPGRADE_MESSAGE = ("upgrading the workspace at {path} to this version (a backup is made first); "
