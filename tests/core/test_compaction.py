@@ -105,8 +105,11 @@ def test_compacted_storage_gives_the_same_journeys_and_reports(tmp_path, monkeyp
     refresh_after_import(ws)
     before = _everything(ws)
     monkeypatch.undo()
+    pages = ws.conn.execute("PRAGMA page_count").fetchone()[0]
     result = compaction.compact_events(ws.conn, batch=1000)
     assert result.trained and result.packed == len(before_raw)
+    # Every event was packed: the file is vacuumed, and the disk given back.
+    assert result.vacuumed and ws.conn.execute("PRAGMA page_count").fetchone()[0] * 2 < pages
     assert ws.conn.execute("SELECT count(*) FROM events WHERE substr(raw, 1, 1) IN (x'7b', '{')").fetchone()[0] == 0
     stored = ws.conn.execute("SELECT sum(length(raw)) FROM events").fetchone()[0]
     assert stored * 5 < sum(map(len, before_raw.values()))  # a fifth of the plain JSON at most
