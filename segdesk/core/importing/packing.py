@@ -27,7 +27,6 @@ import re
 import sqlite3
 from collections.abc import Iterable
 
-import orjson
 import zstandard
 
 PLAIN = ord("{")
@@ -36,7 +35,6 @@ LEVEL = 5  # level 7+ saves ~2 bytes an event more for 25% more packing CPU
 DICT_BYTES = 64 * 1024
 TRAIN_SAMPLES = 20_000
 MIN_SAMPLES = 2_000  # fewer events than this train a dictionary that does not pay for itself
-# Control characters never appear unescaped in JSON text, so \x01-\x03 can stand for a cut field.
 SQL = "event_json(raw, message_id, anonymous_id, ts)"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z").match
 
@@ -68,7 +66,9 @@ def strip(raw: bytes, message_id, anonymous_id, ts) -> bytes:
     A field is cut where the JSON holds it as ``"key":"value"`` with the column's
     value (the usual case; :func:`restore` builds the same bytes back, so the
     round trip is exact whatever the value holds); otherwise it stays. The
-    markers go back in the reverse order, each replacing the first occurrence.
+    markers go back in the reverse order, each replacing the first occurrence:
+    control characters never appear unescaped in JSON text, so \x01-\x03 are
+    free to stand for the cut fields.
     """
     if message_id.__class__ is bytes:
         message_id = message_text(message_id)
@@ -93,10 +93,10 @@ def restore(body: bytes, message_id, anonymous_id, ts) -> bytes:
     return body
 
 
-def _params(level: int = LEVEL) -> zstandard.ZstdCompressionParameters:
+def _params() -> zstandard.ZstdCompressionParameters:
     # No magic number, checksum or dictionary id: 4-8 bytes an event that say what the version byte says.
     return zstandard.ZstdCompressionParameters.from_level(
-        level, format=zstandard.FORMAT_ZSTD1_MAGICLESS, write_content_size=1, write_checksum=0, write_dict_id=0)
+        LEVEL, format=zstandard.FORMAT_ZSTD1_MAGICLESS, write_content_size=1, write_checksum=0, write_dict_id=0)
 
 
 class Packer:
