@@ -145,6 +145,22 @@ def phase_journey(data: Path, work: Path) -> dict:
             "median_events": statistics.median(sizes), "warm_ms": warm_ms, "rss_mb": _rss_mb()}
 
 
+def where_the_bytes_go(db: Path) -> dict:
+    """Bytes per event of the file and of its biggest tables and indexes (SQLite's dbstat, as sqlite3_analyzer)."""
+    conn = sqlite3.connect(db)
+    try:
+        (events,) = conn.execute("SELECT count(*) FROM events").fetchone()
+        (size,) = conn.execute("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size").fetchone()
+        out = {"file": size / events}
+        for name, pages in conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 6"):
+            out[name] = pages / events
+        (raw,) = conn.execute("SELECT avg(length(raw)) FROM events").fetchone()
+        out["events.raw (stored)"] = raw
+        return out
+    finally:
+        conn.close()
+
+
 PHASES = {"bare": phase_bare, "import": phase_import, "stitch": phase_stitch, "journey": phase_journey}
 
 
@@ -169,6 +185,7 @@ def bench(events: int) -> dict:
     res["ratio"] = res["import"]["rate"] / res["bare"]["rate"]
     res["cpu_ratio"] = res["bare"]["cpu_s"] / res["import"]["cpu_s"]
     res["db_mb"] = (work / "ws" / "segdesk.sqlite").stat().st_size / 2**20
+    res["bytes_per_event"] = where_the_bytes_go(work / "ws" / "segdesk.sqlite")
     shutil.rmtree(work, ignore_errors=True)
     return res
 
@@ -190,7 +207,8 @@ def report(events: int, r: dict) -> None:
     print(f"journey  median {j['median_ms']:.1f} ms, p95 {j['p95_ms']:.1f} ms, max {j['max_ms']:.1f} ms "
           f"over {j['contacts']} contacts ({j['median_events']:.0f} events each); "
           f"device-name rules compiled once before, {j['warm_ms']:.0f} ms")
-    print(f"database {r['db_mb']:.0f} MiB")
+    print(f"database {r['db_mb']:.0f} MiB; bytes per event: "
+          + ", ".join(f"{k} {v:.0f}" for k, v in r["bytes_per_event"].items()))
 
 
 def main() -> None:

@@ -60,6 +60,27 @@ def _can_open_app() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
+def _compact_if_pending(ws) -> None:
+    """An upgraded workspace packs its stored events before the first command runs (core/compaction.py).
+
+    Ctrl-C stops it keeping the batches done; the next command goes on from there.
+    """
+    from .core import compaction
+
+    if not compaction.pending(ws.conn):
+        return
+    from .commands.output import TerminalProgress, ctrl_c_cancels
+    from .core.progress import Progress
+
+    bar = TerminalProgress("segdesk: ")
+    progress = Progress(on_update=bar)
+    try:
+        with ctrl_c_cancels(progress):
+            compaction.compact_events(ws.conn, progress)
+    finally:
+        bar.done()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["relay"]:
@@ -84,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             ws = open_workspace(folder)
             for warning in ws.warnings:
                 print(f"segdesk: {warning}", file=sys.stderr)
+            _compact_if_pending(ws)
         return args.run(args, ws) or 0
     except SegDeskError as exc:  # the one place the command line turns errors into words (segdesk/errors.py)
         print(f"segdesk: {exc}", file=sys.stderr)

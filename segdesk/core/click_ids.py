@@ -39,7 +39,7 @@ def credit_clicks(conn, pages: list) -> list:
 
 
 def _click_of(conn, event_id: int) -> tuple[str, str] | None:
-    (raw,) = conn.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
+    (raw,) = conn.execute("SELECT event_json(raw, message_id, anonymous_id, ts) FROM events WHERE id = ?", (event_id,)).fetchone()
     ev = stored_event(raw)
     click = query_of(page_fields(ev).url).get(PARAM) or (ev.get("properties") or {}).get(PARAM)
     if not click:

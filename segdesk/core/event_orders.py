@@ -140,7 +140,7 @@ def derive_event_orders(conn) -> EventOrders:
         return result
     with conn:
         rows = conn.execute(
-            "SELECT id, message_id, anonymous_id, user_id, ts, name, raw FROM events "
+            "SELECT id, message_text(message_id), anonymous_id, user_id, ts, name, event_json(raw, message_id, anonymous_id, ts) FROM events "
             "WHERE id > ? AND type = 'track' AND name IN (?, ?) ORDER BY id", (upto, COMPLETED, REFUNDED))
         refunds = list(pending["refunds"])
         for eid, mid, aid, uid, ts, name, raw in rows.fetchall():

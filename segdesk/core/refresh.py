@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .compaction import compact_events, pending as compaction_pending
 from .event_orders import EventOrders, derive_event_orders, resolve_buyers, waiting
 from .identity.people import stitch_honouring_suppressions
 from .progress import Progress
@@ -50,6 +51,11 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
 
 
 def refresh_after_import(ws: Workspace, progress: Progress | None = None) -> RefreshResult:
+    # Events that came in plain (syncs before the workspace had a dictionary, an upgraded
+    # workspace) are packed first, a batch per commit: cancelled, the next refresh goes on.
+    # No VACUUM here: a sync must not need a second copy of the file; later events fill the pages.
+    if compaction_pending(ws.conn):
+        compact_events(ws.conn, progress, vacuum=False)
     event_orders = derive_event_orders(ws.conn)
     if event_orders.orders:
         reconcile_orders(ws.conn)

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from ..errors import WorkspaceError  # noqa: F401  (re-exported: callers import it from here)
 from . import paths
+from .importing import packing
 from .private import create_private_file, make_private_dir, open_warning
 from .schema import migrations
 
@@ -43,6 +44,7 @@ def _tune(conn: sqlite3.Connection) -> None:
     # A bulk import's transaction grows the WAL to the size of what it wrote;
     # once checkpointed, give the disk back down to this.
     conn.execute("PRAGMA journal_size_limit=67108864")
+    packing.register(conn)  # event_json(): stored events read back as the JSON that came in
 
 
 def _backup_before_migrating(db_file: Path, workspace: Path) -> Path | None:
@@ -131,12 +133,9 @@ def _migrate(conn: sqlite3.Connection, db: sqlite_utils.Database) -> None:
         conn.execute("PRAGMA temp_store=MEMORY")
 
 
-def upgrade_pending(folder: str | Path | None = None) -> bool:
-    """Whether opening this existing workspace will migrate it first.
-
-    A migration that rebuilds a table takes about half a minute per million
-    events (plus the backup), so the CLI and the app say so before opening.
-    """
+def ask_before_opening(folder: str | Path | None, question) -> bool:
+    """``question(conn)`` on a read-only connection to an existing workspace, before opening it;
+    False when there is none or it cannot be read (``open_workspace`` then reports it properly)."""
     db_file = paths.database_path(paths.resolve_workspace(folder))
     if not db_file.exists():
         return False
@@ -145,12 +144,24 @@ def upgrade_pending(folder: str | Path | None = None) -> bool:
     except sqlite3.Error:
         return False
     try:
-        db = sqlite_utils.Database(conn)
-        return bool(migrations.applied(db)) and bool(migrations.pending(db))
+        return bool(question(conn))
     except sqlite3.DatabaseError:
-        return False  # open_workspace reports it properly
+        return False
     finally:
         conn.close()
+
+
+def upgrade_pending(folder: str | Path | None = None) -> bool:
+    """Whether opening this existing workspace will migrate it first.
+
+    A migration that rebuilds a table takes about half a minute per million
+    events (plus the backup), so the CLI and the app say so before opening.
+    """
+    def pending(conn) -> bool:
+        db = sqlite_utils.Database(conn)
+        return bool(migrations.applied(db)) and bool(migrations.pending(db))
+
+    return ask_before_opening(folder, pending)
 
 
 UPGRADE_MESSAGE = ("upgrading the workspace at {path} to this version (a backup is made first); "

@@ -12,7 +12,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressDialog
 
 from .. import __version__
+from ..core import compaction
 from ..core.paths import ENV_WORKSPACE, resolve_workspace
+from ..core.progress import Cancelled, Progress
 from ..core.store import UPGRADE_MESSAGE, WorkspaceError, open_workspace, upgrade_pending
 from .context import APP, ORG, AppContext
 from .main_window import MainWindow
@@ -58,6 +60,8 @@ class Launcher(QObject):
     def open(self, workspace: str | os.PathLike | None) -> MainWindow:
         if upgrade_pending(workspace):
             self._upgrade(workspace)
+        if compaction.pending_at(workspace):
+            self._compact(workspace)
         self.ctx = AppContext(workspace)
         self.window = MainWindow(self.ctx)
         self.window.workspaceChangeRequested.connect(self.switch)
@@ -76,10 +80,43 @@ class Launcher(QObject):
         dialog.setWindowTitle("SegDesk: upgrading the workspace")
         dialog.setMinimumDuration(0)
         dialog.show()
+        self._run_behind(dialog, lambda: open_workspace(workspace, create=False).close())
+
+    def _compact(self, workspace: str | os.PathLike | None) -> None:
+        """Pack the stored events of an upgraded workspace (core/compaction.py) behind a progress dialog.
+
+        "Later" stops it keeping what is done; the next start, or the next
+        refresh after a sync, goes on from there.
+        """
+        dialog = QProgressDialog(compaction.STATUS, "Later", 0, 1000)
+        dialog.setWindowTitle("SegDesk: compacting stored events")
+        dialog.setFixedWidth(480)
+        dialog.setMinimumDuration(0)
+        progress = Progress()
+        dialog.canceled.connect(progress.cancel)
+        dialog.show()
+
+        def job() -> None:
+            with open_workspace(workspace, create=False) as ws:
+                try:
+                    compaction.compact_events(ws.conn, progress)
+                except Cancelled:
+                    pass
+
+        def tick() -> None:  # the GUI thread reads what the worker last reported
+            if progress.status:
+                dialog.setLabelText(progress.status)
+            dialog.setValue(int((progress.fraction or 0.0) * 1000) if progress.fraction is not None else 0)
+
+        self._run_behind(dialog, job, tick)
+
+    def _run_behind(self, dialog: QProgressDialog, job, tick=None) -> None:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="segdesk-upgrade") as pool:
-            done = pool.submit(lambda: open_workspace(workspace, create=False).close())
+            done = pool.submit(job)
             while not done.done():
                 self.app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+                if tick is not None:
+                    tick()
                 wait([done], timeout=0.05)
         dialog.close()
         dialog.deleteLater()  # by Qt, once its last events are handled

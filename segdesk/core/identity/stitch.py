@@ -51,7 +51,7 @@ def gather(conn) -> Evidence:
     ev = Evidence()
     first = ev.first_seen
     rows = conn.execute(
-        "SELECT id, message_id, type, anonymous_id, user_id, ts, email, contact_key, method "
+        "SELECT id, message_text(message_id), type, anonymous_id, user_id, ts, email, contact_key, method "
         "FROM events WHERE type IN ('identify', 'alias')"
     )
     links_append, nodes_add = ev.links.append, ev.nodes.add
@@ -74,7 +74,7 @@ def gather(conn) -> Evidence:
         if uid and uid != email:
             ids.append(user_node(uid))
         if etype == "alias":
-            raw = conn.execute("SELECT raw FROM events WHERE id = ?", (eid,)).fetchone()[0]
+            raw = conn.execute("SELECT event_json(raw, message_id, anonymous_id, ts) FROM events WHERE id = ?", (eid,)).fetchone()[0]
             previous = orjson.loads(raw).get("previousId")
             if isinstance(previous, (str, int)) and str(previous).strip():
                 previous = str(previous).strip()
@@ -88,7 +88,7 @@ def gather(conn) -> Evidence:
         ev.nodes.update(ids)
     # Other libraries send userId on ordinary events once a user is known.
     for aid, uid, ts, eid, mid in conn.execute(
-        "SELECT anonymous_id, user_id, min(ts), min(id), min(message_id) FROM events "
+        "SELECT anonymous_id, user_id, min(ts), min(id), min(message_text(message_id)) FROM events "
         "WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL AND type NOT IN ('identify', 'alias') "
         # user_id first: grouping by anonymous_id led SQLite to walk the device index over every event.
         "GROUP BY user_id, anonymous_id"
@@ -98,7 +98,7 @@ def gather(conn) -> Evidence:
         ev.nodes.add(node)
     # Server-side page views (no anonymousId): the user's pseudo device is theirs from the start.
     for uid, ts, eid, mid in conn.execute(
-        "SELECT user_id, min(ts), min(id), min(message_id) FROM events "
+        "SELECT user_id, min(ts), min(id), min(message_text(message_id)) FROM events "
         "WHERE user_id IS NOT NULL AND anonymous_id IS NULL AND type IN ('page', 'screen') GROUP BY user_id"
     ):
         node = user_id_node(uid)

@@ -16,6 +16,7 @@ from segdesk.collector_relay.clock import event_time
 from segdesk.errors import InvalidInput
 
 from ..traffic.channels import CLICK_IDS, classify
+from .packing import message_key
 from ..identity.identifiers import clean_key, normalise_email
 from ..timeutil import format_ts, is_canonical, normalise_ts, parse_ts
 
@@ -92,8 +93,11 @@ def _channel(url, referrer, campaign: dict, props: dict) -> tuple:
         return classify(url, referrer, campaign, props)
 
 
-def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
-    """One wire-format event as an ``events`` row; raises EventError with the reason."""
+def event_row(ev, origin: str, raw: bytes | None = None, packer=None) -> tuple:
+    """One wire-format event as an ``events`` row; raises EventError with the reason.
+
+    With a ``packing.Packer`` the row's ``raw`` is stored packed (compressed).
+    """
     if not isinstance(ev, dict):
         raise EventError("not a JSON object")
     etype = ev.get("type")
@@ -130,8 +134,10 @@ def event_row(ev, origin: str, raw: bytes | None = None) -> tuple:
         ch = _channel(_text(url), _text(referrer), _dict(context.get("campaign")), props)
     else:
         ch = NO_CHANNEL
+    if packer is not None:
+        raw = packer.pack(raw, message_id, anonymous_id, ts)
     return (
-        message_id, etype, anonymous_id, user_id, ts, _text(get("event") or get("name"), 512),
+        message_key(message_id), etype, anonymous_id, user_id, ts, _text(get("event") or get("name"), 512),
         ch[0], ch[1], ch[2], ch[3], ch[4], email, contact_key, method, origin, raw,
     )
 

@@ -36,6 +36,7 @@ import orjson
 
 from ...errors import ImportFailed
 from ..progress import Cancelled, Progress
+from . import packing
 
 CHUNKS = 8  # SQLite attaches at most 10 databases; progress moves in eighths
 MAX_WORKERS = 4
@@ -120,7 +121,7 @@ def _lines(path: str, start: int, end: int):
                 return
 
 
-def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, before: int) -> dict:
+def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, before: int, packer=None) -> dict:
     """Parse one chunk into a fresh shard file; what the workspace needs to know about it."""
     # The worker's own imports: the parsing rules live there.
     from . import event_rows
@@ -146,7 +147,7 @@ def load_chunk(path: str, chunk: Chunk, shard: str, schema: str, origin: str, be
         if not line:
             continue
         try:
-            rows.append((before + lineno, *event_row(loads(line), origin, line)))
+            rows.append((before + lineno, *event_row(loads(line), origin, line, packer)))
         except (JSONDecodeError, EventError) as exc:
             kept.reject(lineno, event_rows.json_error(exc) if isinstance(exc, JSONDecodeError) else str(exc))
             continue
@@ -219,7 +220,7 @@ def _die_with_parent(parent: int, shard_dir: str) -> None:
     threading.Thread(target=poll, name="parent-watch", daemon=True).start()
 
 
-def _worker_main(path, schema, origin, before, shard_dir, before_chunk, parent, tasks, results) -> None:
+def _worker_main(path, schema, origin, packer, before, shard_dir, before_chunk, parent, tasks, results) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides, workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent, shard_dir)
@@ -230,7 +231,7 @@ def _worker_main(path, schema, origin, before, shard_dir, before_chunk, parent, 
             try:
                 if before_chunk is not None:
                     before_chunk(chunk)
-                results.put(("done", load_chunk(path, chunk, shard_path(shard_dir, chunk), schema, origin, before)))
+                results.put(("done", load_chunk(path, chunk, shard_path(shard_dir, chunk), schema, origin, before, packer)))
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
                 if os.getppid() != parent:  # our shard vanished because the parent died: clean up and go
                     shutil.rmtree(shard_dir, ignore_errors=True)
@@ -307,6 +308,7 @@ class FileFill:
         self.before_chunk = before_chunk
         self.shard_dir: str | None = None
         self.attached: list[str] = []
+        self.packer: packing.Packer | None = None
 
     def __call__(self, conn, before: int, result, progress: Progress | None, report):
         # The events table and the indexes the bulk load kept: the copy needs the shards alike.
@@ -319,8 +321,9 @@ class FileFill:
         for stale in db_dir.glob(f"{SHARD_PREFIX}*"):
             shutil.rmtree(stale, ignore_errors=True)
         self.shard_dir = tempfile.mkdtemp(prefix=SHARD_PREFIX, dir=db_dir)
+        self.packer = packing.latest(conn) or self._train(conn)
         try:
-            pool = _Workers(self.workers, (self.path, schema, self.origin, before, self.shard_dir,
+            pool = _Workers(self.workers, (self.path, schema, self.origin, self.packer, before, self.shard_dir,
                                            self.before_chunk, os.getpid()))
         except OSError:
             # No processes to be had (no /dev/shm for their queues' locks, a process limit):
@@ -349,10 +352,26 @@ class FileFill:
             raise ImportFailed(f"the import stopped and stored nothing: {exc}") from None
         finally:
             pool.close()
+            if self.packer is not None:
+                packing.mark_checked(conn, before)
         return identity, None
 
+    def _train(self, conn) -> packing.Packer | None:
+        """The workspace's first dictionary, from events sampled across the file (in the load's transaction)."""
+        from . import event_rows
+
+        samples = []
+        for line in _sample_lines(self.path, self.start, self.end):
+            try:
+                row = event_rows.event_row(orjson.loads(line), self.origin, line)
+            except (orjson.JSONDecodeError, event_rows.EventError):
+                continue
+            samples.append(packing.strip(line, row[0], row[2], row[4]))
+        dictionary = packing.train(samples)
+        return packing.add_dictionary(conn, dictionary) if dictionary else None
+
     def _read_here(self, conn, before: int, result, progress: Progress | None, report):
-        fill = self.read_here(_lines(self.path, self.start, self.end))
+        fill = self.read_here(_lines(self.path, self.start, self.end), self.packer)
         return fill(conn, before, result, progress, report)
 
     def _append(self, conn, chunk: Chunk, info: dict, result) -> bool:
@@ -378,6 +397,24 @@ class FileFill:
         if self.shard_dir:
             shutil.rmtree(self.shard_dir, ignore_errors=True)
             self.shard_dir = None
+
+
+def _sample_lines(path: str, start: int, end: int, want: int = packing.TRAIN_SAMPLES, windows: int = 64):
+    """About ``want`` non-blank lines from ``windows`` places spread over [start, end): a site's
+    pages and campaigns change over the months a file covers."""
+    with open(path, "rb") as f:
+        for k in range(windows):
+            f.seek(start + (end - start) * k // windows)
+            if k:
+                f.readline()  # to the next line start
+            taken = 0
+            while taken < want // windows and f.tell() < end:
+                line = f.readline().strip()
+                if not line and f.tell() >= end:
+                    break
+                if line:
+                    taken += 1
+                    yield line
 
 
 def shard_path(shard_dir: str, chunk: Chunk) -> str:

@@ -129,8 +129,8 @@ def _device_events(conn, segments, cid: int, device_contact: str) -> tuple[dict[
         })
         links = _link_times(conn, aid)
         rows = conn.execute(
-            "SELECT id, type, ts, name, raw, ch_source, ch_medium, ch_campaign, method, email, contact_key "
-            "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_id",
+            "SELECT id, type, ts, name, event_json(raw, message_id, anonymous_id, ts) AS raw, ch_source, ch_medium, ch_campaign, method, email, contact_key "
+            "FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?) ORDER BY ts, message_text(message_id)",
             (aid, start, end, end),
         ).fetchall()
         agent = None  # the latest user agent in the span (a server-side identify carries none)
@@ -183,7 +183,7 @@ def _user_id_events(conn, keys: list[str], segments) -> list[dict]:
     events = []
     marks = ",".join("?" * len(user_ids))
     for row in conn.execute(
-        f"SELECT type, ts, name, raw, ch_source, ch_medium, ch_campaign FROM events "
+        f"SELECT type, ts, name, event_json(raw, message_id, anonymous_id, ts) AS raw, ch_source, ch_medium, ch_campaign FROM events "
         f"WHERE anonymous_id IS NULL AND user_id IN ({marks})",
         user_ids,
     ):

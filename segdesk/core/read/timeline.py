@@ -196,7 +196,7 @@ def _other_entry(e: dict, linked: set, money) -> Entry:
 
 EVIDENCE_SQL = """
 SELECT s.anonymous_id, s.start_ts, s.end_ts, s.linked_by, s.linked_at,
-       e.type, e.method, e.raw, e.email, e.contact_key, e.user_id, e.ts
+       e.type, e.method, event_json(e.raw, e.message_id, e.anonymous_id, e.ts), e.email, e.contact_key, e.user_id, e.ts
 FROM device_segments s LEFT JOIN events e ON e.id = s.evidence_event_id
 WHERE s.contact_id = ? ORDER BY s.linked_at
 """

@@ -38,7 +38,7 @@ TAGGED = ("SELECT DISTINCT n.contact_id FROM tags t CROSS JOIN identity_nodes n 
           "WHERE n.contact_id IS NOT NULL AND t.tag = ? COLLATE NOCASE")
 # Each device's latest page view (a browser's, with its user agent), else its latest event:
 # one JSON parse per device, not per event.
-LATEST = ("SELECT e.anonymous_id, e.raw FROM events e JOIN (SELECT coalesce(max(id) FILTER (WHERE type IN "
+LATEST = ("SELECT e.anonymous_id, event_json(e.raw, e.message_id, e.anonymous_id, e.ts) FROM events e JOIN (SELECT coalesce(max(id) FILTER (WHERE type IN "
           "('page', 'screen')), max(id)) AS id FROM events WHERE anonymous_id IS NOT NULL GROUP BY anonymous_id) "
           "m ON m.id = e.id")
 

@@ -76,7 +76,7 @@ def _epoch(ts: str) -> float:
 def _has_utm(conn, event_id: int) -> bool:
     """Whether the page view carried UTM parameters (URL or context.campaign): the one case
     where the email-link rule does not apply."""
-    (raw,) = conn.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
+    (raw,) = conn.execute("SELECT event_json(raw, message_id, anonymous_id, ts) FROM events WHERE id = ?", (event_id,)).fetchone()
     ev = stored_event(raw)
     if any(k.startswith("utm_") and v.strip() for k, v in query_of(page_fields(ev).url).items()):
         return True

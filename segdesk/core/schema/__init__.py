@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0006_0009_lean_orders_ads,
     m0011_0013_clicks_fx_views,
     m0014_webhooks,
+    m0017_compact_events,
 )
 from .registry import MIGRATION_SET, migrations
 
