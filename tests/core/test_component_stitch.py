@@ -144,3 +144,37 @@ def test_the_component_stitch_equals_a_stitch_from_nothing(batches, rnd):
                 assert derived(ws.conn) == from_nothing(ws, folder / f"copy{i}"), batch
     finally:
         shutil.rmtree(folder)
+
+
+def test_a_second_crm_key_for_a_bare_id_unties_the_device_it_tied(tmp_path):
+    """A link carried contact id 7, which the CRM had as ac:7 (Ann). Then another CRM names hs:7
+    (Bob): '7' could be either, so the device goes back to anonymous, Ann keeps only her key."""
+    with open_workspace(tmp_path / "ws") as ws:
+        import_contacts(ws, "email,contact_id\nann@x.com,ac:7\nbob@x.com,\n", origin="crm")
+        import_events(ws, [_event("page", 1, TIMES[0], "d1"),
+                           _event("identify", 2, TIMES[1], "d1", traits={"contact_id": "7"},
+                                  context={"segdesk": {"method": "link"}})], origin="t")
+        stitch(ws)
+        ann, bob = (ws.conn.execute("SELECT id FROM contacts WHERE email = ?", (e,)).fetchone()[0]
+                    for e in ("ann@x.com", "bob@x.com"))
+        spans = "SELECT anonymous_id, start_ts, contact_id, linked_by FROM device_segments"
+        assert ws.conn.execute(spans).fetchall() == [("d1", "", ann, "link")]
+
+        import_contacts(ws, "email,contact_id\nbob@x.com,hs:7\n", origin="crm2")
+        result = stitch(ws)
+        assert not result.full and result.changed_devices == {"d1"}
+        assert ws.conn.execute(spans).fetchall() == []
+        nodes = dict(ws.conn.execute("SELECT node, contact_id FROM identity_nodes WHERE node LIKE 'cid:%'"))
+        assert nodes == {"cid:7": None, "cid:ac:7": ann, "cid:hs:7": bob}
+        assert derived(ws.conn) == from_nothing(ws, tmp_path / "copy")
+
+
+def test_a_workspace_missing_the_change_log_stitches_in_full(tmp_path):
+    """A table rebuilt by a later migration drops 0018's indexes and triggers: the stitch notices."""
+    with open_workspace(tmp_path / "ws") as ws:
+        import_events(ws, [_event("identify", 1, TIMES[0], "d1", traits={"email": "ann@x.com"})], origin="t")
+        assert not stitch(ws).full
+        ws.conn.execute("DROP INDEX events_email")
+        import_events(ws, [_event("identify", 2, TIMES[1], "d1", traits={"email": "bob@x.com"})], origin="t")
+        assert stitch(ws).full
+        assert derived(ws.conn) == from_nothing(ws, tmp_path / "copy")

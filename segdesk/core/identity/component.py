@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import partial
 
+from ..schema.m0018_identity_changes import OBJECTS
 from .evidence import (IDENTITY_COLUMNS, IDENTITY_TYPES, SERVER_LINKS_SQL, USER_LINKS_SQL,
                        add_identity_row, alias_previous, key_node)
 from .identifiers import USER_DEVICE, email_node, user_device, user_id_node
@@ -275,7 +276,7 @@ def _device_links(conn, walk: Walk, devices: set[str]) -> list[DeviceLink]:
 def stitch_changes(conn, upto: int, top: int, evidence: bool) -> tuple[set[int], set[str]] | None:
     """Stitch what arrived since event ``upto``; returns the contacts and devices changed, or None
     when the full stitch should run instead. ``evidence``: identity evidence changed (the dirty flag)."""
-    if top - upto > FULL_AFTER_EVENTS:
+    if top - upto > FULL_AFTER_EVENTS or not _change_log_intact(conn):
         return None
     changes = Changes(conn, upto)
     if not evidence:
@@ -293,6 +294,13 @@ def stitch_changes(conn, upto: int, top: int, evidence: bool) -> tuple[set[int],
     except TooLarge:
         return None
     return _write(conn, walk, reached, changes, top)
+
+
+def _change_log_intact(conn) -> bool:
+    """Migration 0018's triggers and indexes are all there (a table rebuilt since would drop them)."""
+    marks = ",".join("?" * len(OBJECTS))
+    return conn.execute(f"SELECT count(*) FROM sqlite_master WHERE name IN ({marks})", OBJECTS).fetchone()[0] == len(
+        OBJECTS)
 
 
 def _first_span_contacts(conn, devices: set[str]) -> set[int]:

@@ -21,6 +21,12 @@ UPDATES = {"contacts": "UPDATE OF email, created_at", "orders": "UPDATE OF email
            "subscriptions": "UPDATE OF email", "tags": "UPDATE", "contact_keys": "UPDATE", "manual_merges": "UPDATE"}
 
 
+# What the component stitch relies on; should a later migration rebuild a table without them,
+# the stitch finds one missing and runs in full (core/identity/component.py).
+OBJECTS = ("events_delete_full", "events_email", "events_contact_key", "events_user_email", "devices_shared",
+           "identity_nodes_bare", *(f"{t}_{op}_touched" for t in TOUCHED for op in ("insert", "delete", "update")))
+
+
 @migrations(name="0018_identity_changes")
 def m0018_identity_changes(db):
     """The stitch's change log: it re-resolves only the identity components that new evidence touches.
@@ -50,6 +56,8 @@ def m0018_identity_changes(db):
         CREATE INDEX events_contact_key ON events(contact_key) WHERE contact_key IS NOT NULL;
         CREATE INDEX events_user_email ON events(lower(replace(user_id, char(8490), 'k')))
             WHERE instr(user_id, '@') > 0;
+        -- The stitch's count of shared devices after a sync, without a scan of every device.
+        CREATE INDEX devices_shared ON devices(anonymous_id) WHERE shared = 1;
         -- A prefixed CRM id ('cid:ac:123') by its bare key ('123'): a link's bare id is
         -- the CRM's when exactly one such key exists (resolve._bare_key_pairs).
         CREATE INDEX identity_nodes_bare ON identity_nodes(substr(node, instr(substr(node, 5), ':') + 5))
