@@ -178,3 +178,15 @@ def test_a_workspace_missing_the_change_log_stitches_in_full(tmp_path):
         import_events(ws, [_event("identify", 2, TIMES[1], "d1", traits={"email": "bob@x.com"})], origin="t")
         assert stitch(ws).full
         assert derived(ws.conn) == from_nothing(ws, tmp_path / "copy")
+
+
+def test_an_address_sqlite_cannot_lower_case_is_stitched_in_full(tmp_path):
+    """userIds are found by SQLite's lower(), which folds ASCII only: a non-ASCII address takes the full stitch."""
+    with open_workspace(tmp_path / "ws") as ws:
+        import_events(ws, [_event("page", 1, TIMES[0], "d1", userId="Émile@x.com"),
+                           _event("identify", 2, TIMES[1], "d2", traits={"email": "émile@x.com"})], origin="t")
+        assert stitch(ws).full
+        assert derived(ws.conn) == from_nothing(ws, tmp_path / "copy")
+        contact = ws.conn.execute("SELECT id FROM contacts WHERE email = 'émile@x.com'").fetchone()[0]
+        assert ws.conn.execute("SELECT anonymous_id, contact_id FROM device_segments ORDER BY 1").fetchall() == [
+            ("d1", contact), ("d2", contact)]

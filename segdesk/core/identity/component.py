@@ -61,10 +61,6 @@ def _any_alias(conn) -> bool:
     return conn.execute(f"SELECT 1 FROM events {ALIASES} LIMIT 1").fetchone() is not None
 
 
-class TooLarge(Exception):
-    """The change reaches too far (or into what the indexes cannot find): stitch everything."""
-
-
 def _bare(node: str) -> str | None:
     """The bare key a CRM id node pairs on ('cid:123' and 'cid:ac:123': '123'); None when it cannot pair."""
     key = node[4:]
@@ -127,13 +123,15 @@ class Walk:
         self.merges = merges
         self._aliases: dict[str, list[tuple]] | None = None
 
-    def reach(self) -> set[str]:
+    def reach(self) -> set[str] | None:
+        """Every identifier connected to the seeds; None when the walk goes too far, or to an
+        address SQLite cannot lower-case (it folds ASCII only: 0018's userId index misses those)."""
         reached: set[str] = set()
         frontier = set(self.seeds)
         while frontier:
             reached |= frontier
-            if len(reached) > FULL_AFTER_NODES:
-                raise TooLarge
+            if len(reached) > FULL_AFTER_NODES or not all(n.isascii() for n in frontier if n.startswith("email:")):
+                return None
             frontier = self._read(frontier) - reached
         return reached
 
@@ -167,8 +165,6 @@ class Walk:
         for node in frontier:
             by_kind[node.split(":", 1)[0]].append(node.split(":", 1)[1] if ":" in node else node)
         emails, cids, users = by_kind["email"], by_kind["cid"], by_kind["user"]
-        if any(not e.isascii() for e in emails):
-            raise TooLarge  # SQLite folds ASCII only: migration 0018's userId index cannot find these
         rows = f"SELECT {IDENTITY_COLUMNS} FROM events WHERE "
         mentioned = self._identity_rows(in_chunks(conn, rows + "email IN ({marks})", emails))
         mentioned |= self._identity_rows(in_chunks(conn, rows + "contact_key IN ({marks})", cids))
@@ -289,11 +285,8 @@ def stitch_changes(conn, upto: int, top: int, evidence: bool) -> tuple[set[int],
     if len(changes.seeds) > FULL_AFTER_NODES:
         return None
     walk = Walk(conn, changes.seeds)
-    try:
-        reached = walk.reach()
-    except TooLarge:
-        return None
-    return _write(conn, walk, reached, changes, top)
+    reached = walk.reach()
+    return None if reached is None else _write(conn, walk, reached, changes, top)
 
 
 def _change_log_intact(conn) -> bool:
