@@ -1,8 +1,9 @@
 """The component stitch equals a stitch from nothing, on random evidence arriving in random batches.
 
 Each example is a random history: identifies with emails, CRM ids (bare and
-prefixed), userIds, email links (weak) and forms (strong) on a few devices (so
-devices are shared and split), same-instant identifies, userIds on page views
+prefixed), userIds, payment customer and user ids (waiting for an email, then
+with one), email links (weak) and forms (strong) on a few devices (so devices
+are shared and split), same-instant identifies, userIds on page views
 and server-side page views, aliases, CRM records that resolve waiting ids,
 orders that date people, merges, unmerges and erases. It arrives in random
 batches; after each, the workspace is stitched the way a sync does (only the
@@ -78,12 +79,15 @@ def events(draw, i: int) -> dict:
 def steps(draw) -> list[tuple]:
     out = []
     for i in range(draw(st.integers(1, 30))):
-        kind = draw(st.sampled_from(["event"] * 8 + ["crm", "order", "merge", "unmerge", "erase"]))
+        kind = draw(st.sampled_from(["event"] * 8 + ["crm", "key", "order", "merge", "unmerge", "erase"]))
         if kind == "event":
             out.append(("event", draw(events(i))))
         elif kind == "crm":
             out.append(("crm", draw(st.sampled_from(EMAILS)), draw(st.sampled_from(CRM_IDS)),
                         draw(st.sampled_from(["", "vip"]))))
+        elif kind == "key":  # a payment customer or an app's user id, with its email or still without
+            out.append(("key", draw(st.sampled_from(["cus_1", "cus_2", "u1"])),
+                        draw(st.sampled_from(["customer", "user"])), draw(st.sampled_from([None, *EMAILS]))))
         elif kind == "order":
             out.append(("order", f"o{i}", draw(st.sampled_from(EMAILS)), draw(st.sampled_from(TIMES))))
         elif kind in ("merge", "unmerge"):
@@ -102,6 +106,11 @@ def _apply(ws, batch: list[tuple]) -> bool:
         kind = step[0]
         if kind == "crm":
             import_contacts(ws, f"email,contact_id,tags\n{step[1]},{step[2]},{step[3]}\n", origin="crm")
+        elif kind == "key":  # as a payment processor's sync writes it (sync/records.py)
+            with ws.conn:
+                ws.conn.execute("INSERT INTO contact_keys(key, kind, email, origin) VALUES (?, ?, ?, 'pay') "
+                                "ON CONFLICT(key, origin) DO UPDATE SET kind = excluded.kind, "
+                                "email = coalesce(excluded.email, contact_keys.email)", step[1:])
         elif kind == "order":
             import_orders(ws, f"order_id,email,amount,currency,created_at\n{step[1]},{step[2]},10.00,USD,{step[3]}\n",
                           origin="shop")

@@ -165,27 +165,15 @@ class Walk:
         for node in frontier:
             by_kind[node.split(":", 1)[0]].append(node.split(":", 1)[1] if ":" in node else node)
         emails, cids, users = by_kind["email"], by_kind["cid"], by_kind["user"]
-        rows = f"SELECT {IDENTITY_COLUMNS} FROM events WHERE "
+        # Identify and alias rows naming them (+type: found by the identifier's index, not by type).
+        rows = f"SELECT {IDENTITY_COLUMNS} FROM events WHERE +type IN {IDENTITY_TYPES} AND "
         mentioned = self._identity_rows(in_chunks(conn, rows + "email IN ({marks})", emails))
         mentioned |= self._identity_rows(in_chunks(conn, rows + "contact_key IN ({marks})", cids))
-        mentioned |= self._identity_rows(in_chunks(
-            conn, rows + f"user_id IN ({{marks}}) AND +type IN {IDENTITY_TYPES}", users))  # (+: by user, not type)
+        mentioned |= self._identity_rows(in_chunks(conn, rows + "user_id IN ({marks})", users))
         if users and _any_alias(conn):
             aliases = self.aliases_by_previous()
             mentioned |= self._identity_rows(row for u in users for row in aliases.get(u, ()))
-        # userIds on other events and server-side page views: links, no joins.
-        plain = [u for u in users if "@" not in u]
-        for index, where, values in (("events_user", "user_id IN ({marks})", plain),
-                                     ("events_user_email", USER_EMAIL_SQL + " IN ({marks})", emails)):
-            indexed = f" INDEXED BY {index}"
-            for aid, uid, ts, eid, mid in in_chunks(conn, USER_LINKS_SQL.format(indexed=indexed, where=where), values):
-                ev.links.append(DeviceLink(aid, user_id_node(uid), ts, "manual", eid, mid))
-                ev.nodes.add(user_id_node(uid))
-                self.devices.add(aid)
-            for uid, ts, eid, mid in in_chunks(conn, SERVER_LINKS_SQL.format(indexed=indexed, where=where), values):
-                ev.links.append(DeviceLink(user_device(uid), user_id_node(uid), ts, "server", eid, mid))
-                ev.nodes.add(user_id_node(uid))
-                self.devices.add(user_device(uid))
+        self._user_links(emails, [u for u in users if "@" not in u])
         # Contact keys, by the email they name and by their own key.
         keyed = [r for r in in_chunks(conn, "SELECT key, kind, email FROM contact_keys WHERE key IN ({marks})",
                                       cids + by_kind["cus"] + users) if key_node(r[0], r[1]) in frontier]
@@ -206,6 +194,23 @@ class Walk:
                     ev.manual.append(pair)
                 mentioned.update(pair)
         return mentioned | self._families(cids)
+
+    def _user_links(self, emails: list[str], users: list[str]) -> None:
+        """userIds on other events and server-side page views: links to these emails and user ids, no joins."""
+        ev = self.ev
+        for index, where, values in (("events_user", "user_id IN ({marks})", users),
+                                     ("events_user_email", USER_EMAIL_SQL + " IN ({marks})", emails)):
+            indexed = f" INDEXED BY {index}"
+            for aid, uid, ts, eid, mid in in_chunks(
+                    self.conn, USER_LINKS_SQL.format(indexed=indexed, where=where), values):
+                ev.links.append(DeviceLink(aid, user_id_node(uid), ts, "manual", eid, mid))
+                ev.nodes.add(user_id_node(uid))
+                self.devices.add(aid)
+            for uid, ts, eid, mid in in_chunks(
+                    self.conn, SERVER_LINKS_SQL.format(indexed=indexed, where=where), values):
+                ev.links.append(DeviceLink(user_device(uid), user_id_node(uid), ts, "server", eid, mid))
+                ev.nodes.add(user_id_node(uid))
+                self.devices.add(user_device(uid))
 
     def _email_facts(self, emails: list[str]) -> None:
         """Contacts, orders and subscriptions: an email is a node, and dated by the first of them."""

@@ -144,7 +144,8 @@ def write_first_seen(conn, contacts: set[int] | None = None) -> set[int]:
     first: dict[int, str] = {}
     if contacts is None:
         rows = (conn.execute(sql.format(where="", also="")) for sql in FIRST_SEEN_SOURCES)
-        old = dict(conn.execute("SELECT id, first_seen FROM contacts WHERE canonical_id = id OR first_seen IS NOT NULL"))
+        old = dict(conn.execute(
+            "SELECT id, first_seen FROM contacts WHERE canonical_id = id OR first_seen IS NOT NULL"))
     else:
         rows = (in_chunks(conn, sql.format(where=scope, also=scope), contacts)
                 for sql, scope in zip(FIRST_SEEN_SOURCES, SCOPES))

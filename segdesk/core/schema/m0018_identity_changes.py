@@ -71,7 +71,8 @@ def m0018_identity_changes(db):
         for op, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)), (UPDATES[table], ("OLD", "NEW"))):
             # NOT EXISTS, not OR IGNORE: an upsert's conflict clause overrides the trigger's.
             inserts = " ".join(f"INSERT INTO identity_touched(node) SELECT n FROM (SELECT {node.format(r=r)} AS n) "
-                               f"WHERE n IS NOT NULL AND NOT EXISTS (SELECT 1 FROM identity_touched t WHERE t.node = n);"
+                               "WHERE n IS NOT NULL AND NOT EXISTS "
+                               "(SELECT 1 FROM identity_touched t WHERE t.node = n);"
                                for r in rows for node in nodes)
             db.execute(f"CREATE TRIGGER {table}_{op.split()[0].lower()}_touched AFTER {op} ON {table} "
                        f"BEGIN {inserts} END")
