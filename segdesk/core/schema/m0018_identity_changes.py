@@ -57,7 +57,7 @@ def m0018_identity_changes(db):
         CREATE INDEX events_user_email ON events(lower(replace(user_id, char(8490), 'k')))
             WHERE instr(user_id, '@') > 0;
         -- The stitch's count of shared devices after a sync, without a scan of every device.
-        CREATE INDEX devices_shared ON devices(anonymous_id) WHERE shared = 1;
+        CREATE INDEX devices_shared ON devices(shared) WHERE shared = 1;  -- (covering: the count reads no row)
         -- A prefixed CRM id ('cid:ac:123') by its bare key ('123'): a link's bare id is
         -- the CRM's when exactly one such key exists (resolve._bare_key_pairs).
         CREATE INDEX identity_nodes_bare ON identity_nodes(substr(node, instr(substr(node, 5), ':') + 5))
