@@ -2,8 +2,10 @@
 
 Events stay untouched; only the derived tables change (``identity_nodes``,
 ``device_segments``, ``contacts.canonical_id`` and ``first_seen``, the
-``devices`` flags). Only rows whose value changed are written, so a re-stitch
-after a small sync costs little and the result lists what changed.
+``devices`` flags). Only rows whose value changed are written, and the result
+lists what changed. A sync's stitch re-resolves only the components its new
+evidence touches (``component.py``); the full stitch below, which reads all
+evidence, runs when that cannot be trusted or would not be quicker.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def _stitch(ws: Workspace, progress: Progress | None, full: bool) -> StitchResul
     if not full and not must_be_full and upto is not None:
         changed = component.stitch_changes(conn, upto, top, evidence=bool(dirty))
     if changed is None:
-        result = _full_stitch(conn, progress, upto)
+        result = _full_stitch(conn, progress, upto, top)
     else:
         result = StitchResult(contacts=_contacts_count(conn), waiting=_waiting_count(conn),
                               changed_contacts=changed[0], changed_devices=changed[1],
@@ -132,8 +134,7 @@ def _stitch(ws: Workspace, progress: Progress | None, full: bool) -> StitchResul
     return result
 
 
-def _full_stitch(conn, progress: Progress | None, upto: int | None) -> StitchResult:
-    top = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+def _full_stitch(conn, progress: Progress | None, upto: int | None, top: int) -> StitchResult:
     res = resolve(gather(conn))
     if progress:
         progress.update("Stitching identities", 0.5)
