@@ -10,7 +10,6 @@ those spans had or have is listed for the reports' refresh.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -19,35 +18,13 @@ from segdesk.core import demo
 from segdesk.core.identity import people
 from segdesk.core.importing.csv_import import import_contacts
 from segdesk.core.importing.events import import_events
+from segdesk.core.identity import component
 from segdesk.core.identity import stitch as stitch_module
 from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
 
+from .stitch_check import derived, from_nothing
 from .wire import at, identify
-
-
-def _derived(conn) -> dict:
-    return {
-        "nodes": conn.execute("SELECT node, contact_id, via_merge FROM identity_nodes ORDER BY node").fetchall(),
-        "segments": conn.execute("SELECT * FROM device_segments ORDER BY anonymous_id, start_ts").fetchall(),
-        "contacts": conn.execute("SELECT id, email, canonical_id, first_seen FROM contacts ORDER BY id").fetchall(),
-        "devices": conn.execute("SELECT anonymous_id, contacts, shared FROM devices ORDER BY anonymous_id").fetchall(),
-    }
-
-
-def _from_nothing(ws, folder) -> dict:
-    folder.mkdir()
-    copy = sqlite3.connect(folder / "segdesk.sqlite")
-    ws.conn.backup(copy)
-    copy.close()
-    with open_workspace(folder) as other:
-        with other.conn:
-            other.conn.execute("DELETE FROM identity_nodes")
-            other.conn.execute("DELETE FROM device_segments")
-            other.conn.execute("UPDATE contacts SET canonical_id = NULL, first_seen = NULL")
-            other.conn.execute("UPDATE identity_state SET dirty = 1")
-        stitch(other)
-        return _derived(other.conn)
 
 
 def _spans_by_device(conn) -> dict[str, set[tuple]]:
@@ -108,7 +85,7 @@ def _nothing(ws):
 STEPS = [_new_links, _waiting_id_arrives, _merge, _unmerge, _erase, _nothing]
 
 
-def test_each_stitch_equals_a_stitch_from_nothing(ws, tmp_path, monkeypatch):
+def test_each_stitch_equals_a_stitchfrom_nothing(ws, tmp_path, monkeypatch):
     monkeypatch.setattr(people, "stitch", lambda ws: None)  # erase's own stitch: the test stitches
     for i, step in enumerate(STEPS):
         step(ws)
@@ -117,7 +94,9 @@ def test_each_stitch_equals_a_stitch_from_nothing(ws, tmp_path, monkeypatch):
             ws.conn.execute("DELETE FROM first_touch_dirty")
         result = stitch(ws)
         after = _spans_by_device(ws.conn)
-        assert _derived(ws.conn) == _from_nothing(ws, tmp_path / f"copy{i}"), step.__name__
+        assert derived(ws.conn) == from_nothing(ws, tmp_path / f"copy{i}"), step.__name__
+        # Only the erase (events deleted) needs the full stitch; the rest re-resolve their components.
+        assert result.full == (step is _erase), step.__name__
 
         differ = {aid for aid in before.keys() | after.keys() if before.get(aid) != after.get(aid)}
         assert result.changed_devices == differ, step.__name__
@@ -129,16 +108,18 @@ def test_each_stitch_equals_a_stitch_from_nothing(ws, tmp_path, monkeypatch):
             assert not result.changed_contacts and not result.changed_devices
 
 
-def test_a_failed_stitch_leaves_the_workspace_as_it_was(ws, monkeypatch):
+@pytest.mark.parametrize("full", [False, True], ids=["component", "full"])
+def test_a_failed_stitch_leaves_the_workspace_as_it_was(ws, monkeypatch, full):
     _merge(ws)  # no new contact: the stitch's first write is a scratch table
-    before = _derived(ws.conn)
+    before = derived(ws.conn)
 
-    def fail(conn):
+    def fail(conn, contacts=None):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(stitch_module, "_write_first_seen", fail)
+    monkeypatch.setattr(stitch_module, "write_first_seen", fail)
+    monkeypatch.setattr(component, "write_first_seen", fail)
     with pytest.raises(RuntimeError):
-        stitch(ws)
-    assert _derived(ws.conn) == before
+        stitch(ws, full=full)
+    assert derived(ws.conn) == before
     assert ws.conn.execute("SELECT dirty FROM identity_state").fetchone()[0] == 1
     assert ws.conn.execute("SELECT name FROM sqlite_temp_master").fetchall() == []

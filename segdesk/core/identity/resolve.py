@@ -137,7 +137,7 @@ def _spans(links: list[DeviceLink], canonical: dict[str, str | None], via_merge:
     return spans
 
 
-def _contacts(ev: Evidence) -> tuple[dict[str, str | None], set[str]]:
+def resolve_people(ev: Evidence) -> tuple[dict[str, str | None], set[str]]:
     """Each node's contact (canonical email node, None: waiting), and the nodes joined only by a manual merge."""
     nodes = set(ev.nodes)
     nodes.update(link.node for link in ev.links)
@@ -159,7 +159,7 @@ def _contacts(ev: Evidence) -> tuple[dict[str, str | None], set[str]]:
     return canonical, via_merge
 
 
-def _device_spans(links: list[DeviceLink], canonical: dict[str, str | None],
+def resolve_devices(links: list[DeviceLink], canonical: dict[str, str | None],
                   via_merge: set[str]) -> tuple[list[Segment], dict[str, int]]:
     """Every device's spans, and how many contacts each device has."""
     by_device: dict[str, list[DeviceLink]] = {}
@@ -188,6 +188,6 @@ def _device_spans(links: list[DeviceLink], canonical: dict[str, str | None],
 
 def resolve(ev: Evidence) -> Resolution:
     # Two steps, so the union-find and node set (~100 MB at 5M events) are freed before the spans are built.
-    canonical, via_merge = _contacts(ev)
-    segments, device_contacts = _device_spans(ev.links, canonical, via_merge)
+    canonical, via_merge = resolve_people(ev)
+    segments, device_contacts = resolve_devices(ev.links, canonical, via_merge)
     return Resolution(canonical, via_merge, segments, device_contacts)

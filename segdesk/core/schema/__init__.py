@@ -24,6 +24,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0011_0013_clicks_fx_views,
     m0014_webhooks,
     m0017_compact_events,
+    m0018_identity_changes,
 )
 from .registry import MIGRATION_SET, migrations
 
