@@ -32,15 +32,17 @@ TAGGED, UNTAGGED = "subscriber.applied_tag", "subscriber.removed_tag"
 def apply(ctx, conn, delivery) -> bool:
     payload = delivery.json()
     event = payload.get("event")
+    if event not in (CLICKED, TAGGED, UNTAGGED):
+        return False
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise Unreadable(f"Drip {event.split('.')[-1]} without its data object")
     if event == CLICKED:
         rows = click_rows(ctx.origin, [payload])
         if not rows:
             raise Unreadable("Drip clicked_email without the subscriber's email or occurred_at")
         ctx.add_changed(email_clicks=store_clicks(conn, rows))
         return True
-    if event not in (TAGGED, UNTAGGED):
-        return False
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
     subscriber = data.get("subscriber") if isinstance(data.get("subscriber"), dict) else {}
     properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
     tag = str(properties.get("tag") or "").strip()
