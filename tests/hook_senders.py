@@ -4,8 +4,8 @@ Signing (the vendors' own documents, cited in segdesk/collector_relay/hook_verif
 Shopify base64 HMAC-SHA256 of the raw body in ``X-Shopify-Hmac-Sha256``;
 WooCommerce the same in ``X-WC-Webhook-Signature``; Stripe
 ``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``; ThriveCart a
-form POST carrying ``thrivecart_secret``; SamCart JSON to a URL carrying the
-marketer's key. Payload fields are the ones each vendor documents for its
+form POST carrying ``thrivecart_secret``; SamCart and Drip JSON to a URL
+carrying the marketer's key. Payload fields are the ones each vendor documents for its
 order, refund and subscription notifications (Shopify's REST Order and Refund
 resources, WooCommerce's REST v3 order, Stripe's Event wrapping its object,
 ThriveCart's webhook parameters, SamCart's Notify URL JSON).
@@ -142,6 +142,11 @@ def samcart_payload(kind: str, order_id: int, email: str, total: str, *, created
                "products": [{"id": 4, "name": product, "price": total, "quantity": 1}]}
     payload.update(extra or {})
     return payload
+
+
+class DripSender(SamCartSender):
+    """Drip posts each event as JSON to the address saved in its Webhooks settings and signs nothing
+    (developer.drip.com/#webhooks), so the relay's address carries a key, as for SamCart."""
 
 
 # One webhook source of every kind, as tests configure a relay with them.

@@ -7,8 +7,8 @@ a secret. Two kinds of secret:
   vendor's signature over each body, so it must hold the key itself. These are
   kept in ``hooks.json`` in the data folder, created owner-only (0600) like
   ``relay.json``, or given through the environment.
-- A shared word compared for equality (ThriveCart's secret word, SamCart's URL
-  key): only its sha256 is kept, like the write key.
+- A shared word compared for equality (ThriveCart's secret word, SamCart's and
+  Drip's URL key): only its sha256 is kept, like the write key.
 
 The environment form, for container hosts without a lasting disk:
 ``SEGDESK_RELAY_HOOK_<NAME>=<kind>:<secret>`` (the name lower-cased), e.g.
@@ -30,7 +30,8 @@ from segdesk.collector_relay.config import ConfigError, hash_secret
 HOOKS_NAME = "hooks.json"
 ENV_PREFIX = "SEGDESK_RELAY_HOOK_"
 HMAC_KINDS = ("shopify", "woocommerce", "stripe")
-WORD_KINDS = ("thrivecart", "samcart")
+WORD_KINDS = ("thrivecart", "samcart", "drip")
+URL_KEY_KINDS = ("samcart", "drip")  # vendors that sign nothing: the pasted address carries a key
 KINDS = HMAC_KINDS + WORD_KINDS
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
 
@@ -104,13 +105,13 @@ def _write(data_dir: Path, sources: dict[str, HookSource]) -> None:
 
 
 def add(data_dir: Path, kind: str, name: str | None, secret: str | None) -> tuple[HookSource, str | None]:
-    """Store a new source. SamCart signs nothing, so without a secret a random
-    URL key is made and returned (shown once); otherwise returns (source, None)."""
+    """Store a new source. SamCart and Drip sign nothing, so without a secret a
+    random URL key is made and returned (shown once); otherwise returns (source, None)."""
     data_dir = Path(data_dir)
     if not (data_dir / "relay.json").exists():
         raise ConfigError(f"{data_dir} is not set up yet; run `segdesk relay init --data {data_dir}` first")
     made = None
-    if not secret and kind == "samcart":
+    if not secret and kind in URL_KEY_KINDS:
         made = secret = secrets.token_urlsafe(24)
     source = make_source(name or kind, kind, secret or "")
     sources = read_stored(data_dir)

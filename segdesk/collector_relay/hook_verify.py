@@ -21,6 +21,12 @@
   (https://help.samcart.com/support/solutions/articles/60000506436), so the URL
   the marketer pastes carries a random key, ``?key=...``, compared (hashed, in
   constant time) like the write key. No delivery id: the body's hash.
+- Drip: JSON ``{"event", "data": {"account_id", "subscriber", "properties"},
+  "occurred_at"}`` to the URL saved in Settings > Webhooks; Drip documents no
+  signature, shared secret or delivery id (https://developer.drip.com/#webhooks,
+  https://developer.drip.com/#webhook-events), so it gets SamCart's URL key and
+  the body's hash. ``properties.delivery_id`` names the email sent, not the
+  webhook delivery: two clicks in one email share it, so it cannot be the key.
 """
 
 from __future__ import annotations
@@ -106,7 +112,7 @@ def _thrivecart(source: HookSource, headers: dict, body: bytes, query: dict, now
     return Verdict(True) if secret_matches(given, source.secret_hash) else Verdict(False, "bad_signature")
 
 
-def _samcart(source: HookSource, headers: dict, body: bytes, query: dict, now: float) -> Verdict:
+def _url_key(source: HookSource, headers: dict, body: bytes, query: dict, now: float) -> Verdict:
     given = query.get("key")
     if not given:
         return Verdict(False, "missing_signature")
@@ -114,7 +120,7 @@ def _samcart(source: HookSource, headers: dict, body: bytes, query: dict, now: f
 
 
 SCHEMES = {"shopify": _shopify, "woocommerce": _woocommerce, "stripe": _stripe,
-           "thrivecart": _thrivecart, "samcart": _samcart}
+           "thrivecart": _thrivecart, "samcart": _url_key, "drip": _url_key}
 
 
 def verify(source: HookSource, headers: dict, body: bytes, query: dict, now: float | None = None) -> Verdict:

@@ -5,7 +5,9 @@ durably with the same promise as events (a 2xx only after the commit), and
 stored once however often it is replayed (its delivery key is unique). What
 is refused is counted by reason and shown in ``/healthz`` under ``webhooks``
 (counted since the relay started; a refusal writes nothing, so a flood of
-forgeries cannot fill the disk).
+forgeries cannot fill the disk), beside the deliveries kept and the replays
+answered without storing, counted over the same span, so the app can say in
+plain words whether a vendor's webhooks arrive at all.
 
 The app pulls with the pull token, like events, through two paths that no
 source name can take (sources live under ``/v1/hooks/``):
@@ -48,6 +50,7 @@ class Hooks:
         self.pull = pull
         self._lock = threading.Lock()
         self.rejected: dict[str, int] = {}
+        self.kept = self.duplicates = 0
         self.started = iso(datetime.now(timezone.utc))
 
     def _refuse(self, reason: str, words: str) -> Response:
@@ -82,6 +85,11 @@ class Hooks:
         except Exception as exc:  # not durable: the vendor must retry
             return error_response(HTTPError(503, f"buffer unavailable: {type(exc).__name__}",
                                             {"Retry-After": "5"}))
+        with self._lock:
+            if stored:
+                self.kept += 1
+            else:
+                self.duplicates += 1
         return json_response({"success": True, "duplicate": not stored})
 
     # -- the app's pull ----------------------------------------------------------
@@ -113,6 +121,6 @@ class Hooks:
         """The ``webhooks`` part of /healthz."""
         upto, waiting = self.buffer.hook_counts()
         with self._lock:
-            rejected = dict(self.rejected)
-        return {"sources": len(self.sources), "buffered": waiting, "acked_upto": upto,
-                "rejected": rejected, "rejected_since": self.started}
+            rejected, kept, duplicates = dict(self.rejected), self.kept, self.duplicates
+        return {"sources": len(self.sources), "buffered": waiting, "acked_upto": upto, "kept": kept,
+                "duplicates": duplicates, "rejected": rejected, "rejected_since": self.started}

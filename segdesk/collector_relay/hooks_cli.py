@@ -2,8 +2,8 @@
 
 A secret comes from the environment variable named by ``--secret-env`` or a
 prompt, never from the command line (it would sit in the shell's history and
-the process list). SamCart signs nothing: without a secret, a random URL key is
-made and the address to paste is printed once with it.
+the process list). SamCart and Drip sign nothing: without a secret, a random URL
+key is made and the address to paste is printed once with it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ WHAT = {"shopify": "the app's client secret (Settings > Notifications > Webhooks
         "woocommerce": "the webhook's Secret (WooCommerce > Settings > Advanced > Webhooks)",
         "stripe": "the endpoint's signing secret (whsec_...)",
         "thrivecart": "the Secret word (Settings > API & Webhooks > ThriveCart API)",
-        "samcart": "a URL key of your choice (leave empty to have one made)"}
+        "samcart": "a URL key of your choice (leave empty to have one made)",
+        "drip": "a URL key of your choice (leave empty to have one made)"}
+WHERE = {"drip": "Drip (Settings > Webhooks > New Webhook, with the events you want)"}
+NAMES = {"samcart": "SamCart", "drip": "Drip"}
 
 
 def register(sub) -> None:
@@ -42,11 +45,11 @@ def register(sub) -> None:
 def _secret(args) -> str:
     if args.secret_env:
         value = os.environ.get(args.secret_env, "")
-        if not value and args.kind != "samcart":
+        if not value and args.kind not in hook_sources.URL_KEY_KINDS:
             raise ConfigError(f"${args.secret_env} is not set")
         return value
     if not sys.stdin.isatty():
-        if args.kind == "samcart":
+        if args.kind in hook_sources.URL_KEY_KINDS:
             return ""
         raise ConfigError(f"give --secret-env VAR ({WHAT[args.kind]}); there is no terminal to ask on")
     return getpass.getpass(f"{WHAT[args.kind]}: ")
@@ -56,11 +59,11 @@ def run(args) -> int:
     if args.hooks_command == "add":
         source, made = hook_sources.add(args.data, args.kind, args.name, _secret(args))
         path = f"/v1/hooks/{source.name}"
-        if source.kind == "samcart":
-            key = made or "YOUR-KEY"
-            print(f"SamCart key: {key}" if made else "SamCart: use the key you gave in the URL")
+        if source.kind in hook_sources.URL_KEY_KINDS:
+            key, vendor = made or "YOUR-KEY", NAMES[source.kind]
+            print(f"{vendor} key: {key}" if made else f"{vendor}: use the key you gave in the URL")
             path += f"?key={key}"
-        print(f"paste this address into {source.kind}: https://YOUR-RELAY-HOST{path}")
+        print(f"paste this address into {WHERE.get(source.kind, source.kind)}: https://YOUR-RELAY-HOST{path}")
         print("restart the relay (or `segdesk relay serve` again) to accept it")
     elif args.hooks_command == "list":
         rows = [{"name": s.name, "kind": s.kind, "path": f"/v1/hooks/{s.name}"}

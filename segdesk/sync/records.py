@@ -117,6 +117,13 @@ def untag(conn, origin: str, held: dict[str, set[str]]) -> int:
     return _many(conn, "DELETE FROM tags WHERE origin = ? AND identifier = ? AND tag = ?", drop)
 
 
+def untag_one(conn, origin: str, identifier: str, tag: str) -> int:
+    """One tag taken off one identifier (a vendor's "tag removed" notice), compared without case like untag."""
+    held = {t for (t,) in conn.execute("SELECT tag FROM tags WHERE origin = ? AND identifier = ?", (origin, identifier))
+            if t.casefold() != tag.casefold()}
+    return untag(conn, origin, {identifier: held})
+
+
 def orders(conn, rows) -> int:
     """rows: (origin, order_id, email, customer_key, amount, currency, created_at, product, status, dedupe_key)."""
     return _many(conn, ORDER_SQL, rows)

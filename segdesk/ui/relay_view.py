@@ -29,6 +29,9 @@ SNIPPET = ('<script>window.segdesk=window.segdesk||function(){(segdesk.q=segdesk
 WRITE_KEY_SETTING = "relay.write_key"
 # The relay's /healthz reasons (collector_relay/bots.py), in words.
 FILTER_REASONS = {"bot_user_agent": "crawler browsers", "bot_request": "crawler requests"}
+# Why the relay refused a webhook (collector_relay/hook_verify.py), in words.
+WEBHOOK_REASONS = {"unknown_source": "unknown address", "missing_signature": "no signature or key",
+                   "bad_signature": "wrong signature or key", "stale_timestamp": "signed too long ago"}
 
 
 def snippet(url: str, write_key: str) -> str:
@@ -81,7 +84,23 @@ def health_message(body: dict) -> str:
     if filtered:
         reasons = ", ".join(f"{FILTER_REASONS.get(r, r)} {n:,}" for r, n in sorted(filtered.items()))
         text += f" Filtered as bots, not stored: {sum(filtered.values()):,} ({reasons})."
-    return text
+    hooks = body.get("webhooks")
+    return text + webhook_message(hooks) if isinstance(hooks, dict) else text  # older relays take no webhooks
+
+
+def webhook_message(hooks: dict) -> str:
+    """The webhooks part of /healthz: whether a vendor's deliveries arrive, and why any were refused."""
+    refused = {reason: n for reason, n in (hooks.get("rejected") or {}).items() if n}
+    if not hooks.get("sources") and not refused:
+        return " No webhook sources yet (segdesk relay hooks add)."
+    since = str(hooks.get("rejected_since") or "")[:16].replace("T", " ")
+    text = (f" Webhooks since {since} UTC: {hooks.get('kept', 0):,} kept, {hooks.get('duplicates', 0):,} repeats"
+            f" not stored again, {hooks.get('buffered', 0):,} waiting to be pulled")
+    if not refused:
+        return text + ", none refused."
+    reasons = ", ".join(f"{WEBHOOK_REASONS.get(r, r.replace('_', ' '))} {n:,}"
+                        for r, n in sorted(refused.items(), key=lambda item: (-item[1], item[0])))
+    return text + f"; {sum(refused.values()):,} refused ({reasons})."
 
 
 class RelayView(QWidget):

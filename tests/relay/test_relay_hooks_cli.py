@@ -53,3 +53,13 @@ def test_environment_form_for_container_hosts(tmp_path):
     sources = hook_sources.load(None, environ={"SEGDESK_RELAY_HOOK_SHOP": "shopify:k1",
                                                "SEGDESK_RELAY_HOOK_TC": "thrivecart:w"})
     assert sources["shop"].key == "k1" and sources["tc"].secret_hash == hash_secret("w")
+
+
+def test_add_drip_makes_a_url_key_and_prints_where_to_paste_it(relay_data, capsys):
+    data, _ = relay_data
+    assert main(["relay", "hooks", "add", "drip", "--data", str(data)]) == 0  # no terminal: a key is made
+    out = capsys.readouterr().out
+    made = out.split("Drip key: ")[1].split()[0]
+    assert f"paste this address into Drip (Settings > Webhooks > New Webhook, with the events you want): " \
+           f"https://YOUR-RELAY-HOST/v1/hooks/drip?key={made}" in out
+    assert json.loads((data / "hooks.json").read_text())["drip"] == {"kind": "drip", "secret_hash": hash_secret(made)}

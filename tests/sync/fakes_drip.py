@@ -102,3 +102,10 @@ def clicked_email(email: str, when: str, subject: str, url: str = "https://shop.
             "data": {"account_id": ACCOUNT, "subscriber": {"id": "z0000001", "email": email},
                      "properties": {"email_id": "88888", "email_subject": subject, "url": url,
                                     "delivery_id": delivery, "user_agent": "Mozilla/5.0", "ip_address": "192.0.2.1"}}}
+
+
+def tag_event(event: str, email: str, tag: str, when: str, subscriber_id: str = "z0000001") -> dict:
+    """A ``subscriber.applied_tag`` / ``subscriber.removed_tag`` webhook event (``properties.tag``)."""
+    return {"event": event, "occurred_at": when,
+            "data": {"account_id": ACCOUNT, "subscriber": {"id": subscriber_id, "email": email},
+                     "properties": {"tag": tag}}}

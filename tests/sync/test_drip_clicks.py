@@ -25,13 +25,18 @@ def credits(ws, model: str, by: str) -> dict:
     return {row["key"]: row["credit"] for row in report["rows"]}
 
 
-def setup(ws, events: list[dict]) -> int:
+def visits_and_orders(ws) -> None:
+    """The pixel's visits and the two orders of the module docstring (also read by tests/relay/test_drip_hooks.py)."""
     import_events(ws, [page("a1", at(0), FB), identify("a1", at(0, minutes=1), email="ann@example.com"),
                        page("b1", at(0), SHOP, "https://www.google.com/"),
                        identify("b1", at(0, minutes=1), email="bob@example.com"),
                        page("b1", at(5, hours=1, minutes=0.5), FROM_DRIP)], origin="test")
     import_orders(ws, "order_id,email,amount,currency,created_at\n"
                       f"o1,ann@example.com,100.00,usd,{at(4)}\no2,bob@example.com,50.00,usd,{at(6)}\n")
+
+
+def setup(ws, events: list[dict]) -> int:
+    visits_and_orders(ws)
     with ws.conn:
         stored = store_clicks(ws.conn, click_rows("drip", events))
     refresh_after_import(ws)

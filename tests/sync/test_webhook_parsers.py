@@ -154,3 +154,20 @@ def test_a_relay_without_webhooks_is_said_once_not_an_error(ws, options):
         add(ws, "relay", name="site", secret=TOKEN, base_url=relay.url)
         report = run_sync(ws, options=options())
     assert report.ok and report.sources[0].notes == [OLD_RELAY]
+
+
+def test_drip_events_of_the_wrong_shape_are_unreadable_and_the_ones_not_read_are_ignored(ws):
+    from tests.sync.fakes_drip import clicked_email, tag_event
+
+    assert read(ws, delivery("drip", {"event": "subscriber.opened_email", "data": {}})) is False
+    for body, words in (({"event": "subscriber.clicked_email", "data": ["not", "an", "object"]}, "without its data"),
+                        (tag_event("subscriber.applied_tag", "a@x.com", "  ", "2023-11-20T10:00:00Z"), "or the tag"),
+                        ({**clicked_email("a@x.com", "2023-11-20T10:00:00Z", "S"), "occurred_at": "yesterday"},
+                         "email or occurred_at")):
+        with pytest.raises(Unreadable, match=words):
+            read(ws, delivery("drip", body))
+    # A second Drip account's hook source keeps its own origin, beside the first's rows.
+    read(ws, delivery("drip", tag_event("subscriber.applied_tag", "a@x.com", "Lead", "2023-11-20T10:00:00Z"),
+                      source="drip_eu"))
+    assert ws.conn.execute("SELECT identifier, tag, origin FROM tags").fetchall() == \
+        [("cid:drip:z0000001", "Lead", "drip:drip_eu")]

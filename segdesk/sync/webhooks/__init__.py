@@ -1,4 +1,4 @@
-"""Webhook deliveries pulled from the relay, read into orders, refunds and subscriptions.
+"""Webhook deliveries pulled from the relay, read into orders, refunds, subscriptions, email clicks and tags.
 
 One module per vendor; each ``apply(ctx, conn, delivery)`` writes what the
 delivery says and returns True, returns False for a topic SegDesk does not
@@ -14,12 +14,12 @@ order seen by webhook and by API is one row with one key.
 from __future__ import annotations
 
 from .delivery import Delivery, HookContext, Unreadable  # first: the parsers' own imports lead back here
-from . import samcart, shopify, stripe, thrivecart, woocommerce  # noqa: E402
+from . import drip, samcart, shopify, stripe, thrivecart, woocommerce  # noqa: E402
 
 __all__ = ["Delivery", "Unreadable", "apply"]
 
 PARSERS = {"shopify": shopify.apply, "woocommerce": woocommerce.apply, "stripe": stripe.apply,
-           "thrivecart": thrivecart.apply, "samcart": samcart.apply}
+           "thrivecart": thrivecart.apply, "samcart": samcart.apply, "drip": drip.apply}
 
 
 def apply(conn, delivery: Delivery) -> tuple[bool, dict[str, int]]:
