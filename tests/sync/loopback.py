@@ -93,6 +93,10 @@ class Hanging:
             conn.recv(65536)
             self.requests += 1
             self.asked.set()
+            self.answer(conn)
+
+    def answer(self, conn: socket.socket) -> None:
+        """Nothing: the connection stays open and silent."""
 
     def close(self) -> None:
         self.sock.close()
@@ -108,18 +112,10 @@ class Trickling(Hanging):
         self.body, self.chunks, self.gap = body, chunks, gap
         super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            conn.recv(65536)
-            self.requests += 1
-            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                         b"content-length: %d\r\n\r\n" % len(self.body))
-            size = -(-len(self.body) // self.chunks)
-            for i in range(0, len(self.body), size):
-                time.sleep(self.gap)
-                conn.sendall(self.body[i:i + size])
+    def answer(self, conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n" % len(self.body))
+        size = -(-len(self.body) // self.chunks)
+        for i in range(0, len(self.body), size):
+            time.sleep(self.gap)
+            conn.sendall(self.body[i:i + size])

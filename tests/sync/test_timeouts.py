@@ -19,9 +19,14 @@ from segdesk.sync.http import DEFAULT_TIMEOUT, SILENT_LIMIT, ApiClient, HttpOpti
 from .loopback import Hanging, ToLoopback, Trickling
 
 
-def client(port: int, **options) -> ApiClient:
-    return ApiClient("Stripe", "https://api.stripe.com", kind="stripe",
-                     options=HttpOptions(transports={"stripe": ToLoopback(port)}, **options))
+def ask(server: Hanging, **options):
+    """One GET through Stripe's client to ``server``, which is closed after."""
+    try:
+        with ApiClient("Stripe", "https://api.stripe.com", kind="stripe",
+                       options=HttpOptions(transports={"stripe": ToLoopback(server.port)}, **options)) as c:
+            return c.get_json("/v1/charges")
+    finally:
+        server.close()
 
 
 def test_defaults_report_a_silent_vendor_within_seconds():
@@ -32,12 +37,8 @@ def test_defaults_report_a_silent_vendor_within_seconds():
 
 def test_a_silent_vendor_is_asked_twice_then_named_in_one_line():
     server = Hanging()
-    try:
-        with client(server.port, timeout=httpx.Timeout(0.5, connect=0.5), backoff_base=0.01) as c:
-            with pytest.raises(ApiError) as err:
-                c.get_json("/v1/charges")
-    finally:
-        server.close()
+    with pytest.raises(ApiError) as err:
+        ask(server, timeout=httpx.Timeout(0.5, connect=0.5), backoff_base=0.01)
     assert str(err.value) == "Stripe did not answer within 0.5 seconds (tried twice)"
     assert server.requests == 2
 
@@ -46,12 +47,8 @@ def test_the_silent_limit_bounds_every_try_together():
     # A read timeout longer than the limit: the limit ends the wait, and no second try starts past it.
     server = Hanging()
     started = time.monotonic()
-    try:
-        with client(server.port, timeout=httpx.Timeout(30.0, connect=1.0), silent_limit=1.0) as c:
-            with pytest.raises(ApiError) as err:
-                c.get_json("/v1/charges")
-    finally:
-        server.close()
+    with pytest.raises(ApiError) as err:
+        ask(server, timeout=httpx.Timeout(30.0, connect=1.0), silent_limit=1.0)
     assert "did not answer" in str(err.value) and "tried once" in str(err.value)
     assert server.requests == 1 and time.monotonic() - started < 10  # not the 30 s read timeout
 
@@ -61,9 +58,5 @@ def test_a_big_page_arriving_slowly_is_read_whole():
     body = orjson.dumps({"data": rows, "has_more": False})
     # 6 pieces 0.3 s apart: 1.8 s in all, over a read timeout of 1 s that each gap stays under.
     server = Trickling(body, chunks=6, gap=0.3)
-    try:
-        with client(server.port, timeout=httpx.Timeout(1.0, connect=1.0)) as c:
-            page = c.get_json("/v1/charges")
-    finally:
-        server.close()
+    page = ask(server, timeout=httpx.Timeout(1.0, connect=1.0))
     assert page["data"] == rows and server.requests == 1
