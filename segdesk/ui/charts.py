@@ -263,8 +263,8 @@ class ChartWidget(QWidget):
             line = plot.plot([p[0] for p in pts], [p[1] for p in pts], pen=pg.mkPen(color, width=2), name=s["name"],
                              symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
             self._legend_entry(legend, line, s, cur)
-            if self.kind == TIME and pts and pts[-1][2].startswith(current_month()):
-                self.partial = current_month()  # its last point is a month still running
+            if self.kind == TIME and pts and pts[-1][2] == current_month():
+                self.partial = current_month()  # its last point is a month still running (days and weeks: the series says)
             out.append((s["name"], cur, pts))
         return out
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.reports.bundle import dashboard_sections
-from ..core.reports.dashboard import FIGURES, PARTS, figure_text
+from ..core.reports.dashboard import FIGURES, MONEY_FIGURES, PARTS, figure_text, figure_tooltip, trend_title
 from ..core.reports.glossary import explain
-from ..core.reports.table import CATEGORY, range_text
+from ..core.reports.table import range_text
 from ..errors import InvalidInput, SegDeskError
 from .charts import ChartWidget
 from .plaintext import as_text, plain_label
@@ -39,11 +39,13 @@ class DashboardView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._range_row())
         layout.addLayout(self._figure_cards())
-        self.revenue_chart = ChartWidget(title="Revenue per month (net of refunds)")
+        self.trend_chart = ChartWidget(title="Revenue and ad spend")
+        self.trend_chart.setToolTip("Revenue (net of refunds) of the orders made in each period, and ad spend "
+                                    "on its days, both in the reporting currency")
         self.ltv_chart = ChartWidget(title="LTV by first-touch source", x_label="days after first touch")
         self.ltv_chart.setToolTip(explain("ltv_at_days"))
         charts = QSplitter(Qt.Orientation.Horizontal)
-        charts.addWidget(self.revenue_chart)
+        charts.addWidget(self.trend_chart)
         charts.addWidget(self.ltv_chart)
         self.campaigns = CampaignTableModel(self)
         self.campaign_table = make_table_view(self.campaigns)
@@ -76,15 +78,20 @@ class DashboardView(QWidget):
         self.range.changed.connect(self.refresh)
         pdf = QPushButton("Export PDF…")
         pdf.clicked.connect(self._ask_pdf)
+        self.originals = QCheckBox("Original currencies")
+        self.originals.setToolTip("Show the money figures in the currencies they were paid in, not converted")
+        self.originals.toggled.connect(self._show_figures)
         row = QHBoxLayout()
         row.addWidget(self.range)
         row.addStretch(1)
+        row.addWidget(self.originals)
         row.addWidget(pdf)
         return row
 
     def _figure_cards(self) -> QGridLayout:
         grid = QGridLayout()
         self.figures: dict[str, QLabel] = {}
+        self.cards: dict[str, QFrame] = {}
         self.changes: dict[str, QLabel] = {}
         for col, (key, label) in enumerate(FIGURES):
             card = QFrame()
@@ -100,6 +107,7 @@ class DashboardView(QWidget):
             box.addWidget(title)
             box.addWidget(value)
             card.setToolTip(explain(key))  # the same words as the report columns' headers
+            self.cards[key] = card
             box.addWidget(change)
             self.figures[key] = value
             self.changes[key] = change
@@ -158,9 +166,9 @@ class DashboardView(QWidget):
             return
         self._pending.update(data)
         if "figures" in data:
-            for key, label in self.figures.items():
-                label.setText(figure_text(key, data["figures"].get(key)))
-            self.revenue_chart.set_series(data["revenue_series"], kind=CATEGORY)
+            self._show_figures()
+            self.trend_chart.set_series(data["trend_series"], title=trend_title(data),
+                                        note=" ".join(data["trend_notes"]))
         if "changes" in data:
             for key, label in self.changes.items():
                 text = "  ".join(x for x in (data["changes"].get(key, ""), data["trends"].get(key, "")) if x)
@@ -176,6 +184,24 @@ class DashboardView(QWidget):
             self.data = self._pending
             self.status.setText(range_text(self.data))
             self.loaded.emit(self.data)
+
+    def _show_figures(self) -> None:
+        """The tiles in the reporting currency (a mark where a rate is missing), or in the originals."""
+        data = self._pending
+        if "figures" not in data:
+            return
+        originals = self.originals.isChecked()
+        for key, label in self.figures.items():
+            if originals:
+                label.setText(figure_text(key, data["originals"].get(key)))
+            else:
+                label.setText(figure_text(key, data["figures"].get(key), data["unconverted"].get(key)))
+            tip = figure_tooltip(data, key)
+            label.setToolTip(tip)
+            self.cards[key].setToolTip("\n\n".join(x for x in (explain(key), tip) if x))
+        money = ", ".join(label for key, label in FIGURES if key in MONEY_FIGURES)
+        self.originals.setToolTip(f"{money}: in the currencies they were paid in, not converted into "
+                                  f"{data['currency'].upper()}")
 
     def drill_down(self, view_row: int):
         """The contacts and orders behind a campaign row (the Reports page's dialog)."""
