@@ -13,12 +13,13 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QGridLayout, QHBo
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.reports.bundle import dashboard_sections
-from ..core.reports.dashboard import FIGURES, MONEY_FIGURES, PARTS, figure_text, figure_tooltip, trend_title
+from ..core.reports.dashboard import (FIGURES, MONEY_FIGURES, PARTS, figure_text, figure_tooltip, trend_title,
+                                         trend_x_label)
 from ..core.reports.glossary import explain
 from ..core.reports.table import range_text
 from ..errors import InvalidInput, SegDeskError
 from .charts import ChartWidget
-from .plaintext import as_text, plain_label
+from .plaintext import as_text, brief_notes, plain_label, sentences
 from .range_picker import RangePicker
 from .campaign_table import CampaignTableModel
 from .report_table_model import fit_columns, make_table_view, when_done
@@ -53,8 +54,10 @@ class DashboardView(QWidget):
         table_box = QWidget()
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 4, 0, 0)
-        table_layout.addWidget(QLabel("<b>Campaigns</b>: what each source and campaign cost and brought, "
-                                      "in the reporting currency (hover a figure for its original currencies)"))
+        heading = QLabel("<b>Campaigns</b>: what each source and campaign cost and brought "
+                         "(hover a figure for its original currencies)")
+        heading.setWordWrap(True)
+        table_layout.addWidget(heading)
         table_layout.addWidget(self.campaign_table)
         self.campaign_notes = plain_label("")
         self.campaign_notes.setWordWrap(True)
@@ -63,7 +66,7 @@ class DashboardView(QWidget):
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(charts)
         body.addWidget(table_box)
-        body.setSizes([360, 240])
+        body.setSizes([330, 270])  # on a 700-pixel screen the table keeps a few rows in view
         layout.addWidget(body, 1)
         self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
@@ -167,8 +170,8 @@ class DashboardView(QWidget):
         self._pending.update(data)
         if "figures" in data:
             self._show_figures()
-            self.trend_chart.set_series(data["trend_series"], title=trend_title(data),
-                                        note=" ".join(data["trend_notes"]))
+            self.trend_chart.set_series(data["trend_series"], title=trend_title(data), x_label=trend_x_label(data),
+                                        note=sentences(data["trend_notes"]))
         if "changes" in data:
             for key, label in self.changes.items():
                 text = "  ".join(x for x in (data["changes"].get(key, ""), data["trends"].get(key, "")) if x)
@@ -179,7 +182,9 @@ class DashboardView(QWidget):
         if "campaigns" in data:
             self.campaigns.set_report(data["campaigns"])
             fit_columns(self.campaign_table)
-            self.campaign_notes.setText(" · ".join(self.campaigns.table.notes) if self.campaigns.table else "")
+            notes = self.campaigns.table.notes if self.campaigns.table else []
+            self.campaign_notes.setText(brief_notes(notes))
+            self.campaign_notes.setToolTip(as_text(sentences(notes)))
         if all(k in self._pending for k in ("figures", "ltv_series", "campaigns")):
             self.data = self._pending
             self.status.setText(range_text(self.data))
@@ -197,8 +202,8 @@ class DashboardView(QWidget):
             else:
                 label.setText(figure_text(key, data["figures"].get(key), data["unconverted"].get(key)))
             tip = figure_tooltip(data, key)
-            label.setToolTip(tip)
-            self.cards[key].setToolTip("\n\n".join(x for x in (explain(key), tip) if x))
+            label.setToolTip(as_text(tip))
+            self.cards[key].setToolTip(as_text("\n\n".join(x for x in (explain(key), tip) if x)))
         money = ", ".join(label for key, label in FIGURES if key in MONEY_FIGURES)
         self.originals.setToolTip(f"{money}: in the currencies they were paid in, not converted into "
                                   f"{data['currency'].upper()}")

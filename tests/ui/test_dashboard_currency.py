@@ -74,8 +74,11 @@ def test_the_trend_chart_draws_spend_beside_revenue_per_day(dashboard):
     # Spend: 22.00 USD / 1.10 = 20.00 EUR on the 6th; 11.00 / 1.10 = 10.00 EUR on the 7th.
     assert by_key["spend"]["points"] == list(zip(days, [0, 0, 0, 0, 2000, 1000, 0]))
     assert len(chart.plots) == 1  # one currency: one axis
-    assert "Revenue and ad spend per day (EUR)" in chart._title
-    assert "converted to EUR at each order's day with the ECB euro reference rates" in chart.caption.text()
+    assert chart._title == "Revenue and ad spend" and chart._x_label == "daily totals"
+    assert chart.plots[0].getAxis("left").labelText == "EUR"
+    caption = chart.caption.text()  # nothing converted silently: the rates used, and the one missing
+    assert "Converted to EUR at each order's day with the ECB euro reference rates." in caption
+    assert "No ARS rate for 1 day (2026-03-06)" in caption
 
 
 def test_a_longer_range_goes_by_week_and_names_its_cut_weeks(shop_with_spend):

@@ -13,7 +13,7 @@ from ...errors import InvalidInput
 from ..store import read_setting
 from .campaign_view import compact
 from .compare import MAIN, build_view
-from .dashboard import FIGURES, figure_text, load_dashboard, trend_title
+from .dashboard import FIGURES, figure_text, load_dashboard, trend_title, trend_x_label
 from .table import ReportTable, chart_series, chart_x_label, range_text, range_text_full
 from .table import chart_title as default_chart_title
 
@@ -104,7 +104,8 @@ def dashboard_sections(data: dict) -> list[Section]:
                for key, label in FIGURES]
     charts = []
     if data["trend_series"]:
-        charts.append({"title": trend_title(data), "series": data["trend_series"]})
+        charts.append({"title": f"{trend_title(data)} in {data['currency'].upper()}", "series": data["trend_series"],
+                       "x_label": trend_x_label(data)})
     if data["ltv_series"]:
         charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
     subtitle = range_text(data) + (f" · changes against {data['compared_with']}" if data.get("compared_with") else "")

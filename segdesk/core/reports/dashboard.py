@@ -48,8 +48,16 @@ def load_figures(conn, since: str | None, until: str | None) -> dict:
             "trend_notes": trend["notes"]}
 
 
+PERIOD_WORDS = {"day": "daily totals", "week": "weekly totals (from Monday)", "month": "monthly totals"}
+
+
 def trend_title(data: dict) -> str:
-    return f"Revenue and ad spend per {data['trend_unit']} ({data['currency'].upper()})"
+    # Short: half of a 1024-pixel window holds it; the axes say the currency and the period.
+    return "Revenue and ad spend"
+
+
+def trend_x_label(data: dict) -> str:
+    return PERIOD_WORDS[data["trend_unit"]]
 
 
 def figure_tooltip(data: dict, key: str) -> str:
