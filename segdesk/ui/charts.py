@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QToolButton, 
 
 from ..core.money import exponent, format_money
 from ..core.reports.table import CATEGORY, NUMBER, TIME
-from . import qtfix  # noqa: F401  (pyqtgraph's many void calls: PySide6 6.12.0's None leak)
+from . import qtfix  # pyqtgraph's many void calls (PySide6 6.12.0's None leak) and its cycles
 from .plaintext import html_text
 from .style import LIGHT, current_colors
 
@@ -126,6 +126,7 @@ class ChartWidget(QWidget):
 
     def __init__(self, parent=None, *, title: str = "", x_label: str = "", y_label: str = "") -> None:
         super().__init__(parent)
+        qtfix.collect_on_gui_thread()
         self.plot_widget = pg.GraphicsLayoutWidget()
         self.plot_widget.setMinimumHeight(180)
         self.empty_label = QLabel(EMPTY_TEXT)
