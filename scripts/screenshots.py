@@ -7,7 +7,7 @@ It builds a demo workspace in a temporary folder (a fixed seed, so the images
 change when the app does, not the data), sets its reporting currency, and opens
 the main window offscreen with a throw-away settings folder and no keychain:
 nothing of the user's is read or written. The README's images are stored as
-8-bit palette PNGs, which keeps a screen of flat colours to a few tens of KB.
+8-bit palette PNGs of their own 256 most used colours: a third of the size.
 """
 
 from __future__ import annotations
@@ -50,17 +50,27 @@ def settle(app, seconds: float = 0.3) -> None:
 
 
 def save(widget, path: Path, small: bool) -> Path:
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QImage
-
     image = widget.grab().toImage()
     if small:
-        image = image.convertToFormat(QImage.Format.Format_Indexed8, Qt.ImageConversionFlag.ThresholdDither
-                                      | Qt.ImageConversionFlag.AvoidDither)
+        image = palette_image(image)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(path), "PNG", 0):  # 0: the smallest file zlib makes
         raise SystemExit(f"screenshots: could not write {path}")
     return path
+
+
+def palette_image(image):
+    """The image with its 256 most used colours (a screen is mostly flat colour; antialiased edges take
+    the nearest): a third of the file, and no colour shifts as a fixed palette would make."""
+    import numpy as np
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(rgb.constBits(), dtype=np.uint32, count=rgb.bytesPerLine() // 4 * rgb.height())
+    colours, counts = np.unique(pixels, return_counts=True)
+    table = [int(c) for c in colours[np.argsort(-counts)[:256]]]
+    return rgb.convertToFormat(QImage.Format.Format_Indexed8, table, Qt.ImageConversionFlag.ThresholdDither)
 
 
 class Shooter:
