@@ -47,5 +47,6 @@ def sentences(notes) -> str:
 
 
 def brief_notes(notes) -> str:
-    """The notes a status line shows: what "(not set)" holds is long, and its row's tooltip says it."""
-    return sentences(n for n in notes if not n.startswith("(not set)"))
+    """The notes a status line shows, as the report words them: what "(not set)" holds is long, and its
+    row's tooltip (and the line's) says it."""
+    return " · ".join(n for n in notes if n and not n.startswith("(not set)"))

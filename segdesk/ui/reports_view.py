@@ -357,8 +357,9 @@ class ReportsView(QWidget):
                               note=chart_note(table))
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
+        note = brief_notes(table.notes)
         self.status.setText(f"{len(table.rows)} rows · {self.last_timing_ms:.0f} ms · double-click a row for its "
-                            f"contacts and orders. {brief_notes(table.notes)}".rstrip())
+                            f"contacts and orders" + (f" · {note}" if note else ""))
         self.status.setToolTip(as_text(sentences(table.notes)))
         self.reportShown.emit(table)
         self._prefetch_timer.start(PREFETCH_DELAY_MS)

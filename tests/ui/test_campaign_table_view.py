@@ -212,7 +212,7 @@ def test_a_figure_without_a_rate_is_marked_never_blank(ctx, qtbot):
     r = next(i for i in range(view.model.rowCount()) if view.model.row_key(i) == "google.com / (not set)")
     tip = view.model.data(view.model.index(r, 2), Qt.ItemDataRole.ToolTipRole)
     assert "30.00 EUR" in tip and "leaves out the EUR amounts" in tip
-    assert "No USD rate for 1 day (" in view.status.text()  # EUR is the rates' base: the USD rate is missing
+    assert "no USD rate for 1 day (" in view.status.text()  # EUR is the rates' base: the USD rate is missing
 
 
 def test_other_reports_show_converted_columns_once_a_currency_is_chosen(ctx, qtbot):
