@@ -23,12 +23,12 @@ from datetime import datetime, timezone
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QEvent, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from ..core.money import exponent, format_money
 from ..core.reports.table import CATEGORY, NUMBER, TIME
-from . import qtfix  # noqa: F401  (pyqtgraph's many void calls: PySide6 6.12.0's None leak)
+from . import qtfix  # pyqtgraph's many void calls (PySide6 6.12.0's None leak) and its cycles
 from .plaintext import html_text
 from .style import LIGHT, current_colors
 
@@ -90,11 +90,43 @@ class ValueAxis(pg.AxisItem):
         return [f"{v * scale:,.{decimals}f}" for v in values]
 
 
+class KeyAxis(pg.AxisItem):
+    """Bar labels that never overlap: as many as the axis's width has room for, each cut to its slot
+    (every bar still hovers with its whole name), the partial month always labelled."""
+
+    keys: list[str] = []
+    partial: str | None = None
+
+    def set_keys(self, keys: list[str], partial: str | None) -> None:
+        self.keys, self.partial = list(keys), partial
+        self._relabel()
+
+    def resizeEvent(self, event=None) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._relabel()
+
+    def _relabel(self) -> None:
+        if not self.keys:
+            return
+        font = self.style.get("tickFont") or self.font()
+        char = max(1, QFontMetrics(font).averageCharWidth())
+        slot = max(1.0, self.geometry().width() / len(self.keys))
+        step = max(1, -(-(6 * char) // int(slot)))  # a slot narrower than six characters labels every n-th bar
+        chars = max(4, int((slot * step - 2 * char) / (char * 1.2)))  # a gap between labels; wide letters
+
+        def short(key: str) -> str:
+            text = key if len(key) <= chars else key[:chars - 1] + "…"
+            return f"{text} (partial)" if key == self.partial else text
+
+        self.setTicks([[(k, short(key)) for k, key in enumerate(self.keys) if k % step == 0 or key == self.partial]])
+
+
 class ChartWidget(QWidget):
     """A titled chart: one plot per currency, a legend that folds away, a caption, values under the mouse."""
 
     def __init__(self, parent=None, *, title: str = "", x_label: str = "", y_label: str = "") -> None:
         super().__init__(parent)
+        qtfix.collect_on_gui_thread()
         self.plot_widget = pg.GraphicsLayoutWidget()
         self.plot_widget.setMinimumHeight(180)
         self.empty_label = QLabel(EMPTY_TEXT)
@@ -187,6 +219,8 @@ class ChartWidget(QWidget):
                            last=row == len(currencies) - 1)
         self.caption.setText(self._caption())
         self._fold_legend(self.legend_btn.isChecked())
+        # Again once laid out: a legend measured before its labels have their fonts comes out too narrow.
+        QTimer.singleShot(0, lambda: shiboken6.isValid(self) and self._fold_legend(self.legend_btn.isChecked()))
 
     def _drop_plots(self) -> None:
         """Take the plots out of the scene; they live on, hidden, until the widget goes."""
@@ -204,7 +238,8 @@ class ChartWidget(QWidget):
 
     def _add_plot(self, row: int, currency: str | None, series: list[dict], *, title: str, last: bool) -> None:
         c = self._colors
-        bottom = pg.DateAxisItem(orientation="bottom") if self.kind == TIME else pg.AxisItem(orientation="bottom")
+        bottom = (pg.DateAxisItem(orientation="bottom") if self.kind == TIME else
+                  KeyAxis(orientation="bottom") if self.kind == CATEGORY else pg.AxisItem(orientation="bottom"))
         plot = self.plot_widget.addPlot(row=row, col=0, axisItems={"bottom": bottom, "left": ValueAxis("left")})
         plot.setMenuEnabled(False)
         plot.showGrid(x=True, y=True, alpha=0.2)
@@ -217,6 +252,7 @@ class ChartWidget(QWidget):
                 axis.setStyle(tickFont=self._tick_font)
         if title:
             plot.setTitle(html_text(title), color=c["fg"], size="11pt")
+            plot.titleLabel.setMinimumWidth(0)  # a long title may be cut; it must not push the legend out of view
         unit = currency.upper() if currency else ("ratio of revenue to spend" if is_ratio(series) else "")
         y_label = f"{self._y_label} ({unit})" if self._y_label and unit else (self._y_label or unit)
         plot.setLabel("left", y_label, color=c["fg"])
@@ -263,9 +299,12 @@ class ChartWidget(QWidget):
             line = plot.plot([p[0] for p in pts], [p[1] for p in pts], pen=pg.mkPen(color, width=2), name=s["name"],
                              symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None)
             self._legend_entry(legend, line, s, cur)
-            if self.kind == TIME and pts and pts[-1][2].startswith(current_month()):
-                self.partial = current_month()  # its last point is a month still running
+            if self.kind == TIME and pts and pts[-1][2] == current_month():
+                self.partial = current_month()  # its last point is a month still running (days and weeks: the series says)
             out.append((s["name"], cur, pts))
+        ys = [p[1] for _n, _c, pts in out for p in pts]
+        if self.kind == TIME and ys and min(ys) >= 0:
+            plot.setYRange(0, max(ys) * 1.08 or 1.0, padding=0)  # from zero: lines compare at their true size
         return out
 
     def _draw_bars(self, plot, legend, series: list[dict]) -> list:
@@ -299,16 +338,14 @@ class ChartWidget(QWidget):
             plot.addItem(bars)
             self._legend_entry(legend, bars, s, cur)
             out.append((s["name"], cur, [(float(k), y, key) for k, (y, key) in enumerate(zip(ys, keys))]))
-        step = max(1, -(-len(keys) // 14))  # at most ~14 labels; every bar still hovers
         tops = [y for _, _, pts in out for _, y, _ in pts] or [0.0]
-        plot.setYRange(min(0.0, min(tops)), max(tops) * 1.08 or 1.0, padding=0)
-
-        def short(key: str) -> str:
-            text = key if len(key) <= 14 else key[:13] + "…"
-            return f"{text} (partial)" if key == self.partial else text
-
-        plot.getAxis("bottom").setTicks([[(k, short(key)) for k, key in enumerate(keys)
-                                          if k % step == 0 or key == self.partial]])
+        top = max(tops) * 1.08 or 1.0
+        if is_ratio(series):
+            top = max(top, 1.25)  # room above the break-even line for its label
+        plot.setYRange(min(0.0, min(tops)), top, padding=0)
+        bottom = plot.getAxis("bottom")
+        if isinstance(bottom, KeyAxis):
+            bottom.set_keys(keys, self.partial)
         return out
 
     def _legend_entry(self, legend, item, series: dict, currency: str | None) -> None:

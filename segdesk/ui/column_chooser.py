@@ -1,8 +1,8 @@
 """Report tables on a small screen: the key figures stay in view, the rest fold away and come back on request.
 
 When the columns do not fit the view's width, the optional ones (not in
-``KEY_COLUMNS``) are hidden from the right until they do, and the first
-column (the row's name) gives up width down to ``FIRST_MIN`` (its text
+``KEY_COLUMNS``; of a figure also shown converted, the per-currency original)
+are hidden from the right until they do, and the first column (the row's name) gives up width down to ``FIRST_MIN`` (its text
 elides; the tooltip has it whole). Right-clicking the header, or the
 "Columns" button a page may place beside the table, lists every column to
 show or hide; a column the user chose stays as chosen whatever the width.
@@ -20,6 +20,15 @@ KEY_COLUMNS = ("key", "customers", "revenue", "value_per_contact", "value_per_cu
 FIRST_MIN = 120
 FIRST_MAX = 260
 HEADER_PAD = 28  # the header's padding and sort arrow
+
+
+def is_key(col, cols) -> bool:
+    """A key figure stays in view. Where a report has it converted into the reporting currency too,
+    the converted column is the key one and the per-currency original folds away first."""
+    base = col.key.removesuffix("_converted")
+    if base not in KEY_COLUMNS:
+        return False
+    return col.key != base or not any(c.key == f"{base}_converted" for c in cols)
 
 
 class ColumnChooser(QObject):
@@ -75,14 +84,21 @@ class ColumnChooser(QObject):
         bold = header.font()
         bold.setBold(True)  # the style sheet's header weight, which sectionSizeHint does not measure
         metrics = QFontMetrics(bold)
-        widths = [max(view.sizeHintForColumn(i), header.sectionSizeHint(i),
-                      metrics.horizontalAdvance(c.label) + HEADER_PAD) for i, c in enumerate(cols)]
+        model = view.model()
+
+        def label_width(i: int, col) -> int:
+            # The header as shown: the campaign table puts "(USD)" on a second line, so its widest line counts.
+            text = model.headerData(i, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
+            lines = text.split("\n") if isinstance(text, str) else [col.label]
+            return max(metrics.horizontalAdvance(line) for line in lines) + HEADER_PAD
+
+        widths = [max(view.sizeHintForColumn(i), header.sectionSizeHint(i), label_width(i, c))
+                  for i, c in enumerate(cols)]
         widths[0] = max(FIRST_MIN, min(widths[0], FIRST_MAX))
         shown = [self.chosen.get(c.key, True) for c in cols]
         shown[0] = True
         room = view.viewport().width()
-        optional = [i for i in reversed(range(1, len(cols)))
-                    if cols[i].key not in KEY_COLUMNS and cols[i].key not in self.chosen]
+        optional = [i for i in reversed(range(1, len(cols))) if not is_key(cols[i], cols) and cols[i].key not in self.chosen]
         for i in optional:
             if sum(w for w, s in zip(widths, shown) if s) <= room:
                 break

@@ -13,6 +13,7 @@ from .journey_view import JourneyView
 from .plaintext import set_plain
 
 WIDTHS = (270, 170, 190, 70, 120, 140)
+KEEP_IN_VIEW = 5  # email to revenue: on a narrow window the text columns give up width so revenue shows
 SEARCH_DELAY_MS = 250
 
 
@@ -69,8 +70,7 @@ class ContactsView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(28)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setHighlightSections(False)
-        for col, width in enumerate(WIDTHS):
-            self.table.setColumnWidth(col, width)
+        self._fit_columns()
         self.table.activated.connect(self._open_index)
         self.table.doubleClicked.connect(self._open_index)
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, activated=self._open_current)
@@ -126,6 +126,18 @@ class ContactsView(QWidget):
             email = self.model.data(index, EMAIL_ROLE)
             if email:
                 self.open_contact(email)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Email, name and first touch narrower (down to 60%) when the window cannot show them and revenue whole."""
+        room = self.table.viewport().width() or sum(WIDTHS)
+        text_cols, fixed = WIDTHS[:3], sum(WIDTHS[3:KEEP_IN_VIEW])
+        scale = min(1.0, max(0.6, (room - fixed) / sum(text_cols)))
+        for col, width in enumerate(WIDTHS):
+            self.table.setColumnWidth(col, int(width * scale) if col < 3 else width)
 
     def open_contact(self, email: str) -> None:
         self.banner.hide()

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel,
                                QMessageBox, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ..core.reports.bundle import dashboard_sections
-from ..core.reports.dashboard import FIGURES, PARTS, figure_text
+from ..core.reports.dashboard import (FIGURES, MONEY_FIGURES, PARTS, figure_text, figure_tooltip, trend_title,
+                                         trend_x_label)
 from ..core.reports.glossary import explain
-from ..core.reports.table import CATEGORY, range_text
+from ..core.reports.table import range_text
 from ..errors import InvalidInput, SegDeskError
 from .charts import ChartWidget
-from .plaintext import as_text, plain_label
+from .plaintext import as_text, brief_notes, plain_label, sentences
 from .range_picker import RangePicker
 from .campaign_table import CampaignTableModel
 from .report_table_model import fit_columns, make_table_view, when_done
@@ -39,11 +40,13 @@ class DashboardView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._range_row())
         layout.addLayout(self._figure_cards())
-        self.revenue_chart = ChartWidget(title="Revenue per month (net of refunds)")
+        self.trend_chart = ChartWidget(title="Revenue and ad spend")
+        self.trend_chart.setToolTip("Revenue (net of refunds) of the orders made in each period, and ad spend "
+                                    "on its days, both in the reporting currency")
         self.ltv_chart = ChartWidget(title="LTV by first-touch source", x_label="days after first touch")
         self.ltv_chart.setToolTip(explain("ltv_at_days"))
         charts = QSplitter(Qt.Orientation.Horizontal)
-        charts.addWidget(self.revenue_chart)
+        charts.addWidget(self.trend_chart)
         charts.addWidget(self.ltv_chart)
         self.campaigns = CampaignTableModel(self)
         self.campaign_table = make_table_view(self.campaigns)
@@ -51,8 +54,10 @@ class DashboardView(QWidget):
         table_box = QWidget()
         table_layout = QVBoxLayout(table_box)
         table_layout.setContentsMargins(0, 4, 0, 0)
-        table_layout.addWidget(QLabel("<b>Campaigns</b>: what each source and campaign cost and brought, "
-                                      "in the reporting currency (hover a figure for its original currencies)"))
+        heading = QLabel("<b>Campaigns</b>: what each source and campaign cost and brought "
+                         "(hover a figure for its original currencies)")
+        heading.setWordWrap(True)
+        table_layout.addWidget(heading)
         table_layout.addWidget(self.campaign_table)
         self.campaign_notes = plain_label("")
         self.campaign_notes.setWordWrap(True)
@@ -61,7 +66,7 @@ class DashboardView(QWidget):
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(charts)
         body.addWidget(table_box)
-        body.setSizes([360, 240])
+        body.setSizes([330, 270])  # on a 700-pixel screen the table keeps a few rows in view
         layout.addWidget(body, 1)
         self.status = plain_label("")
         self.status.setStyleSheet("color: palette(mid);")
@@ -76,15 +81,20 @@ class DashboardView(QWidget):
         self.range.changed.connect(self.refresh)
         pdf = QPushButton("Export PDF…")
         pdf.clicked.connect(self._ask_pdf)
+        self.originals = QCheckBox("Original currencies")
+        self.originals.setToolTip("Show the money figures in the currencies they were paid in, not converted")
+        self.originals.toggled.connect(self._show_figures)
         row = QHBoxLayout()
         row.addWidget(self.range)
         row.addStretch(1)
+        row.addWidget(self.originals)
         row.addWidget(pdf)
         return row
 
     def _figure_cards(self) -> QGridLayout:
         grid = QGridLayout()
         self.figures: dict[str, QLabel] = {}
+        self.cards: dict[str, QFrame] = {}
         self.changes: dict[str, QLabel] = {}
         for col, (key, label) in enumerate(FIGURES):
             card = QFrame()
@@ -100,6 +110,7 @@ class DashboardView(QWidget):
             box.addWidget(title)
             box.addWidget(value)
             card.setToolTip(explain(key))  # the same words as the report columns' headers
+            self.cards[key] = card
             box.addWidget(change)
             self.figures[key] = value
             self.changes[key] = change
@@ -158,9 +169,9 @@ class DashboardView(QWidget):
             return
         self._pending.update(data)
         if "figures" in data:
-            for key, label in self.figures.items():
-                label.setText(figure_text(key, data["figures"].get(key)))
-            self.revenue_chart.set_series(data["revenue_series"], kind=CATEGORY)
+            self._show_figures()
+            self.trend_chart.set_series(data["trend_series"], title=trend_title(data), x_label=trend_x_label(data),
+                                        note=sentences(data["trend_notes"]))
         if "changes" in data:
             for key, label in self.changes.items():
                 text = "  ".join(x for x in (data["changes"].get(key, ""), data["trends"].get(key, "")) if x)
@@ -171,11 +182,31 @@ class DashboardView(QWidget):
         if "campaigns" in data:
             self.campaigns.set_report(data["campaigns"])
             fit_columns(self.campaign_table)
-            self.campaign_notes.setText(" · ".join(self.campaigns.table.notes) if self.campaigns.table else "")
+            notes = self.campaigns.table.notes if self.campaigns.table else []
+            self.campaign_notes.setText(brief_notes(notes))
+            self.campaign_notes.setToolTip(as_text(sentences(notes)))
         if all(k in self._pending for k in ("figures", "ltv_series", "campaigns")):
             self.data = self._pending
             self.status.setText(range_text(self.data))
             self.loaded.emit(self.data)
+
+    def _show_figures(self) -> None:
+        """The tiles in the reporting currency (a mark where a rate is missing), or in the originals."""
+        data = self._pending
+        if "figures" not in data:
+            return
+        originals = self.originals.isChecked()
+        for key, label in self.figures.items():
+            if originals:
+                label.setText(figure_text(key, data["originals"].get(key)))
+            else:
+                label.setText(figure_text(key, data["figures"].get(key), data["unconverted"].get(key)))
+            tip = figure_tooltip(data, key)
+            label.setToolTip(as_text(tip))
+            self.cards[key].setToolTip(as_text("\n\n".join(x for x in (explain(key), tip) if x)))
+        money = ", ".join(label for key, label in FIGURES if key in MONEY_FIGURES)
+        self.originals.setToolTip(f"{money}: in the currencies they were paid in, not converted into "
+                                  f"{data['currency'].upper()}")
 
     def drill_down(self, view_row: int):
         """The contacts and orders behind a campaign row (the Reports page's dialog)."""

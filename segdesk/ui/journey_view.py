@@ -10,7 +10,7 @@ operation's own ``changes`` go out through ``ctx.dataChanged``.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QSizePolicy, QSplitter,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -31,6 +31,21 @@ LEGEND = ("◷ visit (session)   ★ identified   $ purchase, with ◆ the visit
           "credited to the contact afterwards.")
 BACKFILL_TINT = QColor(120, 140, 170, 40)  # a band that reads on light and dark themes alike
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's device kind: phone, tablet, desktop
+
+
+class ElidedLabel(QLabel):
+    """A title that ends in "…" when the row has no room for it (a long email beside the buttons); the
+    tooltip has it whole."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.setToolTip(as_text(text))
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment()), shown)
 
 
 class JourneyView(QWidget):
@@ -57,9 +72,8 @@ class JourneyView(QWidget):
         back = QPushButton("← Contacts")
         back.setObjectName("flat")
         back.clicked.connect(self.backRequested)
-        self.title = QLabel()
+        self.title = ElidedLabel()
         self.title.setObjectName("pageTitle")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model_box = QComboBox()
         self.model_box.setToolTip("Which visits get each purchase's credit: the attribution model")
         for m in MODELS:

@@ -39,3 +39,14 @@ def as_text(text: str) -> str:
 def html_text(text: str) -> str:
     """For pyqtgraph's titles and legends, which always read HTML."""
     return html.escape(text, quote=False)
+
+
+def sentences(notes) -> str:
+    """Report notes as sentences: each starting with a capital and ending with a full stop."""
+    return " ".join(n[:1].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in notes if n)
+
+
+def brief_notes(notes) -> str:
+    """The notes a status line shows, as the report words them: what "(not set)" holds is long, and its
+    row's tooltip (and the line's) says it."""
+    return " · ".join(n for n in notes if n and not n.startswith("(not set)"))

@@ -9,6 +9,9 @@ once and, only where they show, give ``True``, ``False`` and ``None`` a
 reference count so large it can never reach zero (what Python 3.12 does for
 them anyway: they are immortal there). Imported by ``workers``, so it is in
 place before any view exists.
+
+:func:`collect_on_gui_thread` is the other Qt-and-Python guard: cycles of Qt
+objects collected on the GUI thread only (charts call it).
 """
 
 from __future__ import annotations
@@ -55,3 +58,21 @@ def install() -> bool:
 
 
 INSTALLED = install()
+
+
+_collector = None
+
+
+def collect_on_gui_thread() -> None:
+    """Python's cycle collector only on the GUI thread, from now on (pyqtgraph's ``GarbageCollector``).
+
+    A plot holds its menus and check boxes in reference cycles; collected by an automatic pass that
+    happens to run on a reader or network thread, their Qt objects were destroyed off the GUI thread
+    and the app (and the test suite) crashed now and then. Automatic collection stays off; a timer on
+    the GUI thread collects when the counts pass the usual thresholds.
+    """
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=1.0)

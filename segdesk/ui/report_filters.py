@@ -57,6 +57,7 @@ class FilterBar(QWidget):
         self.views_box = QComboBox()
         self.views_box.setAccessibleName("Saved views")
         self.views_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.views_box.addItem("Open a saved view…", None)  # at once, not when the list has loaded
         self.views_box.activated.connect(self._on_view_activated)
         self.save_button = QPushButton("Save view…")
         self.save_button.clicked.connect(self._ask_save)

@@ -53,7 +53,12 @@ class ReportTableModel(QAbstractTableModel):
                 return "\n".join(t for t in (explain(col.key), getattr(col, "help", "")) if t) or None
         if role == Qt.ItemDataRole.DisplayRole and self.table:
             if orientation == Qt.Orientation.Horizontal and section < len(self.table.columns):
-                return self.table.columns[section].label
+                col = self.table.columns[section]
+                if col.key.endswith("_converted") and " in " in col.label:
+                    # "Cost per customer" over "in USD": converted columns fit a small screen beside the key ones.
+                    head, _, currency = col.label.rpartition(" in ")
+                    return f"{head}\nin {currency}"
+                return col.label
             if orientation == Qt.Orientation.Vertical:
                 return str(section + 1)
         return None

@@ -11,7 +11,7 @@ import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QLabel,
                                QMessageBox, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
@@ -28,9 +28,10 @@ from .charts import ChartWidget
 from .export_done import cover_for, show_export_done
 from .report_filters import FilterBar
 from .sparkline import SparklineDelegate, attach
-from .plaintext import as_text, plain_label
+from .plaintext import as_text, brief_notes, plain_label, sentences
 from .range_picker import RangePicker
 from .campaign_table import CampaignTableModel
+from .flow_layout import FlowLayout, group
 from .report_table_model import ReportTableModel, fit_columns, make_table_view, when_done
 
 REPORTS = [("campaigns", "Campaigns"), ("ltv", "LTV (lifetime value)"), ("attribution", "Attribution"),
@@ -122,7 +123,8 @@ class ReportsView(QWidget):
         self.table = make_table_view(self.model)
         self.table.doubleClicked.connect(lambda idx: self.drill_down(idx.row()))
         self.columns_button = self.table.column_chooser.button()
-        self._range_row.addWidget(self.columns_button)
+        for w in (self.columns_button, self.csv_button, self.pdf_button):
+            self._flow.addWidget(w)
         self._sparkline = SparklineDelegate(self.model.SortRole, self.table)
         self.chart = ChartWidget(self)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -148,6 +150,9 @@ class ReportsView(QWidget):
             self.report_box.addItem(label, name)
         self.by_box = QComboBox()
         self.model_box = QComboBox()
+        # Sized for "Position based", not "All models side by side" (whole in the list): one row fewer at 1024 px.
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(15)
         for m in MODELS:
             self.model_box.addItem(_label(m), m)
         self.model_box.addItem("All models side by side", "all")
@@ -165,27 +170,26 @@ class ReportsView(QWidget):
         self.csv_button.clicked.connect(self._ask_csv)
         self.pdf_button.clicked.connect(self._ask_pdf)
         self._model_label, self._lookback_label = QLabel("Model"), QLabel("Lookback")
-        row = QHBoxLayout()
-        for w in (QLabel("Report"), self.report_box, QLabel("By"), self.by_box, self._model_label, self.model_box,
-                  self._lookback_label, self.lookback, self.originals):
-            row.addWidget(w)
-        row.addStretch(1)
-        row.addWidget(self.csv_button)
-        row.addWidget(self.pdf_button)
-        # The range on a line of its own: one row of everything would not fit a laptop screen.
         self.filter_bar = FilterBar(self.ctx, lambda: (self.report_name(), self.report_params()), self)
-        range_row = QHBoxLayout()
-        range_row.addWidget(self.range)
-        range_row.addWidget(self.filter_bar.tools, 1)
-        self._range_row = range_row  # the table's Columns button joins it once the table exists
+        # Every control at its full width, wrapping to another row when the window is narrow (a
+        # squeezed combo box cuts its text); the table's Columns and the exports join at the end.
+        toolbar = QWidget()
+        self._flow = FlowLayout(toolbar)
+        policy = toolbar.sizePolicy()
+        policy.setHeightForWidth(True)  # as tall as its rows at the width it gets, no taller
+        toolbar.setSizePolicy(policy)
+        self._model_group = group(self._model_label, self.model_box)
+        self._lookback_group = group(self._lookback_label, self.lookback)
+        for w in (group(QLabel("Report"), self.report_box), group(QLabel("By"), self.by_box), self._model_group,
+                  self._lookback_group, self.originals, self.range, self.filter_bar.tools):
+            self._flow.addWidget(w)
         self._controls = QVBoxLayout()
-        self._controls.addLayout(row)
-        self._controls.addLayout(range_row)
+        self._controls.addWidget(toolbar)
+        self._controls.addWidget(self.filter_bar)
         self.filter_bar.changed.connect(self.refresh)
         self.filter_bar.viewChosen.connect(self.open_view)
         self.filter_bar.saveFailed.connect(lambda reason: self.status.setText(f"Could not save the view: {reason}"))
         self.filter_bar.saved.connect(lambda name: self.status.setText(f"Saved view “{name}”"))
-        self._controls.addWidget(self.filter_bar)
         self.report_box.currentIndexChanged.connect(self._on_report_changed)
         for signal in (self.by_box.currentIndexChanged, self.model_box.currentIndexChanged,
                        self.lookback.valueChanged, self.range.changed, self.originals.toggled):
@@ -200,7 +204,8 @@ class ReportsView(QWidget):
             self.by_box.addItem(_label(key), key)
         self.by_box.setCurrentIndex(max(0, self.by_box.findData(current)))
         self.by_box.blockSignals(False)
-        for w in (self.model_box, self.lookback, self._model_label, self._lookback_label):
+        for w in (self.model_box, self.lookback, self._model_label, self._lookback_label, self._model_group,
+                  self._lookback_group):
             w.setVisible(name == "attribution")
         self.originals.setVisible(name == "campaigns")
 
@@ -352,9 +357,10 @@ class ReportsView(QWidget):
                               note=chart_note(table))
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
-        note = " · ".join(table.notes)
+        note = brief_notes(table.notes)
         self.status.setText(f"{len(table.rows)} rows · {self.last_timing_ms:.0f} ms · double-click a row for its "
                             f"contacts and orders" + (f" · {note}" if note else ""))
+        self.status.setToolTip(as_text(sentences(table.notes)))
         self.reportShown.emit(table)
         self._prefetch_timer.start(PREFETCH_DELAY_MS)
 

@@ -10,17 +10,23 @@ from segdesk.core.gcpause import gc_paused
 def test_overlapping_pauses_end_with_the_collector_on():
     # The app's writer pauses around a job; a pause on another thread may begin inside
     # it and end after it. The collector must come back when the last one ends.
-    assert gc.isenabled()
-    job, other = gc_paused(), gc_paused()
-    job.__enter__()
-    other.__enter__()
-    job.__exit__(None, None, None)
-    assert not gc.isenabled(), "one pause is still running"
-    other.__exit__(None, None, None)
-    assert gc.isenabled()
+    was = gc.isenabled()  # off once a chart exists in this process (ui/qtfix.py collects on the GUI thread)
+    gc.enable()
+    try:
+        job, other = gc_paused(), gc_paused()
+        job.__enter__()
+        other.__enter__()
+        job.__exit__(None, None, None)
+        assert not gc.isenabled(), "one pause is still running"
+        other.__exit__(None, None, None)
+        assert gc.isenabled()
+    finally:
+        if not was:
+            gc.disable()
 
 
 def test_a_pause_keeps_the_collector_off_when_it_was_off():
+    was = gc.isenabled()
     gc.disable()
     try:
         with gc_paused():
@@ -28,4 +34,5 @@ def test_a_pause_keeps_the_collector_off_when_it_was_off():
                 pass
         assert not gc.isenabled()
     finally:
-        gc.enable()
+        if was:
+            gc.enable()

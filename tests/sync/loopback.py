@@ -8,7 +8,9 @@ pointing a source at a plain-http address.
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -65,3 +67,55 @@ class ToLoopback(httpx.HTTPTransport):
         request.headers["x-original-host"] = request.url.host
         request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
         return super().handle_request(request)
+
+
+class Hanging:
+    """A vendor that accepts connections, reads each request and never answers (a stuck API, a captive
+    network). ``asked`` is set at the first request; ``requests`` counts them."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.asked = threading.Event()
+        self.requests = 0
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            conn.recv(65536)
+            self.requests += 1
+            self.asked.set()
+            self.answer(conn)
+
+    def answer(self, conn: socket.socket) -> None:
+        """Nothing: the connection stays open and silent."""
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+class Trickling(Hanging):
+    """A vendor that answers a big page slowly: headers at once, then ``chunks`` pieces ``gap`` seconds
+    apart (each gap within the read timeout, the whole page longer than it)."""
+
+    def __init__(self, body: bytes, chunks: int, gap: float) -> None:
+        self.body, self.chunks, self.gap = body, chunks, gap
+        super().__init__()
+
+    def answer(self, conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n" % len(self.body))
+        size = -(-len(self.body) // self.chunks)
+        for i in range(0, len(self.body), size):
+            time.sleep(self.gap)
+            conn.sendall(self.body[i:i + size])

@@ -26,17 +26,20 @@ from .test_reports_view import build_workspace  # noqa: E402
 KEY_COLUMNS = ("Source / campaign", "Spend (USD)", "Revenue (USD)", "ROAS", "Customers", "Cost per customer (USD)")
 
 
-@pytest.fixture
-def ctx(tmp_path, qtbot):
-    from segdesk.ui.context import AppContext
-
-    folder = tmp_path / "ws"
+def workspace(folder):
     build_workspace(folder)
     with open_workspace(folder) as ws:
         first = date.fromisoformat(at(-45)[:10])
         set_manual_rates(ws.conn, [((first + timedelta(days=n)).isoformat(), "usd", "1.20") for n in range(100)])
         choose_reporting_currency(ws, "usd")
-    context = AppContext(folder)
+    return folder
+
+
+@pytest.fixture
+def ctx(tmp_path, qtbot):
+    from segdesk.ui.context import AppContext
+
+    context = AppContext(workspace(tmp_path / "ws"))
     yield context
     context.close()
 
@@ -134,6 +137,48 @@ def test_the_dashboard_centre_is_the_campaign_table(ctx, qtbot, screenshot):
     assert view.width() == 1024
     _assert_key_columns_visible(view.campaign_table)
     screenshot(view, "dashboard_campaigns_1024x700")
+
+
+def _assert_top_names_whole(table, rows: int = 3) -> None:
+    """The biggest campaigns' names read whole ("facebook / retargeting", not "facebook / ...")."""
+    metrics = table.fontMetrics()
+    for r in range(min(rows, table.model().rowCount())):
+        text = table.model().index(r, 0).data()
+        assert metrics.horizontalAdvance(text) + 12 <= table.columnWidth(0), text
+
+
+def test_the_demo_at_1024x700_shows_the_key_columns_and_rows_in_the_whole_window(tmp_path, qtbot, open_window,
+                                                                                  screenshot):
+    # The demo's figures (thousands of dollars) in the window beside its sidebar, as a user sees them.
+    from segdesk.commands.demo import build
+    from segdesk.core.fx import set_reporting_currency
+
+    ws = build(tmp_path / "demo", contacts=300, seed=7)
+    with ws.conn:
+        set_reporting_currency(ws.conn, "usd")
+    ws.close()
+    window = open_window(tmp_path / "demo", size=(1024, 700))
+    dashboard = window.page("dashboard")
+    qtbot.waitUntil(lambda: dashboard.dashboard is not None and dashboard.dashboard.data is not None, timeout=15000)
+    qtbot.wait(50)
+    table = dashboard.dashboard.campaign_table
+    _assert_key_columns_visible(table)
+    _assert_top_names_whole(table)
+    assert table.model().rowCount() >= 3
+    assert table.rowViewportPosition(2) + table.rowHeight(2) <= table.viewport().height()  # three rows in view
+    screenshot(window, "window_dashboard_1024x700")
+
+    window.show_page("reports")
+    reports = window.page("reports")
+    qtbot.waitUntil(lambda: reports.model.table is not None and reports.report_name() == "campaigns", timeout=15000)
+    qtbot.wait(50)
+    _assert_key_columns_visible(reports.table)
+    _assert_top_names_whole(reports.table)
+    # Every control whole: none squeezed below what its text needs (they wrap to another row instead).
+    for w in (reports.report_box, reports.by_box, reports.csv_button, reports.pdf_button, reports.range,
+              reports.filter_bar.compare_box, reports.filter_bar.views_box):
+        assert w.width() >= w.minimumSizeHint().width() and w.geometry().right() <= reports.width(), w
+    screenshot(window, "window_reports_1024x700")
 
 
 def test_the_reporting_currency_is_chosen_in_settings(ctx, qtbot):

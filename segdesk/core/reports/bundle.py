@@ -13,8 +13,8 @@ from ...errors import InvalidInput
 from ..store import read_setting
 from .campaign_view import compact
 from .compare import MAIN, build_view
-from .dashboard import FIGURES, figure_text, load_dashboard
-from .table import CATEGORY, ReportTable, chart_series, chart_x_label, range_text, range_text_full
+from .dashboard import FIGURES, figure_text, load_dashboard, trend_title, trend_x_label
+from .table import ReportTable, chart_series, chart_x_label, range_text, range_text_full
 from .table import chart_title as default_chart_title
 
 REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
@@ -98,11 +98,14 @@ def describe(params: dict) -> str:
 def dashboard_sections(data: dict) -> list[Section]:
     """The dashboard (``load_dashboard``'s answer) as PDF sections."""
     changes, trends = data.get("changes") or {}, data.get("trends") or {}
-    figures = [(label, "\n".join(x for x in (figure_text(key, data["figures"].get(key)), changes.get(key, ""),
-                                                 trends.get(key, "")) if x)) for key, label in FIGURES]
+    unconverted = data.get("unconverted") or {}
+    figures = [(label, "\n".join(x for x in (figure_text(key, data["figures"].get(key), unconverted.get(key)),
+                                                 changes.get(key, ""), trends.get(key, "")) if x))
+               for key, label in FIGURES]
     charts = []
-    if data["revenue_series"]:
-        charts.append({"title": "Revenue per month", "series": data["revenue_series"], "kind": CATEGORY})
+    if data["trend_series"]:
+        charts.append({"title": f"{trend_title(data)} in {data['currency'].upper()}", "series": data["trend_series"],
+                       "x_label": trend_x_label(data)})
     if data["ltv_series"]:
         charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
     subtitle = range_text(data) + (f" · changes against {data['compared_with']}" if data.get("compared_with") else "")

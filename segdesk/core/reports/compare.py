@@ -13,7 +13,9 @@ the previous period are listed with empty current figures.
 A trend (sparkline) is the report's main figure over ``TREND_PERIODS``
 consecutive periods of the range's length, oldest first, ending with the
 current one: ``row["trend"]`` (money: the report's largest currency; a list
-of numbers) and ``extra["compare"]["trend"]`` for the headline figures.
+of numbers) and ``extra["compare"]["trend"]`` for the headline figures. A
+report built with a reporting currency also compares its converted headline
+figures (``extra["compare"]["converted_figures"]``, trends under ``["trend"]["converted"]``).
 
 Ranges: both ends are needed, as dates (``YYYY-MM-DD``) or months (``YYYY-MM``),
 both inclusive. ``previous`` is the same number of days just before; a range
@@ -147,6 +149,9 @@ def compare_report(conn, name: str, mode: str, *, since: str | None = None, unti
                           Column("main_change_pct", "Change %", TEXT,
                                  f"change against {_label(mode)} ({before_since} – {before_until})")]
     info = {"mode": mode, "since": before_since, "until": before_until, "figures": figures}
+    if "converted" in now.extra:  # built with a reporting currency: its figures compare too
+        info["converted_figures"] = {k: change(MONEY, v, before.extra["converted"].get(k))
+                                     for k, v in now.extra["converted"].items() if k in FIGURES}
     if trend and main is not None:
         info["trend"] = _trends(conn, name, mode, since, until, params, now, before, main, rows, columns)
     report = Report(name=now.name, title=f"{now.title}, against {_label(mode)}", parameters={**now.parameters,
@@ -189,6 +194,10 @@ def _trends(conn, name, mode, since, until, params, now, before, main, rows, col
             out[k] = {c: [(v or {}).get(c) or 0 for v in values] for c in curs}
         else:
             out[k] = [v or 0 for v in values]
+    if "converted" in now.extra:
+        cur = now.extra["converted"]["currency"]
+        out["converted"] = {k: [((rep.extra["converted"].get(k) or {}).get(cur) or 0) for rep in reports]
+                            for k in FIGURES if k in now.extra["converted"]}
     return out
 
 

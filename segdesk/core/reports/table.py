@@ -195,7 +195,8 @@ def chart_series(table, limit: int = 20) -> list[dict]:
         rows = [r for r in table.rows if (r.get(money.key) or {}).get(cur)]
         rows.sort(key=lambda r: -(r[money.key][cur]))
         points = [(str(r.get("key", "")), r[money.key][cur]) for r in rows[:limit]]
-        out.append({"name": f"{money.label} ({cur.upper()})", "currency": cur, "points": points})
+        # One group across currencies: one colour and one legend entry (each plot's axis names its currency).
+        out.append({"name": f"{money.label} ({cur.upper()})", "key": money.label, "currency": cur, "points": points})
     return out
 
 
