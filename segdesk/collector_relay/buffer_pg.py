@@ -151,18 +151,7 @@ class PostgresBuffer(Buffer):
     # -- housekeeping (the rules of housekeeping.py) -------------------------
 
     def ack_sync(self, upto: int, now: float | None = None) -> int:
-        def ack(conn) -> int:
-            # Clamped to the events that exist, so acking ahead never purges
-            # events that have not been pulled (un-numbered ones included).
-            top, acked = conn.execute(
-                "SELECT coalesce(max(seq), 0), (SELECT coalesce(max(upto), 0) FROM relay_acks)"
-                " FROM relay_events").fetchone()
-            clamped = min(upto, max(top, acked))
-            if clamped > acked:
-                conn.execute("INSERT INTO relay_acks (upto, acked_ts) VALUES (%s, %s)",
-                             (clamped, now or time.time()))
-            return max(clamped, acked)
-        return self._transaction(ack)
+        return self._transaction(lambda conn: hooks_pg.ack(conn, upto, now, rows="relay_events", acks="relay_acks"))
 
     def purge_sync(self, grace_days: float, retention_days: float,
                    now: float | None = None) -> int:

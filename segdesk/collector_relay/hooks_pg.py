@@ -47,14 +47,16 @@ def counts(conn) -> tuple[int, int]:
     return upto, waiting
 
 
-def ack(conn, upto: int, now: float | None = None) -> int:
+def ack(conn, upto: int, now: float | None = None, rows: str = "relay_hooks", acks: str = "relay_hook_acks") -> int:
+    """Record an ack up to ``upto`` (events use it too, with their own tables).
+
+    Clamped to the rows that exist, so acking ahead never purges rows that have
+    not been pulled (un-numbered ones included)."""
     top, acked = conn.execute(
-        "SELECT coalesce(max(seq), 0), (SELECT coalesce(max(upto), 0) FROM relay_hook_acks)"
-        " FROM relay_hooks").fetchone()
+        f"SELECT coalesce(max(seq), 0), (SELECT coalesce(max(upto), 0) FROM {acks}) FROM {rows}").fetchone()
     clamped = min(upto, max(top, acked))
     if clamped > acked:
-        conn.execute("INSERT INTO relay_hook_acks (upto, acked_ts) VALUES (%s, %s)",
-                     (clamped, now or time.time()))
+        conn.execute(f"INSERT INTO {acks} (upto, acked_ts) VALUES (%s, %s)", (clamped, now or time.time()))
     return max(clamped, acked)
 
 
