@@ -9,7 +9,8 @@ is left as it is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import groupby, islice
+from operator import itemgetter
 
 from .identifiers import email_node
 
@@ -74,6 +75,34 @@ def write_nodes(conn, new: dict[str, int | None], via: set[str],
         return set()  # the usual re-stitch, found out by two comparisons in C
     changed = [n for n, c in new.items() if n not in old or old[n] != c or (n in via) != (n in old_via)]
     gone = [n for n in old if n not in new]
+    before = {old[n] for n in changed if old.get(n)} | {old[n] for n in gone if old[n]}
+    return _store_nodes(conn, new, via, changed, gone, before)
+
+
+def write_all_nodes(conn, new: dict[str, int | None], via: set[str]) -> set[int]:
+    """The whole of identity_nodes as resolved (the full stitch), compared with the stored rows as
+    they stream by: at 10M events a dict of every stored row would cost about as much as ``new``."""
+    changed, gone, before = [], [], set()
+    unseen = set(new)  # references to new's own keys: no string is copied
+    for node, contact, merged in conn.execute("SELECT node, contact_id, via_merge FROM identity_nodes"):
+        if node not in new:
+            gone.append(node)
+        else:
+            unseen.discard(node)
+            if new[node] == contact and (node in via) == bool(merged):
+                continue
+            changed.append(node)
+        if contact:
+            before.add(contact)
+    changed.extend(unseen)
+    if not changed and not gone:
+        return set()
+    return _store_nodes(conn, new, via, changed, gone, before)
+
+
+def _store_nodes(conn, new: dict[str, int | None], via: set[str], changed: list[str], gone: list[str],
+                 before: set[int]) -> set[int]:
+    """Write the changed and the gone nodes; returns their contacts (``before``: the stored ones)."""
     # In key order, SQLite appends to the B-tree instead of inserting all over it.
     changed.sort()
     # (WHERE true: without it SQLite would read ON CONFLICT as a join's ON.)
@@ -82,8 +111,35 @@ def write_nodes(conn, new: dict[str, int | None], via: set[str],
               "SELECT node, contact_id, via_merge FROM temp.stitch_rows WHERE true "
               "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge")
     conn.executemany("DELETE FROM identity_nodes WHERE node = ?", ((n,) for n in gone))
-    return ({new[n] for n in changed if new[n]} | {old[n] for n in changed if old.get(n)}
-            | {old[n] for n in gone if old[n]})
+    return {new[n] for n in changed if new[n]} | before
+
+
+def changed_devices(new: list[tuple], old: Iterable[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """The rows of the devices whose spans differ: ``new`` and ``old`` (the stored rows, streamed)
+    both sorted rows of ``SEGMENT_COLUMNS``. The full stitch compares all of device_segments this
+    way instead of holding every stored row at once (about 500 bytes a span in Python)."""
+    fresh: list[tuple] = []
+    stale: list[tuple] = []
+    new_devices, old_devices = _by_device(new), _by_device(old)
+    n, o = next(new_devices, None), next(old_devices, None)
+    while n is not None or o is not None:
+        if o is None or (n is not None and n[0] < o[0]):
+            fresh.extend(n[1])
+            n = next(new_devices, None)
+        elif n is None or o[0] < n[0]:
+            stale.extend(o[1])
+            o = next(old_devices, None)
+        else:
+            if n[1] != o[1]:
+                fresh.extend(n[1])
+                stale.extend(o[1])
+            n, o = next(new_devices, None), next(old_devices, None)
+    return fresh, stale
+
+
+def _by_device(rows: Iterable[tuple]) -> Iterator[tuple[str, list[tuple]]]:
+    for aid, spans in groupby(rows, itemgetter(0)):
+        yield aid, list(spans)
 
 
 def write_segments(conn, new: list[tuple], old: list[tuple], counts: dict[str, int]) -> tuple[set[str], set[int]]:
