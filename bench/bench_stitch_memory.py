@@ -93,17 +93,18 @@ def trace(path: Path, python_objects: bool) -> None:
     import tracemalloc
 
     from segdesk.core.identity import stitch as stitch_module
-    from segdesk.core.identity import writes
+    from segdesk.core.identity import resolve, writes
     from segdesk.core.store import open_workspace
 
     ws = open_workspace(path)
     _clear(ws)
-    steps: list[tuple[str, int, object]] = []
+    steps: list[tuple[str, int, int, object]] = []
 
     def at(name):
         if python_objects:
-            current, _ = tracemalloc.get_traced_memory()
-            steps.append((name, current, tracemalloc.take_snapshot()))
+            current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            steps.append((name, current, peak, tracemalloc.take_snapshot()))
         else:
             print(f"RSS {_status_mb('VmRSS'):6.0f} MiB, peak so far {_status_mb('VmHWM'):6.0f} MiB, "
                   f"SQLite's heap {_sqlite_mb(0):5.0f} MiB (peak {_sqlite_mb(1):4.0f})  {name}")
@@ -120,7 +121,9 @@ def trace(path: Path, python_objects: bool) -> None:
 
     for fname in ("gather", "resolve", "write_canonical", "write_all_nodes", "changed_devices", "write_segments",
                   "write_first_seen"):
-        wrap(stitch_module if hasattr(stitch_module, fname) else writes, fname)
+        wrap(stitch_module, fname)
+    for fname in ("resolve_people", "resolve_devices"):
+        wrap(resolve, fname)
     if not python_objects:
         at("workspace open")
         stitch_module.stitch(ws, full=True)
@@ -130,11 +133,11 @@ def trace(path: Path, python_objects: bool) -> None:
     stitch_module.stitch(ws, full=True)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    for name, current, _ in steps:
-        print(f"{current / 2**20:8.1f} MiB live  {name}")
+    for name, current, peak, _ in steps:
+        print(f"{current / 2**20:8.1f} MiB live, {peak / 2**20:6.1f} MiB peak since the step before  {name}")
     print(f"{peak / 2**20:8.1f} MiB traced peak")
     biggest = max(steps, key=lambda s: s[1])
-    for name, current, snap in [s for s in steps if s[0] == "resolve starts" and s is not biggest] + [biggest]:
+    for name, current, _, snap in [s for s in steps if s[0] == "resolve starts" and s is not biggest] + [biggest]:
         print(f"\ntop allocation sites at '{name}':")
         for stat in snap.statistics("lineno")[:12]:
             print(f"{stat.size / 2**20:8.1f} MiB {stat.count:>9,} blocks  {stat.traceback[0]}")
