@@ -9,7 +9,7 @@ is left as it is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import groupby, islice
+from itertools import chain, groupby, islice
 from operator import itemgetter
 
 from .identifiers import email_node
@@ -80,24 +80,33 @@ def write_nodes(conn, new: dict[str, int | None], via: set[str],
 
 
 def write_all_nodes(conn, new: dict[str, int | None], via: set[str]) -> set[int]:
-    """The whole of identity_nodes as resolved (the full stitch), compared with the stored rows as
-    they stream by: at 10M events a dict of every stored row would cost about as much as ``new``."""
-    changed, gone, before = [], [], set()
-    unseen = set(new)  # references to new's own keys: no string is copied
-    for node, contact, merged in conn.execute("SELECT node, contact_id, via_merge FROM identity_nodes"):
-        if node not in new:
-            gone.append(node)
-        else:
-            unseen.discard(node)
-            if new[node] == contact and (node in via) == bool(merged):
+    """The whole of identity_nodes as resolved (the full stitch), compared with the stored rows a
+    chunk at a time: at 10M events a dict of every stored row would cost about as much as ``new``."""
+    changed, gone, before = set(), [], set()
+    items, stored = new.items(), 0
+    rows = conn.execute("SELECT node, contact_id FROM identity_nodes")
+    while chunk := rows.fetchmany(SCRATCH_ROWS):
+        stored += len(chunk)
+        if dict(chunk).items() <= items:
+            continue  # the usual chunk, every row as resolved: checked in C
+        for node, contact in chunk:
+            if node not in new:
+                gone.append(node)
+            elif new[node] != contact:
+                changed.add(node)
+            else:
                 continue
-            changed.append(node)
-        if contact:
-            before.add(contact)
-    changed.extend(unseen)
+            if contact:
+                before.add(contact)
+    old_via = {n for (n,) in conn.execute("SELECT node FROM identity_nodes WHERE via_merge = 1")}
+    changed.update(n for n in via.symmetric_difference(old_via) if n in new)
+    if stored - len(gone) < len(new):  # the table lacks some nodes: find which
+        unseen = set(new)
+        unseen.difference_update(map(itemgetter(0), conn.execute("SELECT node FROM identity_nodes")))
+        changed |= unseen
     if not changed and not gone:
         return set()
-    return _store_nodes(conn, new, via, changed, gone, before)
+    return _store_nodes(conn, new, via, list(changed), gone, before)
 
 
 def _store_nodes(conn, new: dict[str, int | None], via: set[str], changed: list[str], gone: list[str],
@@ -114,10 +123,26 @@ def _store_nodes(conn, new: dict[str, int | None], via: set[str], changed: list[
     return {new[n] for n in changed if new[n]} | before
 
 
-def changed_devices(new: list[tuple], old: Iterable[tuple]) -> tuple[list[tuple], list[tuple]]:
-    """The rows of the devices whose spans differ: ``new`` and ``old`` (the stored rows, streamed)
-    both sorted rows of ``SEGMENT_COLUMNS``. The full stitch compares all of device_segments this
-    way instead of holding every stored row at once (about 500 bytes a span in Python)."""
+def changed_devices(new: list[tuple], stored) -> tuple[list[tuple], list[tuple]]:
+    """The rows of the devices whose spans differ: ``new`` (sorted rows of ``SEGMENT_COLUMNS``)
+    against ``stored``, a cursor over the stored rows in the same order. The full stitch compares
+    all of device_segments this way instead of holding every stored row at once (about 500 bytes
+    a span in Python): equal chunks are compared in C, the rest device by device."""
+    pos = 0
+    while chunk := stored.fetchmany(SCRATCH_ROWS):
+        if new[pos:pos + len(chunk)] != chunk:
+            break
+        pos += len(chunk)
+    if pos == len(new) and not chunk:
+        return [], []
+    # The last device compared may go on past the chunks found equal: start again from its first row.
+    start = pos
+    while start and new[start - 1][0] == new[pos - 1][0]:
+        start -= 1
+    return _device_by_device(new[start:], chain(new[start:pos], chunk, stored))
+
+
+def _device_by_device(new: Iterable[tuple], old: Iterable[tuple]) -> tuple[list[tuple], list[tuple]]:
     fresh: list[tuple] = []
     stale: list[tuple] = []
     new_devices, old_devices = _by_device(new), _by_device(old)
