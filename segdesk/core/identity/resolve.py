@@ -25,6 +25,7 @@ Rules:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import NamedTuple
@@ -159,9 +160,14 @@ def resolve_people(ev: Evidence) -> tuple[dict[str, str | None], set[str]]:
     return canonical, via_merge
 
 
-def resolve_devices(links: list[DeviceLink], canonical: dict[str, str | None],
+def resolve_devices(links: Iterable[DeviceLink], canonical: dict[str, str | None],
                   via_merge: set[str]) -> tuple[list[Segment], dict[str, int]]:
-    """Every device's spans, and how many contacts each device has."""
+    """Every device's spans, and how many contacts each device has.
+
+    Each device's links are dropped once its spans are built: when ``links`` is the only other
+    holder (``resolve`` drains the evidence's list into it), the links' memory goes as the
+    spans' comes, instead of both being held at the end.
+    """
     by_device: dict[str, list[DeviceLink]] = {}
     for link in links:
         if canonical.get(link.node) is not None:
@@ -172,7 +178,8 @@ def resolve_devices(links: list[DeviceLink], canonical: dict[str, str | None],
 
     segments: list[Segment] = []
     device_contacts: dict[str, int] = {}
-    for aid, links in by_device.items():
+    while by_device:
+        aid, links = by_device.popitem()
         if len(links) == 1:
             # The usual device, linked once: one span from the beginning.
             link = links[0]
@@ -186,8 +193,17 @@ def resolve_devices(links: list[DeviceLink], canonical: dict[str, str | None],
     return segments, device_contacts
 
 
+def _drained(items: list) -> Iterator:
+    """The items in order, each leaving the list as it is taken."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 def resolve(ev: Evidence) -> Resolution:
+    """Resolve ``ev``, which it uses up: its links are gone when it returns (the full stitch
+    holds no other reference, so each device's links are freed once its spans are built)."""
     # Two steps, so the union-find and node set (~100 MB at 5M events) are freed before the spans are built.
     canonical, via_merge = resolve_people(ev)
-    segments, device_contacts = resolve_devices(ev.links, canonical, via_merge)
+    segments, device_contacts = resolve_devices(_drained(ev.links), canonical, via_merge)
     return Resolution(canonical, via_merge, segments, device_contacts)

@@ -20,8 +20,8 @@ from .evidence import (IDENTITY_COLUMNS, IDENTITY_TYPES, KEY_NODE, SERVER_LINKS_
 from .identifiers import email_node, user_device, user_id_node
 from ..gcpause import gc_paused
 from .resolve import DeviceLink, Evidence, resolve
-from .writes import (SEGMENT_COLUMNS, contact_ids, done, write_canonical, write_device_flags, write_first_seen,
-                     write_nodes, write_segments)
+from .writes import (SEGMENT_COLUMNS, changed_devices, contact_ids, done, write_all_nodes, write_canonical,
+                     write_device_flags, write_first_seen, write_segments)
 from ..progress import Progress
 from ..store import Workspace
 
@@ -135,7 +135,7 @@ def _stitch(ws: Workspace, progress: Progress | None, full: bool) -> StitchResul
 
 
 def _full_stitch(conn, progress: Progress | None, upto: int | None, top: int) -> StitchResult:
-    res = resolve(gather(conn))
+    res = resolve(gather(conn))  # the evidence is freed as resolve returns, before any write
     if progress:
         progress.update("Stitching identities", 0.5)
     result = StitchResult(evidence_changed=True, full=True)
@@ -145,15 +145,22 @@ def _full_stitch(conn, progress: Progress | None, upto: int | None, top: int) ->
         ids = contact_ids(conn, (n for n in res.canonical if n.startswith("email:")), everyone=True)
         canon = {ids[n]: (ids[c] if c else None) for n, c in res.canonical.items() if n.startswith("email:")}
         touched = write_canonical(conn, canon, dict(conn.execute("SELECT id, canonical_id FROM contacts")))
-        touched |= write_nodes(
-            conn, {n: (ids[c] if c else None) for n, c in res.canonical.items()}, res.via_merge,
-            dict(conn.execute("SELECT node, contact_id FROM identity_nodes")),
-            {n for (n,) in conn.execute("SELECT node FROM identity_nodes WHERE via_merge = 1")})
-        # In the table's key order: equal lists are equal tables, and inserts append.
-        new = sorted((s.anonymous_id, s.start_ts, s.end_ts, ids[s.contact], s.linked_by, s.linked_at, s.event_id)
-                     for s in res.segments)
-        old = conn.execute(f"SELECT {SEGMENT_COLUMNS} FROM device_segments ORDER BY anonymous_id, start_ts").fetchall()
-        devices, seg_contacts = write_segments(conn, new, old, res.device_contacts)
+        result.waiting = sum(1 for n, c in res.canonical.items() if c is None and n.startswith("cid:"))
+        nodes = {n: (ids[c] if c else None) for n, c in res.canonical.items()}
+        res.canonical.clear()  # from here on each node's contact id is all that is needed
+        touched |= write_all_nodes(conn, nodes, res.via_merge)
+        del nodes
+        # In the table's key order: equal lists are equal tables, and inserts append. Each span
+        # becomes its row in place, so the two are never held at once.
+        new = res.segments
+        for i, s in enumerate(new):
+            new[i] = (s.anonymous_id, s.start_ts, s.end_ts, ids[s.contact], s.linked_by, s.linked_at, s.event_id)
+        new.sort()
+        # Stored spans stream past; only the devices whose spans changed are kept.
+        fresh, stale = changed_devices(new, conn.execute(
+            f"SELECT {SEGMENT_COLUMNS} FROM device_segments ORDER BY anonymous_id, start_ts"))
+        new.clear()
+        devices, seg_contacts = write_segments(conn, fresh, stale, res.device_contacts)
         touched |= seg_contacts
         touched |= write_first_seen(conn)
         write_device_flags(conn, None if upto is None else (
@@ -162,6 +169,5 @@ def _full_stitch(conn, progress: Progress | None, upto: int | None, top: int) ->
     result.changed_contacts = touched
     result.changed_devices = devices
     result.contacts = len({c for c in canon.values() if c})
-    result.waiting = sum(1 for n, c in res.canonical.items() if c is None and n.startswith("cid:"))
     result.shared_devices = sum(1 for n in res.device_contacts.values() if n >= 3)
     return result

@@ -9,7 +9,8 @@ is left as it is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import chain, groupby, islice
+from operator import itemgetter
 
 from .identifiers import email_node
 
@@ -74,6 +75,43 @@ def write_nodes(conn, new: dict[str, int | None], via: set[str],
         return set()  # the usual re-stitch, found out by two comparisons in C
     changed = [n for n, c in new.items() if n not in old or old[n] != c or (n in via) != (n in old_via)]
     gone = [n for n in old if n not in new]
+    before = {old[n] for n in changed if old.get(n)} | {old[n] for n in gone if old[n]}
+    return _store_nodes(conn, new, via, changed, gone, before)
+
+
+def write_all_nodes(conn, new: dict[str, int | None], via: set[str]) -> set[int]:
+    """The whole of identity_nodes as resolved (the full stitch), compared with the stored rows a
+    chunk at a time: at 10M events a dict of every stored row would cost about as much as ``new``."""
+    changed, gone, before = set(), [], set()
+    items, stored = new.items(), 0
+    rows = conn.execute("SELECT node, contact_id FROM identity_nodes")
+    while chunk := rows.fetchmany(SCRATCH_ROWS):
+        stored += len(chunk)
+        if dict(chunk).items() <= items:
+            continue  # the usual chunk, every row as resolved: checked in C
+        for node, contact in chunk:
+            if node not in new:
+                gone.append(node)
+            elif new[node] != contact:
+                changed.add(node)
+            else:
+                continue
+            if contact:
+                before.add(contact)
+    old_via = {n for (n,) in conn.execute("SELECT node FROM identity_nodes WHERE via_merge = 1")}
+    changed.update(n for n in via.symmetric_difference(old_via) if n in new)
+    if stored - len(gone) < len(new):  # the table lacks some nodes: find which
+        unseen = set(new)
+        unseen.difference_update(map(itemgetter(0), conn.execute("SELECT node FROM identity_nodes")))
+        changed |= unseen
+    if not changed and not gone:
+        return set()
+    return _store_nodes(conn, new, via, list(changed), gone, before)
+
+
+def _store_nodes(conn, new: dict[str, int | None], via: set[str], changed: list[str], gone: list[str],
+                 before: set[int]) -> set[int]:
+    """Write the changed and the gone nodes; returns their contacts (``before``: the stored ones)."""
     # In key order, SQLite appends to the B-tree instead of inserting all over it.
     changed.sort()
     # (WHERE true: without it SQLite would read ON CONFLICT as a join's ON.)
@@ -82,8 +120,51 @@ def write_nodes(conn, new: dict[str, int | None], via: set[str],
               "SELECT node, contact_id, via_merge FROM temp.stitch_rows WHERE true "
               "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge")
     conn.executemany("DELETE FROM identity_nodes WHERE node = ?", ((n,) for n in gone))
-    return ({new[n] for n in changed if new[n]} | {old[n] for n in changed if old.get(n)}
-            | {old[n] for n in gone if old[n]})
+    return {new[n] for n in changed if new[n]} | before
+
+
+def changed_devices(new: list[tuple], stored) -> tuple[list[tuple], list[tuple]]:
+    """The rows of the devices whose spans differ: ``new`` (sorted rows of ``SEGMENT_COLUMNS``)
+    against ``stored``, a cursor over the stored rows in the same order. The full stitch compares
+    all of device_segments this way instead of holding every stored row at once (about 500 bytes
+    a span in Python): equal chunks are compared in C, the rest device by device."""
+    pos = 0
+    while chunk := stored.fetchmany(SCRATCH_ROWS):
+        if new[pos:pos + len(chunk)] != chunk:
+            break
+        pos += len(chunk)
+    if pos == len(new) and not chunk:
+        return [], []
+    # The last device compared may go on past the chunks found equal: start again from its first row.
+    start = pos
+    while start and new[start - 1][0] == new[pos - 1][0]:
+        start -= 1
+    return _device_by_device(new[start:], chain(new[start:pos], chunk, stored))
+
+
+def _device_by_device(new: Iterable[tuple], old: Iterable[tuple]) -> tuple[list[tuple], list[tuple]]:
+    fresh: list[tuple] = []
+    stale: list[tuple] = []
+    new_devices, old_devices = _by_device(new), _by_device(old)
+    n, o = next(new_devices, None), next(old_devices, None)
+    while n is not None or o is not None:
+        if o is None or (n is not None and n[0] < o[0]):
+            fresh.extend(n[1])
+            n = next(new_devices, None)
+        elif n is None or o[0] < n[0]:
+            stale.extend(o[1])
+            o = next(old_devices, None)
+        else:
+            if n[1] != o[1]:
+                fresh.extend(n[1])
+                stale.extend(o[1])
+            n, o = next(new_devices, None), next(old_devices, None)
+    return fresh, stale
+
+
+def _by_device(rows: Iterable[tuple]) -> Iterator[tuple[str, list[tuple]]]:
+    for aid, spans in groupby(rows, itemgetter(0)):
+        yield aid, list(spans)
 
 
 def write_segments(conn, new: list[tuple], old: list[tuple], counts: dict[str, int]) -> tuple[set[str], set[int]]:
