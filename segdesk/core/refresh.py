@@ -23,6 +23,8 @@ from .progress import Progress
 from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
+from .reports.contact_value import refresh_contact_value
+from .reports.tagged import refresh_contact_tags
 from .identity.stitch import StitchResult
 from .store import Workspace
 
@@ -46,6 +48,8 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
     sessions = update_sessions(ws, progress)
     with ws.conn:
         rebuilt = refresh_report_orders(ws.conn)
+        refresh_contact_tags(ws.conn)
+        refresh_contact_value(ws.conn)  # after the touches and counted orders it is computed from
     return sessions, rebuilt
 
 

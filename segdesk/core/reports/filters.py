@@ -30,11 +30,10 @@ from ...errors import InvalidInput
 from ..importing.event_rows import stored_event
 from ..traffic.useragent import DEVICE_TYPES, device_type
 from .model import NOT_SET
+from .tagged import tags_source
 from .touches import first_touch_sql
 
 FILTERS = ("tag", "product", "source", "campaign", "country", "device")
-TAGGED = ("SELECT DISTINCT n.contact_id FROM tags t CROSS JOIN identity_nodes n ON n.node = t.identifier "
-          "WHERE n.contact_id IS NOT NULL AND t.tag = ? COLLATE NOCASE")
 # Each device's latest page view (a browser's, with its user agent), else its latest event:
 # one JSON parse per device, not per event.
 LATEST = ("SELECT e.anonymous_id, e.raw FROM events e JOIN (SELECT coalesce(max(id) FILTER (WHERE type IN "
@@ -120,7 +119,8 @@ def resolve(conn, filters: Filters) -> Scope | None:
         return None
     sets: list[set[int]] = []
     if filters.tag:
-        sets.append({cid for (cid,) in conn.execute(TAGGED, (filters.tag,))})
+        sets.append({cid for (cid,) in conn.execute(
+            f"SELECT contact_id FROM {tags_source(conn)} WHERE tag = ? COLLATE NOCASE", (filters.tag,))})
     if filters.source or filters.campaign:
         where, params = [], []
         if filters.source:

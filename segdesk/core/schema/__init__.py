@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0002_0005_reports,
     m0006_0009_lean_orders_ads,
     m0011_0013_clicks_fx_views,
+    m0019_report_caches,
 )
 from .registry import MIGRATION_SET, migrations
 
