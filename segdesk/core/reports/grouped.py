@@ -83,7 +83,8 @@ UNION ALL SELECT 3, key, NULL, days, {nulls} FROM (
 WHERE i IN ((n + 1) / 2, n / 2 + 1)
 """
 
-def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) -> dict[str, dict]:
+def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True,
+           medians: bool = True) -> dict[str, dict]:
     """key -> {contacts, customers, customers_per_currency {cur: n}, revenue {cur: net},
     ltv {days: [matured contacts, {cur: net}]}, middle [days]}.
 
@@ -92,6 +93,8 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
     figure of a currency divides by these).
 
     ``end`` is the data's "now" (``cohort.as_of``); without it no LTV window has matured.
+    ``medians=False`` leaves ``middle`` empty (a third of the statement's time, for callers that
+    show no median).
     """
     ft = first_touch_sql(conn)
     key, joins, key_params = _key_sql(conn, rng, by, ft)
@@ -109,7 +112,7 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
                             f"THEN net END) AS w{d}" for d in LTV_DAYS) if ltv else nulls)
         pc = LIVE_PC.format(within=within, t_ms=MS.format(t="r.created_at"), orders=orders_source(conn, rng))
     sql = SQL.format(key=key, a_ms=MS.format(t=ANCHOR), cohort=COHORT.format(ft=ft, joins=joins) + cohort_clause(rng),
-                     pc=pc, matured=matured, nulls=nulls, sums=sums, medians=MEDIANS.format(nulls=nulls) if ltv else "")
+                     pc=pc, matured=matured, nulls=nulls, sums=sums, medians=MEDIANS.format(nulls=nulls) if ltv and medians else "")
     params = {**order_params(conn, rng), **key_params, "end_ms": end_ms}
     out: dict[str, dict] = {}
     for part, k, cur, value, *days in conn.execute(sql, params):
