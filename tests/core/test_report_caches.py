@@ -117,3 +117,36 @@ def test_a_moved_anchor_rewrites_only_that_contact(ws):
         assert refresh_contact_value(ws.conn) == 1
     assert _state(ws) == (0, 0, 0)
     assert _json(ws, "ltv", {"by": "cohort_month"}) == live == _live(ws, "ltv", {"by": "cohort_month"})
+
+
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+
+
+def test_device_facts_follow_new_events_and_erases(ws):
+    from segdesk.core.importing.events import import_events
+    from segdesk.core.reports.device_facts import LATEST, _facts, device_facts
+
+    def live():
+        return {aid: _facts(raw) for aid, raw in ws.conn.execute(LATEST.format(where=""))}
+
+    assert ws.conn.execute("SELECT dirty, upto FROM report_devices_state").fetchone() == (
+        0, ws.conn.execute("SELECT max(id) FROM events").fetchone()[0])
+    cached = device_facts(ws.conn)
+    assert cached == live() and len(cached) > 100
+    # A desktop device's newest page view now comes from an iPhone: it becomes a phone.
+    aid = next(a for a, (kind, _c) in sorted(cached.items()) if kind == "desktop")
+    import_events(ws, [{"type": "page", "anonymousId": aid, "messageId": "cache-phone", "timestamp": "2026-02-27T10:00:00Z",
+                        "context": {"userAgent": IPHONE, "page": {"url": "https://shop.example.com/"},
+                                    "location": {"country": "DE"}}}], origin="test")
+    assert device_facts(ws.conn)[aid] == ("phone", "DE")  # stale cache: parsed live
+    phone = _json(ws, "ltv", {"by": "source", "filters": {"device": "phone"}})
+    refresh_after_import(ws)
+    assert ws.conn.execute("SELECT kind, country FROM report_device_facts WHERE anonymous_id = ?",
+                           (aid,)).fetchone() == ("phone", "DE")
+    assert device_facts(ws.conn) == live()
+    assert _json(ws, "ltv", {"by": "source", "filters": {"device": "phone"}}) == phone
+    with ws.conn:
+        ws.conn.execute("DELETE FROM events WHERE message_id = 'cache-phone'")
+    assert device_facts(ws.conn)[aid] == cached[aid]  # the erase made it stale: live again
+    refresh_after_import(ws)
+    assert device_facts(ws.conn) == live() and device_facts(ws.conn)[aid] == cached[aid]

@@ -34,6 +34,7 @@ def m0019_report_caches(db):
         db.execute(f"CREATE TRIGGER identity_nodes_{name}_report_tags AFTER {op} ON identity_nodes "
                    f"WHEN EXISTS (SELECT 1 FROM tags WHERE identifier = {row}.node) {dirty}")
     _contact_value(db)
+    _device_facts(db)
     # The campaign table's visitors (devices per source, medium and campaign): in this order SQLite
     # groups while it scans, ~75 ms at 393,000 sessions against ~320 sorting them (bench/RESULTS.md).
     db.execute("CREATE INDEX sessions_channel_device ON sessions(source, medium, coalesce(campaign, ''), "
@@ -77,5 +78,20 @@ def _contact_value(db):
         CREATE TRIGGER contacts_insert_report_value AFTER INSERT ON contacts BEGIN
             INSERT OR IGNORE INTO report_value_dirty(contact_id) VALUES (NEW.id);
         END;
+        """
+    )
+
+
+def _device_facts(db):
+    """``report_device_facts``: each device's type and country (``reports/device_facts.py``), re-read for the
+    devices with events past ``upto``; deleting a device's events makes the whole table stale."""
+    db.executescript(
+        """
+        CREATE TABLE report_device_facts (anonymous_id TEXT PRIMARY KEY, kind TEXT, country TEXT) WITHOUT ROWID;
+        CREATE TABLE report_devices_state (id INTEGER PRIMARY KEY CHECK (id = 1), dirty INTEGER NOT NULL,
+                                           upto INTEGER NOT NULL);
+        INSERT INTO report_devices_state(id, dirty, upto) VALUES (1, 1, 0);
+        CREATE TRIGGER events_deleted_device_facts AFTER DELETE ON events WHEN OLD.anonymous_id IS NOT NULL
+        BEGIN UPDATE report_devices_state SET dirty = 1 WHERE dirty = 0; END;
         """
     )
