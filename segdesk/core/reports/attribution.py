@@ -195,7 +195,8 @@ def _shared(conn, rng: Range, models, lookback_days: int, by: str) -> dict:
     sql = TOUCHES_SQL.format(columns=f"CASE WHEN t.contact_id IS NOT NULL THEN {TOUCH_KEY[by]} END, {age}, {flag}",
                              since=since, orders=orders_source(conn, rng), touches=touches_source(conn),
                              where=range_where("o"))
-    by_n: dict[tuple[str, int], list[float]] = {}
+    # Per model: whether its weights depend on the order's own touches, else its weights by n.
+    plans = [(m, m in ("time_decay", "last_non_direct"), credit, orders, {}) for m, (credit, orders) in sums.items()]
     current, cur, net, keys, ages, flags = None, None, 0, [], [], []
 
     def add():
@@ -206,11 +207,13 @@ def _shared(conn, rng: Range, models, lookback_days: int, by: str) -> dict:
         attributed[cur] = attributed.get(cur, 0) + net
         attributed_orders += 1
         n = len(keys)
-        for model, (credit, orders) in sums.items():
-            if model in ("time_decay", "last_non_direct"):  # weights of this order's own touches
-                ws = weights(model, flags, ages)
+        for model, own, credit, orders, by_n in plans:
+            if own:
+                ws = weights(model, flags if direct else keys, ages)
             else:
-                ws = by_n.get((model, n)) or by_n.setdefault((model, n), weights(model, keys, ages))
+                ws = by_n.get(n)
+                if ws is None:
+                    ws = by_n[n] = weights(model, keys, ages)
             for key, w in zip(keys, ws):
                 if w > 0:
                     row = credit.setdefault(key, {})
@@ -225,7 +228,8 @@ def _shared(conn, rng: Range, models, lookback_days: int, by: str) -> dict:
         if key is not None:  # NULL: the order has no touchpoint in the window
             keys.append(key)
             ages.append(age)
-            flags.append(non_direct)
+            if direct:
+                flags.append(non_direct)
     if current is not None:
         add()
     return {m: (credit, orders, attributed, attributed_orders, total) for m, (credit, orders) in sums.items()}

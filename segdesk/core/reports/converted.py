@@ -25,15 +25,16 @@ from ..fx import ORIGIN_NAMES, Rates
 from ..orders import source_of_truth
 from .model import Column
 
-_ACTIVE: ContextVar = ContextVar("segdesk_converting", default=None)  # the Rates in use, or None
+# The Rates in use and the day factors found per orders source (memo), or None when not converting.
+_ACTIVE: ContextVar = ContextVar("segdesk_converting", default=None)
 CONVERTED_KEYS = ("revenue", "spend", "value_per_contact", "value_per_customer", "lead_value", "credit", "roas",
                   "cost_per_lead", "cost_per_customer", "ltv_at_days", "period_revenue", "refunds",
                   "uncompared_revenue", "ltv_30", "ltv_90", "ltv_365", "payback_days")
 
 
 def converting_to() -> str | None:
-    rates = _ACTIVE.get()
-    return rates.target if rates is not None else None
+    active = _ACTIVE.get()
+    return active[0].target if active is not None else None
 
 
 @contextmanager
@@ -41,7 +42,7 @@ def converting(conn, currency: str):
     """Reports built inside read converted orders and spend; yields the :class:`Rates` (its ``usage``)."""
     rates = Rates(conn, currency)
     conn.create_function("segdesk_fx", 3, rates.convert)  # per connection; re-registered by each use
-    token = _ACTIVE.set(rates)
+    token = _ACTIVE.set((rates, {}))
     try:
         yield rates
     finally:
@@ -76,9 +77,13 @@ def converted_orders(conn, base: str) -> str:
     gives them: the factors are looked up once per day in Python and joined in SQL (a Python call
     per order cost ~180 ms at 80,000 orders); the order-by-order path stays for a SQLite that would
     not read the factors back exactly."""
-    rates = _ACTIVE.get()
+    rates, memo = _ACTIVE.get()
     cur = rates.target
-    factors = day_factors(conn, base, rates)
+    # One build reads the same orders several times (a report's queries, a comparison's periods):
+    # their days and rates do not change within it.
+    if base not in memo:
+        memo[base] = day_factors(conn, base, rates)
+    factors = memo[base]
     # LIMIT keeps SQLite from flattening these into the report's joins: it converts each order
     # once into a materialised table instead of once per row of a join (bench/RESULTS.md).
     if factors is None:
