@@ -190,9 +190,11 @@ def _shared(conn, rng: Range, models, lookback_days: int, by: str) -> dict:
     decay = "time_decay" in models
     direct = "last_non_direct" in models
     age = "julianday(o.created_at) - julianday(t.start_ts)" if decay else "0"
-    flag = "t.source <> '(direct)'" if direct else "0"
     since, wparams = window(conn, rng, lookback_days)
-    sql = TOUCHES_SQL.format(columns=f"CASE WHEN t.contact_id IS NOT NULL THEN {TOUCH_KEY[by]} END, {age}, {flag}",
+    # Last non-direct needs each touch's direct flag: it leads the key ("1google"), so a single model's
+    # pass reads no column more than before (a column costs ~5% of it).
+    key = f"(t.source <> '(direct)') || {TOUCH_KEY[by]}" if direct else TOUCH_KEY[by]
+    sql = TOUCHES_SQL.format(columns=f"CASE WHEN t.contact_id IS NOT NULL THEN {key} END, {age}",
                              since=since, orders=orders_source(conn, rng), touches=touches_source(conn),
                              where=range_where("o"))
     # Per model: whether its weights depend on the order's own touches, else its weights by n.
@@ -220,16 +222,17 @@ def _shared(conn, rng: Range, models, lookback_days: int, by: str) -> dict:
                     row[cur] = row.get(cur, 0.0) + net * w
                     orders[key] = orders.get(key, 0.0) + w
 
-    for oid, c, v, key, age, non_direct in conn.execute(sql, {**order_params(conn, rng), **wparams}):
+    for oid, c, v, key, age in conn.execute(sql, {**order_params(conn, rng), **wparams}):
         if oid != current:
             if current is not None:
                 add()
             current, cur, net, keys, ages, flags = oid, c, v, [], [], []
         if key is not None:  # NULL: the order has no touchpoint in the window
+            if direct:
+                flags.append(key[0] == "1")
+                key = key[1:]
             keys.append(key)
             ages.append(age)
-            if direct:
-                flags.append(non_direct)
     if current is not None:
         add()
     return {m: (credit, orders, attributed, attributed_orders, total) for m, (credit, orders) in sums.items()}
