@@ -1,6 +1,10 @@
-"""Reports benchmark (issue 5): each report, and the incremental session update after 10,000 new events.
+"""Reports benchmark (issues 5 and 20): every report, and the incremental session update after 10,000 new events.
 
     python bench/bench_reports.py --events 1000000 --contacts 50000 --orders-per-contact 3
+    python bench/bench_reports.py --events 5000000 --contacts 250000 --orders-per-contact 3 --reports-only
+
+``--reports-only`` skips the import and refresh at the end (the workspace copy stays as built);
+``--repeat`` sets the builds per report (best kept).
 
 Builds (once, cached under bench/out/) a demo workspace with segdesk.core.demo,
 runs the first refresh, then times every report on a read connection (best of
@@ -12,6 +16,7 @@ column between runs, and run the previous commit the same way for a before/after
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sys
@@ -30,7 +35,43 @@ OUT = Path(__file__).resolve().parent / "out"
 CASES = ([("summary", {})] + [("attribution", {"model": m}) for m in MODELS]
          + [("attribution", {"model": "linear", "by": "campaign"})]
          + [("ltv", {"by": b}) for b in ("source", "campaign", "tag", "cohort_month")]
-         + [("roas", {"by": "source"}), ("roas", {"by": "campaign"})])
+         + [("roas", {"by": "source"}), ("roas", {"by": "campaign"}), ("campaigns", {})])
+
+
+def later_cases(conn) -> list[tuple[str, object]]:
+    """The newer reports (issue 16): campaign table, converted figures, filters, compare, dashboard.
+
+    Ranges are the month of the newest order, as in bench_compare_filters.py."""
+    from segdesk.core.reports.campaign_view import campaign_table
+    from segdesk.core.reports.compare import build_view
+    from segdesk.core.reports import dashboard
+
+    newest = conn.execute("SELECT max(created_at) FROM orders").fetchone()[0]
+    since, until = newest[:8] + "01", newest[:10]
+    month = {"since": since, "until": until}
+    return [
+        ("campaign table (converted to EUR)", lambda: campaign_table(conn, currency="eur")),
+        ("ltv by source, converted to EUR", lambda: build_report(conn, "ltv", by="source", currency="eur")),
+        ("attribution linear, converted to EUR", lambda: build_report(conn, "attribution", currency="eur")),
+        ("summary, converted to EUR", lambda: build_report(conn, "summary", currency="eur")),
+        ("ltv by source, filter tag webinar", lambda: build_report(conn, "ltv", by="source", filters={"tag": "webinar"})),
+        ("ltv by source, filter source google",
+         lambda: build_report(conn, "ltv", by="source", filters={"source": "google"})),
+        ("ltv by source, filter device phone",
+         lambda: build_report(conn, "ltv", by="source", filters={"device": "phone"})),
+        ("attribution linear, filter product", lambda: build_report(conn, "attribution", filters={"product": "Pro course"})),
+        ("ltv by source, a month", lambda: build_report(conn, "ltv", by="source", **month)),
+        ("ltv by source, month vs previous (no trend)",
+         lambda: build_view(conn, "ltv", by="source", compare="previous", trend=False, **month)),
+        ("ltv by source, month vs previous + 6-period trend",
+         lambda: build_view(conn, "ltv", by="source", compare="previous", **month)),
+        ("summary, month vs previous + trend", lambda: build_view(conn, "summary", compare="previous", **month)),
+        ("attribution, models side by side", lambda: build_view(conn, "attribution", model="all")),
+        ("dashboard: figures", lambda: dashboard.load_figures(conn, None, None)),
+        ("dashboard: ltv curve", lambda: dashboard.load_ltv_curve(conn, None, None)),
+        ("dashboard: campaign table", lambda: dashboard.load_top_campaigns(conn, None, None)),
+        ("dashboard: figure changes (a month)", lambda: dashboard.load_figure_changes(conn, since, until)),
+    ]
 
 
 def workspace(events: int, contacts: int, per_contact: float) -> Path:
@@ -45,7 +86,7 @@ def workspace(events: int, contacts: int, per_contact: float) -> Path:
             refresh_after_import(ws)
             print(f"first refresh (stitch + all sessions) {time.perf_counter() - t:.1f} s", flush=True)
         (base / "done").write_text("ok")
-    work = base.parent / (base.name + "-run")
+    work = base.parent / f"{base.name}-run-{os.getpid()}"  # runs side by side (before / after) do not collide
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(base / "ws", work)
     return work
@@ -81,6 +122,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--contacts", type=int, default=50_000)
     ap.add_argument("--orders-per-contact", type=float, default=3.0)
+    ap.add_argument("--reports-only", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     folder = workspace(args.events, args.contacts, args.orders_per_contact)
     ws = open_workspace(folder)
@@ -91,22 +134,31 @@ def main() -> None:
     counts["contacts"] = ws.conn.execute("SELECT count(*) FROM contacts WHERE canonical_id = id").fetchone()[0]
     print("workspace:", counts)
     reader = ws.reader()
-    for name, params in CASES:
-        wall, cpu = timed(lambda: build_report(reader, name, **params))
-        print(f"{name:12} {str(params):42} {wall * 1000:7.0f} ms wall {cpu * 1000:7.0f} ms cpu", flush=True)
+    cases = [(f"{name:12} {str(params)}", lambda name=name, params=params: build_report(reader, name, **params))
+             for name, params in CASES] + later_cases(reader)
+    for label, fn in cases:
+        wall, cpu = timed(fn, args.repeat)
+        print(f"{label:55} {wall * 1000:7.0f} ms wall {cpu * 1000:7.0f} ms cpu", flush=True)
+    if args.reports_only:
+        reader.close()
+        ws.close()
+        shutil.rmtree(folder)
+        return
     events = new_events(ws, 10_000)
     t = time.perf_counter()
     import_events(ws, events, origin="bench")
     print(f"import 10,000 events {time.perf_counter() - t:.2f} s")
-    t = time.perf_counter()
-    sessions, rebuilt = refresh_reports(ws)
+    t, cpu = time.perf_counter(), time.process_time()
+    sessions, rebuilt = refresh_reports(ws)  # sessions, touches and every report cache
     print(f"incremental session update after 10,000 events {time.perf_counter() - t:.2f} s "
+          f"({time.process_time() - cpu:.2f} s cpu) "
           f"({len(sessions.devices)} devices, {sessions.sessions_written} sessions written)")
     t = time.perf_counter()
     refresh_after_import(ws)
     print(f"(for scale: a full refresh_after_import = stitch + no-op session update: {time.perf_counter() - t:.2f} s)")
     reader.close()
     ws.close()
+    shutil.rmtree(folder)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ from .progress import Progress
 from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
+from .reports.contact_value import refresh_contact_value
+from .reports.device_facts import refresh_device_facts
+from .reports.tagged import refresh_contact_tags
 from .identity.stitch import StitchResult
 from .store import Workspace
 
@@ -47,6 +50,9 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
     sessions = update_sessions(ws, progress)
     with ws.conn:
         rebuilt = refresh_report_orders(ws.conn)
+        refresh_contact_tags(ws.conn)
+        refresh_contact_value(ws.conn)  # after the touches and counted orders it is computed from
+        refresh_device_facts(ws.conn)
     return sessions, rebuilt
 
 

@@ -77,7 +77,7 @@ def campaigns(conn, rng: Range) -> Report:
 
     for (source, _medium, campaign, _ad_group), money in lines.items():
         _add(acc.setdefault(row_key(source, campaign), _empty(source, campaign or NOT_SET))["spend"], money)
-    for touch, g in sql_groups(conn, rng, "touch", as_of(conn)).items():
+    for touch, g in sql_groups(conn, rng, "touch", as_of(conn), medians=False).items():
         if touch == UNKNOWN:
             row = acc.setdefault(UNKNOWN, _empty(UNKNOWN, UNKNOWN))
         else:

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 
 from ...errors import InvalidInput
 from . import build_report
-from .attribution import MODELS
+from .attribution import MODELS, one_pass
 from .filters import Filters
 from .model import FLOAT, INT, MONEY, PERCENT, SPARK, TEXT, Column, Report
 
@@ -203,8 +203,9 @@ def _trends(conn, name, mode, since, until, params, now, before, main, rows, col
 
 def models_side_by_side(conn, *, lookback_days=None, by: str | None = None, **params) -> Report:
     """Attribution under every model: one money column per model, credited orders per model in ``orders``."""
-    reports = {m: build_report(conn, "attribution", model=m, lookback_days=lookback_days, by=by, **params)
-               for m in MODELS}
+    with one_pass():  # the six models share one read of the touches
+        reports = {m: build_report(conn, "attribution", model=m, lookback_days=lookback_days, by=by, **params)
+                   for m in MODELS}
     first = reports[MODELS[0]]
     keys = sorted({r["key"] for rep in reports.values() for r in rep.rows})
     rows = []

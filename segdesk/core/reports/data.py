@@ -46,7 +46,7 @@ def orders_source(conn, rng: Range | None = None) -> str:
     else:
         base = "report_orders"
     base = scoped_orders(base, rng) if rng is not None else base
-    return converted_orders(base) if converting_to() else base
+    return converted_orders(conn, base) if converting_to() else base
 
 
 def refresh_report_orders(conn) -> bool:

@@ -28,21 +28,14 @@ from dataclasses import asdict, dataclass, fields
 import orjson
 
 from ...errors import InvalidInput
-from ..importing.event_rows import stored_event
-from ..traffic.useragent import DEVICE_TYPES, device_type
+from ..traffic.useragent import DEVICE_TYPES
+from .device_facts import device_facts, fresh
 from .model import NOT_SET
+from .tagged import tags_source
 from .touches import first_touch_sql
 
+NO_COUNTRY = "this workspace has no country data (no event carries context.location.country)"
 FILTERS = ("tag", "product", "source", "campaign", "country", "device")
-TAGGED = ("SELECT DISTINCT n.contact_id FROM tags t CROSS JOIN identity_nodes n ON n.node = t.identifier "
-          "WHERE n.contact_id IS NOT NULL AND t.tag = ? COLLATE NOCASE")
-# Each device's latest page view (a browser's, with its user agent), else its latest event:
-# one JSON parse per device, not per event.
-LATEST = ("SELECT e.anonymous_id, event_json(e.raw, e.message_id, e.anonymous_id, e.ts) FROM events e JOIN (SELECT coalesce(max(id) FILTER (WHERE type IN "
-          "('page', 'screen')), max(id)) AS id FROM events WHERE anonymous_id IS NOT NULL GROUP BY anonymous_id) "
-          "m ON m.id = e.id")
-
-
 @dataclass(frozen=True)
 class Filters:
     tag: str | None = None
@@ -93,19 +86,6 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def device_facts(conn) -> dict[str, tuple[str | None, str | None]]:
-    """anonymous_id -> (device type, country) from each device's latest event."""
-    out = {}
-    for aid, raw in conn.execute(LATEST):
-        context = stored_event(raw).get("context")
-        context = context if isinstance(context, dict) else {}
-        agent = context.get("userAgent") if isinstance(context.get("userAgent"), str) else None
-        location = context.get("location") if isinstance(context.get("location"), dict) else {}
-        country = location.get("country") if isinstance(location.get("country"), str) else None
-        out[aid] = (device_type(agent), (country or "").strip() or None)
-    return out
-
-
 def _contacts_of_devices(conn, devices: set[str]) -> set[int]:
     ids = set()
     wanted = orjson.dumps(sorted(devices)).decode()
@@ -115,13 +95,35 @@ def _contacts_of_devices(conn, devices: set[str]) -> set[int]:
     return ids
 
 
+def _contacts_on_devices(conn, kind: str | None, country: str | None) -> set[int]:
+    """Contacts with a device of this type and country (either None: any); from the cache when fresh."""
+    if fresh(conn):
+        countries = [c for (c,) in conn.execute("SELECT DISTINCT country FROM report_device_facts "
+                                                "WHERE country IS NOT NULL")]
+        if country and not countries:
+            raise InvalidInput(NO_COUNTRY)
+        # Countries compare in Python (str.lower), as below: SQLite's lower() knows ASCII only.
+        wanted = orjson.dumps([c for c in countries if country and c.lower() == country.lower()]).decode()
+        return {cid for (cid,) in conn.execute(
+            "SELECT DISTINCT g.contact_id FROM report_device_facts f JOIN device_segments g ON g.anonymous_id = "
+            "f.anonymous_id WHERE (:kind IS NULL OR f.kind = :kind) AND (:country IS NULL OR f.country IN "
+            "(SELECT value FROM json_each(:wanted)))", {"kind": kind, "country": country, "wanted": wanted})}
+    facts = device_facts(conn)
+    if country and not any(c for _t, c in facts.values()):
+        raise InvalidInput(NO_COUNTRY)
+    chosen = {aid for aid, (k, c) in facts.items()
+              if (not kind or k == kind) and (not country or (c or "").lower() == country.lower())}
+    return _contacts_of_devices(conn, chosen)
+
+
 def resolve(conn, filters: Filters) -> Scope | None:
     """The scope a report reads under these filters; None when nothing is filtered."""
     if not filters:
         return None
     sets: list[set[int]] = []
     if filters.tag:
-        sets.append({cid for (cid,) in conn.execute(TAGGED, (filters.tag,))})
+        sets.append({cid for (cid,) in conn.execute(
+            f"SELECT contact_id FROM {tags_source(conn)} WHERE tag = ? COLLATE NOCASE", (filters.tag,))})
     if filters.source or filters.campaign:
         where, params = [], []
         if filters.source:
@@ -136,13 +138,7 @@ def resolve(conn, filters: Filters) -> Scope | None:
         sets.append({cid for (cid,) in conn.execute(
             f"SELECT contact_id FROM ({first_touch_sql(conn)}) WHERE {' AND '.join(where)}", params)})
     if filters.country or filters.device:
-        facts = device_facts(conn)
-        if filters.country and not any(country for _t, country in facts.values()):
-            raise InvalidInput("this workspace has no country data (no event carries context.location.country)")
-        chosen = {aid for aid, (kind, country) in facts.items()
-                  if (not filters.device or kind == filters.device)
-                  and (not filters.country or (country or "").lower() == filters.country.lower())}
-        sets.append(_contacts_of_devices(conn, chosen))
+        sets.append(_contacts_on_devices(conn, filters.device, filters.country))
     contacts = None
     if sets:
         ids = set.intersection(*sets)

@@ -17,26 +17,19 @@ checks both paths agree on a generated workspace), the same way:
 from __future__ import annotations
 
 from .cohort import NO_TAG
+from .contact_value import ANCHOR, DAY_MS, LTV_DAYS, MS, usable
 from .data import order_params, orders_source
 from .filters import cohort_clause
 from .model import NOT_SET, UNKNOWN, Range, month_starts
+from .tagged import tags_source
 from .touches import first_touch_sql
 
-LTV_DAYS = (30, 60, 90, 180, 365)
-DAY_MS = 86_400_000
-# Unix epoch in ms; julianday() is SQLite's integer ms count / 86400000, so rounding restores it exactly.
-MS = "(CAST(round(julianday({t}) * 86400000.0) AS INTEGER) - 210866760000000)"
 KEY_SQL = {"source": "ft.source", "medium": "ft.medium", "campaign": f"coalesce(nullif(ft.campaign, ''), '{NOT_SET}')",
            "source_medium": "ft.source || ' / ' || ft.medium",
            # The whole first touch, for matching spend (roas.py): source, medium, campaign joined by \x1f.
            "touch": "ft.source || char(31) || ft.medium || char(31) || coalesce(ft.campaign, '')"}
-# CROSS JOIN keeps SQLite reading tags first and looking nodes up by key: the planner's own
-# order walked all 107,000 nodes by contact (150 ms against 90 at 65,000 tags).
-TAGS = ("SELECT DISTINCT n.contact_id AS cid, t.tag FROM tags t CROSS JOIN identity_nodes n ON n.node = t.identifier "
-        "WHERE n.contact_id IS NOT NULL")
 
 
-ANCHOR = "coalesce(ft.start_ts, c.first_seen)"
 # Range.contains: with no range every contact, else an anchor in [since, until).
 IN_RANGE = (f"((:since IS NULL AND :until IS NULL) OR "
             f"({ANCHOR} >= coalesce(:since, '') AND (:until IS NULL OR {ANCHOR} < :until)))")
@@ -46,7 +39,7 @@ COHORT = f"FROM contacts c LEFT JOIN ({{ft}}) ft ON ft.contact_id = c.id {{joins
 def _key_sql(conn, rng: Range, by: str, ft: str) -> tuple[str, str, dict]:
     """(key expression, extra joins, its parameters) for the cohort CTE."""
     if by == "tag":
-        return f"coalesce(tg.tag, '{NO_TAG}')", f"LEFT JOIN ({TAGS}) tg ON tg.cid = c.id", {}
+        return f"coalesce(tg.tag, '{NO_TAG}')", f"LEFT JOIN {tags_source(conn)} tg ON tg.contact_id = c.id", {}
     if by == "cohort_month":
         lo, hi = conn.execute(f"SELECT min({ANCHOR}), max({ANCHOR}) " + COHORT.format(ft=ft, joins="") + cohort_clause(rng),
                               {"since": rng.since, "until": rng.until}).fetchone()
@@ -67,17 +60,23 @@ WITH m AS MATERIALIZED (
     SELECT c.id AS cid, {key} AS key, {a_ms} AS a_ms {cohort}
 ),
 -- One row per contact and currency: its revenue, first paid order and revenue inside each window.
-pc AS MATERIALIZED (
-    SELECT key, cid, a_ms, cur, sum(net) AS rev, min(t_ms) FILTER (WHERE net > 0) AS paid_ms, {within} FROM (
-        SELECT m.key, m.cid, m.a_ms, r.currency AS cur, r.amount - r.refunded AS net, {t_ms} AS t_ms
-        FROM m JOIN {orders} r ON r.contact_id = m.cid)
-    GROUP BY key, cid, cur
-)
+pc AS MATERIALIZED ({pc})
 SELECT 0, key, NULL, count(*), {matured} FROM m GROUP BY key
 UNION ALL SELECT 1, key, NULL, count(DISTINCT cid), {nulls} FROM pc WHERE rev > 0 GROUP BY key
 UNION ALL SELECT 2, key, cur, sum(rev), {sums} FROM pc GROUP BY key, cur
 UNION ALL SELECT 4, key, cur, count(*), {nulls} FROM pc WHERE rev > 0 GROUP BY key, cur
 {medians}
+"""
+LIVE_PC = """
+    SELECT key, cid, a_ms, cur, sum(net) AS rev, min(t_ms) FILTER (WHERE net > 0) AS paid_ms, {within} FROM (
+        SELECT m.key, m.cid, m.a_ms, r.currency AS cur, r.amount - r.refunded AS net, {t_ms} AS t_ms
+        FROM m JOIN {orders} r ON r.contact_id = m.cid)
+    GROUP BY key, cid, cur
+"""
+# The same rows from the per-contact cache (contact_value.py): only maturity depends on the report.
+CACHED_PC = """
+    SELECT m.key, m.cid, m.a_ms, v.currency AS cur, v.rev, v.paid_ms, {within}
+    FROM m JOIN report_contact_value v ON v.contact_id = m.cid
 """
 # The middle one (odd count) or two (even) of each group's days to first purchase.
 MEDIANS = """
@@ -88,7 +87,8 @@ UNION ALL SELECT 3, key, NULL, days, {nulls} FROM (
 WHERE i IN ((n + 1) / 2, n / 2 + 1)
 """
 
-def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) -> dict[str, dict]:
+def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True,
+           medians: bool = True) -> dict[str, dict]:
     """key -> {contacts, customers, customers_per_currency {cur: n}, revenue {cur: net},
     ltv {days: [matured contacts, {cur: net}]}, middle [days]}.
 
@@ -97,6 +97,8 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
     figure of a currency divides by these).
 
     ``end`` is the data's "now" (``cohort.as_of``); without it no LTV window has matured.
+    ``medians=False`` leaves ``middle`` empty (a third of the statement's time, for callers that
+    show no median).
     """
     ft = first_touch_sql(conn)
     key, joins, key_params = _key_sql(conn, rng, by, ft)
@@ -104,12 +106,17 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True) 
     end_ms = conn.execute(f"SELECT {MS.format(t='?')}", (end,)).fetchone()[0] if end and ltv else None
     # A contact counts for N days once anchor + N days <= end; its orders up to anchor + N days.
     matured = ", ".join(f"count(a_ms + {d * DAY_MS} <= :end_ms OR NULL)" for d in LTV_DAYS) if ltv else nulls
-    within = (", ".join(f"sum(CASE WHEN a_ms + {d * DAY_MS} <= :end_ms AND t_ms <= a_ms + {d * DAY_MS} THEN net END) "
-                        f"AS w{d}" for d in LTV_DAYS) if ltv else nulls)
     sums = ", ".join(f"sum(w{d})" for d in LTV_DAYS) if ltv else nulls
+    if usable(conn, rng):
+        within = (", ".join(f"CASE WHEN m.a_ms + {d * DAY_MS} <= :end_ms THEN v.w{d} END AS w{d}" for d in LTV_DAYS)
+                  if ltv else nulls)
+        pc = CACHED_PC.format(within=within)
+    else:
+        within = (", ".join(f"sum(CASE WHEN a_ms + {d * DAY_MS} <= :end_ms AND t_ms <= a_ms + {d * DAY_MS} "
+                            f"THEN net END) AS w{d}" for d in LTV_DAYS) if ltv else nulls)
+        pc = LIVE_PC.format(within=within, t_ms=MS.format(t="r.created_at"), orders=orders_source(conn, rng))
     sql = SQL.format(key=key, a_ms=MS.format(t=ANCHOR), cohort=COHORT.format(ft=ft, joins=joins) + cohort_clause(rng),
-                     t_ms=MS.format(t="r.created_at"), orders=orders_source(conn, rng), matured=matured, nulls=nulls,
-                     within=within, sums=sums, medians=MEDIANS.format(nulls=nulls) if ltv else "")
+                     pc=pc, matured=matured, nulls=nulls, sums=sums, medians=MEDIANS.format(nulls=nulls) if ltv and medians else "")
     params = {**order_params(conn, rng), **key_params, "end_ms": end_ms}
     out: dict[str, dict] = {}
     for part, k, cur, value, *days in conn.execute(sql, params):

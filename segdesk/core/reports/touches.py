@@ -22,6 +22,7 @@ contacts whose touches are, and read under the same dirty rule.
 from __future__ import annotations
 
 from ..email_clicks import CLICK_TOUCHES
+from .contact_value import mark_all
 
 # Sessions of device spans, each with the contact it counts for.
 CONTACT_SESSIONS = """
@@ -93,3 +94,4 @@ def rebuild_touches(conn) -> None:
     conn.execute("DELETE FROM report_first_touch")
     conn.execute(f"INSERT INTO report_first_touch ({COLUMNS}) " + FIRST_TOUCH.format(touches="contact_touches", where=""))
     conn.execute("DELETE FROM first_touch_dirty")
+    mark_all(conn)  # every anchor may have moved; no contact was listed as dirty

@@ -25,6 +25,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0014_webhooks,
     m0017_compact_events,
     m0018_identity_changes,
+    m0019_report_caches,
 )
 from .registry import MIGRATION_SET, migrations
 
