@@ -119,3 +119,14 @@ def test_ltv_without_a_curve_yet_charts_converted_revenue_bars(_fresh_workspace)
     # Revenue per source in EUR, largest first: facebook 80.00 + 50.00; google 12.50 (its ARS left out: marked).
     assert bars["name"] == "Revenue in EUR" and bars["currency"] == "eur"
     assert bars["points"] == [("facebook", 13000), ("google *", 1250)]
+
+
+def test_the_pdf_of_named_reports_charts_them_in_the_reporting_currency(charted):
+    from segdesk.core.reports.bundle import report_bundle
+
+    with open_workspace(charted) as w:  # what `segdesk export pdf ltv roas` lays out
+        bundle = report_bundle(w.conn, ["ltv", "roas"], **MARCH)
+    ltv, roas = (section.charts[0] for section in bundle.sections)
+    assert {s["name"]: s["points"][-1] for s in ltv["series"]} == {"facebook": (30, 6500.0), "google *": (30, 1250.0)}
+    assert dict(roas["series"][0]["points"]) == {"facebook": 4.0625, "google *": 1.25}
+    assert "* holds amounts without a rate (ARS on 2026-03-03)" in roas["note"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ...errors import InvalidInput
+from ..fx import chosen_currency
 from ..store import read_setting
 from .campaign_view import compact
 from .compare import MAIN, build_view
@@ -134,7 +135,10 @@ def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, c
         if name not in REPORT_DEFAULTS:
             raise InvalidInput(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
-        sections.append(section_of(build_view(conn, name, filters=filters, compare=compare, **p)))
+        # As the app's Reports page builds them: converted beside the originals once a reporting currency
+        # was chosen, so the PDF's charts are in it too (chart_view.py).
+        sections.append(section_of(build_view(conn, name, filters=filters, compare=compare,
+                                              currency=chosen_currency(conn), **p)))
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
         if len(sections) == 1 else "SegDesk reports"
     return Bundle(title, range_text(rng), sections, cover_of(conn, range_text_full(rng), client, logo))
