@@ -130,3 +130,5 @@ def test_the_pdf_of_named_reports_charts_them_in_the_reporting_currency(charted)
     assert {s["name"]: s["points"][-1] for s in ltv["series"]} == {"facebook": (30, 6500.0), "google *": (30, 1250.0)}
     assert dict(roas["series"][0]["points"]) == {"facebook": 4.0625, "google *": 1.25}
     assert "* holds amounts without a rate (ARS on 2026-03-03)" in roas["note"]
+    # The tables keep their per-currency columns: a page has no room for a converted one beside each.
+    assert not [c.key for s in bundle.sections for c in s.table.columns if c.key.endswith("_converted")]

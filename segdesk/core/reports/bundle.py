@@ -135,10 +135,14 @@ def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, c
         if name not in REPORT_DEFAULTS:
             raise InvalidInput(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
-        # As the app's Reports page builds them: converted beside the originals once a reporting currency
-        # was chosen, so the PDF's charts are in it too (chart_view.py).
-        sections.append(section_of(build_view(conn, name, filters=filters, compare=compare,
-                                              currency=chosen_currency(conn), **p)))
+        # Built with the reporting currency once one was chosen, so the charts are in it (chart_view.py);
+        # the tables keep their columns as they were: a page has no room for each converted one beside.
+        section = section_of(build_view(conn, name, filters=filters, compare=compare,
+                                        currency=chosen_currency(conn), **p))
+        if section.table is not None:
+            section.table = replace(section.table, columns=[c for c in section.table.columns
+                                                            if not c.key.endswith("_converted")])
+        sections.append(section)
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
         if len(sections) == 1 else "SegDesk reports"
     return Bundle(title, range_text(rng), sections, cover_of(conn, range_text_full(rng), client, logo))
