@@ -6,7 +6,9 @@ numbers (days after first touch) make a line. Money series carry their
 currency; y is in minor units and is shown in major units of that currency.
 
 Reading at a glance (issue 16): currencies never share an axis (one plot per
-currency, stacked, each with the currency on its axis); one colour per group,
+currency, stacked, each with the currency on its axis; what to draw, converted
+into the reporting currency or not, is core's ``chart_view``); a legend beside
+the plot that fits (``chart_legend.py``); one colour per group,
 the same in every plot; axis numbers with thousands separators; a break-even
 line on ROAS charts; month and cohort keys in date order, a current month
 marked as partial; a caption that says what was left out ("top 8 of 13") and
@@ -23,11 +25,13 @@ from datetime import datetime, timezone
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QEvent, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from ..core.money import exponent, format_money
 from ..core.reports.table import CATEGORY, NUMBER, TIME
+from .chart_axes import KeyAxis, ValueAxis
+from .chart_legend import SideLegend
 from . import qtfix  # pyqtgraph's many void calls (PySide6 6.12.0's None leak) and its cycles
 from .plaintext import html_text
 from .style import LIGHT, current_colors
@@ -80,45 +84,6 @@ def current_month() -> str:
 def is_ratio(series: list[dict]) -> bool:
     """ROAS series (revenue / spend): a ratio, where 1 is break-even."""
     return bool(series) and all(s.get("currency") is None and s["name"].upper().startswith("ROAS") for s in series)
-
-
-class ValueAxis(pg.AxisItem):
-    """Numbers with thousands separators, whole numbers when the ticks are a whole step apart."""
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
-        decimals = 0 if spacing * scale >= 1 else 2
-        return [f"{v * scale:,.{decimals}f}" for v in values]
-
-
-class KeyAxis(pg.AxisItem):
-    """Bar labels that never overlap: as many as the axis's width has room for, each cut to its slot
-    (every bar still hovers with its whole name), the partial month always labelled."""
-
-    keys: list[str] = []
-    partial: str | None = None
-
-    def set_keys(self, keys: list[str], partial: str | None) -> None:
-        self.keys, self.partial = list(keys), partial
-        self._relabel()
-
-    def resizeEvent(self, event=None) -> None:  # noqa: N802 (Qt's name)
-        super().resizeEvent(event)
-        self._relabel()
-
-    def _relabel(self) -> None:
-        if not self.keys:
-            return
-        font = self.style.get("tickFont") or self.font()
-        char = max(1, QFontMetrics(font).averageCharWidth())
-        slot = max(1.0, self.geometry().width() / len(self.keys))
-        step = max(1, -(-(6 * char) // int(slot)))  # a slot narrower than six characters labels every n-th bar
-        chars = max(4, int((slot * step - 2 * char) / (char * 1.2)))  # a gap between labels; wide letters
-
-        def short(key: str) -> str:
-            text = key if len(key) <= chars else key[:chars - 1] + "…"
-            return f"{text} (partial)" if key == self.partial else text
-
-        self.setTicks([[(k, short(key)) for k, key in enumerate(self.keys) if k % step == 0 or key == self.partial]])
 
 
 class ChartWidget(QWidget):
@@ -264,9 +229,7 @@ class ChartWidget(QWidget):
         margin.setStyle(showValues=False, tickLength=0)
         if not self.legends:
             # One legend, on the top plot, one entry per group: a group has one colour in every plot.
-            legend = pg.LegendItem(labelTextColor=c["fg"], verSpacing=-6)
-            legend.setParentItem(plot)
-            legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 28 if title else 4))
+            legend = SideLegend(plot, (-4, 28 if title else 4), labelTextColor=c["fg"], verSpacing=-6)
             self.legends.append(legend)
             self._in_legend: set[str] = set()
         legend = self.legends[0]
@@ -281,7 +244,6 @@ class ChartWidget(QWidget):
                                               "fill": pg.mkBrush(QColor(c["surface"]))})
             plot.addItem(line)
             self.break_even.append(line)
-        legend.updateSize()
 
     def _draw_lines(self, plot, legend, series: list[dict]) -> list:
         out = []
@@ -357,7 +319,7 @@ class ChartWidget(QWidget):
         name = series["name"]
         if currency and name != currency.upper():
             name = name.removesuffix(f" ({currency.upper()})")
-        legend.addItem(item, html_text(name))
+        legend.add(item, name)
 
     def _caption(self) -> str:
         notes = [self._note] if self._note else []
@@ -367,15 +329,27 @@ class ChartWidget(QWidget):
             notes.append(LTV_ENDS)
         return " ".join(notes)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.legends:  # once the plot has its new height: the legend's columns follow it
+            QTimer.singleShot(0, lambda: shiboken6.isValid(self) and self._fold_legend(self.legend_btn.isChecked()))
+
     def _fold_legend(self, shown: bool) -> None:
         self.legend_btn.setText("Hide legend" if shown else "Show legend")
-        if self.legends:
-            self.legends[0].updateSize()
+        if self.legends and self.plots:
+            # The legend hangs from the top plot into the right margin every plot keeps: all their height is its.
+            height = self.plots[-1].geometry().bottom() - self.plots[0].geometry().top()
+            self.legends[0].fit(height, self.plot_widget.width())
         width = int(self.legends[0].boundingRect().width()) + 16 if shown and self.legends else 8
         for legend in self.legends:
             legend.setVisible(shown)
         for plot in self.plots:  # every plot keeps the same right margin, so their x axes line up
             plot.getAxis("right").setWidth(width)
+        # The view sizes its plots only when it is resized, to no less than their minimum then: a
+        # narrower legend must give its room back now, or the plots stay wider than the view.
+        ci = self.plot_widget.ci
+        ci.layout.invalidate()
+        ci.setGeometry(QRectF(0, 0, self.plot_widget.width(), self.plot_widget.height()))
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().changeEvent(event)

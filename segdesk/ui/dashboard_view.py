@@ -84,6 +84,7 @@ class DashboardView(QWidget):
         self.originals = QCheckBox("Original currencies")
         self.originals.setToolTip("Show the money figures in the currencies they were paid in, not converted")
         self.originals.toggled.connect(self._show_figures)
+        self.originals.toggled.connect(self._show_ltv)
         row = QHBoxLayout()
         row.addWidget(self.range)
         row.addStretch(1)
@@ -178,7 +179,7 @@ class DashboardView(QWidget):
                 label.setText(text)
                 label.setToolTip(f"against {data['compared_with']}" if data.get("compared_with") else "")
         if "ltv_series" in data:
-            self.ltv_chart.set_series(data["ltv_series"])
+            self._show_ltv()
         if "campaigns" in data:
             self.campaigns.set_report(data["campaigns"])
             fit_columns(self.campaign_table)
@@ -205,8 +206,18 @@ class DashboardView(QWidget):
             label.setToolTip(as_text(tip))
             self.cards[key].setToolTip(as_text("\n\n".join(x for x in (explain(key), tip) if x)))
         money = ", ".join(label for key, label in FIGURES if key in MONEY_FIGURES)
-        self.originals.setToolTip(f"{money}: in the currencies they were paid in, not converted into "
-                                  f"{data['currency'].upper()}")
+        self.originals.setToolTip(f"{money} and the LTV curves: in the currencies they were paid in, not "
+                                  f"converted into {data['currency'].upper()}")
+
+    def _show_ltv(self) -> None:
+        """The LTV curves in the reporting currency, or one plot per original currency when ticked."""
+        data = self._pending
+        if "ltv_series" not in data:
+            return
+        if self.originals.isChecked():
+            self.ltv_chart.set_series(data["ltv_originals"]["series"], note=data["ltv_originals"]["note"])
+        else:
+            self.ltv_chart.set_series(data["ltv_series"], note=data["ltv_note"])
 
     def drill_down(self, view_row: int):
         """The contacts and orders behind a campaign row (the Reports page's dialog)."""

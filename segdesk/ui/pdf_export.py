@@ -167,7 +167,9 @@ class _Layout:
                 # Now, not at the next event loop: a command line has none, and a chart left for
                 # interpreter exit can outlive the QApplication (a crash on the way out).
                 shiboken6.delete(chart)
-        self.y += h + 4 * self.mm
+        self.y += h + (1 if spec.get("note") else 4) * self.mm
+        if spec.get("note"):  # what the chart converted and left out (its caption on screen)
+            self.text(spec["note"], _font(7.5), MUTED, gap=0.6)
 
     def _table_pages(self, head_h: float, heights: list[float], lead: float = 0.0) -> list[list[int]]:
         """Row indexes per page: a table that fits on one page is never split (it starts on the next

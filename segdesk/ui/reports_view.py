@@ -22,7 +22,8 @@ from ..core.fx import chosen_currency
 from ..core.reports.campaign_view import build_table
 from ..core.reports.spend_match import has_spend
 from ..core.reports.compare import build_view
-from ..core.reports.table import ReportTable, chart_note, chart_series, chart_title, chart_x_label, range_text
+from ..core.reports.chart_view import chart_view
+from ..core.reports.table import ReportTable, range_text
 from ..errors import FileError, InvalidInput, SegDeskError
 from .charts import ChartWidget
 from .export_done import cover_for, show_export_done
@@ -207,7 +208,10 @@ class ReportsView(QWidget):
         for w in (self.model_box, self.lookback, self._model_label, self._lookback_label, self._model_group,
                   self._lookback_group):
             w.setVisible(name == "attribution")
-        self.originals.setVisible(name == "campaigns")
+        # The campaign table and every chart: converted by default, the originals a tick away.
+        self.originals.setToolTip("Show the chart in the currencies paid and spent in, one plot per currency"
+                                  if name != "campaigns" else
+                                  "Show each figure in the currencies it was paid and spent in, not converted")
 
     def _on_report_changed(self) -> None:
         self._sync_controls()
@@ -353,8 +357,8 @@ class ReportsView(QWidget):
         table = ReportTable.of(report)
         self.model.set_report(table)
         attach(self.table, table, self._sparkline)
-        self.chart.set_series(chart_series(table), title=chart_title(table), x_label=chart_x_label(table),
-                              note=chart_note(table))
+        view = chart_view(table, originals=self.originals.isChecked())
+        self.chart.set_series(view.series, title=view.title, x_label=view.x_label, note=view.note)
         fit_columns(self.table)
         self.last_timing_ms = (time.perf_counter() - started) * 1000
         note = brief_notes(table.notes)
@@ -405,7 +409,7 @@ class ReportsView(QWidget):
         table = self.model.sorted_table()
         if table is None:
             raise InvalidInput("no report is loaded yet")
-        section = section_of(table)
+        section = section_of(table, originals=self.originals.isChecked())
         return write_pdf(path, [section], title=table.title, date_range=range_text(table.parameters),
                          cover=cover_for(self.ctx, table.parameters))
 

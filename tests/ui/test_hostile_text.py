@@ -141,5 +141,7 @@ def test_chart_legend_and_title_show_names_verbatim(app, qtbot):
                       {"name": CONTACT_ID, "currency": "usd", "points": [(30, 3.0), (60, 4.0)]}],
                      title=SOURCE)
     legend = [label.item.toPlainText() for _sample, label in chart.legends[0].items]
-    assert legend == [CAMPAIGN, CONTACT_ID]
+    # A long name is cut to the legend's width (chart_legend.LEGEND_CHARS), never interpreted.
+    assert legend == [CAMPAIGN, CONTACT_ID[:17] + "…"]
+    assert chart.hover_text(30.0).splitlines()[2].startswith(CONTACT_ID)  # hovering names it whole
     assert chart.plots[0].titleLabel.item.toPlainText() == SOURCE

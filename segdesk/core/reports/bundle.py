@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ...errors import InvalidInput
+from ..fx import chosen_currency
 from ..store import read_setting
 from .campaign_view import compact
 from .compare import MAIN, build_view
 from .dashboard import FIGURES, figure_text, load_dashboard, trend_title, trend_x_label
-from .table import ReportTable, chart_series, chart_x_label, range_text, range_text_full
-from .table import chart_title as default_chart_title
+from .chart_view import chart_view
+from .table import ReportTable, range_text, range_text_full
 
 REPORT_DEFAULTS = {"ltv": {"by": "source"}, "attribution": {"by": "source", "model": "linear", "lookback_days": 90},
                    "roas": {"by": "source"}, "summary": {}}
@@ -63,16 +64,18 @@ def cover_of(conn, date_range_full: str, client: str | None = None, logo: str | 
                  logo if logo is not None else setting(LOGO_SETTING), date_range_full)
 
 
-def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None) -> Section:
-    """One report as a section: its chart (when it has series) above its table."""
+def section_of(report, *, subtitle: str = "", chart_title: str = "", kind: str | None = None,
+               originals: bool = False) -> Section:
+    """One report as a section: its chart (when it has series) above its table; the chart in the
+    reporting currency when the report was built with one, unless ``originals`` (chart_view.py)."""
     t = ReportTable.of(report)
     if "compare" in t.extra:  # a page is narrower than a screen: the counts and the main figure's comparison
         keep = ("key", "contacts", "customers", "leads", MAIN.get(t.name), "main_previous", "main_change",
                 "main_change_pct", "trend")
         t = replace(t, columns=[c for c in t.columns if c.key in keep])
-    series = chart_series(t)
-    charts = [{"title": chart_title or default_chart_title(t), "series": series, "kind": kind,
-               "x_label": chart_x_label(t)}] if series else []
+    view = chart_view(t, originals=originals)
+    charts = [{"title": chart_title or view.title, "series": view.series, "kind": kind,
+               "x_label": view.x_label, "note": view.note if view.currency else ""}] if view.series else []
     if not subtitle:
         subtitle = " · ".join(x for x in [describe(t.parameters), range_text(t.parameters)] + t.notes if x)
     return Section(title=t.title, subtitle=subtitle, charts=charts, table=t)
@@ -107,7 +110,8 @@ def dashboard_sections(data: dict) -> list[Section]:
         charts.append({"title": f"{trend_title(data)} in {data['currency'].upper()}", "series": data["trend_series"],
                        "x_label": trend_x_label(data)})
     if data["ltv_series"]:
-        charts.append({"title": "LTV by days since first touch, by first-touch source", "series": data["ltv_series"]})
+        charts.append({"title": f"LTV by days since first touch, by first-touch source, in {data['currency'].upper()}",
+                       "series": data["ltv_series"], "note": data.get("ltv_note", "")})
     subtitle = range_text(data) + (f" · changes against {data['compared_with']}" if data.get("compared_with") else "")
     return [Section("Dashboard", subtitle=subtitle, figures=figures, charts=charts,
                     table=compact(data["campaigns"]), table_title="Campaigns")]
@@ -131,7 +135,14 @@ def report_bundle(conn, names=(), *, filters=None, compare: str | None = None, c
         if name not in REPORT_DEFAULTS:
             raise InvalidInput(f"unknown report '{name}' (choose from dashboard, {', '.join(REPORT_DEFAULTS)})")
         p = {**REPORT_DEFAULTS[name], **{k: v for k, v in given.items() if k in REPORT_DEFAULTS[name]}, **rng}
-        sections.append(section_of(build_view(conn, name, filters=filters, compare=compare, **p)))
+        # Built with the reporting currency once one was chosen, so the charts are in it (chart_view.py);
+        # the tables keep their columns as they were: a page has no room for each converted one beside.
+        section = section_of(build_view(conn, name, filters=filters, compare=compare,
+                                        currency=chosen_currency(conn), **p))
+        if section.table is not None:
+            section.table = replace(section.table, columns=[c for c in section.table.columns
+                                                            if not c.key.endswith("_converted")])
+        sections.append(section)
     title = "SegDesk dashboard" if list(names) in ([], ["dashboard"]) else f"SegDesk: {sections[0].title}" \
         if len(sections) == 1 else "SegDesk reports"
     return Bundle(title, range_text(rng), sections, cover_of(conn, range_text_full(rng), client, logo))

@@ -12,7 +12,8 @@ division, attribution rounding, spend matching): nothing is re-implemented.
 gains ``<column>_converted`` for its money columns (and ROAS), the report's
 money extras go under ``converted``, which also says the currency, the rate
 sources and days used, the days that took an earlier day's rate, and the
-currencies and days without a rate.
+currencies and days without a rate, and holds the report's own chart series
+built on the converted data (``series``: LTV curves, ROAS bars).
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def add_converted(report, converted, currency: str, usage) -> None:
                                      if isinstance(v, dict) and k not in ("by",)},
             "rates": usage.as_dict(), "sources": sorted({ORIGIN_NAMES[o] for u in usage.as_dict().values()
                                                            for o in u["origins"]})}
+    if converted.series:  # the report's chart in the reporting currency (LTV curves, ROAS bars): chart_view.py
+        info["series"] = converted.series
     if report.name == "summary":  # one row per currency: the converted report's single row is the total
         info.update({k: v for k, v in (converted.rows[0] if converted.rows else {}).items()
                      if isinstance(v, dict)})

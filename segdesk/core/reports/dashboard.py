@@ -8,7 +8,8 @@ figures in the workspace's reporting currency (``converted.py``), their
 original currencies beside them under ``originals``, and under ``unconverted``
 the currencies a figure leaves out on days without a rate (shown with a mark).
 The trend chart is revenue and ad spend per day, week or month in that
-currency (``trend.py``).
+currency (``trend.py``); the LTV curves are in it too, their per-currency
+plots beside them (``chart_view.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 from ..fx import reporting_currency
 from ..money import format_money
 from .model import MONEY
-from .table import ReportTable, chart_series, format_amounts, report_table
+from .chart_view import chart_view
+from .table import ReportTable, format_amounts, report_table
 from .trend import revenue_and_spend
 
 FIGURES = [("contacts", "Contacts"), ("customers", "Customers"), ("revenue", "Revenue (net of refunds)"),
@@ -73,10 +75,16 @@ def figure_tooltip(data: dict, key: str) -> str:
 
 
 def load_ltv_curve(conn, since: str | None, until: str | None) -> dict:
-    ltv = report_table(conn, "ltv", by="source", since=since, until=until)
+    """LTV curves by first-touch source in the reporting currency (``ltv_series``, ``ltv_note``) and,
+    under ``ltv_originals``, per original currency (one plot each): what "Original currencies" shows."""
+    ltv = report_table(conn, "ltv", by="source", since=since, until=until, currency=reporting_currency(conn))
     # Only the curve itself: with no contact old enough for a 30-day point there is nothing to draw
     # (chart_series would fall back to revenue bars, which is not this chart).
-    return {"ltv_series": chart_series(ltv) if ltv.series else []}
+    if not ltv.series:
+        return {"ltv_series": [], "ltv_note": "", "ltv_originals": {"series": [], "note": ""}}
+    converted, originals = chart_view(ltv), chart_view(ltv, originals=True)
+    return {"ltv_series": converted.series, "ltv_note": converted.note,
+            "ltv_originals": {"series": originals.series, "note": originals.note}}
 
 
 def load_top_campaigns(conn, since: str | None, until: str | None) -> dict:
