@@ -221,7 +221,7 @@ class DashboardView(QWidget):
 
     def drill_down(self, view_row: int):
         """The contacts and orders behind a campaign row (the Reports page's dialog)."""
-        from .reports_view import DrillDownDialog
+        from .drill_dialog import DrillDownDialog
 
         table = self.campaigns.table
         if table is None or not 0 <= view_row < self.campaigns.rowCount():
