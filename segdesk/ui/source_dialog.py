@@ -30,6 +30,9 @@ CRM_ACCOUNT = {"drip": ("account_id", "Account id", "Settings > General > Accoun
                "ontraport": ("app_id", "App ID", "beside the API key (Administration > Integrations)"),
                "highlevel": ("location_id", "Location id", "the sub-account's id (Settings > Business Profile)")}
 WITH_CURRENCY = ("ontraport", "highlevel")  # their money carries no currency: the account's, default usd
+# Sources whose won deals can count as orders: the config key and the checkbox's words.
+WON_AS_ORDERS = {**{kind: ("deals_as_orders", "Won deals count as orders") for kind in sync_sources.WITH_DEALS},
+                 "highlevel": ("opportunities_as_orders", "Won opportunities count as orders")}
 # Sign-in kinds: the config key of the manager field, and what it looks like.
 AD_MANAGER = {"google-ads": ("login_customer_id", "optional: the manager's 123-456-7890"),
               "microsoft-ads": ("customer_id", "optional: the customer id (cid= in the web address)")}
@@ -75,11 +78,10 @@ class SourceDialog(QDialog):
         self.crm_account = QLineEdit()
         self.currency = QLineEdit()
         self.currency.setPlaceholderText("usd")
-        self.won_as_orders = QCheckBox("Count won opportunities as orders")
+        self.won_as_orders = QCheckBox()
+        self.won_as_orders.setToolTip("A deal paid through Stripe or PayPal still counts once")
         self.consumer_key = QLineEdit()
         self.consumer_key.setPlaceholderText("ck_...")
-        self.deals = QCheckBox("Won deals count as orders")
-        self.deals.setToolTip("A deal paid through Stripe or PayPal still counts once")
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -101,8 +103,8 @@ class SourceDialog(QDialog):
                              ("Ad account", self.account), ("Manager account", self.manager),
                              ("Developer token", self.developer_token), ("Client id", self.client_id),
                              ("Shop", self.shop), ("Audience id", self.list_id),
-                             ("Account id", self.crm_account), ("Currency", self.currency), ("", self.won_as_orders),
-                             ("Consumer key", self.consumer_key), ("Deals", self.deals), ("File", path_row), ("CSV holds", self.csv_kind),
+                             ("Account id", self.crm_account), ("Currency", self.currency), ("Deals", self.won_as_orders),
+                             ("Consumer key", self.consumer_key), ("File", path_row), ("CSV holds", self.csv_kind),
                              ("Secret", self.secret), ("", self.sign_in), ("Keep it in", self.store),
                              ("Passphrase", self.passphrase),
                              ("Passphrase again", self.passphrase_again)):
@@ -143,8 +145,8 @@ class SourceDialog(QDialog):
         if source.kind in CRM_ACCOUNT:
             self.crm_account.setText(str(source.config.get(CRM_ACCOUNT[source.kind][0], "")))
         self.currency.setText(source.config.get("currency", ""))
-        self.won_as_orders.setChecked(bool(source.config.get("opportunities_as_orders")))
-        self.deals.setChecked(bool(source.config.get("deals_as_orders")))
+        if source.kind in WON_AS_ORDERS:
+            self.won_as_orders.setChecked(bool(source.config.get(WON_AS_ORDERS[source.kind][0])))
         if source.kind in AD_ACCOUNT:
             self.account.setText(source.config.get(AD_ACCOUNT[source.kind][0], ""))
         if source.kind in AD_MANAGER:
@@ -185,9 +187,9 @@ class SourceDialog(QDialog):
             self.form.labelForField(self.crm_account).setText(CRM_ACCOUNT[kind][1])
             self.crm_account.setPlaceholderText(CRM_ACCOUNT[kind][2])
         self.form.setRowVisible(self.currency, kind in WITH_CURRENCY)
-        self.form.setRowVisible(self.won_as_orders, kind == "highlevel")
+        self.form.setRowVisible(self.won_as_orders, kind in WON_AS_ORDERS)
+        self.won_as_orders.setText(WON_AS_ORDERS.get(kind, ("", ""))[1])
         self.form.setRowVisible(self.consumer_key, kind == "woocommerce")
-        self.form.setRowVisible(self.deals, kind in sync_sources.WITH_DEALS)
         self.account.setPlaceholderText(AD_ACCOUNT.get(kind, ("", ""))[1])
         self.form.setRowVisible(self._path_row, kind == "csv")
         self.form.setRowVisible(self.csv_kind, kind == "csv")
@@ -253,7 +255,7 @@ class SourceDialog(QDialog):
     def values(self) -> tuple[str, str | None, dict, str | None]:
         kind = self.kind.currentData()
         config: dict = dict(self.source.config) if self.source else {}
-        for key in ("base_url", "client_id", "path", "csv_kind", "shop", "list_id", "deals_as_orders",
+        for key in ("base_url", "client_id", "path", "csv_kind", "shop", "list_id", *(key for key, _ in WON_AS_ORDERS.values()),
                     *(field for field, _ in (*AD_ACCOUNT.values(), *AD_MANAGER.values()))):
             config.pop(key, None)
         if self.base_url.text().strip():
@@ -266,8 +268,8 @@ class SourceDialog(QDialog):
             config[AD_MANAGER[kind][0]] = self.manager.text().strip()
         if kind == "shopify":
             config["shop"] = self.shop.text().strip()
-        if kind in sync_sources.WITH_DEALS and self.deals.isChecked():
-            config["deals_as_orders"] = True
+        if kind in WON_AS_ORDERS and self.won_as_orders.isChecked():
+            config[WON_AS_ORDERS[kind][0]] = True
         if kind == "mailchimp" and self.list_id.text().strip():
             config["list_id"] = self.list_id.text().strip()
         if kind in CRM_ACCOUNT:
@@ -286,15 +288,13 @@ class SourceDialog(QDialog):
         return kind, self.name.text().strip() or None, config, secret
 
     def _crm_values(self, kind: str, config: dict) -> None:
-        """Drip's account, Ontraport's App ID, HighLevel's location; their currency and won deals as orders."""
-        for key in ("app_id", "location_id", "currency", "opportunities_as_orders"):
+        """Drip's account, Ontraport's App ID, HighLevel's location; their currency."""
+        for key in ("app_id", "location_id", "currency"):
             config.pop(key, None)
         if self.crm_account.text().strip():
             config[CRM_ACCOUNT[kind][0]] = self.crm_account.text().strip()
         if kind in WITH_CURRENCY and self.currency.text().strip():
             config["currency"] = self.currency.text().strip().lower()
-        if kind == "highlevel" and self.won_as_orders.isChecked():
-            config["opportunities_as_orders"] = True
 
     # -- sign-in (Google Ads, Microsoft Advertising) ------------------------------------------------
     def _client_fields(self) -> dict:
