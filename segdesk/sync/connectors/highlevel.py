@@ -39,13 +39,12 @@ import hashlib
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ...core.money import MoneyError, to_minor
 from ..context import SyncContext
-from ..http import RateLimit, VendorError
+from ..http import RateLimit
 from ..records import email_of, iso_ts, orders
 from .crm import Person, replace_tags, store_people
 from .shop_touches import store_touches, visit_event
-from .toolkit import link_pages
+from .toolkit import link_pages, vendor_minor
 
 API = "https://services.leadconnectorhq.com"
 VERSION = "2021-07-28"
@@ -160,10 +159,7 @@ def _won(ctx: SyncContext, client, location: str) -> None:
 
 
 def _order(ctx: SyncContext, o: dict, currency: str) -> tuple | None:
-    try:
-        value = to_minor(str(o.get("monetaryValue") or 0), currency)
-    except MoneyError as exc:
-        raise VendorError(f"HighLevel opportunity {o['id']}: {exc}") from None
+    value = vendor_minor(o.get("monetaryValue"), currency, f"HighLevel opportunity {o['id']}")
     if value <= 0:
         return None
     when = iso_ts(o.get("lastStatusChangeAt") or o.get("updatedAt") or o.get("createdAt"))

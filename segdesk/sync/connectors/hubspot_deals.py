@@ -20,11 +20,10 @@ naming it. Turning the option off removes the deal orders it brought.
 
 from __future__ import annotations
 
-from ...core.money import MoneyError, to_minor
 from ..context import SyncContext
-from ..http import VendorError
 from ..records import iso_ts, orders
 from . import hubspot_search
+from .toolkit import vendor_minor
 from .crm import buyer, drop_orders, forget_orders
 
 DEALS = hubspot_search.Search("deals", "hs_lastmodifieddate",
@@ -66,10 +65,7 @@ def _store(ctx: SyncContext, conn, results: list[dict]) -> None:
     for r in results:
         props, order_id = r.get("properties") or {}, f"{PREFIX}{r['id']}"
         currency = (props.get("deal_currency_code") or default).strip().lower()
-        try:
-            amount = to_minor(str(props.get("amount") or 0).strip() or "0", currency)
-        except MoneyError as exc:
-            raise VendorError(f"HubSpot deal {r['id']}: {exc}") from None
+        amount = vendor_minor(str(props.get("amount") or 0).strip(), currency, f"HubSpot deal {r['id']}")
         email, erased = buyer(conn, ctx.origin, f"hubspot:{r['contact']}") if r.get("contact") else (None, False)
         if not _won(r) or amount <= 0 or erased:
             gone.append(order_id)

@@ -31,14 +31,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ...core.money import MoneyError, to_minor
 from ...core.timeutil import parse_ts
 from ..context import SyncContext
-from ..http import VendorError
 from ..records import email_of, iso_ts, orders, refunds
 from .crm import Person, store_people, store_tags
 from .keap_auth import credential, limits
-from .toolkit import next_since, offset_pages, resume
+from .toolkit import next_since, offset_pages, resume, vendor_minor
 
 API = "https://api.infusionsoft.com/crm/rest/v1"
 PAGE = 1000
@@ -119,11 +117,9 @@ def _store_orders(ctx: SyncContext, conn, page: list[dict]) -> None:
     for o in page:
         contact = o.get("contact") or {}
         email = email_of(contact.get("email"))
-        try:
-            paid = to_minor(str(o.get("total_paid") or 0), currency)
-            refunded = to_minor(str(o.get("refund_total") or 0), currency)
-        except MoneyError as exc:
-            raise VendorError(f"Keap order {o.get('id')}: {exc}") from None
+        what = f"Keap order {o.get('id')}"
+        paid = vendor_minor(o.get("total_paid"), currency, what)
+        refunded = vendor_minor(o.get("refund_total"), currency, what)
         if paid <= 0 or o.get("id") is None:
             continue
         oid = str(o["id"])

@@ -16,11 +16,9 @@ person, amount and currency, within 36 hours) and counts once.
 
 from __future__ import annotations
 
-from ...core.money import MoneyError, to_minor
 from ..context import SyncContext
-from ..http import VendorError
 from ..records import email_of, iso_ts, orders
-from .toolkit import cursor_pages
+from .toolkit import vendor_minor
 
 PREFIX = "kit-purchase:"
 
@@ -48,10 +46,7 @@ def _row(ctx: SyncContext, p: dict) -> tuple | None:
     if p.get("id") is None or str(p.get("status") or "").lower() != "paid":
         return None
     currency = str(p.get("currency") or "").strip().lower()
-    try:
-        amount = to_minor(str(p.get("total") or 0), currency)
-    except MoneyError as exc:
-        raise VendorError(f"Kit purchase {p['id']}: {exc}") from None
+    amount = vendor_minor(p.get("total"), currency, f"Kit purchase {p['id']}")
     if amount <= 0:
         return None
     names = []

@@ -36,13 +36,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from ...core.money import MoneyError, to_minor
 from ...core.timeutil import parse_ts
 from ..context import SyncContext
-from ..http import RateLimit, VendorError
+from ..http import RateLimit
 from ..records import email_of, epoch_ts, orders, refunds
 from .crm import Person, replace_tags, store_people
-from .toolkit import next_since, offset_pages, resume
+from .toolkit import next_since, offset_pages, resume, vendor_minor
 
 API = "https://api.ontraport.com/1"
 PAGE = 50
@@ -108,10 +107,7 @@ def _store_transactions(ctx: SyncContext, conn, items: list[dict]) -> None:
         if status not in (PAID, REFUNDED, PARTLY_REFUNDED):
             gone.append((ctx.origin, tid))
             continue
-        try:
-            total = to_minor(str(t.get("total") or 0), currency)
-        except MoneyError as exc:
-            raise VendorError(f"Ontraport transaction {tid}: {exc}") from None
+        total = vendor_minor(t.get("total"), currency, f"Ontraport transaction {tid}")
         if total <= 0:
             continue
         created = epoch_ts(t.get("date") or None)

@@ -30,8 +30,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ...core.money import MoneyError, to_minor
 from ...core.timeutil import now_ts, shift
 from ..context import SyncContext
+from ..http import VendorError
 
 
 @dataclass
@@ -129,3 +131,12 @@ def next_since(run: dict, overlap: timedelta) -> str:
 def basic_auth(user: str, password: str) -> dict:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+def vendor_minor(value, currency: str, what: str) -> int:
+    """A vendor's amount in major units (missing: 0) as minor units; a malformed one is the vendor's
+    error, naming ``what`` ("Kit purchase 7: ..."), so the sync stops with one line and stores nothing of it."""
+    try:
+        return to_minor(str(value or 0), currency)
+    except MoneyError as exc:
+        raise VendorError(f"{what}: {exc}") from None
