@@ -16,7 +16,7 @@ from segdesk.core import demo
 from segdesk.core.importing.csv_import import import_contacts, import_orders
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
-from segdesk.core.reports.contact_value import refresh_contact_value, usable
+from segdesk.core.reports.contact_value import refresh_contact_value, value_table
 from segdesk.core.reports.model import parse_range
 from segdesk.core.store import open_workspace
 
@@ -44,7 +44,7 @@ def _live(ws, name, params) -> str:
     ws.conn.execute("SAVEPOINT live")
     ws.conn.execute("UPDATE report_value_state SET dirty = 1")
     ws.conn.execute("UPDATE report_tags_state SET dirty = 1")
-    assert not usable(ws.conn, parse_range(ws.conn, None, None, None))
+    assert value_table(ws.conn, parse_range(ws.conn, None, None, None)) is None
     try:
         return _json(ws, name, params)
     finally:
@@ -60,7 +60,7 @@ def _state(ws) -> tuple:
 @pytest.mark.parametrize("name,params", CASES)
 def test_cached_reports_equal_the_live_ones(ws, name, params):
     assert _state(ws) == (0, 0, 0)
-    assert usable(ws.conn, parse_range(ws.conn, None, None, None))
+    assert value_table(ws.conn, parse_range(ws.conn, None, None, None)) == "report_contact_value"
     cached = _json(ws, name, params)
     assert cached == _live(ws, name, params)
     assert '"rows": []' not in cached
@@ -71,7 +71,7 @@ def test_a_new_order_is_counted_before_and_after_the_refresh(ws):
                                  "ORDER BY id LIMIT 1").fetchone()
     before = build_report(ws.conn, "ltv", by="source").rows
     import_orders(ws, f"order_id,email,amount,currency,created_at\ncache-1,{email},1234.00,gbp,2026-02-01T10:00:00Z\n")
-    assert _state(ws)[0] == 1 and not usable(ws.conn, parse_range(ws.conn, None, None, None))
+    assert _state(ws)[0] == 1 and value_table(ws.conn, parse_range(ws.conn, None, None, None)) is None
     stale = build_report(ws.conn, "ltv", by="source").rows
     # Only the new currency's revenue moved: 123400 minor units of GBP, in the contact's row.
     gained = {r["key"]: r["revenue"].get("gbp", 0) for r in stale}
@@ -110,7 +110,7 @@ def test_a_moved_anchor_rewrites_only_that_contact(ws):
     with ws.conn:
         ws.conn.execute("UPDATE contacts SET first_seen = '2020-01-01T00:00:00.000Z' WHERE id = ?", cid)
     assert _state(ws)[:2] == (0, 1)
-    assert not usable(ws.conn, parse_range(ws.conn, None, None, None))
+    assert value_table(ws.conn, parse_range(ws.conn, None, None, None)) is None
     live = _json(ws, "ltv", {"by": "cohort_month"})
     assert live != before  # a 2020 cohort appears
     with ws.conn:

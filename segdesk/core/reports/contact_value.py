@@ -12,7 +12,7 @@ no such order), and a report only decides which windows have matured.
 
 Fresh or not used: a report reads the cache only when the counted orders, the
 first touches and the cache itself are all clean and no filter narrows orders
-and no conversion is active (:func:`usable`); otherwise ``grouped.py`` computes
+and no conversion is active (:func:`value_table`); otherwise ``grouped.py`` computes
 the same rows live. The refresh after a sync rewrites the contacts listed in
 ``report_value_dirty`` (triggers: their first touch or first_seen changed) or,
 when the orders changed, the whole table.
@@ -42,15 +42,19 @@ GROUP BY cid, cur
 """
 
 
-def usable(conn, rng) -> bool:
-    """Whether the cache answers for this range: nothing stale, no product filter, no conversion."""
+def value_table(conn, rng) -> str | None:
+    """The per-contact value table that answers for this build, or None (compute live).
+
+    ``report_contact_value`` when nothing is stale, no product filter narrows orders and no
+    conversion is active. (Converted builds get a table of their own here once one is cached.)"""
     scope = getattr(rng, "scope", None)
     if converting_to() or (scope is not None and scope.product is not None):
-        return False
-    return conn.execute(
+        return None
+    fresh = conn.execute(
         "SELECT (SELECT dirty FROM report_value_state) = 0 AND (SELECT dirty FROM report_orders_state) = 0 "
         "AND NOT EXISTS (SELECT 1 FROM report_value_dirty) AND NOT EXISTS (SELECT 1 FROM first_touch_dirty)"
     ).fetchone()[0] == 1
+    return "report_contact_value" if fresh else None
 
 
 def refresh_contact_value(conn) -> int:

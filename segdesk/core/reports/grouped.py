@@ -17,7 +17,7 @@ checks both paths agree on a generated workspace), the same way:
 from __future__ import annotations
 
 from .cohort import NO_TAG
-from .contact_value import ANCHOR, DAY_MS, LTV_DAYS, MS, usable
+from .contact_value import ANCHOR, DAY_MS, LTV_DAYS, MS, value_table
 from .data import order_params, orders_source
 from .filters import cohort_clause
 from .model import NOT_SET, UNKNOWN, Range, month_starts
@@ -76,7 +76,7 @@ LIVE_PC = """
 # The same rows from the per-contact cache (contact_value.py): only maturity depends on the report.
 CACHED_PC = """
     SELECT m.key, m.cid, m.a_ms, v.currency AS cur, v.rev, v.paid_ms, {within}
-    FROM m JOIN report_contact_value v ON v.contact_id = m.cid
+    FROM m JOIN {table} v ON v.contact_id = m.cid
 """
 # The middle one (odd count) or two (even) of each group's days to first purchase.
 MEDIANS = """
@@ -107,10 +107,11 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True,
     # A contact counts for N days once anchor + N days <= end; its orders up to anchor + N days.
     matured = ", ".join(f"count(a_ms + {d * DAY_MS} <= :end_ms OR NULL)" for d in LTV_DAYS) if ltv else nulls
     sums = ", ".join(f"sum(w{d})" for d in LTV_DAYS) if ltv else nulls
-    if usable(conn, rng):
+    table = value_table(conn, rng)
+    if table is not None:
         within = (", ".join(f"CASE WHEN m.a_ms + {d * DAY_MS} <= :end_ms THEN v.w{d} END AS w{d}" for d in LTV_DAYS)
                   if ltv else nulls)
-        pc = CACHED_PC.format(within=within)
+        pc = CACHED_PC.format(within=within, table=table)
     else:
         within = (", ".join(f"sum(CASE WHEN a_ms + {d * DAY_MS} <= :end_ms AND t_ms <= a_ms + {d * DAY_MS} "
                             f"THEN net END) AS w{d}" for d in LTV_DAYS) if ltv else nulls)
