@@ -92,8 +92,8 @@ def _sqlite_mb(peak: int) -> float:
 def trace(path: Path, python_objects: bool) -> None:
     import tracemalloc
 
+    from segdesk.core.identity import full
     from segdesk.core.identity import stitch as stitch_module
-    from segdesk.core.identity import resolve, writes
     from segdesk.core.store import open_workspace
 
     ws = open_workspace(path)
@@ -119,11 +119,9 @@ def trace(path: Path, python_objects: bool) -> None:
             return out
         setattr(module, fname, wrapped)
 
-    for fname in ("gather", "resolve", "write_canonical", "write_all_nodes", "changed_devices", "write_segments",
+    for fname in ("gather_people", "resolve_people", "write_canonical", "write_all_nodes", "write_devices",
                   "write_first_seen"):
-        wrap(stitch_module, fname)
-    for fname in ("resolve_people", "resolve_devices"):
-        wrap(resolve, fname)
+        wrap(full, fname)
     if not python_objects:
         at("workspace open")
         stitch_module.stitch(ws, full=True)
@@ -137,7 +135,8 @@ def trace(path: Path, python_objects: bool) -> None:
         print(f"{current / 2**20:8.1f} MiB live, {peak / 2**20:6.1f} MiB peak since the step before  {name}")
     print(f"{peak / 2**20:8.1f} MiB traced peak")
     biggest = max(steps, key=lambda s: s[1])
-    for name, current, _, snap in [s for s in steps if s[0] == "resolve starts" and s is not biggest] + [biggest]:
+    first = [s for s in steps if s[0] == "resolve_people starts" and s is not biggest]
+    for name, current, _, snap in first + [biggest]:
         print(f"\ntop allocation sites at '{name}':")
         for stat in snap.statistics("lineno")[:12]:
             print(f"{stat.size / 2**20:8.1f} MiB {stat.count:>9,} blocks  {stat.traceback[0]}")

@@ -19,7 +19,7 @@ from segdesk.core.identity import people
 from segdesk.core.importing.csv_import import import_contacts
 from segdesk.core.importing.events import import_events
 from segdesk.core.identity import component
-from segdesk.core.identity import stitch as stitch_module
+from segdesk.core.identity import full as full_module
 from segdesk.core.identity.stitch import stitch
 from segdesk.core.store import open_workspace
 
@@ -116,7 +116,7 @@ def test_a_failed_stitch_leaves_the_workspace_as_it_was(ws, monkeypatch, full):
     def fail(conn, contacts=None):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(stitch_module, "write_first_seen", fail)
+    monkeypatch.setattr(full_module, "write_first_seen", fail)
     monkeypatch.setattr(component, "write_first_seen", fail)
     with pytest.raises(RuntimeError):
         stitch(ws, full=full)

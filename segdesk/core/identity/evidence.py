@@ -35,6 +35,13 @@ def alias_previous(conn, event_id: int) -> str | None:
     return None
 
 
+def _link(ev: Evidence, link: DeviceLink) -> None:
+    if ev.links is not None:
+        ev.links.append(link)
+    else:
+        ev.nodes.add(link.node)  # (links not wanted: its node is evidence all the same)
+
+
 def add_identity_row(ev: Evidence, row: tuple, previous_of: Callable[[int], str | None]) -> None:
     """One identify or alias row (``IDENTITY_COLUMNS``) into the evidence: its identifiers,
     the pairs it joins, its device link and its email's first sign."""
@@ -49,7 +56,7 @@ def add_identity_row(ev: Evidence, row: tuple, previous_of: Callable[[int], str 
         if ts < first.get(node, "~"):
             first[node] = ts
         ev.nodes.add(node)
-        if aid:
+        if aid and ev.links is not None:
             ev.links.append(DeviceLink(aid, node, ts, method, eid, mid))
         return
     ids = []
@@ -66,11 +73,11 @@ def add_identity_row(ev: Evidence, row: tuple, previous_of: Callable[[int], str 
         if previous is not None:
             ids.append(user_node(previous))
             if not aid and uid:
-                ev.links.append(DeviceLink(previous, user_node(uid), ts, "server", eid, mid))
+                _link(ev, DeviceLink(previous, user_node(uid), ts, "server", eid, mid))
     for other in ids[1:]:
         ev.same_person.append((ids[0], other))
     if ids and aid:
-        ev.links.append(DeviceLink(aid, ids[0], ts, method, eid, mid))
+        _link(ev, DeviceLink(aid, ids[0], ts, method, eid, mid))
     ev.nodes.update(ids)
 
 

@@ -25,7 +25,7 @@ Rules:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import NamedTuple
@@ -46,7 +46,8 @@ class DeviceLink(NamedTuple):
 
 @dataclass
 class Evidence:
-    links: list[DeviceLink] = field(default_factory=list)
+    # None: the links are not wanted (the full stitch resolves people first and reads links later).
+    links: list[DeviceLink] | None = field(default_factory=list)
     same_person: list[tuple[str, str]] = field(default_factory=list)  # from sources
     manual: list[tuple[str, str]] = field(default_factory=list)  # email nodes joined by a person
     nodes: set[str] = field(default_factory=set)  # every identifier known, linked or not
@@ -63,14 +64,6 @@ class Segment(NamedTuple):
     event_id: int | None
 
 
-@dataclass
-class Resolution:
-    canonical: dict[str, str | None]  # node -> canonical email node (None: waiting)
-    via_merge: set[str]  # nodes that belong to their contact only through a manual merge
-    segments: list[Segment]  # every device's spans, a device's in time order
-    device_contacts: dict[str, int]  # anonymous_id -> number of distinct contacts
-
-
 def _bare_key_pairs(nodes: set[str]) -> list[tuple[str, str]]:
     """A link's bare contact id ('123') is the CRM's 'ac:123' when exactly one such key exists."""
     by_bare: dict[str, list[str]] = defaultdict(list)
@@ -85,20 +78,22 @@ def _bare_key_pairs(nodes: set[str]) -> list[tuple[str, str]]:
     return [(node, by_bare[node[4:]][0]) for node in bare if len(by_bare.get(node[4:], ())) == 1]
 
 
-def _lead(emails: list[str], first_seen: dict[str, str]) -> str | None:
-    """A group's contact: its earliest-seen email (the name breaks ties), None if it has none."""
-    if len(emails) < 2:
-        return emails[0] if emails else None
-    return min(emails, key=lambda n: (first_seen.get(n, "~"), n))
-
-
 def _canonical_of_groups(uf: UnionFind, nodes: set[str], first_seen: dict[str, str]) -> dict[str, str | None]:
+    """Each node's contact: its group's earliest-seen email (the name breaks ties), None if it has none."""
     # A node joined to no other is a group of one: its own contact if it is an email.
     canonical = {n: (n if n.startswith("email:") else None) for n in nodes - uf.joined()}
-    for members in uf.groups().values():
-        lead = _lead([n for n in members if n.startswith("email:")], first_seen)
-        for n in members:
-            canonical[n] = lead
+    # Each group's lead by root, in one pass (no list of members per group: at 10M events
+    # those lists cost more than the answer).
+    find = uf.find
+    lead: dict[str, str] = {}
+    for n in uf.joined():
+        if n.startswith("email:"):
+            root = find(n)
+            best = lead.get(root)
+            if best is None or (first_seen.get(n, "~"), n) < (first_seen.get(best, "~"), best):
+                lead[root] = n
+    for n in uf.joined():
+        canonical[n] = lead.get(find(n))
     return canonical
 
 
@@ -139,9 +134,13 @@ def _spans(links: list[DeviceLink], canonical: dict[str, str | None], via_merge:
 
 
 def resolve_people(ev: Evidence) -> tuple[dict[str, str | None], set[str]]:
-    """Each node's contact (canonical email node, None: waiting), and the nodes joined only by a manual merge."""
-    nodes = set(ev.nodes)
-    nodes.update(link.node for link in ev.links)
+    """Each node's contact (canonical email node, None: waiting), and the nodes joined only by a manual merge.
+
+    ``ev.nodes`` grows into the set of every node (a copy would cost as much again at 10M events).
+    """
+    nodes = ev.nodes
+    if ev.links is not None:  # (without links, their nodes are among ev.nodes: evidence.add_identity_row)
+        nodes.update(link.node for link in ev.links)
     for pairs in (ev.same_person, ev.manual):
         nodes.update(chain.from_iterable(pairs))
 
@@ -160,14 +159,19 @@ def resolve_people(ev: Evidence) -> tuple[dict[str, str | None], set[str]]:
     return canonical, via_merge
 
 
-def resolve_devices(links: Iterable[DeviceLink], canonical: dict[str, str | None],
-                  via_merge: set[str]) -> tuple[list[Segment], dict[str, int]]:
-    """Every device's spans, and how many contacts each device has.
+def device_spans(aid: str, links: list[DeviceLink], canonical: dict, via_merge: set[str]) -> list[Segment]:
+    """One device's spans from its links, every one of them to a known contact."""
+    if len(links) == 1:
+        # The usual device, linked once: one span from the beginning.
+        link = links[0]
+        method = "merge" if link.node in via_merge else link.method
+        return [Segment(aid, BEGINNING, None, canonical[link.node], method, link.ts, link.event_id)]
+    return [Segment(aid, *s[:6]) for s in _spans(links, canonical, via_merge)]
 
-    Each device's links are dropped once its spans are built: when ``links`` is the only other
-    holder (``resolve`` drains the evidence's list into it), the links' memory goes as the
-    spans' comes, instead of both being held at the end.
-    """
+
+def resolve_devices(links: Iterable[DeviceLink], canonical: dict[str, str | None],
+                    via_merge: set[str]) -> tuple[list[Segment], dict[str, int]]:
+    """Every device's spans, and how many contacts each device has (links of waiting nodes are left out)."""
     by_device: dict[str, list[DeviceLink]] = {}
     for link in links:
         if canonical.get(link.node) is not None:
@@ -178,32 +182,8 @@ def resolve_devices(links: Iterable[DeviceLink], canonical: dict[str, str | None
 
     segments: list[Segment] = []
     device_contacts: dict[str, int] = {}
-    while by_device:
-        aid, links = by_device.popitem()
-        if len(links) == 1:
-            # The usual device, linked once: one span from the beginning.
-            link = links[0]
-            method = "merge" if link.node in via_merge else link.method
-            segments.append(Segment(aid, BEGINNING, None, canonical[link.node], method, link.ts, link.event_id))
-            device_contacts[aid] = 1
-            continue
-        spans = _spans(links, canonical, via_merge)
-        segments.extend(Segment(aid, *s[:6]) for s in spans)
-        device_contacts[aid] = len({s[2] for s in spans})
+    for aid, device_links in by_device.items():
+        spans = device_spans(aid, device_links, canonical, via_merge)
+        segments += spans
+        device_contacts[aid] = len({s.contact for s in spans})
     return segments, device_contacts
-
-
-def _drained(items: list) -> Iterator:
-    """The items in order, each leaving the list as it is taken."""
-    items.reverse()
-    while items:
-        yield items.pop()
-
-
-def resolve(ev: Evidence) -> Resolution:
-    """Resolve ``ev``, which it uses up: its links are gone when it returns (the full stitch
-    holds no other reference, so each device's links are freed once its spans are built)."""
-    # Two steps, so the union-find and node set (~100 MB at 5M events) are freed before the spans are built.
-    canonical, via_merge = resolve_people(ev)
-    segments, device_contacts = resolve_devices(_drained(ev.links), canonical, via_merge)
-    return Resolution(canonical, via_merge, segments, device_contacts)

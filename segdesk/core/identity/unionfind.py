@@ -36,6 +36,7 @@ class UnionFind:
             parent.setdefault(ra, ra)
             parent[rb] = ra
             size[ra] = sa + sb
+            size.pop(rb, None)  # only a root's size is ever read again
 
     def copy(self) -> "UnionFind":
         other = UnionFind()
@@ -46,15 +47,3 @@ class UnionFind:
     def joined(self) -> KeysView[str]:
         """The identifiers ever joined to another."""
         return self.parent.keys()
-
-    def groups(self) -> dict[str, list[str]]:
-        """The groups of joined identifiers, by root."""
-        out: dict[str, list[str]] = {}
-        find = self.find
-        for x in self.joined():
-            root = find(x)
-            if root in out:
-                out[root].append(x)
-            else:
-                out[root] = [x]
-        return out

@@ -26,22 +26,31 @@ def in_chunks(conn, sql: str, values: Iterable, *args) -> Iterator[tuple]:
 
 
 def set_based(conn, columns: str, rows: Iterable[tuple], statement: str) -> None:
-    """Run ``statement``, which reads the TEMP table ``stitch_rows(columns)``, over the rows, a chunk at a time.
+    """Run ``statement``, which reads the TEMP table ``{rows}`` (of ``columns``), over the rows, a chunk at a time.
 
     Row by row, each statement on a table with triggers opens a statement journal
     of its own: a third of the write time of a full re-stitch at 1M events. One
     INSERT ... SELECT or UPDATE ... FROM per chunk opens one per chunk, and the
     triggers still fire for every row. Chunks keep the table, which lives in memory, small.
+    Each set of columns has a table of its own, emptied after each chunk and dropped by
+    :func:`done`: SQLite refuses to drop a table while another statement is still reading,
+    as the full stitch's reads of the events are while it writes spans (``full.py``).
     """
-    conn.execute("DROP TABLE IF EXISTS temp.stitch_rows")
-    conn.execute(f"CREATE TEMP TABLE stitch_rows ({columns})")
-    insert = f"INSERT INTO temp.stitch_rows VALUES ({', '.join('?' * (columns.count(',') + 1))})"
+    table = "temp.stitch_" + "_".join(c.strip() for c in columns.split(","))
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table.removeprefix('temp.')} ({columns})")
+    insert = f"INSERT INTO {table} VALUES ({', '.join('?' * (columns.count(',') + 1))})"
+    statement = statement.format(rows=table)
     rows = iter(rows)
     while chunk := list(islice(rows, SCRATCH_ROWS)):
         conn.executemany(insert, chunk)
         conn.execute(statement)
-        conn.execute("DELETE FROM temp.stitch_rows")
-    conn.execute("DROP TABLE temp.stitch_rows")
+        conn.execute(f"DELETE FROM {table}")
+
+
+def _drop_scratch(conn) -> None:
+    for (name,) in conn.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE 'stitch\\_%' "
+                                "ESCAPE '\\'").fetchall():
+        conn.execute(f"DROP TABLE temp.{name}")
 
 
 def contact_ids(conn, email_nodes: Iterable[str], everyone: bool) -> dict[str, int]:
@@ -63,7 +72,7 @@ def write_canonical(conn, canon: dict[int, int | None], old: dict[int, int | Non
     """Each contact's canonical_id (``old``: the stored ones of the same contacts); returns the contacts touched."""
     moved = sorted(canon.items() - old.items())
     set_based(conn, "id, canonical_id", moved,
-              "UPDATE contacts SET canonical_id = m.canonical_id FROM temp.stitch_rows m WHERE contacts.id = m.id")
+              "UPDATE contacts SET canonical_id = m.canonical_id FROM {rows} m WHERE contacts.id = m.id")
     return {cid for cid, _ in moved} | {c for _, c in moved if c} | {old[cid] for cid, _ in moved if old.get(cid)}
 
 
@@ -117,7 +126,7 @@ def _store_nodes(conn, new: dict[str, int | None], via: set[str], changed: list[
     # (WHERE true: without it SQLite would read ON CONFLICT as a join's ON.)
     set_based(conn, "node, contact_id, via_merge", ((n, new[n], 1 if n in via else 0) for n in changed),
               "INSERT INTO identity_nodes(node, contact_id, via_merge) "
-              "SELECT node, contact_id, via_merge FROM temp.stitch_rows WHERE true "
+              "SELECT node, contact_id, via_merge FROM {rows} WHERE true "
               "ON CONFLICT(node) DO UPDATE SET contact_id = excluded.contact_id, via_merge = excluded.via_merge")
     conn.executemany("DELETE FROM identity_nodes WHERE node = ?", ((n,) for n in gone))
     return {new[n] for n in changed if new[n]} | before
@@ -180,14 +189,14 @@ def write_segments(conn, new: list[tuple], old: list[tuple], counts: dict[str, i
     # A changed device's spans are replaced whole: the triggers then mark every contact
     # it had or has in first_touch_dirty, the same contacts this returns.
     set_based(conn, "anonymous_id", ((a,) for a in sorted({r[0] for r in old})),
-              "DELETE FROM device_segments WHERE anonymous_id IN (SELECT anonymous_id FROM temp.stitch_rows)")
+              "DELETE FROM device_segments WHERE anonymous_id IN (SELECT anonymous_id FROM {rows})")
     set_based(conn, SEGMENT_COLUMNS, new,
-              f"INSERT INTO device_segments({SEGMENT_COLUMNS}) SELECT {SEGMENT_COLUMNS} FROM temp.stitch_rows")
+              f"INSERT INTO device_segments({SEGMENT_COLUMNS}) SELECT {SEGMENT_COLUMNS} FROM {{rows}}")
     _mark_handovers(conn, old, new)
     flags = ((aid, counts.get(aid, 0), 1 if counts.get(aid, 0) >= 3 else 0) for aid in sorted(changed))
     # Most flags stay as they were: a row left alone is cheaper than one rewritten.
     set_based(conn, "anonymous_id, contacts, shared", flags,
-              "UPDATE devices SET contacts = f.contacts, shared = f.shared FROM temp.stitch_rows f "
+              "UPDATE devices SET contacts = f.contacts, shared = f.shared FROM {rows} f "
               "WHERE devices.anonymous_id = f.anonymous_id "
               "AND (devices.contacts != f.contacts OR devices.shared != f.shared)")
     return changed, {r[3] for r in old} | {r[3] for r in new}
@@ -247,6 +256,7 @@ def done(conn, upto: int) -> None:
     """The evidence up to event ``upto`` and every logged change are stitched."""
     conn.execute("UPDATE identity_state SET dirty = 0, full = 0, events_upto = ?", (upto,))
     conn.execute("DELETE FROM identity_touched")
+    _drop_scratch(conn)
 
 
 FLAGS_SQL = ("UPDATE devices SET contacts = c.n, shared = c.n >= 3 FROM (SELECT anonymous_id, "
