@@ -197,6 +197,14 @@ def test_a_change_of_reporting_currency(ws):
         assert value_table(ws.conn, rng) is None
 
 
+def test_choosing_a_reporting_currency_converts_the_caches_at_once(ws):
+    from segdesk.sync.sources import choose_reporting_currency
+
+    assert choose_reporting_currency(ws, "EUR")[0] == "eur"
+    assert converted.cached_target(ws.conn) == "eur"
+    assert _text(campaign_table(ws.conn)) == _live(ws.conn, lambda: campaign_table(ws.conn))
+
+
 def test_a_moved_anchor_rewrites_that_contact_in_both_value_caches(ws):
     # A contact never seen on the site: its anchor is first_seen. Moving it moves its LTV windows.
     import_contacts(ws, "email,created_at\nshop-only@example.com,2026-01-05T09:00:00Z\n")
