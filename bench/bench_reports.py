@@ -41,19 +41,30 @@ CASES = ([("summary", {})] + [("attribution", {"model": m}) for m in MODELS]
 def later_cases(conn) -> list[tuple[str, object]]:
     """The newer reports (issue 16): campaign table, converted figures, filters, compare, dashboard.
 
+    Converted cases convert into the workspace's reporting currency (the locale's when none is chosen:
+    USD on the machines that measured bench/RESULTS.md), one case into another currency ("live path").
+
     Ranges are the month of the newest order, as in bench_compare_filters.py."""
     from segdesk.core.reports.campaign_view import campaign_table
     from segdesk.core.reports.compare import build_view
     from segdesk.core.reports import dashboard
+    from segdesk.core.fx import reporting_currency
 
     newest = conn.execute("SELECT max(created_at) FROM orders").fetchone()[0]
     since, until = newest[:8] + "01", newest[:10]
     month = {"since": since, "until": until}
+    # Converted figures in the workspace's reporting currency, as the app shows them (read from the
+    # converted caches, converted.py), and one into another currency: converted order by order.
+    cur = reporting_currency(conn)
+    other = "eur" if cur != "eur" else "usd"
+    up, oup = cur.upper(), other.upper()
     return [
-        ("campaign table (converted to EUR)", lambda: campaign_table(conn, currency="eur")),
-        ("ltv by source, converted to EUR", lambda: build_report(conn, "ltv", by="source", currency="eur")),
-        ("attribution linear, converted to EUR", lambda: build_report(conn, "attribution", currency="eur")),
-        ("summary, converted to EUR", lambda: build_report(conn, "summary", currency="eur")),
+        (f"campaign table (converted to {up})", lambda: campaign_table(conn, currency=cur)),
+        (f"ltv by source, converted to {up}", lambda: build_report(conn, "ltv", by="source", currency=cur)),
+        (f"ltv by source, converted to {oup} (live path)",
+         lambda: build_report(conn, "ltv", by="source", currency=other)),
+        (f"attribution linear, converted to {up}", lambda: build_report(conn, "attribution", currency=cur)),
+        (f"summary, converted to {up}", lambda: build_report(conn, "summary", currency=cur)),
         ("ltv by source, filter tag webinar", lambda: build_report(conn, "ltv", by="source", filters={"tag": "webinar"})),
         ("ltv by source, filter source google",
          lambda: build_report(conn, "ltv", by="source", filters={"source": "google"})),
@@ -72,6 +83,32 @@ def later_cases(conn) -> list[tuple[str, object]]:
         ("dashboard: campaign table", lambda: dashboard.load_top_campaigns(conn, None, None)),
         ("dashboard: figure changes (a month)", lambda: dashboard.load_figure_changes(conn, since, until)),
     ]
+
+
+def cache_rebuilds(ws, repeat: int = 3) -> None:
+    """What a refresh pays to rebuild the counted orders and the converted caches whole (as after a sync that
+    changed orders, or a rate): each rebuilt in a savepoint rolled back after, best of ``repeat``."""
+    from segdesk.core.reports.contact_value import refresh_converted
+    from segdesk.core.reports.data import refresh_report_orders
+
+    for label, mark, rebuild in (
+            ("rebuild report_orders (+ report_order_days)", "report_orders_state", refresh_report_orders),
+            ("rebuild the converted caches (orders + per contact)", "report_fx_state", refresh_converted)):
+        def run():
+            ws.conn.execute("SAVEPOINT bench")
+            ws.conn.execute(f"UPDATE {mark} SET dirty = 1")
+            assert rebuild(ws.conn)
+        def undo():
+            ws.conn.execute("ROLLBACK TO bench")
+            ws.conn.execute("RELEASE bench")
+        best = None
+        for _ in range(repeat):
+            w, c = time.perf_counter(), time.process_time()
+            run()
+            sample = (time.perf_counter() - w, time.process_time() - c)
+            undo()
+            best = sample if best is None or sample[0] < best[0] else best
+        print(f"{label:55} {best[0] * 1000:7.0f} ms wall {best[1] * 1000:7.0f} ms cpu", flush=True)
 
 
 def workspace(events: int, contacts: int, per_contact: float) -> Path:
@@ -139,6 +176,7 @@ def main() -> None:
     for label, fn in cases:
         wall, cpu = timed(fn, args.repeat)
         print(f"{label:55} {wall * 1000:7.0f} ms wall {cpu * 1000:7.0f} ms cpu", flush=True)
+    cache_rebuilds(ws, args.repeat)
     if args.reports_only:
         reader.close()
         ws.close()

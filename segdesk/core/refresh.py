@@ -24,7 +24,7 @@ from .progress import Progress
 from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
-from .reports.contact_value import refresh_contact_value
+from .reports.contact_value import refresh_contact_value, refresh_converted
 from .reports.device_facts import refresh_device_facts
 from .reports.tagged import refresh_contact_tags
 from .identity.stitch import StitchResult
@@ -52,6 +52,7 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
         rebuilt = refresh_report_orders(ws.conn)
         refresh_contact_tags(ws.conn)
         refresh_contact_value(ws.conn)  # after the touches and counted orders it is computed from
+        refresh_converted(ws.conn)  # the same two in the reporting currency, after both
         refresh_device_facts(ws.conn)
     return sessions, rebuilt
 

@@ -33,6 +33,9 @@ CONVERTED_KEYS = ("revenue", "spend", "value_per_contact", "value_per_customer",
                   "uncompared_revenue", "ltv_30", "ltv_90", "ltv_365", "payback_days")
 
 
+ORDER_COLUMNS = "id, contact_id, currency, amount, refunded, created_at"  # data.REPORT_ORDER_COLUMNS
+
+
 def converting_to() -> str | None:
     active = _ACTIVE.get()
     return active[0].target if active is not None else None
@@ -58,17 +61,46 @@ def half_even(x: str) -> str:
             f"WHEN abs({x} - {t}) = 0.5 THEN {t} % 2 ELSE 0 END)")
 
 
+def distinct_days(base: str) -> str:
+    return f"SELECT DISTINCT currency, substr(created_at, 1, 10) FROM {base} WHERE created_at <> ''"
+
+
+def order_days(base: str) -> str:
+    """The distinct (currency, UTC day) of ``base``'s orders: the cached list for all counted orders
+    (``report_order_days``, rebuilt with ``report_orders``, so valid whenever ``base`` is that table)."""
+    return "SELECT currency, day FROM report_order_days" if base == "report_orders" else distinct_days(base)
+
+
 def day_factors(conn, base: str, rates) -> str | None:
     """JSON {"<currency> <day>": factor} for every currency and UTC day of ``base``'s orders that has a
     rate, each looked up once (so recorded in the usage as the order-by-order path records it), or
     None when SQLite reads a factor back as another double than Python's."""
-    days = conn.execute(f"SELECT DISTINCT currency, substr(created_at, 1, 10) FROM {base} WHERE created_at <> ''",
-                        {"truth": source_of_truth(conn)}).fetchall()
+    days = conn.execute(order_days(base), {"truth": source_of_truth(conn)}).fetchall()
     factors = {f"{cur} {day}": f for cur, day in days if (f := rates.factor(cur, day)) is not None}
     text = json.dumps(factors)  # repr of each float: the shortest text that reads back as it
     if dict(conn.execute("SELECT key, value FROM json_each(?)", (text,))) != factors:
         return None
     return text
+
+
+def cached_target(conn) -> str | None:
+    """The currency ``report_orders_fx`` and ``report_contact_value_fx`` hold, or None while they are stale."""
+    dirty, currency = conn.execute("SELECT dirty, currency FROM report_fx_state").fetchone()
+    return None if dirty else currency
+
+
+def cached_orders(conn, base: str, cached: str) -> str:
+    """``cached`` (``report_orders_fx``, narrowed as ``base`` is) for a build converting into its currency.
+
+    The build's rate usage (``Rates.usage``: days, earlier-day fallbacks, missing rates) is recorded
+    as :func:`converted_orders` records it for ``base``: each currency and day of its orders looked up
+    once, unconvertible ones included, so the notes are the live path's."""
+    rates, memo = _ACTIVE.get()
+    if ("days", base) not in memo:
+        for cur, day in conn.execute(order_days(base)):
+            rates.factor(cur, day)
+        memo["days", base] = True
+    return cached
 
 
 def converted_orders(conn, base: str) -> str:
@@ -99,6 +131,16 @@ def converted_orders(conn, base: str) -> str:
             f"{half_even('b.refunded * f.value')} AS refunded, b.created_at FROM {base} b "
             f"CROSS JOIN (SELECT key, value FROM json_each({literal}) LIMIT -1) f "
             f"ON f.key = b.currency || ' ' || substr(b.created_at, 1, 10) LIMIT -1)")
+
+
+def refresh_converted_orders(conn, currency: str) -> None:
+    """``report_orders_fx``: the counted orders converted into ``currency`` exactly as a converted build
+    converts them (:func:`converted_orders`: each order at its day's rate, unconvertible ones left out).
+    Needs clean counted orders; ``contact_value.refresh_converted`` marks the cache fresh."""
+    with converting(conn, currency):
+        conn.execute("DELETE FROM report_orders_fx")
+        conn.execute(f"INSERT INTO report_orders_fx ({ORDER_COLUMNS}) SELECT {ORDER_COLUMNS} "
+                     f"FROM {converted_orders(conn, 'report_orders')}")
 
 
 def spend_source(table: str = "spend_rows") -> str:

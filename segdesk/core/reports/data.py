@@ -9,12 +9,15 @@ plus the canonical contact: by email first, else by payment customer id.
 ``report_orders`` caches it; triggers (migration 0003) mark it dirty on any
 write to orders, refunds, contacts, payment-customer ids or the source-of-truth
 setting, and :func:`orders_source` then hands readers the live query instead.
+``report_orders_fx`` (migration 0020) holds the same orders converted into the
+reporting currency; stale with them or with any rate change, and then read live too.
 """
 
 from __future__ import annotations
 
 from ..orders import GROUP_KEY, source_of_truth
-from .converted import converted_orders, converting_to
+from .converted import (ORDER_COLUMNS, cached_orders, cached_target, converted_orders, converting_to,
+                        distinct_days)
 from .filters import scoped_orders
 from .model import Range
 
@@ -33,20 +36,26 @@ WHERE NOT EXISTS (
     SELECT 1 FROM orders p WHERE {GROUP_KEY.format(o='p')} = {GROUP_KEY.format(o='o')} AND p.id <> o.id
     AND ({_RANK.format(o='p')}, p.id) < ({_RANK.format(o='o')}, o.id))
 """
-REPORT_ORDER_COLUMNS = "id, contact_id, currency, amount, refunded, created_at"
-
+REPORT_ORDER_COLUMNS = ORDER_COLUMNS  # id, contact_id, currency, amount, refunded, created_at
 
 
 def orders_source(conn, rng: Range | None = None) -> str:
     """A table or subquery with ``REPORT_ORDER_COLUMNS`` (needs the ``:truth`` parameter when live),
     narrowed to ``rng``'s filters when it has any (``filters.py``), and converted into the
-    reporting currency inside ``converted.converting``."""
+    reporting currency inside ``converted.converting``: from ``report_orders_fx`` when it holds
+    that currency and is fresh, else converted here."""
     if conn.execute("SELECT dirty FROM report_orders_state").fetchone()[0]:
         base = f"(SELECT {REPORT_ORDER_COLUMNS} FROM ({ORDERS_SQL}))"
     else:
         base = "report_orders"
-    base = scoped_orders(base, rng) if rng is not None else base
-    return converted_orders(conn, base) if converting_to() else base
+    scoped = scoped_orders(base, rng) if rng is not None else base
+    target = converting_to()
+    if target is None:
+        return scoped
+    if base == "report_orders" and cached_target(conn) == target:
+        cached = scoped_orders("report_orders_fx", rng) if rng is not None else "report_orders_fx"
+        return cached_orders(conn, scoped, cached)
+    return converted_orders(conn, scoped)
 
 
 def refresh_report_orders(conn) -> bool:
@@ -56,6 +65,8 @@ def refresh_report_orders(conn) -> bool:
     conn.execute("DELETE FROM report_orders")
     conn.execute(f"INSERT INTO report_orders ({REPORT_ORDER_COLUMNS}) SELECT {REPORT_ORDER_COLUMNS} "
                  f"FROM ({ORDERS_SQL})", {"truth": source_of_truth(conn)})
+    conn.execute("DELETE FROM report_order_days")
+    conn.execute(f"INSERT INTO report_order_days(currency, day) {distinct_days('report_orders')}")
     conn.execute("UPDATE report_orders_state SET dirty = 0")
     return True
 
