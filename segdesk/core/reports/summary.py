@@ -128,14 +128,19 @@ def _read(conn, ranges: list[Range]) -> list[Figures]:
     if values is not None:  # the cached revenue per contact and currency, each row given its contact's range
         ctes = [f"pc AS MATERIALIZED (SELECT * FROM (SELECT b, v.contact_id AS cid, v.currency AS cur, v.rev AS v "
                 f"FROM {values} v JOIN ({contacts}) m ON m.cid = v.contact_id) WHERE b IS NOT NULL)"]
-    else:  # the cohort's contacts first: a month's cohort reads only its own orders (by report_orders' index)
+    elif source.isidentifier():  # report_orders: a month's cohort looks up only its own orders (by its index)
+        ctes = [f"m AS MATERIALIZED ({contacts})",
+                f"pc AS MATERIALIZED (SELECT m.b, m.cid, r.currency AS cur, sum(r.amount - r.refunded) AS v "
+                f"FROM m JOIN {source} r ON r.contact_id = m.cid WHERE m.b IS NOT NULL GROUP BY m.b, m.cid, r.currency)"]
+        contacts = "SELECT b FROM m"
+    else:  # converted, filtered or live orders: read once (converted once), summed per contact, then placed
         ctes = [f"m AS MATERIALIZED ({contacts})"]
-        if hours is None and not source.isidentifier():
-            ctes.append(f"o AS MATERIALIZED (SELECT * FROM {source})")  # converted live: each order converted once
+        if hours is None:
+            ctes.append(f"o AS MATERIALIZED (SELECT * FROM {source})")  # the period figures read them too
             source = "o"
-        ctes.append(f"pc AS MATERIALIZED (SELECT m.b, m.cid, r.currency AS cur, sum(r.amount - r.refunded) AS v "
-                    f"FROM m JOIN {source} r ON r.contact_id = m.cid WHERE m.b IS NOT NULL "
-                    f"GROUP BY m.b, m.cid, r.currency)")
+        ctes.append(f"pc AS MATERIALIZED (SELECT m.b, g.cid, g.cur, g.v FROM (SELECT contact_id AS cid, "
+                    f"currency AS cur, sum(amount - refunded) AS v FROM {source} GROUP BY 1, 2) g "
+                    f"JOIN m ON m.cid = g.cid WHERE m.b IS NOT NULL)")
         contacts = "SELECT b FROM m"
     if hours is not None:
         when = [f"(:hs{i} IS NULL OR hour >= :hs{i}) AND (:hu{i} IS NULL OR hour < :hu{i})" for i in range(len(ranges))]
