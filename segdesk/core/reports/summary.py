@@ -125,7 +125,10 @@ def _read(conn, ranges: list[Range]) -> list[Figures]:
     contacts = (f"SELECT {_case(anchor)} AS b, c.id AS cid FROM contacts c "
                 + (f"LEFT JOIN ({first_touch_sql(conn)}) ft ON ft.contact_id = c.id " if ranged else "")
                 + f"WHERE c.canonical_id = c.id{cohort_clause(rng)}")
-    if values is not None:  # the cached revenue per contact and currency, each row given its contact's range
+    if values is not None and not ranged and not cohort_clause(rng):
+        # Everyone: the cache holds canonical contacts only (one that stops being canonical makes it stale).
+        ctes = [f"pc AS MATERIALIZED (SELECT 0 AS b, contact_id AS cid, currency AS cur, rev AS v FROM {values})"]
+    elif values is not None:  # the cached revenue per contact and currency, each row given its contact's range
         ctes = [f"pc AS MATERIALIZED (SELECT * FROM (SELECT b, v.contact_id AS cid, v.currency AS cur, v.rev AS v "
                 f"FROM {values} v JOIN ({contacts}) m ON m.cid = v.contact_id) WHERE b IS NOT NULL)"]
     elif source.isidentifier():  # report_orders: a month's cohort looks up only its own orders (by its index)
