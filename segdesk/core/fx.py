@@ -94,12 +94,11 @@ def check_rate(text) -> float:
 
 def store_rates(conn, rows, origin: str) -> int:
     """Upsert (currency, day, rate) rows of one origin; returns how many were new or changed."""
-    before = conn.total_changes
-    conn.executemany(
+    # rowcount, not total_changes: the report caches' triggers on fx_rates write rows of their own.
+    return conn.executemany(
         "INSERT INTO fx_rates(currency, day, origin, rate) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(currency, day, origin) DO UPDATE SET rate = excluded.rate WHERE rate <> excluded.rate",
-        ((cur, day, origin, rate) for cur, day, rate in rows))
-    return conn.total_changes - before
+        ((cur, day, origin, rate) for cur, day, rate in rows)).rowcount
 
 
 def set_manual_rates(conn, rows) -> int:
