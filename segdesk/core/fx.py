@@ -94,8 +94,7 @@ def check_rate(text) -> float:
 
 def store_rates(conn, rows, origin: str) -> int:
     """Upsert (currency, day, rate) rows of one origin; returns how many were new or changed."""
-    # rowcount sums each row's own change (an unchanged rate adds 0); total_changes would also count
-    # the trigger that marks the converted caches stale (migration 0020).
+    # rowcount, not total_changes: the report caches' triggers on fx_rates write rows of their own.
     return conn.executemany(
         "INSERT INTO fx_rates(currency, day, origin, rate) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(currency, day, origin) DO UPDATE SET rate = excluded.rate WHERE rate <> excluded.rate",

@@ -26,6 +26,7 @@ from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
 from .reports.contact_value import refresh_contact_value, refresh_converted
 from .reports.device_facts import refresh_device_facts
+from .reports.order_hours import refresh_order_hours
 from .reports.tagged import refresh_contact_tags
 from .identity.stitch import StitchResult
 from .store import Workspace
@@ -54,6 +55,7 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
         refresh_contact_value(ws.conn)  # after the touches and counted orders it is computed from
         refresh_converted(ws.conn)  # the same two in the reporting currency, after both
         refresh_device_facts(ws.conn)
+        refresh_order_hours(ws.conn)  # after the counted orders (and their converted cache)
     return sessions, rebuilt
 
 

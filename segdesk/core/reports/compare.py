@@ -29,6 +29,7 @@ money column per model, each adding up to the same attributed revenue.
 from __future__ import annotations
 
 import calendar
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 from ...errors import InvalidInput
@@ -36,6 +37,7 @@ from . import build_report
 from .attribution import MODELS, one_pass
 from .filters import Filters
 from .model import FLOAT, INT, MONEY, PERCENT, SPARK, TEXT, Column, Report
+from .summary import prefetch
 
 MODES = ("previous", "year")
 TREND_PERIODS = 6
@@ -124,6 +126,15 @@ def compare_report(conn, name: str, mode: str, *, since: str | None = None, unti
                    trend: bool = True, **params) -> Report:
     """The report for the range with every row set against the comparison range (module docstring)."""
     before_since, before_until = shifted(since, until, mode)
+    periods = [(since, until), (before_since, before_until)]
+    if trend:
+        periods += [shifted(since, until, "previous", step) for step in range(TREND_PERIODS - 1, 0, -1)]
+    # The summary reads every period in one statement (summary.prefetch); other reports build one by one.
+    with prefetch(dict.fromkeys(periods)) if name == "summary" else nullcontext():
+        return _compare(conn, name, mode, since, until, before_since, before_until, trend, params)
+
+
+def _compare(conn, name, mode, since, until, before_since, before_until, trend, params) -> Report:
     now = build_report(conn, name, since=since, until=until, **params)
     before = build_report(conn, name, since=before_since, until=before_until, **params)
     cols = {c.key: c for c in now.columns if c.kind in NUMERIC}

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from .converted import converting, rate_notes, spend_source
 from .data import order_params, orders_source, range_where
 from .model import Range, parse_range
+from .order_hours import hour_bound, hours_source
 
 DAILY_UP_TO = 45
 WEEKLY_UP_TO = 550
@@ -93,13 +94,20 @@ def _local_day(ts: str, rng: Range) -> str:
 
 
 def _revenue_days(conn, rng: Range) -> dict[date, int]:
-    """Net converted revenue per local day: grouped by UTC hour in SQL, hours placed on local days here
-    (an hour is the finest step a timezone's offset takes)."""
+    """Net converted revenue per local day: per UTC hour in SQL (``order_hours.py`` when it answers), hours
+    placed on local days here (an hour is the finest step a timezone's offset takes)."""
     out: dict[date, int] = {}
-    for hour, net in conn.execute(
-        f"SELECT substr(created_at, 1, 13), sum(amount - refunded) FROM {orders_source(conn, rng)} o "
-        f"WHERE {range_where('o')} GROUP BY 1", order_params(conn, rng)
-    ):
+    source = orders_source(conn, rng)  # also what records the conversion's rate usage (the notes)
+    hours = hours_source(conn, [rng])
+    if hours is not None:
+        sql = (f"SELECT hour, sum(net) FROM {hours} WHERE (:since IS NULL OR hour >= :since) "
+               f"AND (:until IS NULL OR hour < :until) GROUP BY 1")
+        params = {"since": hour_bound(rng.since), "until": hour_bound(rng.until)}
+    else:
+        sql = (f"SELECT substr(created_at, 1, 13), sum(amount - refunded) FROM {source} o "
+               f"WHERE {range_where('o')} GROUP BY 1")
+        params = order_params(conn, rng)
+    for hour, net in conn.execute(sql, params):
         day = datetime.fromisoformat(f"{hour}:00:00+00:00").astimezone(rng.zone).date()
         out[day] = out.get(day, 0) + (net or 0)
     return out

@@ -27,6 +27,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0018_identity_changes,
     m0019_report_caches,
     m0020_converted_caches,
+    m0022_order_hours,
 )
 from .registry import MIGRATION_SET, migrations
 
