@@ -59,6 +59,12 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
     return sessions, rebuilt
 
 
+def refresh_converted_caches(conn) -> None:
+    """The caches held in the reporting currency, after it changed (the rest do not depend on it)."""
+    refresh_converted(conn)
+    refresh_order_hours(conn)  # after the converted orders it is built from
+
+
 def refresh_after_import(ws: Workspace, progress: Progress | None = None) -> RefreshResult:
     # Events that came in plain (syncs before the workspace had a dictionary, an upgraded
     # workspace) are packed first, a batch per commit: cancelled, the next refresh goes on.

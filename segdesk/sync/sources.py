@@ -253,11 +253,11 @@ def choose_reporting_currency(ws: Workspace, code: str) -> tuple[str, bool]:
 
     Returns (the currency, whether the ECB source was added now)."""
     from ..core.fx import set_reporting_currency
-    from ..core.reports.contact_value import refresh_converted
+    from ..core.refresh import refresh_converted_caches
 
     currency = set_reporting_currency(ws.conn, code)
     with ws.conn:  # the converted caches in the new currency now, not after the next sync
-        refresh_converted(ws.conn)
+        refresh_converted_caches(ws.conn)
     if any(s.kind == "ecb" for s in list_sources(ws.conn)):
         return currency, False
     add_source(ws, "ecb", "ecb", {}, None)

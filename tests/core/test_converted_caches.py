@@ -202,6 +202,8 @@ def test_choosing_a_reporting_currency_converts_the_caches_at_once(ws):
 
     assert choose_reporting_currency(ws, "EUR")[0] == "eur"
     assert converted.cached_target(ws.conn) == "eur"
+    # The hourly figures (summary periods, the dashboard's trend) follow at once too.
+    assert ws.conn.execute("SELECT fx_currency FROM report_hours_state").fetchone()[0] == "eur"
     assert _text(campaign_table(ws.conn)) == _live(ws.conn, lambda: campaign_table(ws.conn))
 
 
