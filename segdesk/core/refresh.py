@@ -24,6 +24,8 @@ from .progress import Progress
 from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
+from .reports.cohort import refresh_as_of
+from .reports.contact_facts import refresh_contact_facts
 from .reports.contact_value import refresh_contact_value
 from .reports.device_facts import refresh_device_facts
 from .reports.tagged import refresh_contact_tags
@@ -53,6 +55,8 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
         refresh_contact_tags(ws.conn)
         refresh_contact_value(ws.conn)  # after the touches and counted orders it is computed from
         refresh_device_facts(ws.conn)
+        refresh_contact_facts(ws.conn)  # after the touches (update_sessions recomputes them)
+        refresh_as_of(ws.conn)
     return sessions, rebuilt
 
 
