@@ -24,6 +24,7 @@ from .progress import Progress
 from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
+from .reports.campaigns import refresh_channel_visitors
 from .reports.cohort import refresh_as_of
 from .reports.contact_facts import refresh_contact_facts
 from .reports.contact_value import refresh_contact_value
@@ -57,6 +58,7 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
         refresh_device_facts(ws.conn)
         refresh_contact_facts(ws.conn)  # after the touches (update_sessions recomputes them)
         refresh_as_of(ws.conn)
+        refresh_channel_visitors(ws.conn)  # after update_sessions
     return sessions, rebuilt
 
 

@@ -40,6 +40,7 @@ def m0023_contact_facts(db):
             db.execute(f"CREATE TRIGGER {table}_{op.split()[0].lower()}_report_facts AFTER {op} ON {table} "
                        f"BEGIN {body} END")
     _clock(db)
+    _visitors(db)
 
 
 def _clock(db):
@@ -61,3 +62,25 @@ def _clock(db):
     for op in ("INSERT", "DELETE", "UPDATE OF created_at"):
         db.execute(f"CREATE TRIGGER orders_{op.split()[0].lower()}_report_clock AFTER {op} ON orders {dirty}")
     db.execute(f"CREATE TRIGGER events_deleted_report_clock AFTER DELETE ON events {dirty}")
+
+
+def _visitors(db):
+    """``report_channel_visitors``: devices per source, medium and campaign over all time (the campaign table's
+    visitors without a date range, as the dashboard opens it; ~75 ms at 393,000 sessions).
+
+    Sessions are only ever replaced, never updated: a device's sessions are deleted and written
+    again, and a deletion without new sessions happens only to devices listed in ``sessions_dirty``.
+    So an insert marks the counts stale, readers also wait for ``sessions_dirty`` to empty, and
+    full rebuilds keep SQLite's fast delete (no trigger on deletes).
+    """
+    db.executescript(
+        """
+        CREATE TABLE report_channel_visitors (source TEXT NOT NULL, medium TEXT NOT NULL, campaign TEXT NOT NULL,
+                                              visitors INTEGER NOT NULL,
+                                              PRIMARY KEY (source, medium, campaign)) WITHOUT ROWID;
+        CREATE TABLE report_visitors_state (id INTEGER PRIMARY KEY CHECK (id = 1), dirty INTEGER NOT NULL);
+        INSERT INTO report_visitors_state(id, dirty) VALUES (1, 1);
+        CREATE TRIGGER sessions_insert_report_visitors AFTER INSERT ON sessions
+        BEGIN UPDATE report_visitors_state SET dirty = 1 WHERE dirty = 0; END;
+        """
+    )
