@@ -69,9 +69,10 @@ def _visitors(db):
     visitors without a date range, as the dashboard opens it; ~75 ms at 393,000 sessions).
 
     Sessions are only ever replaced, never updated: a device's sessions are deleted and written
-    again, and a deletion without new sessions happens only to devices listed in ``sessions_dirty``.
-    So an insert marks the counts stale, readers also wait for ``sessions_dirty`` to empty, and
-    full rebuilds keep SQLite's fast delete (no trigger on deletes).
+    again, and a deletion without new sessions happens only to devices listed in ``sessions_dirty``
+    first (an erase, a device moved). So an insert into either marks the counts stale, readers
+    also wait for ``sessions_dirty`` to empty, and full rebuilds keep SQLite's fast delete (no
+    trigger on deleting sessions).
     """
     db.executescript(
         """
@@ -81,6 +82,8 @@ def _visitors(db):
         CREATE TABLE report_visitors_state (id INTEGER PRIMARY KEY CHECK (id = 1), dirty INTEGER NOT NULL);
         INSERT INTO report_visitors_state(id, dirty) VALUES (1, 1);
         CREATE TRIGGER sessions_insert_report_visitors AFTER INSERT ON sessions
+        BEGIN UPDATE report_visitors_state SET dirty = 1 WHERE dirty = 0; END;
+        CREATE TRIGGER sessions_dirty_report_visitors AFTER INSERT ON sessions_dirty
         BEGIN UPDATE report_visitors_state SET dirty = 1 WHERE dirty = 0; END;
         """
     )
