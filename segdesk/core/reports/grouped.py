@@ -66,7 +66,7 @@ def _key_sql(conn, rng: Range, by: str, facts: str, where: str) -> tuple[str, st
 # {v}: per contact and currency rev, paid_ms, w30 ... w365 (contact_value.py); {f}: the facts.
 SQL = """
 {ctes}
-SELECT 0, {key} AS k, NULL, count(*), {matured}, NULL FROM {f} f {joins} WHERE {where} GROUP BY k
+SELECT 0, {key} AS k, NULL, count(*), {matured}, NULL FROM {f} f {joins} WHERE {where} GROUP BY {contacts_by}
 UNION ALL
 SELECT 2, {key} AS k, v.currency, sum(v.rev), {sums}, count(v.rev > 0 OR NULL)
 FROM {v} v JOIN {f} f ON f.id = v.contact_id {joins} WHERE {where} GROUP BY k, v.currency
@@ -75,6 +75,8 @@ SELECT 1, {key} AS k, NULL, sum(p.paid), {nulls}, {median}
 FROM (SELECT contact_id, max(rev > 0) AS paid, min(paid_ms) AS paid_ms FROM {v} GROUP BY contact_id) p
 JOIN {f} f ON f.id = p.contact_id {joins} WHERE {where} GROUP BY k
 """
+TOUCH_COLUMNS = {"touch": "f.touched, f.source, f.medium, f.campaign",
+                 "touch_ad": "f.touched, f.source, f.medium, f.campaign, f.content, f.term"}
 # A contact's days to its first paid order, never negative (an order before the first visit counts 0).
 DAYS = "max(0.0, (p.paid_ms / 1000.0 - f.a_ms / 1000.0) / 86400.0)"
 
@@ -125,7 +127,11 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True,
         facts = "lf"
     if ltv and medians:
         conn.create_aggregate("segdesk_median", 1, _Median)  # per connection: a reader made elsewhere lacks it
+    # Contacts per whole first touch: grouped by the columns the facts' touch index orders (a scan, no
+    # sort); two column tuples giving one key (a NULL and an empty campaign) are added up below.
+    contacts_by = TOUCH_COLUMNS[by] if by in TOUCH_COLUMNS and facts == "report_contact_facts" else "k"
     sql = SQL.format(ctes=ctes, key=key, f=facts, v=values, joins=joins, where=where, matured=matured, sums=sums,
+                     contacts_by=contacts_by,
                      nulls=nulls, median=f"segdesk_median({DAYS})" if ltv and medians else "NULL")
     params = {**order_params(conn, rng), **key_params, "end_ms": end_ms}
     out: dict[str, dict] = {}
@@ -133,9 +139,9 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True,
         g = out.setdefault(k, {"contacts": 0, "customers": 0, "customers_per_currency": {}, "revenue": {}, "middle": [],
                                "ltv": {d: [0, {}] for d in LTV_DAYS}})
         if part == 0:
-            g["contacts"] = value
+            g["contacts"] += value
             for d, n in zip(LTV_DAYS, days):
-                g["ltv"][d][0] = n or 0
+                g["ltv"][d][0] += n or 0
         elif part == 1:
             g["customers"] = value
             if extra is not None:

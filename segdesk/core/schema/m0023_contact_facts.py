@@ -26,6 +26,10 @@ def m0023_contact_facts(db):
             source TEXT, medium TEXT, campaign TEXT,
             content TEXT, term TEXT          -- the first touch's session's utm_content / utm_term
         );
+        -- The touch columns in order: ROAS and the campaign table count contacts per whole first touch
+        -- while scanning this (5 ms at 50,000 contacts) instead of sorting them (~30 ms).
+        CREATE INDEX report_contact_facts_touch
+            ON report_contact_facts(touched, source, medium, campaign, content, term, anchor, a_ms);
         CREATE TABLE report_facts_state (id INTEGER PRIMARY KEY CHECK (id = 1), dirty INTEGER NOT NULL);
         INSERT INTO report_facts_state(id, dirty) VALUES (1, 1);
         CREATE TABLE report_facts_dirty (contact_id INTEGER PRIMARY KEY) WITHOUT ROWID;
