@@ -166,3 +166,9 @@ def test_new_visits_orders_and_an_erase(ws):
     assert "podcast" not in _ltv(ws) and as_of(ws.conn) == newest
     assert _visitors(ws.conn, parse_range(ws.conn, None, None, None)) == visitors
     assert gone != paid
+    # A migration that changes session rules deletes the high-water mark: sessions are rebuilt whole.
+    with ws.conn:
+        ws.conn.execute("DELETE FROM settings WHERE key = 'sessions.events_upto'")
+    assert ws.conn.execute(VISITORS_FRESH).fetchone()[0] == 0
+    refresh_reports(ws)
+    assert _fresh(ws) and _check(ws) == gone

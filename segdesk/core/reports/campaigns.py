@@ -46,7 +46,7 @@ def row_key(source: str, campaign: str | None) -> str:
 
 VISITORS_SQL = ("SELECT source, medium, coalesce(campaign, ''), count(DISTINCT anonymous_id) FROM sessions "
                 "WHERE (:since IS NULL OR start_ts >= :since) AND (:until IS NULL OR start_ts < :until) GROUP BY 1, 2, 3")
-# report_channel_visitors (migration 0023) answers for all time while no session was written since it was counted.
+# report_channel_visitors (migration 0023) answers for all time until sessions move on (its triggers say when).
 VISITORS_FRESH = ("SELECT (SELECT dirty FROM report_visitors_state) = 0 "
                   "AND NOT EXISTS (SELECT 1 FROM sessions_dirty)")
 
@@ -60,8 +60,8 @@ def _visitors(conn, rng: Range) -> dict[tuple, int]:
 
 
 def refresh_channel_visitors(conn) -> bool:
-    """Count devices per channel again if a session was written; True when it did. Waits while devices
-    wait in ``sessions_dirty`` (their sessions may yet go without new ones being written)."""
+    """Count devices per channel again if sessions moved on since; True when it did. Waits while devices
+    wait in ``sessions_dirty`` (their sessions are about to be rewritten)."""
     if conn.execute("SELECT dirty FROM report_visitors_state").fetchone()[0] == 0 or \
             conn.execute("SELECT EXISTS (SELECT 1 FROM sessions_dirty)").fetchone()[0]:
         return False
