@@ -24,6 +24,9 @@ from .progress import Progress
 from .reconcile import reconcile_orders
 from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
+from .reports.campaigns import refresh_channel_visitors
+from .reports.cohort import refresh_as_of
+from .reports.contact_facts import refresh_contact_facts
 from .reports.contact_value import refresh_contact_value, refresh_converted
 from .reports.device_facts import refresh_device_facts
 from .reports.order_hours import refresh_order_hours
@@ -56,6 +59,9 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
         refresh_converted(ws.conn)  # the same two in the reporting currency, after both
         refresh_device_facts(ws.conn)
         refresh_order_hours(ws.conn)  # after the counted orders (and their converted cache)
+        refresh_contact_facts(ws.conn)  # after the touches (update_sessions recomputes them)
+        refresh_as_of(ws.conn)
+        refresh_channel_visitors(ws.conn)  # after update_sessions
     return sessions, rebuilt
 
 

@@ -94,6 +94,13 @@ def _assign_keys(conn, rng: Range, by: str, out: dict[int, Member]) -> None:
             m.keys = [touch_key(by, m.touch)]
 
 
+LIVE_AS_OF = ("SELECT max(t) FROM (SELECT max(last_seen) AS t FROM devices "
+              "UNION ALL SELECT max(created_at) FROM orders)")
+# report_clock (migration 0023) holds it while no order was written and no event deleted or added since.
+CACHED_AS_OF = ("SELECT as_of FROM report_clock WHERE dirty = 0 "
+                "AND events_upto = (SELECT coalesce(max(id), 0) FROM events)")
+
+
 def as_of(conn) -> str | None:
     """The data's "now" for maturity: the latest activity in the workspace.
 
@@ -101,6 +108,14 @@ def as_of(conn) -> str | None:
     cohort, while its revenue counts every later order, so a window "has passed"
     by the data's clock; otherwise a filter would change a cohort's curve.
     """
-    row = conn.execute("SELECT max(t) FROM (SELECT max(last_seen) AS t FROM devices "
-                       "UNION ALL SELECT max(created_at) FROM orders)").fetchone()
-    return row[0]
+    row = conn.execute(CACHED_AS_OF).fetchone()
+    return row[0] if row is not None else conn.execute(LIVE_AS_OF).fetchone()[0]
+
+
+def refresh_as_of(conn) -> bool:
+    """Store the data's "now" when it may have moved; True when it was recomputed."""
+    if conn.execute(CACHED_AS_OF).fetchone() is not None:
+        return False
+    conn.execute("UPDATE report_clock SET as_of = (" + LIVE_AS_OF + "), dirty = 0, "
+                 "events_upto = (SELECT coalesce(max(id), 0) FROM events)")
+    return True

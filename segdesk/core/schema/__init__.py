@@ -28,6 +28,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0019_report_caches,
     m0020_converted_caches,
     m0022_order_hours,
+    m0023_contact_facts,
 )
 from .registry import MIGRATION_SET, migrations
 
