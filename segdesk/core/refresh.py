@@ -26,6 +26,7 @@ from .reports.data import refresh_report_orders
 from .reports.sessions import SessionUpdate, update_sessions
 from .reports.contact_value import refresh_contact_value
 from .reports.device_facts import refresh_device_facts
+from .reports.shares import refresh_shares
 from .reports.tagged import refresh_contact_tags
 from .identity.stitch import StitchResult
 from .store import Workspace
@@ -52,6 +53,7 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
         rebuilt = refresh_report_orders(ws.conn)
         refresh_contact_tags(ws.conn)
         refresh_contact_value(ws.conn)  # after the touches and counted orders it is computed from
+        refresh_shares(ws.conn)  # attribution's weights per touch: the same inputs
         refresh_device_facts(ws.conn)
     return sessions, rebuilt
 

@@ -26,6 +26,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0017_compact_events,
     m0018_identity_changes,
     m0019_report_caches,
+    m0021_attribution_shares,
 )
 from .registry import MIGRATION_SET, migrations
 
