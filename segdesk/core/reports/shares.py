@@ -173,13 +173,17 @@ def refresh_shares(conn) -> int:
         conn.execute("DELETE FROM report_attribution_dirty")
         conn.execute(f"UPDATE report_attribution_state SET dirty = 0, orders_changed = 0, currencies = ({CURRENCIES})")
         return -1
+    if not orders_changed and conn.execute("SELECT 1 FROM report_attribution_dirty LIMIT 1").fetchone() is None:
+        return 0
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS attribution_redo (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.attribution_redo")
-    counted = "SELECT id, contact_id, created_at FROM report_orders WHERE amount - refunded > 0"
-    if orders_changed:  # orders new, gone, moved to another contact or in time since the snapshot
-        conn.execute(f"INSERT OR IGNORE INTO temp.attribution_redo (id) SELECT id FROM ({counted} EXCEPT "
-                     f"SELECT id, contact_id, created_at FROM report_attribution_orders) UNION SELECT id FROM ("
-                     f"SELECT id, contact_id, created_at FROM report_attribution_orders EXCEPT {counted})")
+    if orders_changed:  # orders new, gone, moved to another contact or in time since the snapshot (joins by id)
+        conn.execute("INSERT OR IGNORE INTO temp.attribution_redo (id) "
+                     "SELECT o.id FROM report_orders o LEFT JOIN report_attribution_orders a ON a.id = o.id "
+                     "WHERE o.amount - o.refunded > 0 AND (a.id IS NULL OR a.contact_id IS NOT o.contact_id "
+                     "OR a.created_at <> o.created_at) UNION ALL "
+                     "SELECT a.id FROM report_attribution_orders a LEFT JOIN report_orders o ON o.id = a.id "
+                     "AND o.amount - o.refunded > 0 WHERE o.id IS NULL")
     conn.execute("INSERT OR IGNORE INTO temp.attribution_redo (id) SELECT id FROM report_orders "
                  "WHERE contact_id IN (SELECT contact_id FROM report_attribution_dirty)")
     n = conn.execute("SELECT count(*) FROM temp.attribution_redo").fetchone()[0]
@@ -189,6 +193,7 @@ def refresh_shares(conn) -> int:
         conn.execute(f"DELETE FROM report_attribution_orders WHERE id IN {redo}")
         _recompute(conn, f"o.id IN {redo}")
     conn.execute("DELETE FROM report_attribution_dirty")
-    conn.execute(f"UPDATE report_attribution_state SET orders_changed = 0, currencies = ({CURRENCIES})")
+    if orders_changed:
+        conn.execute(f"UPDATE report_attribution_state SET orders_changed = 0, currencies = ({CURRENCIES})")
     return n
 
