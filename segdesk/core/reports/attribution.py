@@ -11,8 +11,12 @@ each); time_decay 2^(-age/7 days) normalised, age = order time - session start.
 Orders with no touchpoint in the window are ``unattributed``; an order fully
 refunded has no revenue to share and is not counted.
 
-Rounding: each (key, currency) credit is summed in doubles (error far below
-0.0001 minor units at any realistic volume), then the rows of a currency are
+Rounding: each (channel, currency) credit is summed in doubles touch by touch in
+(order, touch) order, and a key's credit is the sum of its channels' in channel
+order (a channel is source, medium and campaign: every key is made of them), so
+the live pass and the weights cached at refresh (``shares.py``, the default
+lookback) add the very same doubles; the error stays far below 0.0001 minor
+units at any realistic volume. Then the rows of a currency are
 rounded to 0.01 minor units with the largest-remainder rule so that they add
 up to the attributed revenue (an integer) exactly; ``unattributed`` is an
 integer, so rows + unattributed == total to the cent. Credited order counts

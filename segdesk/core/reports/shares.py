@@ -39,12 +39,14 @@ from .model import Range
 from .weights import AGE, CHANNEL, DEFAULT_LOOKBACK, TOUCHES_SQL, weights
 
 CACHED_LOOKBACK = DEFAULT_LOOKBACK
-# Each model's weight of touch t as SQL; the constants are bound as parameters (the same doubles as
-# Python's literals), the divisions are the ones weights() makes.
-WEIGHT = {"first_touch": "(t.seq = 0)", "last_touch": "(t.seq = t.n - 1)", "last_non_direct": "t.lnd",
-          "linear": "(1.0 / t.n)", "time_decay": "t.decay",
-          "position_based": "(CASE WHEN t.n <= 2 THEN 1.0 / t.n WHEN t.seq = 0 OR t.seq = t.n - 1 THEN :p40 "
-                            "ELSE :p20 / (t.n - 2) END)"}
+# Each model's weight of touch t as SQL (None: 1) and the condition for a touch to count (None: every touch;
+# linear, position_based and time_decay weigh every touch > 0). The constants are bound as parameters (the
+# same doubles as Python's literals), the divisions are the ones weights() makes.
+WEIGHT = {"first_touch": (None, "t.seq = 0"), "last_touch": (None, "t.seq = t.n - 1"),
+          "last_non_direct": (None, "t.lnd"), "linear": ("(1.0 / t.n)", None),
+          "position_based": ("(CASE WHEN t.n <= 2 THEN 1.0 / t.n WHEN t.seq = 0 OR t.seq = t.n - 1 THEN :p40 "
+                             "ELSE :p20 / (t.n - 2) END)", None),
+          "time_decay": ("t.decay", "t.decay > 0")}
 # The cache's currencies when it answers, else NULL.
 FRESH = ("SELECT currencies FROM report_attribution_state WHERE dirty = 0 AND orders_changed = 0 "
          "AND (SELECT dirty FROM report_orders_state) = 0 AND NOT EXISTS (SELECT 1 FROM first_touch_dirty) "
@@ -83,9 +85,10 @@ def cached_sums(conn, rng: Range, models, lookback_days: int) -> dict | None:
     cols = ["count(*) FILTER (WHERE t.seq = 0)"]
     cols += [f"sum({net}) FILTER (WHERE t.seq = 0 AND o.currency = :c{i})" for i in range(len(currencies))]
     for m in models:
-        w = WEIGHT[m]
-        cols += [f"sum({net} * {w}) FILTER (WHERE o.currency = :c{i} AND {w} > 0)" for i in range(len(currencies))]
-        cols.append(f"sum({w}) FILTER (WHERE {w} > 0)")
+        w, cond = WEIGHT[m]
+        value, also = f"{net} * {w}" if w else net, f" AND {cond}" if cond else ""
+        cols += [f"sum({value}) FILTER (WHERE o.currency = :c{i}{also})" for i in range(len(currencies))]
+        cols.append((f"sum({w})" if w else "count(*)") + (f" FILTER (WHERE {cond})" if cond else ""))
     # CROSS JOIN: the touches are the outer loop, read in key order, so GROUP BY needs no sorting and
     # each channel's rows arrive in (order, seq) order (tests/core/test_attribution_cache.py checks the plan).
     sql = (f"SELECT t.channel, {', '.join(cols)} FROM report_attribution_touches t CROSS JOIN {orders} o "
@@ -109,7 +112,7 @@ def cached_sums(conn, rng: Range, models, lookback_days: int) -> dict | None:
         ch = channels[row[0]]
         for j, m in enumerate(models):
             part = row[2 + k + j * (k + 1):2 + k + (j + 1) * (k + 1)]
-            if part[-1] is None:  # no touch of this channel has weight under this model
+            if not part[-1]:  # no touch of this channel has weight under this model
                 continue
             credit, counted = sums[m]
             credit[ch] = {cur: float(v) for cur, v in zip(currencies, part[:-1]) if v is not None}
