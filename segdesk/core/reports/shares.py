@@ -34,7 +34,7 @@ from functools import lru_cache
 import orjson
 
 from .converted import converting_to
-from .data import orders_source, range_where
+from .data import order_params, orders_source, range_where
 from .model import Range
 from .weights import AGE, CHANNEL, DEFAULT_LOOKBACK, TOUCHES_SQL, weights
 
@@ -78,7 +78,7 @@ def cached_sums(conn, rng: Range, models, lookback_days: int) -> dict | None:
     target = converting_to()
     # The currencies of the counted orders (a superset of the range's): one column of sums each.
     currencies = [target] if target else orjson.loads(known[0])
-    params = {"since": rng.since, "until": rng.until, "p40": 0.4, "p20": 0.2,
+    params = {**order_params(conn, rng), "p40": 0.4, "p20": 0.2,
               **{f"c{i}": c for i, c in enumerate(currencies)}}
     net = "(o.amount - o.refunded)"
     # Revenue and orders: each order's first touch (seq 0; channel 0 for an order without touches) stands for it.
