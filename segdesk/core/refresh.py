@@ -30,6 +30,7 @@ from .reports.contact_facts import refresh_contact_facts
 from .reports.contact_value import refresh_contact_value, refresh_converted
 from .reports.device_facts import refresh_device_facts
 from .reports.order_hours import refresh_order_hours
+from .reports.shares import refresh_shares
 from .reports.tagged import refresh_contact_tags
 from .identity.stitch import StitchResult
 from .store import Workspace
@@ -57,6 +58,7 @@ def refresh_reports(ws: Workspace, progress: Progress | None = None) -> tuple[Se
         refresh_contact_tags(ws.conn)
         refresh_contact_value(ws.conn)  # after the touches and counted orders it is computed from
         refresh_converted(ws.conn)  # the same two in the reporting currency, after both
+        refresh_shares(ws.conn)  # attribution's weights per touch: the same inputs
         refresh_device_facts(ws.conn)
         refresh_order_hours(ws.conn)  # after the counted orders (and their converted cache)
         refresh_contact_facts(ws.conn)  # after the touches (update_sessions recomputes them)

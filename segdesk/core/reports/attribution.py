@@ -11,8 +11,12 @@ each); time_decay 2^(-age/7 days) normalised, age = order time - session start.
 Orders with no touchpoint in the window are ``unattributed``; an order fully
 refunded has no revenue to share and is not counted.
 
-Rounding: each (key, currency) credit is summed in doubles (error far below
-0.0001 minor units at any realistic volume), then the rows of a currency are
+Rounding: each (channel, currency) credit is summed in doubles touch by touch in
+(order, touch) order, and a key's credit is the sum of its channels' in channel
+order (a channel is source, medium and campaign: every key is made of them), so
+the live pass and the weights cached at refresh (``shares.py``, the default
+lookback) add the very same doubles; the error stays far below 0.0001 minor
+units at any realistic volume. Then the rows of a currency are
 rounded to 0.01 minor units with the largest-remainder rule so that they add
 up to the attributed revenue (an integer) exactly; ``unattributed`` is an
 integer, so rows + unattributed == total to the cent. Credited order counts
@@ -23,36 +27,16 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-from ..timeutil import format_ts
-from ...errors import InvalidInput
 from .converted import converting_to
 from .data import order_params, orders_source, range_where
-from .model import FLOAT, MONEY, NOT_SET, TEXT, Column, Range, Report, apportion
+from .model import FLOAT, MONEY, TEXT, Column, Range, Report, apportion
+from .shares import cached_sums
 from .touches import touches_source
+from .weights import (AGE, CHANNEL, DEFAULT_LOOKBACK, MODELS, TOUCH_KEY, TOUCHES_SQL, _day_start, key_of,  # noqa: F401
+                      weights, window)
 
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
-DEFAULT_LOOKBACK = 90
-HALF_LIFE_DAYS = 7.0
 _ONE_PASS: ContextVar[dict | None] = ContextVar("segdesk_attribution_one_pass", default=None)
-TOUCH_KEY = {"source": "t.source", "medium": "t.medium", "campaign": f"coalesce(t.campaign, '{NOT_SET}')",
-             "source_medium": "t.source || ' / ' || t.medium"}
-
-# Every counted order with revenue, then its touchpoints in the window (NULL: none), in
-# (order, session start) order: report_orders is read by id and contact_touches is clustered
-# by (contact, start), so SQLite streams it without sorting.
-TOUCHES_SQL = """
-SELECT o.id, o.currency, o.amount - o.refunded, {columns}
-FROM {orders} o
-LEFT JOIN {touches} t ON t.contact_id = o.contact_id
-     AND t.start_ts >= {since} AND t.start_ts <= o.created_at
-WHERE o.amount - o.refunded > 0 AND {where}
-ORDER BY o.id, t.start_ts, t.first_event_id
-"""
-
 
 # Single-touch models give one touch weight 1: credits are then integer sums, exact in any
 # order, so SQL picks the touch (one seek into the contact's clustered range) and sums per
@@ -68,51 +52,6 @@ SELECT key, currency, sum(net), count(*) FROM (
     FROM {orders} o WHERE o.amount - o.refunded > 0 AND {where})
 GROUP BY key, currency
 """
-
-
-@lru_cache(maxsize=4096)
-def _day_start(ts: str, tz: str) -> str:
-    """UTC text of local midnight of the day ``ts`` falls on, in ``tz``."""
-    local = datetime.fromisoformat(ts).astimezone(ZoneInfo(tz))
-    return format_ts(local.replace(hour=0, minute=0, second=0, microsecond=0))
-
-
-def window(conn, rng: Range, lookback_days: int) -> tuple[str, dict]:
-    """(SQL of the window's start for order ``o``, its parameters)."""
-    if lookback_days < 0:
-        raise InvalidInput("lookback days cannot be negative")
-    if lookback_days == 0:
-        conn.create_function("segdesk_day_start", 2, _day_start, deterministic=True)
-        return "segdesk_day_start(o.created_at, :zone)", {"zone": rng.tz}
-    return "strftime('%Y-%m-%dT%H:%M:%fZ', o.created_at, :lookback)", {"lookback": f"-{int(lookback_days)} days"}
-
-
-def weights(model: str, non_direct: list, ages: list) -> list[float]:
-    """Each touch's share of one order (touches in time order); they sum to 1."""
-    n = len(non_direct)
-    if model == "linear":
-        return [1.0 / n] * n
-    w = [0.0] * n
-    if model == "first_touch":
-        w[0] = 1.0
-    elif model == "last_touch":
-        w[-1] = 1.0
-    elif model == "last_non_direct":
-        last = max((i for i in range(n) if non_direct[i]), default=n - 1)
-        w[last] = 1.0
-    elif model == "position_based":
-        if n <= 2:
-            return [1.0 / n] * n
-        w = [0.2 / (n - 2)] * n
-        w[0] = w[-1] = 0.4
-    elif model == "time_decay":
-        newest = min(ages)  # relative ages keep 2^x from underflowing on long windows
-        raw = [2.0 ** (-(a - newest) / HALF_LIFE_DAYS) for a in ages]
-        total = sum(raw)
-        return [r / total for r in raw]
-    else:
-        raise ValueError(f"unknown model {model!r}")
-    return w
 
 
 def order_touches(conn, rng: Range, model: str, lookback_days: int, by: str):
@@ -167,71 +106,90 @@ def _credits(conn, rng: Range, model: str, lookback_days: int, by: str):
     # Models side by side: every model from one pass over the touches. Not for converted figures:
     # each converted build records the rates it used (converted.py), which a shared pass would skip.
     if stash is not None and not converting_to():
-        key = (rng, rng.scope, lookback_days, by)
+        key = (rng, rng.scope, lookback_days)
         if key not in stash:
-            stash[key] = _shared(conn, rng, MODELS, lookback_days, by)
-        return stash[key][model]
+            stash[key] = _channel_sums(conn, rng, MODELS, lookback_days)
+        return _by_key(stash[key][model], by)
+    cached = cached_sums(conn, rng, (model,), lookback_days)
+    if cached is not None:
+        return _by_key(cached[model], by)
     if model in PICK:
         return _picked(conn, rng, model, lookback_days, by)
-    return _shared(conn, rng, (model,), lookback_days, by)[model]
+    return _by_key(_shared(conn, rng, (model,), lookback_days)[model], by)
 
 
-def _shared(conn, rng: Range, models, lookback_days: int, by: str) -> dict:
-    """{model: what ``_credits`` returns} for ``models``, from one read of every order's touches.
+def _channel_sums(conn, rng: Range, models, lookback_days: int) -> dict:
+    """{model: sums per channel} from the cached weights when they answer, else from the touches."""
+    cached = cached_sums(conn, rng, models, lookback_days)
+    return cached if cached is not None else _shared(conn, rng, models, lookback_days)
 
-    The loop over every touch is the cost (170,000 rows at 1M events): it reads only the
-    columns the models need, reuses the weights of n touches where they depend on n alone,
-    and adds up in the same order as order_touches + weights, so the floats are the same.
-    A single-touch model adds whole amounts, exact in any order: the same sums ``_picked`` makes."""
+
+def _by_key(sums, by: str):
+    """Channel sums (``_shared``) as ``_credits`` returns them: each key's credit is the sum of its channels'
+    in channel order, so it does not depend on where the channel sums came from (live or cached)."""
+    chan_credit, chan_orders, attributed, attributed_orders, total = sums
+    credit: dict[str, dict[str, float]] = {}
+    orders: dict[str, float] = {}
+    key = key_of(by)
+    for ch in sorted(chan_credit):
+        k = key(ch)
+        row = credit.setdefault(k, {})
+        for cur, v in chan_credit[ch].items():
+            row[cur] = row.get(cur, 0.0) + v
+        orders[k] = orders.get(k, 0.0) + chan_orders[ch]
+    return credit, orders, attributed, attributed_orders, total
+
+
+def _shared(conn, rng: Range, models, lookback_days: int) -> dict:
+    """{model: (credit {channel: {cur: float}}, credited orders {channel: float}, attributed {cur: int},
+    attributed orders, total {cur: int})} for ``models``, from one read of every order's touches.
+
+    A channel is (source, medium, campaign): every report key is one of its parts or two joined,
+    so one pass serves every ``by``. Each channel's credit is summed touch by touch in (order, touch)
+    order, the order ``shares.py`` reads its cached weights in, so both give the same doubles.
+    The loop over every touch is the cost (170,000 rows at 1M events): it reuses the weights of n
+    touches where they depend on n alone. Only touches with weight > 0 count, as in the cache."""
     sums = {m: ({}, {}) for m in models}  # model -> (credit, credited orders)
     attributed: dict[str, int] = {}
     attributed_orders = 0
     total: dict[str, int] = {}
     decay = "time_decay" in models
-    direct = "last_non_direct" in models
-    age = "julianday(o.created_at) - julianday(t.start_ts)" if decay else "0"
     since, wparams = window(conn, rng, lookback_days)
-    # Last non-direct needs each touch's direct flag: it leads the key ("1google"), so a single model's
-    # pass reads no column more than before (a column costs ~5% of it).
-    key = f"(t.source <> '(direct)') || {TOUCH_KEY[by]}" if direct else TOUCH_KEY[by]
-    sql = TOUCHES_SQL.format(columns=f"CASE WHEN t.contact_id IS NOT NULL THEN {key} END, {age}",
+    sql = TOUCHES_SQL.format(columns=f"t.contact_id, {CHANNEL}, {AGE if decay else '0'}",
                              since=since, orders=orders_source(conn, rng), touches=touches_source(conn),
                              where=range_where("o"))
     # Per model: whether its weights depend on the order's own touches, else its weights by n.
     plans = [(m, m in ("time_decay", "last_non_direct"), credit, orders, {}) for m, (credit, orders) in sums.items()]
-    current, cur, net, keys, ages, flags = None, None, 0, [], [], []
+    current, cur, net, chans, ages = None, None, 0, [], []
 
     def add():
         nonlocal attributed_orders
         total[cur] = total.get(cur, 0) + net
-        if not keys:
+        if not chans:
             return
         attributed[cur] = attributed.get(cur, 0) + net
         attributed_orders += 1
-        n = len(keys)
+        n = len(chans)
         for model, own, credit, orders, by_n in plans:
             if own:
-                ws = weights(model, flags if direct else keys, ages)
+                ws = weights(model, [ch[0] != "(direct)" for ch in chans], ages)
             else:
                 ws = by_n.get(n)
                 if ws is None:
-                    ws = by_n[n] = weights(model, keys, ages)
-            for key, w in zip(keys, ws):
+                    ws = by_n[n] = weights(model, chans, ages)
+            for ch, w in zip(chans, ws):
                 if w > 0:
-                    row = credit.setdefault(key, {})
+                    row = credit.setdefault(ch, {})
                     row[cur] = row.get(cur, 0.0) + net * w
-                    orders[key] = orders.get(key, 0.0) + w
+                    orders[ch] = orders.get(ch, 0.0) + w
 
-    for oid, c, v, key, age in conn.execute(sql, {**order_params(conn, rng), **wparams}):
+    for oid, c, v, touched, source, medium, campaign, age in conn.execute(sql, {**order_params(conn, rng), **wparams}):
         if oid != current:
             if current is not None:
                 add()
-            current, cur, net, keys, ages, flags = oid, c, v, [], [], []
-        if key is not None:  # NULL: the order has no touchpoint in the window
-            if direct:
-                flags.append(key[0] == "1")
-                key = key[1:]
-            keys.append(key)
+            current, cur, net, chans, ages = oid, c, v, [], []
+        if touched is not None:  # NULL: the order has no touchpoint in the window
+            chans.append((source, medium, campaign))
             ages.append(age)
     if current is not None:
         add()

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from ...errors import InvalidInput
 from ..timeutil import format_ts, parse_ts
-from .attribution import DEFAULT_LOOKBACK, MODELS, _day_start, weights
+from .weights import DEFAULT_LOOKBACK, MODELS, _day_start, weights
 from .data import order_params, orders_source
 from .model import Range, workspace_tz
 from .touches import touches_source

@@ -95,3 +95,5 @@ def rebuild_touches(conn) -> None:
     conn.execute(f"INSERT INTO report_first_touch ({COLUMNS}) " + FIRST_TOUCH.format(touches="contact_touches", where=""))
     conn.execute("DELETE FROM first_touch_dirty")
     mark_all(conn)  # every anchor may have moved; no contact was listed as dirty
+    # and every order's touches with their weights (shares.py, which needs this module: SQL, not an import)
+    conn.execute("UPDATE report_attribution_state SET dirty = 1 WHERE dirty = 0")

@@ -29,6 +29,7 @@ from . import (  # noqa: F401  (importing a module registers its migrations)
     m0020_converted_caches,
     m0022_order_hours,
     m0023_contact_facts,
+    m0021_attribution_shares,
 )
 from .registry import MIGRATION_SET, migrations
 
