@@ -138,6 +138,29 @@ def test_the_cached_path_is_the_one_taken(shared):
     assert value_table(shared.conn, rng) == "report_contact_value"
 
 
+@pytest.mark.parametrize("name, by", [("ltv", "source"), ("ltv", "tag"), ("campaigns", None), ("roas", "campaign")])
+def test_a_converted_twin_counts_contacts_once_and_as_the_original_does(shared, name, by):
+    """Contacts per key depend on no currency: the twin reuses the original build's statement rather
+    than grouping every contact again (at 5M the grouping is ~200 ms of each half)."""
+    params = {"by": by} if by else {}
+    statements = []
+    shared.conn.set_trace_callback(statements.append)
+    try:
+        report = build_report(shared.conn, name, currency="eur", **params)
+    finally:
+        shared.conn.set_trace_callback(None)
+    counting = [s for s in statements if s.lstrip().startswith("SELECT 0,")]
+    assert len(counting) == 1
+    plain = build_report(shared.conn, name, **params)
+    with converted.converting(shared.conn, "eur"):  # the twin on its own, nothing shared
+        alone = build_report(shared.conn, name, **params)
+    assert _text(report.rows) != _text(plain.rows)  # converted columns were added beside the originals
+    for row in report.rows:
+        twin = next(r for r in alone.rows if r["key"] == row["key"])
+        for key in [k for k in row if k.endswith("_converted")]:
+            assert row[key] == twin.get(key[: -len("_converted")], {}), (row["key"], key)
+
+
 def _usd_revenue(conn) -> int:
     return build_report(conn, "summary", currency="usd").extra["converted"]["revenue"]["usd"]
 

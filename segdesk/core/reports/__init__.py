@@ -40,7 +40,7 @@ from ...errors import InvalidInput
 from ..fx import check_currency
 from .attribution import DEFAULT_LOOKBACK, MODELS, attribution
 from .campaigns import campaigns
-from .converted import add_converted, converting
+from .converted import add_converted, converting, twins
 from .cohort import BY as LTV_BY
 from .data import sessions_behind
 from .drill import drill_down
@@ -68,16 +68,19 @@ def build_report(conn, name: str, *, since: str | None = None, until: str | None
     chosen = Filters.of(filters)
     if chosen:
         rng = replace(rng, scope=resolve(conn, chosen))
-    report = _build(conn, name, rng, params)
+    with twins():  # the converted twin reuses what no conversion changes (contacts per key)
+        report = _build(conn, name, rng, params)
+        twin = None
+        if currency:
+            target = check_currency(currency)
+            with converting(conn, target) as rates:
+                twin = _build(conn, name, rng, params)
     report.parameters["name"] = name
     if chosen:  # what drill_down and a saved view take back; the JSON says what narrowed it
         report.parameters["filters"] = chosen.as_dict()
         report.extra["filters"] = chosen.as_dict()
         report.title = f"{report.title} ({chosen.text()})"
-    if currency:  # converted figures beside the originals (converted.py), never instead
-        target = check_currency(currency)
-        with converting(conn, target) as rates:
-            twin = _build(conn, name, rng, params)
+    if twin is not None:  # converted figures beside the originals (converted.py), never instead
         add_converted(report, twin, target, rates.usage)
         report.parameters["currency"] = target
     behind = sessions_behind(conn)

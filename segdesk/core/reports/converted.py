@@ -36,6 +36,33 @@ CONVERTED_KEYS = ("revenue", "spend", "value_per_contact", "value_per_customer",
 ORDER_COLUMNS = "id, contact_id, currency, amount, refunded, created_at"  # data.REPORT_ORDER_COLUMNS
 
 
+# Within one build_report: rows that do not depend on the currency, computed once for a report and
+# its converted twin (shared_rows), keyed by statement and parameters.
+_TWINS: ContextVar = ContextVar("segdesk_twin_rows", default=None)
+
+
+@contextmanager
+def twins():
+    """A report and its converted twin built inside share what :func:`shared_rows` computes."""
+    token = _TWINS.set({})
+    try:
+        yield
+    finally:
+        _TWINS.reset(token)
+
+
+def shared_rows(conn, sql: str, params: dict) -> list:
+    """``conn.execute(sql, params).fetchall()``, once per :func:`twins` block for rows that no
+    conversion changes (contacts per key: the original build computes them, the twin reuses them)."""
+    memo = _TWINS.get()
+    if memo is None:
+        return conn.execute(sql, params).fetchall()
+    key = (sql, tuple(sorted(params.items())))
+    if key not in memo:
+        memo[key] = conn.execute(sql, params).fetchall()
+    return memo[key]
+
+
 def converting_to() -> str | None:
     active = _ACTIVE.get()
     return active[0].target if active is not None else None

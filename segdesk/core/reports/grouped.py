@@ -27,6 +27,7 @@ from statistics import median
 
 from .cohort import NO_TAG
 from .contact_facts import facts_source
+from .converted import shared_rows
 from .contact_value import ANCHOR, DAY_MS, LTV_DAYS, MS, VALUES_SQL, WINDOWS, value_table
 from .data import order_params, orders_source
 from .filters import cohort_clause
@@ -64,10 +65,13 @@ def _key_sql(conn, rng: Range, by: str, facts: str, where: str) -> tuple[str, st
 
 
 # {v}: per contact and currency rev, paid_ms, w30 ... w365 (contact_value.py); {f}: the facts.
-SQL = """
+# Contacts per key: facts only, the same for a report and its converted twin (shared_rows).
+CONTACTS_SQL = """
 {ctes}
 SELECT 0, {key} AS k, NULL, count(*), {matured}, NULL FROM {f} f {joins} WHERE {where} GROUP BY {contacts_by}
-UNION ALL
+"""
+SQL = """
+{ctes}
 SELECT 2, {key} AS k, v.currency, sum(v.rev), {sums}, count(v.rev > 0 OR NULL)
 FROM {v} v JOIN {f} f ON f.id = v.contact_id {joins} WHERE {where} GROUP BY k, v.currency
 UNION ALL
@@ -122,7 +126,9 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True,
                                  where=f"AND {IN_RANGE.format(anchor=ANCHOR)}" + cohort_clause(rng))
         ctes = f"WITH v AS MATERIALIZED (SELECT cid AS contact_id, cur AS currency, rev, paid_ms, {WINDOWS} FROM ({live}))"
         values = "v"
+    facts_cte = ""
     if facts != "report_contact_facts":
+        facts_cte = f"WITH lf AS MATERIALIZED {facts}"
         ctes = (f"{ctes}, " if ctes else "WITH ") + f"lf AS MATERIALIZED {facts}"
         facts = "lf"
     if ltv and medians:
@@ -133,9 +139,13 @@ def groups(conn, rng: Range, by: str, end: str | None = None, ltv: bool = True,
     sql = SQL.format(ctes=ctes, key=key, f=facts, v=values, joins=joins, where=where, matured=matured, sums=sums,
                      contacts_by=contacts_by,
                      nulls=nulls, median=f"segdesk_median({DAYS})" if ltv and medians else "NULL")
+    counted = CONTACTS_SQL.format(ctes=facts_cte, key=key, f=facts, joins=joins, where=where, matured=matured,
+                                  contacts_by=contacts_by)
     params = {**order_params(conn, rng), **key_params, "end_ms": end_ms}
+    # Only the named parameters a statement uses: sqlite3 refuses none, but the memo's key must not vary.
+    rows = shared_rows(conn, counted, {k: v for k, v in params.items() if f":{k}" in counted})
     out: dict[str, dict] = {}
-    for part, k, cur, value, *days, extra in conn.execute(sql, params):
+    for part, k, cur, value, *days, extra in rows + conn.execute(sql, params).fetchall():
         g = out.setdefault(k, {"contacts": 0, "customers": 0, "customers_per_currency": {}, "revenue": {}, "middle": [],
                                "ltv": {d: [0, {}] for d in LTV_DAYS}})
         if part == 0:
