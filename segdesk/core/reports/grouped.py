@@ -79,8 +79,12 @@ SELECT 1, {key} AS k, NULL, sum(p.paid), {nulls}, {median}
 FROM (SELECT contact_id, max(rev > 0) AS paid, min(paid_ms) AS paid_ms FROM {v} GROUP BY contact_id) p
 JOIN {f} f ON f.id = p.contact_id {joins} WHERE {where} GROUP BY k
 """
-TOUCH_COLUMNS = {"touch": "f.touched, f.source, f.medium, f.campaign",
-                 "touch_ad": "f.touched, f.source, f.medium, f.campaign, f.content, f.term"}
+# Keys that are functions of these columns count contacts grouped by them, in the order of the facts'
+# touch index (a scan, no sort: ~200 ms of sorting 250,000 contacts at 5M); the few rows one key
+# gets are added up in Python.
+_CHANNEL = "f.touched, f.source, f.medium, f.campaign"
+TOUCH_COLUMNS = {**dict.fromkeys(("source", "medium", "campaign", "source_medium", "touch"), _CHANNEL),
+                 "touch_ad": f"{_CHANNEL}, f.content, f.term"}
 # A contact's days to its first paid order, never negative (an order before the first visit counts 0).
 DAYS = "max(0.0, (p.paid_ms / 1000.0 - f.a_ms / 1000.0) / 86400.0)"
 
