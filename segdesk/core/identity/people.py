@@ -88,6 +88,9 @@ def erase(ws: Workspace, email: str) -> EraseResult:
     ).fetchall()
     events = orders = 0
     em = ",".join("?" * len(emails))
+    # Devices whose events go, counted again below: the person's spans' devices, and any other
+    # device an event of theirs names (a device whose identify the stitch has not read yet, say).
+    touched = {aid for aid, _, _ in spans if not aid.startswith(USER_DEVICE)}
     with conn:
         for aid, start, end in spans:
             if aid.startswith(USER_DEVICE):  # server-side page views of a userId (an email, say)
@@ -99,11 +102,10 @@ def erase(ws: Workspace, email: str) -> EraseResult:
                 "DELETE FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?)",
                 (aid, start, end, end),
             ).rowcount
-        events += conn.execute(f"DELETE FROM events WHERE email IN ({em})", emails).rowcount
+        gone = _delete_events(conn, f"email IN ({em})", emails)
         if keys:
             km = ",".join("?" * len(keys))
-            events += conn.execute(f"DELETE FROM events WHERE contact_key IN ({km}) OR user_id IN ({km})",
-                                   (*keys, *keys)).rowcount
+            gone += _delete_events(conn, f"contact_key IN ({km}) OR user_id IN ({km})", (*keys, *keys))
             conn.execute(f"DELETE FROM contact_keys WHERE key IN ({km})", keys)
             orders += conn.execute(f"DELETE FROM orders WHERE customer_key IN ({km})", keys).rowcount
             conn.execute(f"DELETE FROM subscriptions WHERE customer_key IN ({km})", keys)
@@ -122,17 +124,29 @@ def erase(ws: Workspace, email: str) -> EraseResult:
         conn.execute(f"DELETE FROM contacts WHERE email IN ({em})", emails)
         # Kept as keyed hashes, so the next import or sync does not bring the person back.
         suppress(conn, nodes)
-        # Devices with no event left go too; the others get their counts back.
-        aids = sorted({s[0] for s in spans if not s[0].startswith(USER_DEVICE)})
-        for aid in aids:
-            row = conn.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = ?", (aid,)).fetchone()
-            if row[2] == 0:
-                conn.execute("DELETE FROM devices WHERE anonymous_id = ?", (aid,))
-            else:
-                conn.execute("UPDATE devices SET first_seen = ?, last_seen = ?, events = ? WHERE anonymous_id = ?",
-                             (*row, aid))
+        events += len(gone)
+        _recount_devices(conn, touched.union(aid for (aid,) in gone))
     stitch(ws)
+    aids = sorted({aid for aid, _, _ in spans if not aid.startswith(USER_DEVICE)})
     return EraseResult(e, events, orders, aids)
+
+
+def _delete_events(conn, where: str, params) -> list[tuple[str | None]]:
+    """Delete the events matching ``where``; returns the anonymous id of each."""
+    return conn.execute(f"DELETE FROM events WHERE {where} RETURNING anonymous_id", params).fetchall()
+
+
+def _recount_devices(conn, aids: Iterable[str | None]) -> None:
+    """Devices some of whose events were deleted: those with no event left go (a row made by an
+    event the stitch has not read yet would otherwise keep flags no stitch looks at again),
+    the others get their counts back."""
+    for aid in sorted(a for a in set(aids) if a is not None):
+        row = conn.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = ?", (aid,)).fetchone()
+        if row[2] == 0:
+            conn.execute("DELETE FROM devices WHERE anonymous_id = ?", (aid,))
+        else:
+            conn.execute("UPDATE devices SET first_seen = ?, last_seen = ?, events = ? WHERE anonymous_id = ?",
+                         (*row, aid))
 
 
 def enforce_suppressions(ws: Workspace, contacts: Iterable[int] | None = None) -> int:
