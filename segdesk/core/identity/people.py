@@ -197,17 +197,23 @@ UNOWNED = tuple((f"SELECT DISTINCT {node} FROM {table} WHERE {column} IS NOT NUL
     ("'email:' || email", "email_clicks", "email", ("DELETE FROM email_clicks WHERE email = substr(?1, 7)",)),
     # (contact_key is set on identifies only: the condition lets SQLite read the identify index)
     ("'cid:' || contact_key", "events", "type IN ('identify', 'alias') AND contact_key",
-     ("DELETE FROM events WHERE type IN ('identify', 'alias') AND contact_key = substr(?1, 5)",)),
-    ("'user:' || user_id", "events", "user_id", ("DELETE FROM events WHERE user_id = substr(?1, 6)",)),
+     ("DELETE FROM events WHERE type IN ('identify', 'alias') AND contact_key = substr(?1, 5) "
+      "RETURNING anonymous_id",)),
+    ("'user:' || user_id", "events", "user_id",
+     ("DELETE FROM events WHERE user_id = substr(?1, 6) RETURNING anonymous_id",)),
 ))
 
 
 def _purge_unowned(conn) -> int:
     deleted = 0
+    devices: set[str | None] = set()  # of the events deleted (RETURNING anonymous_id), to count again
     for candidates, statements in UNOWNED:
         for node in suppressed_nodes(conn, [n for (n,) in conn.execute(candidates)]):
             for sql in statements:
-                deleted += conn.execute(sql, (node,)).rowcount
+                rows = conn.execute(sql, (node,))
+                devices.update(aid for (aid,) in rows)
+                deleted += rows.rowcount  # (counted once RETURNING's rows are read)
+    _recount_devices(conn, devices)
     keys = {KEY_NODE.get(kind, contact_key_node)(key): (key, kind)
             for key, kind in conn.execute("SELECT key, kind FROM contact_keys WHERE email IS NULL")}
     for node in suppressed_nodes(conn, list(keys)):
