@@ -155,6 +155,31 @@ def test_the_component_stitch_equals_a_stitch_from_nothing(batches, rnd):
         shutil.rmtree(folder)
 
 
+def test_an_erase_of_a_device_s_only_unstitched_event_leaves_no_row_with_stale_flags(tmp_path):
+    """Hypothesis's case. An alias gave d3 (no event of its own yet) to c@x.com. Then d3's first
+    event, an identify as a@x.com, made d3's devices row (0 contacts until the next stitch), and
+    a@x.com was erased before that stitch: the identify went, d3's row stayed with 0 contacts and
+    the stitch, finding no new event on d3, never counted its span. With no event left the row
+    goes, as it was before the identify; d3's span stays c@x.com's."""
+    t = TIMES[0]
+    with open_workspace(tmp_path / "ws") as ws:
+        _apply(ws, [("event", _event("page", 2, t, "d1")), ("order", "o3", "a@x.com", t),
+                    *(("event", _event("page", i, t, "d1")) for i in range(4, 9)),
+                    ("event", _event("alias", 9, t, userId="C@x.com", previousId="d3"))])
+        stitch(ws)
+        devices = "SELECT anonymous_id, first_seen, last_seen, events, contacts, shared FROM devices"
+        assert ws.conn.execute(devices).fetchall() == [("d1", t, t, 6, 0, 0)]
+        _apply(ws, [("event", _event("identify", 0, t, "d3", traits={"email": "a@x.com"}, userId="u1",
+                                     context={"segdesk": {"method": "form"}})), ("erase", "a@x.com")])
+        assert not stitch(ws).full  # the erase stitched in full already
+        assert ws.conn.execute(devices).fetchall() == [("d1", t, t, 6, 0, 0)]
+        c = ws.conn.execute("SELECT id FROM contacts WHERE email = 'c@x.com'").fetchone()[0]
+        alias = ws.conn.execute("SELECT id FROM events WHERE type = 'alias'").fetchone()[0]
+        assert ws.conn.execute("SELECT * FROM device_segments").fetchall() == [("d3", "", None, c, "server", t, alias)]
+        assert ws.conn.execute("SELECT email FROM contacts").fetchall() == [("c@x.com",)]
+        assert derived(ws.conn) == from_nothing(ws, tmp_path / "copy")
+
+
 def test_a_second_crm_key_for_a_bare_id_unties_the_device_it_tied(tmp_path):
     """A link carried contact id 7, which the CRM had as ac:7 (Ann). Then another CRM names hs:7
     (Bob): '7' could be either, so the device goes back to anonymous, Ann keeps only her key."""

@@ -68,6 +68,20 @@ def test_erased_person_stays_gone_through_every_reimport_until_lifted(ws):
     assert ws.conn.execute("SELECT amount FROM orders WHERE email = 'ann@example.com'").fetchall() == [(10000,)]
 
 
+def test_an_erased_id_s_events_go_with_their_device_counts(ws):
+    """Identifies naming only Ann's erased CRM id reach no contact: they are deleted, and their
+    devices counted again (one with no event left goes)."""
+    _everything(ws)
+    people.erase(ws, "ann@example.com")
+    import_events(ws, [identify("ann-tablet", at(3), contact_id="ac:7"),
+                       page("ann-watch", at(4)), identify("ann-watch", at(4, minutes=1), contact_id="ac:7")],
+                  origin="relay:site")
+    refresh_after_import(ws)
+    assert ws.conn.execute("SELECT count(*) FROM events WHERE contact_key = 'ac:7'").fetchone()[0] == 0
+    devices = "SELECT anonymous_id, first_seen, last_seen, events FROM devices WHERE anonymous_id LIKE 'ann-%'"
+    assert ws.conn.execute(devices).fetchall() == [("ann-watch", at(4), at(4), 1)]
+
+
 def test_the_list_holds_keyed_hashes_not_addresses(ws, tmp_path):
     _everything(ws)
     people.erase(ws, "ann@example.com")

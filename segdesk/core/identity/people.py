@@ -88,6 +88,9 @@ def erase(ws: Workspace, email: str) -> EraseResult:
     ).fetchall()
     events = orders = 0
     em = ",".join("?" * len(emails))
+    # Devices whose events go, counted again below: the person's spans' devices, and any other
+    # device an event of theirs names (a device whose identify the stitch has not read yet, say).
+    touched = {aid for aid, _, _ in spans if not aid.startswith(USER_DEVICE)}
     with conn:
         for aid, start, end in spans:
             if aid.startswith(USER_DEVICE):  # server-side page views of a userId (an email, say)
@@ -99,11 +102,10 @@ def erase(ws: Workspace, email: str) -> EraseResult:
                 "DELETE FROM events WHERE anonymous_id = ? AND ts >= ? AND (? IS NULL OR ts < ?)",
                 (aid, start, end, end),
             ).rowcount
-        events += conn.execute(f"DELETE FROM events WHERE email IN ({em})", emails).rowcount
+        gone = _delete_events(conn, f"email IN ({em})", emails)
         if keys:
             km = ",".join("?" * len(keys))
-            events += conn.execute(f"DELETE FROM events WHERE contact_key IN ({km}) OR user_id IN ({km})",
-                                   (*keys, *keys)).rowcount
+            gone += _delete_events(conn, f"contact_key IN ({km}) OR user_id IN ({km})", (*keys, *keys))
             conn.execute(f"DELETE FROM contact_keys WHERE key IN ({km})", keys)
             orders += conn.execute(f"DELETE FROM orders WHERE customer_key IN ({km})", keys).rowcount
             conn.execute(f"DELETE FROM subscriptions WHERE customer_key IN ({km})", keys)
@@ -122,17 +124,29 @@ def erase(ws: Workspace, email: str) -> EraseResult:
         conn.execute(f"DELETE FROM contacts WHERE email IN ({em})", emails)
         # Kept as keyed hashes, so the next import or sync does not bring the person back.
         suppress(conn, nodes)
-        # Devices with no event left go too; the others get their counts back.
-        aids = sorted({s[0] for s in spans if not s[0].startswith(USER_DEVICE)})
-        for aid in aids:
-            row = conn.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = ?", (aid,)).fetchone()
-            if row[2] == 0:
-                conn.execute("DELETE FROM devices WHERE anonymous_id = ?", (aid,))
-            else:
-                conn.execute("UPDATE devices SET first_seen = ?, last_seen = ?, events = ? WHERE anonymous_id = ?",
-                             (*row, aid))
+        events += len(gone)
+        _recount_devices(conn, touched.union(aid for (aid,) in gone))
     stitch(ws)
+    aids = sorted({aid for aid, _, _ in spans if not aid.startswith(USER_DEVICE)})
     return EraseResult(e, events, orders, aids)
+
+
+def _delete_events(conn, where: str, params) -> list[tuple[str | None]]:
+    """Delete the events matching ``where``; returns the anonymous id of each."""
+    return conn.execute(f"DELETE FROM events WHERE {where} RETURNING anonymous_id", params).fetchall()
+
+
+def _recount_devices(conn, aids: Iterable[str | None]) -> None:
+    """Devices some of whose events were deleted: those with no event left go (a row made by an
+    event the stitch has not read yet would otherwise keep flags no stitch looks at again),
+    the others get their counts back."""
+    for aid in sorted(a for a in set(aids) if a is not None):
+        row = conn.execute("SELECT min(ts), max(ts), count(*) FROM events WHERE anonymous_id = ?", (aid,)).fetchone()
+        if row[2] == 0:
+            conn.execute("DELETE FROM devices WHERE anonymous_id = ?", (aid,))
+        else:
+            conn.execute("UPDATE devices SET first_seen = ?, last_seen = ?, events = ? WHERE anonymous_id = ?",
+                         (*row, aid))
 
 
 def enforce_suppressions(ws: Workspace, contacts: Iterable[int] | None = None) -> int:
@@ -183,17 +197,23 @@ UNOWNED = tuple((f"SELECT DISTINCT {node} FROM {table} WHERE {column} IS NOT NUL
     ("'email:' || email", "email_clicks", "email", ("DELETE FROM email_clicks WHERE email = substr(?1, 7)",)),
     # (contact_key is set on identifies only: the condition lets SQLite read the identify index)
     ("'cid:' || contact_key", "events", "type IN ('identify', 'alias') AND contact_key",
-     ("DELETE FROM events WHERE type IN ('identify', 'alias') AND contact_key = substr(?1, 5)",)),
-    ("'user:' || user_id", "events", "user_id", ("DELETE FROM events WHERE user_id = substr(?1, 6)",)),
+     ("DELETE FROM events WHERE type IN ('identify', 'alias') AND contact_key = substr(?1, 5) "
+      "RETURNING anonymous_id",)),
+    ("'user:' || user_id", "events", "user_id",
+     ("DELETE FROM events WHERE user_id = substr(?1, 6) RETURNING anonymous_id",)),
 ))
 
 
 def _purge_unowned(conn) -> int:
     deleted = 0
+    devices: set[str | None] = set()  # of the events deleted (RETURNING anonymous_id), to count again
     for candidates, statements in UNOWNED:
         for node in suppressed_nodes(conn, [n for (n,) in conn.execute(candidates)]):
             for sql in statements:
-                deleted += conn.execute(sql, (node,)).rowcount
+                rows = conn.execute(sql, (node,))
+                devices.update(aid for (aid,) in rows)
+                deleted += rows.rowcount  # (counted once RETURNING's rows are read)
+    _recount_devices(conn, devices)
     keys = {KEY_NODE.get(kind, contact_key_node)(key): (key, kind)
             for key, kind in conn.execute("SELECT key, kind FROM contact_keys WHERE email IS NULL")}
     for node in suppressed_nodes(conn, list(keys)):
