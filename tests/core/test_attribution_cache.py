@@ -129,6 +129,26 @@ def test_cached_sums_are_the_live_doubles(shared_ws, since, until, currency):
     assert len(credit) > 3 and any(v != int(v) for row in credit.values() for v in row.values())
 
 
+def test_on_a_sqlite_that_compensates_its_sums_the_cache_still_gives_the_live_doubles(shared_ws, monkeypatch):
+    """SQLite 3.43+ adds doubles with compensation (another last bit than Python's one-by-one sum): there
+    the cached scan adds them with a Python aggregate instead, and still reads the cache."""
+    from segdesk.core.reports import shares
+
+    monkeypatch.setattr(shares, "_plain_sums", lambda version: False)
+    ws = shared_ws
+    statements = []
+    ws.conn.set_trace_callback(statements.append)
+    try:
+        rng = parse_range(ws.conn, None, None, None)
+        cached = cached_sums(ws.conn, rng, MODELS, 90)
+    finally:
+        ws.conn.set_trace_callback(None)
+    assert any("segdesk_fsum(" in s for s in statements)
+    assert cached == _shared(ws.conn, rng, MODELS, 90)
+    for params in ({"model": "time_decay"}, {"model": "position_based", "by": "campaign"}):
+        assert _json(ws, params) == _live(ws, params)
+
+
 def test_the_cached_scan_needs_no_sorting(shared_ws):
     """Each channel's doubles are added in (order, touch) order only because SQLite groups while it scans
     the touches in key order: a temporary b-tree for the GROUP BY would re-order them."""

@@ -14,7 +14,8 @@ the single-touch weights follow from ``n`` and ``seq`` in SQL, by the same doubl
 (range, filters and conversion apply there), summed per channel in SQLite: in that key order
 each channel's doubles are added in (order, touch) order, exactly as ``attribution._shared``
 adds them live, so the sums are the same to the bit (SQLite's ``sum`` adds doubles one by one;
-:func:`_plain_sums` checks that this SQLite does, else the cache is not read).
+:func:`_plain_sums` checks that this SQLite does; SQLite 3.43+ compensates its sums, so there the
+doubles are added by ``segdesk_fsum``, a Python aggregate adding them one by one in the same order).
 ``report_attribution_channels`` names the channels; ``report_attribution_orders`` is the
 snapshot of counted orders (contact, time) the touches were computed for.
 
@@ -63,13 +64,36 @@ def _plain_sums(version: str) -> bool:
         return probe.execute("SELECT sum(column1) FROM (VALUES (1e16), (1.0), (-1e16))").fetchone()[0] == 0.0
 
 
+class _PlainSum:
+    """``segdesk_fsum(x)``: doubles added one by one from 0.0, as SQLite's sum() did before 3.43 and as
+    ``attribution._shared`` adds them (NULL for no non-NULL value)."""
+
+    def __init__(self):
+        self.total = None
+
+    def step(self, value):
+        if value is not None:
+            self.total = (0.0 if self.total is None else self.total) + value
+
+    def finalize(self):
+        return self.total
+
+
+def _float_sum(conn) -> str:
+    """The SQL aggregate that adds this cache's doubles as the live pass does, on this SQLite."""
+    if _plain_sums(sqlite3.sqlite_version):
+        return "sum"
+    conn.create_aggregate("segdesk_fsum", 1, _PlainSum)  # per connection (readers included)
+    return "segdesk_fsum"
+
+
 def fresh(conn) -> bool:
-    return _plain_sums(sqlite3.sqlite_version) and conn.execute(FRESH).fetchone() is not None
+    return conn.execute(FRESH).fetchone() is not None
 
 
 def cached_sums(conn, rng: Range, models, lookback_days: int) -> dict | None:
     """``attribution._shared``'s answer from the cache, or None when the cache cannot give it."""
-    if lookback_days != CACHED_LOOKBACK or not _plain_sums(sqlite3.sqlite_version):
+    if lookback_days != CACHED_LOOKBACK:
         return None
     known = conn.execute(FRESH).fetchone()
     if known is None:
@@ -84,11 +108,14 @@ def cached_sums(conn, rng: Range, models, lookback_days: int) -> dict | None:
     # Revenue and orders: each order's first touch (seq 0; channel 0 for an order without touches) stands for it.
     cols = ["count(*) FILTER (WHERE t.seq = 0)"]
     cols += [f"sum({net}) FILTER (WHERE t.seq = 0 AND o.currency = :c{i})" for i in range(len(currencies))]
+    fsum = _float_sum(conn)
     for m in models:
         w, cond = WEIGHT[m]
-        value, also = f"{net} * {w}" if w else net, f" AND {cond}" if cond else ""
-        cols += [f"sum({value}) FILTER (WHERE o.currency = :c{i}{also})" for i in range(len(currencies))]
-        cols.append((f"sum({w})" if w else "count(*)") + (f" FILTER (WHERE {cond})" if cond else ""))
+        # Weighted: doubles, added as the live pass adds them; single-touch: whole amounts (exact in any sum).
+        value, add = (f"{net} * {w}", fsum) if w else (net, "sum")
+        also = f" AND {cond}" if cond else ""
+        cols += [f"{add}({value}) FILTER (WHERE o.currency = :c{i}{also})" for i in range(len(currencies))]
+        cols.append((f"{fsum}({w})" if w else "count(*)") + (f" FILTER (WHERE {cond})" if cond else ""))
     # CROSS JOIN: the touches are the outer loop, read in key order, so GROUP BY needs no sorting and
     # each channel's rows arrive in (order, seq) order (tests/core/test_attribution_cache.py checks the plan).
     sql = (f"SELECT t.channel, {', '.join(cols)} FROM report_attribution_touches t CROSS JOIN {orders} o "
