@@ -11,11 +11,9 @@ have moved the figure it should, so the comparisons cannot pass on unchanged dat
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from segdesk.core import demo
 from segdesk.core.identity import people
 from segdesk.core.importing.csv_import import import_contacts, import_orders
 from segdesk.core.importing.events import import_events
@@ -26,7 +24,6 @@ from segdesk.core.reports.campaigns import VISITORS_FRESH, _visitors
 from segdesk.core.reports.cohort import CACHED_AS_OF, LIVE_AS_OF, as_of
 from segdesk.core.reports.contact_facts import facts_source
 from segdesk.core.reports.model import parse_range
-from segdesk.core.store import open_workspace
 
 CASES = ([("ltv", {"by": by}) for by in LTV_BY]
          + [("ltv", {"by": "campaign", "since": "2025-12", "until": "2026-02-10", "timezone": "America/New_York"}),
@@ -40,13 +37,8 @@ STALE = {"facts": "UPDATE report_facts_state SET dirty = 1", "clock": "UPDATE re
 
 
 @pytest.fixture
-def ws(tmp_path):
-    w = open_workspace(tmp_path / "ws")
-    demo.generate(w, contacts=300, events=15_000, orders_per_contact=2.5, seed=5,
-                  now=datetime(2026, 3, 1, tzinfo=UTC))
-    refresh_after_import(w)
-    yield w
-    w.close()
+def ws(small_demo):  # tests/core/conftest.py
+    return small_demo
 
 
 def _reports(ws) -> str:

@@ -8,17 +8,14 @@ with the caches marked stale, which sends every reader down the live path ``grou
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from segdesk.core import demo
 from segdesk.core.importing.csv_import import import_contacts, import_orders
 from segdesk.core.refresh import refresh_after_import
 from segdesk.core.reports import build_report
 from segdesk.core.reports.contact_value import refresh_contact_value, value_table
 from segdesk.core.reports.model import parse_range
-from segdesk.core.store import open_workspace
 
 CASES = [("ltv", {"by": "source"}), ("ltv", {"by": "tag"}), ("ltv", {"by": "cohort_month"}),
          ("ltv", {"by": "campaign", "since": "2025-12", "until": "2026-02-10", "timezone": "America/New_York"}),
@@ -26,13 +23,8 @@ CASES = [("ltv", {"by": "source"}), ("ltv", {"by": "tag"}), ("ltv", {"by": "coho
 
 
 @pytest.fixture
-def ws(tmp_path):
-    w = open_workspace(tmp_path / "ws")
-    demo.generate(w, contacts=300, events=15_000, orders_per_contact=2.5, seed=5,
-                  now=datetime(2026, 3, 1, tzinfo=UTC))
-    refresh_after_import(w)
-    yield w
-    w.close()
+def ws(small_demo):  # tests/core/conftest.py
+    return small_demo
 
 
 def _json(ws, name, params) -> str:
