@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from ..fx import reporting_currency
 from .converted import cached_orders, cached_target, converting_to, refresh_converted_orders
+from .model import scoped_orders
 
 LTV_DAYS = (30, 60, 90, 180, 365)
 DAY_MS = 86_400_000
@@ -70,10 +71,8 @@ def value_table(conn, rng) -> str | None:
         return "report_contact_value"
     if cached_target(conn) != target:
         return None
-    # The orders data.orders_source reads for this range: narrowed to the filter's contacts (filters.scoped_orders).
-    base = ("report_orders" if scope is None or scope.contacts is None
-            else f"(SELECT s.* FROM report_orders s WHERE s.contact_id IN ({scope.contacts}))")
-    return cached_orders(conn, base, "report_contact_value_fx")
+    # The orders data.orders_source reads for this range (the same text, so the same memo of rate days).
+    return cached_orders(conn, scoped_orders("report_orders", rng), "report_contact_value_fx")
 
 
 def _write_values(conn, table: str, orders: str, where: str = "") -> None:

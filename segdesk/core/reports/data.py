@@ -18,8 +18,7 @@ from __future__ import annotations
 from ..orders import GROUP_KEY, source_of_truth
 from .converted import (ORDER_COLUMNS, cached_orders, cached_target, converted_orders, converting_to,
                         distinct_days)
-from .filters import scoped_orders
-from .model import Range
+from .model import Range, scoped_orders
 
 _RANK = ("CASE WHEN :truth IS NOT NULL AND {o}.origin LIKE :truth || '%' THEN 0 "
          "WHEN {o}.origin LIKE 'stripe%' OR {o}.origin LIKE 'paypal%' THEN 1 ELSE 2 END")

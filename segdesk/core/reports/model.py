@@ -157,3 +157,18 @@ def money_per(money: dict[str, int], n: int | dict[str, int]) -> dict[str, float
         if d:
             out[cur] = per(v, d)
     return out
+
+
+def scoped_orders(base: str, rng) -> str:
+    """``base`` (a table or subquery of report orders) narrowed to the range's filters."""
+    scope = getattr(rng, "scope", None)
+    if scope is None:
+        return base
+    where = []
+    if scope.contacts is not None:
+        where.append(f"s.contact_id IN ({scope.contacts})")
+    if scope.product is not None:
+        # An order of several products lists them ("Course; Workbook"): each of them is the order's product.
+        where.append(f"s.id IN (SELECT id FROM orders WHERE product = {scope.product} COLLATE NOCASE "
+                     f"OR instr('; ' || lower(product) || '; ', '; ' || lower({scope.product}) || '; ') > 0)")
+    return f"(SELECT s.* FROM {base} s WHERE {' AND '.join(where)})" if where else base
